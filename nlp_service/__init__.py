@@ -1,0 +1,12 @@
+"""The comment brain for live-stream e-commerce rooms.
+
+Library entry points (no server needed)::
+
+    from nlp_service import analyze, analyze_many
+    analyze("主播晚上好 几号链接？").intent.label   # 'ask_link'
+"""
+
+from nlp_service.analysis import Analysis, analyze, analyze_many
+
+__all__ = ["Analysis", "analyze", "analyze_many"]
+__version__ = "0.1.0"

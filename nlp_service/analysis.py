@@ -1,0 +1,132 @@
+"""The analysis pipeline in one readable place: normalise → segment → classify → keywords.
+
+``analyze(text)`` for one comment, ``analyze_many(texts)`` for batches. Usable as a
+library, without any server. Moderation and reply rules build on the ``Analysis`` this
+returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+from nlp_service.classify.features import comment_features
+from nlp_service.classify.intent import Intent, IntentModel, load_intent
+from nlp_service.classify.linear import FusedLinear
+from nlp_service.classify.sentiment import Sentiment, SentimentModel, load_sentiment
+from nlp_service.core.config import Settings, get_settings
+from nlp_service.core.errors import InvalidTextError
+from nlp_service.text.keywords import KeywordTables, comment_keywords, get_tables
+from nlp_service.text.normalize import Normalized, check_text, normalize
+from nlp_service.text.segment import FastSegmenter, get_segmenter, lcut
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """Everything the core knows about one comment."""
+
+    normalized: Normalized
+    tokens: tuple[str, ...]
+    sentiment: Sentiment
+    intent: Intent
+    keywords: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        """The original comment, untouched."""
+        return self.normalized.original
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "text": self.text,
+            "normalized": self.normalized.text,
+            "tokens": list(self.tokens),
+            "emojis": list(self.normalized.emojis),
+            "sentiment": self.sentiment.to_dict(),
+            "intent": self.intent.to_dict(),
+            "keywords": list(self.keywords),
+        }
+
+
+@dataclass(frozen=True)
+class Analyzer:
+    """The loaded pipeline: models, tokenizer and keyword tables for one ``Settings``."""
+
+    settings: Settings
+    sentiment_model: SentimentModel
+    intent_model: IntentModel
+    keyword_tables: KeywordTables
+    scorer: FusedLinear
+    segmenter: FastSegmenter
+
+    @classmethod
+    def load(cls, settings: Settings | None = None) -> Analyzer:
+        """Load everything once (models, jieba dictionary, IDF table); raises if a model is missing."""
+        settings = settings or get_settings()
+        sentiment, intent = load_sentiment(settings), load_intent(settings)
+        scorer = FusedLinear({"sentiment": sentiment.fast, "intent": intent.fast})
+        return cls(settings, sentiment, intent, get_tables(settings), scorer, get_segmenter(settings))
+
+    def analyze(self, text: object) -> Analysis:
+        """Analyse one comment. Raises an ``InvalidTextError`` subclass for unusable input."""
+        settings = self.settings
+        norm = normalize(check_text(text, settings.max_text_length))
+        tokens = [w for w in self.segmenter.cut(norm.text) if not w.isspace()]
+        probs = self.scorer.predict_proba(comment_features(norm.text, tokens, norm.emojis))
+        return Analysis(
+            normalized=norm,
+            tokens=tuple(tokens),
+            sentiment=self.sentiment_model.decide(probs["sentiment"]),
+            intent=self.intent_model.decide(probs["intent"]),
+            keywords=tuple(comment_keywords(tokens, settings.keywords_top_k, self.keyword_tables)),
+        )
+
+    def iter_analyze(
+        self, texts: Iterable[object], on_error: Literal["raise", "return"] = "raise"
+    ) -> Iterator[Analysis | InvalidTextError]:
+        """Stream form of :meth:`analyze_many`."""
+        for i, text in enumerate(texts):
+            try:
+                yield self.analyze(text)
+            except InvalidTextError as exc:
+                if on_error == "raise":
+                    raise type(exc)(f"comment #{i}: {exc}") from exc
+                yield exc
+
+    def analyze_many(
+        self, texts: Iterable[object], on_error: Literal["raise", "return"] = "raise"
+    ) -> list[Analysis | InvalidTextError]:
+        """Analyse a batch in order. ``on_error="return"`` puts the error in the bad comment's
+        place instead of stopping, so a batch never loses its good comments."""
+        return list(self.iter_analyze(texts, on_error))
+
+
+_default: Analyzer | None = None
+
+
+def get_analyzer() -> Analyzer:
+    """The process-wide analyzer for the environment's settings (loaded on first use)."""
+    global _default
+    if _default is None:
+        _default = Analyzer.load()
+    return _default
+
+
+def analyze(text: object) -> Analysis:
+    """Analyse one comment with the default settings. See :meth:`Analyzer.analyze`."""
+    return get_analyzer().analyze(text)
+
+
+def analyze_many(
+    texts: Iterable[object], on_error: Literal["raise", "return"] = "raise"
+) -> list[Analysis | InvalidTextError]:
+    """Analyse many comments with the default settings. See :meth:`Analyzer.analyze_many`."""
+    return get_analyzer().analyze_many(texts, on_error)
+
+
+def featurize(text: str, settings: Settings | None = None) -> list[str]:
+    """The model features of ``text`` exactly as :meth:`Analyzer.analyze` computes them
+    (training uses this, so train and serve can never drift apart)."""
+    norm = normalize(text)
+    return comment_features(norm.text, lcut(norm.text, settings), norm.emojis)

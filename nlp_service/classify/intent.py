@@ -1,0 +1,55 @@
+"""Intent of a comment: one of the 15 PRODUCT.md intents with a confidence.
+
+When the best class is less probable than the model's threshold the answer is
+``other``: an auto-reply to a comment we only half understood is worse than none.
+The threshold is chosen at training time by cross-validation on the training split
+(the value that maximises macro-F1) and stored in the artifact and its model card.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from nlp_service.classify import artifacts
+from nlp_service.core.config import Settings, get_settings
+
+NAME = "intent"
+FALLBACK = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    label: str
+    confidence: float
+
+    def to_dict(self) -> dict[str, object]:
+        return {"label": self.label, "confidence": self.confidence}
+
+
+def apply_threshold(classes: Sequence[str], probs: Sequence[float], threshold: float) -> Intent:
+    """The best class, or ``other`` when its probability is under ``threshold``."""
+    best = max(range(len(classes)), key=probs.__getitem__)
+    p = float(probs[best])
+    if p < threshold and classes[best] != FALLBACK:
+        return Intent(FALLBACK, round(1.0 - p, 4))
+    return Intent(classes[best], round(p, 4))
+
+
+class IntentModel:
+    def __init__(self, bundle: dict) -> None:
+        self.fast = bundle["fast"]
+        self.threshold = float(bundle["meta"]["threshold"])
+        self.classes = self.fast.classes
+
+    def predict(self, features: Sequence[str]) -> Intent:
+        return self.decide(self.fast.predict_proba(features))
+
+    def decide(self, probs: Sequence[float]) -> Intent:
+        """The intent from class probabilities (in ``classes`` order), with the threshold."""
+        return apply_threshold(self.classes, probs, self.threshold)
+
+
+def load_intent(settings: Settings | None = None) -> IntentModel:
+    settings = settings or get_settings()
+    return IntentModel(artifacts.load(settings.models_dir, NAME))

@@ -1,0 +1,147 @@
+"""The fast path: score a fitted TF-IDF + linear model straight from its learned weights.
+
+scikit-learn's ``predict_proba`` costs about 0.9 ms per call on one comment, almost all
+of it input validation and sparse-matrix set-up. A comment has a few dozen features, so
+we gather their weight rows and do the same arithmetic ourselves in a few microseconds.
+``tests/classify/test_linear.py`` proves the results equal the scikit-learn pipeline's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.pipeline import Pipeline
+
+
+@dataclass(frozen=True)
+class FastLinear:
+    """TF-IDF (l2, optional sublinear tf) followed by a linear classifier, as plain arrays."""
+
+    vocabulary: dict[str, int]
+    idf: np.ndarray  # (n_features,)
+    weights: np.ndarray  # (n_features, n_scores)
+    intercept: np.ndarray  # (n_scores,)
+    classes: tuple[str, ...]
+    sublinear_tf: bool
+    binary: bool  # a two-class model with one score column (sigmoid)
+
+    @classmethod
+    def from_pipeline(cls, pipeline: Pipeline) -> FastLinear:
+        """Derive the fast path from a fitted ``Pipeline([("tfidf", ...), ("clf", ...)])``."""
+        vec = pipeline.named_steps["tfidf"]
+        clf = pipeline.named_steps["clf"]
+        if vec.norm != "l2" or not vec.use_idf:
+            raise ValueError("fast path supports TfidfVectorizer(norm='l2', use_idf=True) only")
+        coef = np.asarray(clf.coef_, dtype=np.float64)
+        return cls(
+            vocabulary={str(k): int(v) for k, v in vec.vocabulary_.items()},
+            idf=np.asarray(vec.idf_, dtype=np.float64),
+            weights=np.ascontiguousarray(coef.T),
+            intercept=np.asarray(clf.intercept_, dtype=np.float64),
+            classes=tuple(str(c) for c in clf.classes_),
+            sublinear_tf=bool(vec.sublinear_tf),
+            binary=coef.shape[0] == 1,
+        )
+
+    def predict_proba(self, features: Sequence[str]) -> np.ndarray:
+        """Class probabilities for one comment's features, in ``classes`` order."""
+        vocab = self.vocabulary
+        counts: dict[int, int] = {}
+        for f in features:
+            j = vocab.get(f)
+            if j is not None:
+                counts[j] = counts.get(j, 0) + 1
+        if counts:
+            idx = list(counts)
+            tf = [1.0 + math.log(c) if self.sublinear_tf else float(c) for c in counts.values()]
+            vals = np.multiply(tf, self.idf[idx])
+            norm = math.sqrt(float(vals @ vals))
+            scores = (vals @ self.weights[idx]) / norm + self.intercept
+        else:
+            scores = self.intercept.copy()
+        if self.binary:
+            p = 1.0 / (1.0 + math.exp(-float(scores[0])))
+            return np.array([1.0 - p, p])
+        scores = scores - scores.max()
+        np.exp(scores, out=scores)
+        scores /= scores.sum()
+        return scores
+
+
+class FusedLinear:
+    """Several :class:`FastLinear` models over one feature lookup and one row gather.
+
+    Each model contributes columns ``idf²`` and ``idf·W`` to one matrix indexed by the union
+    of the vocabularies (a feature a model never saw has zeros there), so scoring sentiment
+    and intent together costs one dict pass, one gather and one matrix product.
+    """
+
+    def __init__(self, models: dict[str, FastLinear]) -> None:
+        self.names = tuple(models)
+        vocab: dict[str, int] = {}
+        for m in models.values():
+            for f in m.vocabulary:
+                vocab.setdefault(f, len(vocab))
+        blocks = []
+        # (name, idf² column, first idf·W column, width, intercept, binary)
+        self._layout: list[tuple[str, int, int, int, list[float], bool]] = []
+        col = 0
+        for name, m in models.items():
+            width = m.weights.shape[1]
+            block = np.zeros((len(vocab), 1 + width))
+            rows = np.fromiter((vocab[f] for f in m.vocabulary), dtype=np.int64, count=len(m.vocabulary))
+            cols = np.fromiter(m.vocabulary.values(), dtype=np.int64, count=len(m.vocabulary))
+            block[rows, 0] = m.idf[cols] ** 2
+            block[rows, 1:] = m.idf[cols, None] * m.weights[cols]
+            blocks.append(block)
+            self._layout.append((name, col, col + 1, width, m.intercept.tolist(), m.binary))
+            col += 1 + width
+        self.vocabulary = vocab
+        self.matrix = np.ascontiguousarray(np.hstack(blocks))
+        sublinear = {m.sublinear_tf for m in models.values()}
+        if len(sublinear) != 1:
+            raise ValueError("fused models must agree on sublinear_tf")
+        self._sublinear_tf = sublinear.pop()
+
+    def predict_proba(self, features: Sequence[str]) -> dict[str, list[float]]:
+        """Probabilities of every fused model for one comment: {name: [p per class]}."""
+        vocab = self.vocabulary
+        counts: dict[int, int] = {}
+        for f in features:
+            j = vocab.get(f)
+            if j is not None:
+                counts[j] = counts.get(j, 0) + 1
+        if not counts:
+            sums = None
+        else:
+            rows = self.matrix.take(list(counts), axis=0)  # take() is ~2x faster than rows[list]
+            if len(counts) == len(features) or max(counts.values()) == 1:
+                s = np.add.reduce(rows, 0).tolist()  # every tf is 1: a plain column sum
+                sums = (s, s)
+            else:
+                tf = [1.0 + math.log(c) for c in counts.values()] if self._sublinear_tf else [float(c) for c in counts.values()]
+                both = (np.array([tf, [v * v for v in tf]]) @ rows).tolist()
+                sums = (both[0], both[1])
+        out: dict[str, list[float]] = {}
+        for name, sq, first, width, b, binary in self._layout:
+            if sums is None or sums[1][sq] == 0.0:
+                z = list(b)
+            else:
+                inv = 1.0 / math.sqrt(sums[1][sq])
+                lin = sums[0]
+                z = [lin[first + c] * inv + b[c] for c in range(width)]
+            out[name] = _probabilities(z, binary)
+        return out
+
+
+def _probabilities(z: list[float], binary: bool) -> list[float]:
+    if binary:
+        p = 1.0 / (1.0 + math.exp(-z[0]))
+        return [1.0 - p, p]
+    top = max(z)
+    e = [math.exp(v - top) for v in z]
+    total = sum(e)
+    return [v / total for v in e]

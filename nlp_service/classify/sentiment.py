@@ -1,0 +1,50 @@
+"""Sentiment of a comment: positive / neutral / negative with a score in [0, 1].
+
+A three-class model (neutral is learned from live-room comments, not a band around a
+binary score). The score is P(positive) + ½·P(neutral): the probability that the comment
+is positive when a neutral one counts as a coin toss, so neutral comments sit near 0.5.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from nlp_service.classify import artifacts
+from nlp_service.core.config import Settings, get_settings
+
+NAME = "sentiment"
+
+
+@dataclass(frozen=True, slots=True)
+class Sentiment:
+    label: str
+    score: float
+
+    def to_dict(self) -> dict[str, object]:
+        return {"label": self.label, "score": self.score}
+
+
+class SentimentModel:
+    """Scores features with the fast path of the trained pipeline."""
+
+    def __init__(self, bundle: dict) -> None:
+        self.fast = bundle["fast"]
+        classes = self.fast.classes
+        self._pos = classes.index("positive")
+        self._neu = classes.index("neutral")
+        self.classes = classes
+
+    def predict(self, features: Sequence[str]) -> Sentiment:
+        return self.decide(self.fast.predict_proba(features))
+
+    def decide(self, probs: Sequence[float]) -> Sentiment:
+        """The label and score from class probabilities (in ``classes`` order)."""
+        best = max(range(len(probs)), key=probs.__getitem__)
+        score = float(probs[self._pos] + 0.5 * probs[self._neu])
+        return Sentiment(self.classes[best], round(score, 4))
+
+
+def load_sentiment(settings: Settings | None = None) -> SentimentModel:
+    settings = settings or get_settings()
+    return SentimentModel(artifacts.load(settings.models_dir, NAME))

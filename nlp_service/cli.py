@@ -1,0 +1,93 @@
+"""The ``nlp-service`` command. Thin: parses options and calls the library functions."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from nlp_service.core.errors import NlpServiceError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="The comment brain for live-stream e-commerce rooms.")
+err = Console(stderr=True)
+
+
+def _fail(exc: Exception) -> None:
+    err.print(f"[red]error:[/red] {exc}")
+    raise typer.Exit(2)
+
+
+@app.command()
+def analyze(
+    texts: Annotated[list[str] | None, typer.Argument(help="comments; read one per line from stdin when omitted")] = None,
+    pretty: Annotated[bool, typer.Option(help="indent the JSON")] = False,
+) -> None:
+    """Analyse comments and print one JSON object per comment (JSON Lines)."""
+    from nlp_service.analysis import Analyzer
+
+    try:
+        analyzer = Analyzer.load()
+    except NlpServiceError as exc:
+        _fail(exc)
+    source = texts if texts else (line.rstrip("\n") for line in sys.stdin)
+    for i, text in enumerate(source):
+        try:
+            out = analyzer.analyze(text).to_dict()
+        except NlpServiceError as exc:
+            out = {"index": i, "text": text, "error": {"type": getattr(exc, "reason", "error"), "message": str(exc)}}
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=2 if pretty else None))
+
+
+@app.command()
+def train(
+    only: Annotated[str | None, typer.Option(help="train just 'sentiment' or 'intent'")] = None,
+) -> None:
+    """Rebuild the model artifacts in models/ (deterministic) and their model cards."""
+    from nlp_service.classify import training
+
+    steps = {"sentiment": training.train_sentiment, "intent": training.train_intent}
+    if only is not None and only not in steps:
+        _fail(ValueError(f"--only must be one of {sorted(steps)}, got {only!r}"))
+    try:
+        for name, step in steps.items():
+            if only in (None, name):
+                result = step(log=err.print)
+                for split_name, m in result.metrics.items():
+                    typer.echo(f"{name}: {split_name}: accuracy {m['accuracy']:.4f} macro-F1 {m['macro_f1']:.4f} (n={m['n']})")
+                typer.echo(f"{name}: weights hash {result.weights_hash}")
+    except NlpServiceError as exc:
+        _fail(exc)
+
+
+@app.command("eval")
+def evaluate(
+    data: Annotated[Path | None, typer.Option(help="a public text,label CSV to evaluate on (evaluation only)")] = None,
+    baseline: Annotated[bool, typer.Option(help="score SnowNLP on the same rows")] = True,
+    limit: Annotated[int | None, typer.Option(help="evaluate at most this many rows of --data")] = None,
+) -> None:
+    """Accuracy, macro-F1, per-class report and confusion matrix, ours beside SnowNLP."""
+    from nlp_service.classify import evaluate as ev
+
+    try:
+        if data is None:
+            sections = ev.evaluate_all(baseline=baseline, log=err.print)
+        else:
+            sections, counts = ev.evaluate_public(data, baseline=baseline, limit=limit)
+            typer.echo(
+                f"{data.name}: {counts['rows']} rows, {counts['dropped_in_training_data']} dropped because their "
+                f"text is in our training data, {counts['evaluated']} evaluated"
+            )
+    except NlpServiceError as exc:
+        _fail(exc)
+    for title, m in sections:
+        typer.echo(f"\n== {title}\naccuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}  n={m['n']}")
+        typer.echo(m["report"].rstrip())
+        typer.echo(ev.format_confusion(m))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,37 @@
+"""Named exceptions of the service. No HTTP knowledge here: the API maps them to statuses."""
+
+from __future__ import annotations
+
+
+class NlpServiceError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class InvalidTextError(NlpServiceError, ValueError):
+    """A comment that cannot be analysed; the message says what is wrong and how to fix it."""
+
+    reason: str = "invalid_text"
+
+
+class NotTextError(InvalidTextError):
+    reason = "not_text"
+
+
+class InvalidEncodingError(InvalidTextError):
+    reason = "invalid_encoding"
+
+
+class EmptyTextError(InvalidTextError):
+    reason = "empty_text"
+
+
+class TextTooLongError(InvalidTextError):
+    reason = "text_too_long"
+
+
+class ModelNotTrainedError(NlpServiceError, FileNotFoundError):
+    """A model artifact is missing: run ``nlp-service train``."""
+
+
+class DataFileError(NlpServiceError, ValueError):
+    """A project data file (labelled examples, dictionary) is missing or malformed."""

@@ -1,0 +1,98 @@
+"""Keywords of one comment and of a batch, for reports (praise words, complaint words).
+
+Per comment: TF-IDF over the words the segmenter already produced, with jieba's IDF
+table and our live-commerce stop-word list (no second segmentation: this runs on the
+hot path). Per batch: the same TF-IDF summed over the batch, or jieba's TextRank.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import jieba.analyse
+import jieba.posseg
+from jieba.analyse.tfidf import DEFAULT_IDF, IDFLoader
+
+from nlp_service.core.config import Settings, get_settings
+from nlp_service.core.errors import DataFileError
+
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class KeywordTables:
+    idf: dict[str, float]
+    median_idf: float
+    stopwords: frozenset[str]
+
+
+@lru_cache(maxsize=4)
+def _load_tables(stopwords_path: Path) -> KeywordTables:
+    if not stopwords_path.is_file():
+        raise DataFileError(f"stop-word list not found at {stopwords_path} (NLP_SERVICE_DATA_DIR)")
+    idf, median = IDFLoader(DEFAULT_IDF).get_idf()
+    words = {line.strip() for line in stopwords_path.read_text(encoding="utf-8").splitlines()}
+    words.discard("")
+    return KeywordTables(idf, median, frozenset(words))
+
+
+def get_tables(settings: Settings | None = None) -> KeywordTables:
+    """The IDF table and stop words (loaded once per stop-word file)."""
+    settings = settings or get_settings()
+    with _lock:
+        return _load_tables(settings.stopwords_path)
+
+
+def is_candidate(word: str, stopwords: frozenset[str]) -> bool:
+    """A word worth reporting: two characters or more, not a stop word, not just digits/symbols."""
+    return len(word) >= 2 and word not in stopwords and any(ch.isalpha() for ch in word)
+
+
+def comment_keywords(tokens: Iterable[str], top_k: int, tables: KeywordTables) -> list[str]:
+    """Top ``top_k`` keywords of one comment's tokens by TF-IDF, best first (ties keep order)."""
+    counts: dict[str, int] = {}
+    for tok in tokens:
+        if is_candidate(tok, tables.stopwords):
+            counts[tok] = counts.get(tok, 0) + 1
+    if not counts:
+        return []
+    idf, median = tables.idf, tables.median_idf
+    ranked = sorted(counts, key=lambda w: -counts[w] * idf.get(w, median))
+    return ranked[:top_k]
+
+
+def batch_keywords(
+    token_lists: Iterable[Iterable[str]],
+    top_k: int = 20,
+    settings: Settings | None = None,
+) -> list[tuple[str, float]]:
+    """Top keywords of a batch by TF-IDF summed over comments: [(word, weight)], best first.
+
+    Weights are normalised to sum to 1 over the returned words' full candidate set.
+    """
+    tables = get_tables(settings)
+    idf, median = tables.idf, tables.median_idf
+    scores: Counter[str] = Counter()
+    for tokens in token_lists:
+        for tok in tokens:
+            if is_candidate(tok, tables.stopwords):
+                scores[tok] += idf.get(tok, median)
+    total = sum(scores.values()) or 1.0
+    return [(w, s / total) for w, s in scores.most_common(top_k)]
+
+
+def textrank_keywords(texts: Iterable[str], top_k: int = 20, settings: Settings | None = None) -> list[tuple[str, float]]:
+    """Top keywords of a batch by jieba's TextRank over the joined texts, using our tokenizer."""
+    from nlp_service.text.segment import get_tokenizer
+
+    tables = get_tables(settings)
+    ranker = jieba.analyse.TextRank()
+    ranker.tokenizer = ranker.postokenizer = jieba.posseg.POSTokenizer(get_tokenizer(settings))
+    ranker.stop_words = set(ranker.stop_words) | set(tables.stopwords)
+    joined = "\n".join(texts)
+    return [(w, float(s)) for w, s in ranker.textrank(joined, topK=top_k, withWeight=True)]

