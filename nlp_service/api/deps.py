@@ -1,0 +1,33 @@
+"""Typed dependencies for routes: the services, and the caller's key checked for a role."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from nlp_service.api.auth import authenticate, require_role
+from nlp_service.api.services import Services
+from nlp_service.store.apikeys import ApiKey
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def _key(services: ServicesDep, authorization: Annotated[str | None, Header()] = None) -> ApiKey:
+    return authenticate(authorization, services.api_keys)
+
+
+def role(*roles: str):
+    def dependency(key: Annotated[ApiKey, Depends(_key)]) -> ApiKey:
+        return require_role(key, roles)
+
+    return dependency
+
+
+BotKey = Annotated[ApiKey, Depends(role("bot"))]
+AdminKey = Annotated[ApiKey, Depends(role("admin"))]

@@ -1,0 +1,87 @@
+"""Request and response bodies of the HTTP API (the public contract's field names)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from nlp_service.replies.engine import Comment
+from nlp_service.replies.rules import ROOM_PATTERN
+
+MAX_TEXT = 2000
+
+
+class CommentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=128, description="the platform's message id (idempotency)")
+    room: str = Field(pattern=ROOM_PATTERN)
+    user: str = Field(min_length=1, max_length=128)
+    nickname: str = Field("", max_length=64)
+    text: str = Field(max_length=MAX_TEXT)
+    ts: int | dt.datetime | None = Field(None, description="epoch milliseconds or ISO 8601 with zone")
+
+    @field_validator("ts")
+    @classmethod
+    def _epoch_ms(cls, value: int | dt.datetime | None) -> int | None:
+        if isinstance(value, dt.datetime):
+            if value.tzinfo is None:
+                raise ValueError("ISO 8601 time needs a zone, e.g. 2025-11-25T20:00:00+08:00")
+            return int(value.timestamp() * 1000)
+        return value
+
+    def to_comment(self) -> Comment:
+        return Comment(self.id, self.room, self.user, self.nickname, self.text, self.ts)  # type: ignore[arg-type]
+
+
+class BatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    comments: list[CommentIn] = Field(min_length=1)
+
+
+class Label(BaseModel):
+    label: str
+    score: float | None = None
+    confidence: float | None = None
+
+
+class ReplyOut(BaseModel):
+    text: str
+    rule_id: str
+    mentions: list[str]
+
+
+class CommentOut(BaseModel):
+    id: str
+    room: str
+    sentiment: dict | None
+    intent: dict | None
+    keywords: list[str]
+    reply: ReplyOut | None
+    reason: str | None
+    moderation: dict
+    error: str | None = None
+
+
+class BatchOut(BaseModel):
+    results: list[CommentOut]
+
+
+class DryRunIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    room: str = Field(pattern=ROOM_PATTERN)
+    text: str = Field(max_length=MAX_TEXT)
+    user: str = "dry-run"
+    nickname: str = "dry-run"
+    ts: int | None = None
+
+
+class KeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=64)
+    role: str
+    rooms: list[str] = Field(default_factory=lambda: ["*"])

@@ -1,0 +1,74 @@
+"""Everything a running instance holds: settings, Redis, the analyzer, caches, the engine.
+
+Built once at start-up (``Services.start``) and closed at shutdown; the CLI and tests
+build it the same way, so two instances in one test are two ``Services``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import redis
+
+from nlp_service.analysis import Analyzer
+from nlp_service.core.config import Settings
+from nlp_service.replies.engine import ReplyEngine
+from nlp_service.replies.limits import Limiter
+from nlp_service.replies.store import seed_rules_once
+from nlp_service.store import apikeys
+from nlp_service.store.redis import Keys, connect
+from nlp_service.store.state import StateCache
+
+log = logging.getLogger("nlp_service")
+
+
+@dataclass
+class Services:
+    settings: Settings
+    client: redis.Redis
+    keys: Keys
+    analyzer: Analyzer
+    state: StateCache
+    engine: ReplyEngine
+    api_keys: dict[str, apikeys.ApiKey]
+    generated_admin_key: str | None = None
+
+    @classmethod
+    def start(cls, settings: Settings, client: redis.Redis | None = None, poll: bool = True) -> Services:
+        client = client if client is not None else connect(settings)
+        keys = Keys(settings.key_prefix)
+        analyzer = Analyzer.load(settings)
+        seeded = seed_rules_once(client, keys, settings.seed_rules_path)
+        if seeded:
+            log.info("loaded %d seed rules from %s", seeded, settings.seed_rules_path)
+        admin = settings.admin_key.get_secret_value() if settings.admin_key else None
+        generated = apikeys.ensure_admin(client, keys, admin)
+        state = StateCache(client, keys, settings)
+        services = cls(
+            settings=settings,
+            client=client,
+            keys=keys,
+            analyzer=analyzer,
+            state=state,
+            engine=ReplyEngine(analyzer, state, Limiter(client, keys)),
+            api_keys=apikeys.load_keys(client, keys),
+            generated_admin_key=generated,
+        )
+        state.on_change(lambda _v: services.reload_keys())
+        if poll:
+            state.start()
+        return services
+
+    def reload_keys(self) -> None:
+        self.api_keys = apikeys.load_keys(self.client, self.keys)
+
+    def ready(self) -> tuple[bool, str]:
+        try:
+            self.client.ping()
+        except redis.RedisError as exc:
+            return False, f"redis: {exc}"
+        return True, "ok"
+
+    def close(self) -> None:
+        self.state.stop()

@@ -1,0 +1,29 @@
+"""Prometheus metrics (prometheus-client: the reference client, text format for /metrics)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+HTTP_REQUESTS = Counter(
+    "nlp_http_requests_total", "HTTP requests by route and status", ["method", "route", "status"], registry=REGISTRY
+)
+HTTP_LATENCY = Histogram(
+    "nlp_http_request_seconds",
+    "HTTP request latency by route",
+    ["method", "route"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+    registry=REGISTRY,
+)
+COMMENTS = Counter("nlp_comments_total", "comments analysed on the reply path", registry=REGISTRY)
+REPLIES_SENT = Counter("nlp_replies_sent_total", "replies returned for the bot to post", registry=REGISTRY)
+COMMENTS_NOT_ANSWERED = Counter(
+    "nlp_comments_not_answered_total",
+    "comments that matched a rule but got no reply of their own, by reason "
+    "(budget, rule cooldown → aggregated, user_cooldown, banned, schedule, missing_variable, …)",
+    ["reason"],
+    registry=REGISTRY,
+)
+RULE_HITS = Counter("nlp_rule_hits_total", "rules that fired (a reply was sent)", ["rule_id"], registry=REGISTRY)
+REGEX_TIMEOUTS = Counter("nlp_rule_regex_timeouts_total", "rule regexes stopped by the time bound", registry=REGISTRY)

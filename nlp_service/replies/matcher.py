@@ -1,0 +1,122 @@
+"""Match one analysed comment against a room's rules.
+
+Every keyword of every rule (any-of, all-of, veto) goes into one Aho-Corasick automaton
+(``pyahocorasick``, a maintained C implementation), so matching costs one pass over the
+comment whatever the number of rules. Exact texts are a dict lookup; regexes run with the
+``regex`` module's timeout, so a bad pattern costs at most that bound.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import ahocorasick
+import regex
+
+from nlp_service.replies.rules import Rule
+
+ANY, ALL, NONE = 0, 1, 2
+
+
+@dataclass
+class Candidate:
+    """A rule whose conditions hold for the comment, and the evidence."""
+
+    rule: Rule
+    spans: list[tuple[int, int, str]] = field(default_factory=list)  # (start, end, term) in the matching form
+    intent: str | None = None
+    confidence: float | None = None
+
+
+@dataclass
+class Rejected:
+    rule: Rule
+    reason: str
+    detail: str = ""
+
+
+@dataclass
+class MatchResult:
+    candidates: list[Candidate]  # by priority, best first
+    rejected: list[Rejected]
+    regex_timeouts: int = 0
+
+
+class CompiledRules:
+    """A room's effective rules (room rules override global rules with the same id), compiled."""
+
+    def __init__(self, rules: list[Rule], regex_timeout: float = 0.005) -> None:
+        self.rules = sorted((r for r in rules if r.enabled), key=lambda r: (r.priority, r.id))
+        self.disabled = [r for r in rules if not r.enabled]
+        self.regex_timeout = regex_timeout
+        self._automaton = ahocorasick.Automaton()
+        terms: dict[str, list[tuple[int, int]]] = {}
+        for i, rule in enumerate(self.rules):
+            for kind, words in ((ANY, rule.match.any), (ALL, rule.match.all), (NONE, rule.match.none)):
+                for w in words:
+                    terms.setdefault(w, []).append((i, kind))
+        for term, targets in terms.items():
+            self._automaton.add_word(term, (term, targets))
+        self._has_terms = bool(terms)
+        if self._has_terms:
+            self._automaton.make_automaton()
+        self._exact: dict[str, list[int]] = {}
+        for i, rule in enumerate(self.rules):
+            for text in rule.match.exact:
+                self._exact.setdefault(text, []).append(i)
+        self._regexes = {i: regex.compile(r.match.regex) for i, r in enumerate(self.rules) if r.match.regex}
+
+    def match(self, text: str, intent: str | None = None, confidence: float = 0.0) -> MatchResult:
+        """Rules whose conditions hold for the matching form ``text`` and the comment's intent."""
+        hits: dict[int, dict[int, list[tuple[int, int, str]]]] = {}
+        if self._has_terms:
+            for end, (term, targets) in self._automaton.iter(text):
+                span = (end - len(term) + 1, end + 1, term)
+                for i, kind in targets:
+                    hits.setdefault(i, {}).setdefault(kind, []).append(span)
+        exact = set(self._exact.get(text, ()))
+        candidates: list[Candidate] = []
+        rejected: list[Rejected] = []
+        timeouts = 0
+        for i, rule in enumerate(self.rules):
+            m = rule.match
+            found = hits.get(i, {})
+            spans: list[tuple[int, int, str]] = []
+            if m.any:
+                if ANY not in found:
+                    continue
+                spans += found[ANY]
+            if m.all:
+                seen = {term for _, _, term in found.get(ALL, ())}
+                if len(seen) < len(m.all):
+                    continue
+                spans += found[ALL]
+            if m.exact:
+                if i not in exact:
+                    continue
+                spans.append((0, len(text), text))
+            if m.regex:
+                try:
+                    mo = self._regexes[i].search(text, timeout=self.regex_timeout)
+                except TimeoutError:
+                    timeouts += 1
+                    rejected.append(Rejected(rule, "regex_timeout", f"no answer within {self.regex_timeout * 1000:.0f} ms"))
+                    continue
+                if mo is None:
+                    continue
+                spans.append((mo.start(), mo.end(), mo.group(0)))
+            if m.intent:
+                if intent != m.intent or confidence < m.min_confidence:
+                    continue
+            if NONE in found:
+                rejected.append(Rejected(rule, "veto", "negative word " + ", ".join(t for _, _, t in found[NONE])))
+                continue
+            candidates.append(Candidate(rule, sorted(spans), m.intent and intent, m.intent and confidence))
+        return MatchResult(candidates, rejected, timeouts)
+
+
+def effective_rules(global_rules: list[Rule], room_rules: list[Rule]) -> list[Rule]:
+    """Room rules override global rules with the same id."""
+    merged = {r.id: r for r in global_rules}
+    merged.update({r.id: r for r in room_rules})
+    return list(merged.values())

