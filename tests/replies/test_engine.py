@@ -1,0 +1,191 @@
+"""The reply path against a real Redis: limits across instances, aggregation, idempotency."""
+
+import time
+
+import pytest
+
+from nlp_service.api.services import Services
+from nlp_service.replies import store
+from nlp_service.replies.engine import Comment
+from nlp_service.replies.rules import Rule
+
+NOW = 1764072600000  # 2025-11-25 20:10 Asia/Shanghai
+
+
+def lottery_rule(**kw) -> Rule:
+    base = {"id": "lottery", "match": {"any": ["福袋"]}, "replies": ["福袋{lottery_time}开"], "limits": {"user_cooldown_seconds": 0}}
+    base.update(kw)
+    return Rule.model_validate(base)
+
+
+@pytest.fixture
+def services(rclient, svc_settings):
+    made = []
+
+    def make():
+        s = Services.start(svc_settings, rclient, poll=False)
+        made.append(s)
+        return s
+
+    yield make
+    for s in made:
+        s.close()
+
+
+def setup_room(svc, *rules, variables=None, settings=None):
+    for r in rules:
+        store.save_rule(svc.client, svc.keys, r)
+    store.set_variables(svc.client, svc.keys, "room1", variables or {"lottery_time": "8点"})
+    if settings:
+        store.set_room_settings(svc.client, svc.keys, "room1", settings)
+    svc.state.refresh()
+
+
+def C(i, text="福袋几点开", user=None, nick=None, room="room1", ts=NOW):
+    user = user or f"u{i}"
+    return Comment(f"m{i}", room, user, nick or f"n{i}", text, ts)
+
+
+def test_reply_renders_variables_and_names_the_asker(services) -> None:
+    svc = services()
+    setup_room(svc, lottery_rule())
+    out = svc.engine.handle([C(1)], now_ms=NOW)[0]
+    assert out.reply == {"text": "@n1 福袋8点开", "rule_id": "lottery", "mentions": ["n1"]}
+
+
+def test_burst_is_answered_once_naming_the_askers(services) -> None:
+    svc = services()
+    setup_room(svc, lottery_rule(), settings={"budget_per_second": 100})
+    outs = svc.engine.handle([C(i) for i in range(1, 5)], now_ms=NOW)
+    assert [o.reason for o in outs] == [None, "aggregated", "aggregated", "aggregated"]
+    assert outs[0].reply["mentions"] == ["n1", "n2", "n3", "n4"]
+    assert outs[0].reply["text"].startswith("@n1 @n2 @n3 @n4 ")
+
+
+def test_askers_during_the_window_are_named_in_the_next_reply(services) -> None:
+    svc = services()
+    setup_room(svc, lottery_rule(limits={"window_seconds": 0.2, "user_cooldown_seconds": 0}), settings={"budget_per_second": 100})
+    first = svc.engine.handle([C(1)], now_ms=NOW)[0]
+    assert first.reply["mentions"] == ["n1"]
+    assert svc.engine.handle([C(2)], now_ms=NOW)[0].reason == "aggregated"
+    assert svc.engine.handle([C(3)], now_ms=NOW)[0].reason == "aggregated"
+    time.sleep(0.3)
+    later = svc.engine.handle([C(4)], now_ms=NOW)[0]
+    assert later.reply["mentions"] == ["n2", "n3", "n4"]
+
+
+def test_mentions_are_capped(services) -> None:
+    svc = services()
+    setup_room(svc, lottery_rule(), settings={"budget_per_second": 100, "max_mentions": 3})
+    outs = svc.engine.handle([C(i) for i in range(1, 8)], now_ms=NOW)
+    assert outs[0].reply["mentions"] == ["n1", "n2", "n3"]
+
+
+def test_room_budget_limits_replies_and_counts_the_losers(services) -> None:
+    svc = services()
+    other = Rule.model_validate({"id": "coupon", "match": {"any": ["券"]}, "replies": ["券在小黄车"], "limits": {"user_cooldown_seconds": 0}})
+    setup_room(svc, lottery_rule(), other)  # default budget: one reply a second
+    outs = svc.engine.handle([C(1), C(2, text="券在哪领")], now_ms=NOW)
+    assert outs[0].reply is not None
+    assert outs[1].reply is None and outs[1].reason == "budget"
+    assert int(svc.client.hget(svc.keys.counters("room1"), "budget")) == 1
+
+
+def test_cooldowns_hold_across_two_instances(services) -> None:
+    a, b = services(), services()
+    setup_room(a, lottery_rule(limits={"user_cooldown_seconds": 60}), settings={"budget_per_second": 100})
+    b.state.refresh()
+    assert a.engine.handle([C(1)], now_ms=NOW)[0].reply is not None
+    # the rule's window is open on instance b too
+    assert b.engine.handle([C(2)], now_ms=NOW)[0].reason == "aggregated"
+    # and the same user is in cooldown on b
+    assert b.engine.handle([C(3, user="u1")], now_ms=NOW)[0].reason == "user_cooldown"
+
+
+def test_retry_of_the_same_comment_id_is_idempotent(services) -> None:
+    svc = services()
+    setup_room(svc, lottery_rule())
+    first = svc.engine.handle([C(1)], now_ms=NOW)[0]
+    again = svc.engine.handle([C(1)], now_ms=NOW)[0]
+    assert again.reply == first.reply
+    assert svc.client.hget(svc.keys.counters("room1"), "reply") == "1"  # no second limit taken
+
+
+def test_schedule_with_a_fixed_clock(services) -> None:
+    svc = services()
+    setup_room(svc, lottery_rule(schedule={"timezone": "Asia/Shanghai", "windows": [{"start": "20:00", "end": "20:30"}]}))
+    assert svc.engine.handle([C(1, ts=NOW + 3600_000)], now_ms=NOW)[0].reason == "schedule"
+    assert svc.engine.handle([C(2, ts=NOW)], now_ms=NOW)[0].reply is not None
+
+
+def test_missing_variable_skips_the_rule_and_falls_through(services) -> None:
+    svc = services()
+    needs = lottery_rule(id="needs_code", priority=1, replies=["券码{coupon_code}"])
+    setup_room(svc, needs, lottery_rule(priority=5))
+    out = svc.engine.handle([C(1)], now_ms=NOW)[0]
+    assert out.reply["rule_id"] == "lottery"
+    store.delete_rule(svc.client, svc.keys, "global", "lottery")
+    svc.state.refresh()
+    assert svc.engine.handle([C(2)], now_ms=NOW)[0].reason == "missing_variable"
+
+
+def test_rotation_cycles_through_variants(services) -> None:
+    svc = services()
+    setup_room(svc, lottery_rule(replies=["A", "B", "C"], limits={"window_seconds": 0.001, "user_cooldown_seconds": 0}), settings={"budget_per_second": 100})
+    texts = []
+    for i in range(3):
+        texts.append(svc.engine.handle([C(i)], now_ms=NOW)[0].reply["text"].split(" ")[-1])
+        time.sleep(0.02)
+    assert texts == ["A", "B", "C"]
+
+
+def test_no_reply_to_banned_users_or_the_bot_itself(services) -> None:
+    svc = services()
+    setup_room(svc, lottery_rule(), settings={"bot_user": "bot-self", "budget_per_second": 100})
+    svc.client.hset(svc.keys.banned("room1"), "troll", NOW + 60_000)
+    assert svc.engine.handle([C(1, user="bot-self")], now_ms=NOW)[0].reason == "own_bot"
+    assert svc.engine.handle([C(2, user="troll")], now_ms=NOW)[0].reason == "banned"
+
+
+def test_rule_change_reaches_a_second_instance_without_restart(services, svc_settings, rclient) -> None:
+    a = services()
+    b = Services.start(svc_settings, rclient, poll=True)  # polls like a real instance
+    try:
+        setup_room(a, lottery_rule())
+        time.sleep(0.2)
+        assert b.engine.dry_run(C(1))["fired"]["would_reply"] == "福袋8点开"
+        store.save_rule(a.client, a.keys, lottery_rule(replies=["新的回复"]))
+        changed_at = time.monotonic()
+        seen = None
+        while time.monotonic() - changed_at < 1.0:
+            if b.engine.dry_run(C(1))["fired"]["would_reply"] == "新的回复":
+                seen = time.monotonic() - changed_at
+                break
+            time.sleep(0.01)
+        assert seen is not None and seen < 1.0
+    finally:
+        b.close()
+
+
+def test_dry_run_explains_and_consumes_nothing(services) -> None:
+    svc = services()
+    veto = Rule.model_validate({"id": "vetoed", "priority": 1, "match": {"any": ["福袋"], "none": ["几点"]}, "replies": ["x"]})
+    low = lottery_rule(id="low", priority=500)
+    setup_room(svc, lottery_rule(), veto, low)
+    report = svc.engine.dry_run(C(1, text="福 袋几点开"))
+    assert report["fired"]["rule_id"] == "lottery"
+    assert report["fired"]["spans"][0]["original"] == "福 袋"
+    outcomes = {c["rule_id"]: c["outcome"] for c in report["considered"]}
+    assert outcomes == {"vetoed": "veto", "low": "lower_priority"}
+    assert svc.client.hgetall(svc.keys.counters("room1")) == {}
+    assert svc.engine.handle([C(2)], now_ms=NOW)[0].reply is not None  # nothing was consumed
+
+
+def test_seed_rules_load_once(rclient, svc_settings, settings) -> None:
+    seeded = svc_settings.model_copy(update={"seed_rules_path": settings.seed_rules_path})
+    first = Services.start(seeded, rclient, poll=False)
+    ids = {r.id for r in store.list_rules(rclient, first.keys)}
+    assert {"lottery", "coupon", "link", "size", "shipping", "free_shipping", "returns"} <= ids
+    store.delete_rule(rclient, first.keys, "global", "coupon")
+    Services.start(seeded, rclient, poll=False)  # a restart must not bring it back
+    assert "coupon" not in {r.id for r in store.list_rules(rclient, first.keys)}

@@ -1,0 +1,73 @@
+import pytest
+
+from nlp_service.replies.matcher import CompiledRules, effective_rules
+from nlp_service.replies.rules import Rule
+from nlp_service.text.normalize import normalize
+
+
+def R(id, match, priority=100, scope="global", enabled=True) -> Rule:
+    return Rule.model_validate({"id": id, "match": match, "replies": ["ok"], "priority": priority, "scope": scope, "enabled": enabled})
+
+
+def fired(rules, text, intent=None, conf=0.0):
+    return [c.rule.id for c in CompiledRules(rules).match(normalize(text).text, intent, conf).candidates]
+
+
+def test_any_all_exact_regex_and_intent() -> None:
+    rules = [
+        R("any", {"any": ["福袋", "抽奖"]}),
+        R("all", {"all": ["尺码", "偏大"]}),
+        R("exact", {"exact": ["111"]}),
+        R("regex", {"regex": r"\d+号链接"}),
+        R("intent", {"intent": "ask_size", "min_confidence": 0.6}),
+    ]
+    assert fired(rules, "什么时候抽奖") == ["any"]
+    assert fired(rules, "尺码偏大吗") == ["all"]
+    assert fired(rules, "尺码多少") == []
+    assert fired(rules, "111") == ["exact"]
+    assert fired(rules, "1111") == ["exact"]  # repeats compress to 111 before matching
+    assert fired(rules, "要3号链接") == ["regex"]
+    assert fired(rules, "穿什么", "ask_size", 0.7) == ["intent"]
+    assert fired(rules, "穿什么", "ask_size", 0.5) == []
+
+
+def test_conditions_combine_with_and() -> None:
+    rules = [R("both", {"any": ["链接"], "intent": "ask_link", "min_confidence": 0.5})]
+    assert fired(rules, "几号链接", "ask_link", 0.9) == ["both"]
+    assert fired(rules, "几号链接", "complaint", 0.9) == []
+
+
+@pytest.mark.parametrize("text", ["加微.信", "加 微 信", "加薇-信".replace("薇", "微"), "加❤微信", "加微信", "加微信"])
+def test_evasion_forms_match(text) -> None:
+    assert fired([R("wx", {"any": ["加微信"]})], text) == ["wx"]
+
+
+def test_traditional_and_full_width_match() -> None:
+    assert fired([R("coupon", {"any": ["优惠券"]})], "優惠券在哪") == ["coupon"]
+    assert fired([R("vx", {"any": ["vx"]})], "加ＶＸ") == ["vx"]
+
+
+def test_negative_word_vetoes() -> None:
+    result = CompiledRules([R("ship", {"any": ["发货"], "none": ["太慢"]})]).match(normalize("发货太慢了").text)
+    assert result.candidates == []
+    assert result.rejected[0].reason == "veto" and "太慢" in result.rejected[0].detail
+
+
+def test_priority_orders_candidates_and_disabled_rules_never_fire() -> None:
+    rules = [R("late", {"any": ["福袋"]}, priority=50), R("early", {"any": ["福袋"]}, priority=5), R("off", {"any": ["福袋"]}, priority=1, enabled=False)]
+    assert fired(rules, "福袋") == ["early", "late"]
+
+
+def test_room_rule_overrides_global_rule_with_same_id() -> None:
+    g = R("coupon", {"any": ["券"]})
+    room = R("coupon", {"any": ["红包"]}, scope="room1")
+    merged = effective_rules([g], [room])
+    assert len(merged) == 1 and merged[0].scope == "room1"
+    assert fired(merged, "红包在哪") == ["coupon"] and fired(merged, "券在哪") == []
+
+
+def test_spans_point_into_the_matching_form() -> None:
+    n = normalize("主播 福 袋几点开")
+    cand = CompiledRules([R("a", {"any": ["福袋"]})]).match(n.text).candidates[0]
+    start, end, term = cand.spans[0]
+    assert term == "福袋" and n.original_slice(start, end) == "福 袋"
