@@ -135,10 +135,11 @@ def replay(
     except (OSError, ValueError) as exc:
         _fail(exc)
     summary = rp.ReplaySummary()
-    for comment, reply in rp.replay(comments, url, key, speed=speed, summary=summary):
-        if not quiet:
-            when = dt.datetime.fromtimestamp(comment.get("ts", 0) / 1000).strftime("%H:%M:%S")
-            typer.echo(f"[{when}] {comment.get('nickname') or comment['user']}: {comment['text']}\n    bot → {reply['text']}")
+    with rp.connect(url, key) as http:
+        for comment, reply in rp.replay(comments, http, speed=speed, summary=summary):
+            if not quiet:
+                when = dt.datetime.fromtimestamp(comment.get("ts", 0) / 1000).strftime("%H:%M:%S")
+                typer.echo(f"[{when}] {comment.get('nickname') or comment['user']}: {comment['text']}\n    bot → {reply['text']}")
     typer.echo(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2))
 
 

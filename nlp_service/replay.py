@@ -58,37 +58,41 @@ def read_comments(path: Path, room: str | None) -> list[dict]:
     return comments
 
 
+def connect(base_url: str, api_key: str, timeout: float = 10.0) -> httpx.Client:
+    """An HTTP client for a running service."""
+    return httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=timeout)
+
+
 def replay(
-    comments: list[dict], base_url: str, api_key: str, speed: float = 1.0, batch_window_ms: int = 250,
-    summary: ReplaySummary | None = None, timeout: float = 10.0,
+    comments: list[dict], http: httpx.Client, speed: float = 1.0, batch_window_ms: int = 250,
+    summary: ReplaySummary | None = None,
 ) -> Iterator[tuple[dict, dict]]:
-    """Yield (comment, reply) for every reply, sending comments at ``speed``× the recording."""
+    """Yield (comment, reply) for every reply, sending comments at ``speed``× the recording
+    (0 = as fast as possible) in batches of the comments within ``batch_window_ms``."""
     summary = summary if summary is not None else ReplaySummary()
     start_wall = time.monotonic()
     t0 = comments[0].get("ts", 0) if comments else 0
-    headers = {"Authorization": f"Bearer {api_key}"}
-    with httpx.Client(base_url=base_url, headers=headers, timeout=timeout) as http:
-        i = 0
-        while i < len(comments):
-            first_ts = comments[i].get("ts", t0)
-            batch = []
-            while i < len(comments) and comments[i].get("ts", t0) - first_ts < batch_window_ms and len(batch) < 1000:
-                batch.append(comments[i])
-                i += 1
-            due = (first_ts - t0) / 1000 / speed if speed > 0 else 0
-            wait = due - (time.monotonic() - start_wall)
+    i = 0
+    while i < len(comments):
+        first_ts = comments[i].get("ts", t0)
+        batch = []
+        while i < len(comments) and comments[i].get("ts", t0) - first_ts < batch_window_ms and len(batch) < 1000:
+            batch.append(comments[i])
+            i += 1
+        if speed > 0:
+            wait = (first_ts - t0) / 1000 / speed - (time.monotonic() - start_wall)
             if wait > 0:
                 time.sleep(wait)
-            resp = http.post("/v1/reply/batch", json={"comments": batch})
-            summary.comments += len(batch)
-            if resp.status_code != 200:
-                summary.errors += 1
-                continue
-            for c, r in zip(batch, resp.json()["results"], strict=True):
-                if r["reply"]:
-                    summary.replies += 1
-                    summary.askers_in_replies += len(r["reply"]["mentions"])
-                    yield c, r["reply"]
-                else:
-                    summary.reasons[r["reason"] or "none"] += 1
+        resp = http.post("/v1/reply/batch", json={"comments": batch})
+        summary.comments += len(batch)
+        if resp.status_code != 200:
+            summary.errors += 1
+            continue
+        for c, r in zip(batch, resp.json()["results"], strict=True):
+            if r["reply"]:
+                summary.replies += 1
+                summary.askers_in_replies += len(r["reply"]["mentions"])
+                yield c, r["reply"]
+            else:
+                summary.reasons[r["reason"] or "none"] += 1
     summary.seconds = time.monotonic() - start_wall

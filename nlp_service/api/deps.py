@@ -11,19 +11,19 @@ from nlp_service.api.services import Services
 from nlp_service.store.apikeys import ApiKey
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     return request.app.state.services
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def _key(services: ServicesDep, authorization: Annotated[str | None, Header()] = None) -> ApiKey:
+async def _key(services: ServicesDep, authorization: Annotated[str | None, Header()] = None) -> ApiKey:
     return authenticate(authorization, services.api_keys)
 
 
 def role(*roles: str):
-    def dependency(key: Annotated[ApiKey, Depends(_key)]) -> ApiKey:
+    async def dependency(key: Annotated[ApiKey, Depends(_key)]) -> ApiKey:
         return require_role(key, roles)
 
     return dependency

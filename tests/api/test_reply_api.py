@@ -93,7 +93,7 @@ def test_limits_give_clear_4xx(client, bot) -> None:
     broken = client.post("/v1/reply", content=b'{"id": ', headers={**bot, "content-type": "application/json"})
     assert broken.status_code == 422 and broken.json()["error"]["type"] == "validation_error"
     not_utf8 = client.post("/v1/reply", content=b'{"id":"\xff\xfe"}', headers={**bot, "content-type": "application/json"})
-    assert not_utf8.status_code == 400 and not_utf8.json()["error"]["message"]
+    assert not_utf8.status_code == 422 and not_utf8.json()["error"]["message"]
     missing = client.post("/v1/reply", json={"id": "x"}, headers=bot)
     assert missing.status_code == 422 and "room" in missing.json()["error"]["message"]
 

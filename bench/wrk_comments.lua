@@ -1,0 +1,42 @@
+-- wrk script: POST a different realistic comment each request, with a unique id so
+-- idempotency never short-circuits. Texts come from the env var BENCH_TEXTS_FILE.
+local texts = {}
+local counter = 0
+local thread_id = 0
+
+function setup(thread)
+  thread_id = thread_id + 1
+  thread:set("tid", thread_id)
+end
+
+function init(args)
+  local path = os.getenv("BENCH_TEXTS_FILE")
+  for line in io.lines(path) do texts[#texts + 1] = line end
+  batch = tonumber(os.getenv("BENCH_BATCH") or "0")
+  token = os.getenv("BENCH_TOKEN") or ""
+end
+
+local function comment()
+  counter = counter + 1
+  local t = texts[(counter % #texts) + 1]
+  return string.format('{"id":"b%d-%d","room":"bench-room","user":"u%d","nickname":"n%d","text":%s}',
+    tid, counter, counter % 500, counter % 500, t)
+end
+
+function request()
+  local body
+  if batch > 0 then
+    local items = {}
+    for i = 1, batch do items[i] = comment() end
+    body = '{"comments":[' .. table.concat(items, ",") .. ']}'
+  else
+    body = comment()
+  end
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token}, body)
+end
+
+function done(summary, latency, requests)
+  io.write(string.format("BENCH rps=%.1f p50_ms=%.3f p99_ms=%.3f errors=%d\n",
+    summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
