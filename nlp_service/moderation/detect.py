@@ -1,0 +1,112 @@
+"""Moderation of one analysed comment: categories, action, evidence and a suggested answer.
+
+Word lists (``lexicon.py``) and patterns (``patterns.py``) find harmful content; the
+sentiment and intent models add controversy (a strong complaint goes to review even
+without a listed word). The action is the strictest default action among the categories
+found (PRODUCT.md): block for abuse, sexual, ad_contact, illegal, personal_info, flood;
+review for fraud_claim and complaint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from nlp_service.analysis import Analysis
+from nlp_service.moderation.lexicon import EXACT, HOMOPHONE, PINYIN, Hit, Lexicon
+from nlp_service.moderation.patterns import find_patterns
+
+PASS, REVIEW, BLOCK = "pass", "review", "block"
+CATEGORIES = ("abuse", "sexual", "ad_contact", "illegal", "personal_info", "fraud_claim", "complaint", "flood")
+DEFAULT_ACTION = {
+    "abuse": BLOCK, "sexual": BLOCK, "ad_contact": BLOCK, "illegal": BLOCK, "personal_info": BLOCK,
+    "fraud_claim": REVIEW, "complaint": REVIEW, "flood": BLOCK,
+}  # fmt: skip
+_RANK = {PASS: 0, REVIEW: 1, BLOCK: 2}
+_CONFIDENCE = {EXACT: 1.0, "pattern": 1.0, HOMOPHONE: 0.8, PINYIN: 0.7}
+# Homophone and pinyin hits are weaker evidence. They count only for the categories where
+# evasion is the norm, and block on their own only for 引流 (加威信 is never innocent);
+# elsewhere they send the comment to a human instead.
+_SOUND_ALIKE_CATEGORIES = {"abuse", "sexual", "ad_contact", "illegal"}
+_SOUND_ALIKE_BLOCKS = {"ad_contact"}
+
+# Controversy without a listed word: the intent model says complaint with at least this
+# confidence AND the sentiment score (P(positive) + ½P(neutral)) is at most this. Chosen on
+# the labelled comments' training split (tests/moderation/test_detect.py re-checks them on
+# held-out rows): together they flag most labelled complaints while almost no praise,
+# question or chit-chat crosses both bars.
+COMPLAINT_MIN_CONFIDENCE = 0.5
+COMPLAINT_MAX_SENTIMENT = 0.35
+
+
+@dataclass(frozen=True)
+class Moderation:
+    action: str = PASS
+    categories: tuple[str, ...] = ()
+    terms: tuple[dict, ...] = ()
+    score: float = 0.0
+    suggested_reply: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self, full: bool = False) -> dict:
+        out: dict = {"action": self.action, "categories": list(self.categories)}
+        if full:
+            out.update(terms=list(self.terms), score=self.score, suggested_reply=self.suggested_reply)
+        return out
+
+    @property
+    def flagged(self) -> bool:
+        return self.action != PASS
+
+
+def moderate(
+    analysis: Analysis,
+    lexicon: Lexicon,
+    replies: Mapping[str, Sequence[str]] | None = None,
+    extra_categories: Sequence[str] = (),
+) -> Moderation:
+    """Moderate one analysed comment. ``extra_categories`` adds categories found elsewhere
+    (flood, tracked in Redis)."""
+    norm = analysis.normalized
+    terms: list[dict] = []
+    scores: dict[str, float] = {}
+    weak_only: set[str] = set()
+    strong: set[str] = set()
+    for h in lexicon.find(norm.text):
+        if h.how in (HOMOPHONE, PINYIN):
+            if h.category not in _SOUND_ALIKE_CATEGORIES:
+                continue
+            weak_only.add(h.category)
+        else:
+            strong.add(h.category)
+        start, end = norm.to_original_span(h.start, h.end)
+        _add(terms, scores, h, start, end, norm.original)
+    for h in find_patterns(norm.original):
+        _add(terms, scores, h, h.start, h.end, norm.original)
+    intent, sentiment = analysis.intent, analysis.sentiment
+    if intent.label == "complaint" and intent.confidence >= COMPLAINT_MIN_CONFIDENCE and sentiment.score <= COMPLAINT_MAX_SENTIMENT:
+        scores["complaint"] = max(scores.get("complaint", 0.0), round(intent.confidence * (1 - sentiment.score), 4))
+    for c in extra_categories:
+        scores[c] = 1.0
+    if not scores:
+        return Moderation()
+    def action_of(c: str) -> str:
+        if c in weak_only - strong - _SOUND_ALIKE_BLOCKS and DEFAULT_ACTION[c] == BLOCK and scores[c] < 1.0:
+            return REVIEW
+        return DEFAULT_ACTION[c]
+
+    categories = tuple(sorted(scores, key=lambda c: (-_RANK[action_of(c)], -scores[c], c)))
+    action = action_of(categories[0])
+    suggestion = None
+    if replies:
+        for c in categories:
+            options = replies.get(c)
+            if options:
+                suggestion = options[0]
+                break
+    return Moderation(action, categories, tuple(terms), round(max(scores.values()), 4), suggestion)
+
+
+def _add(terms: list[dict], scores: dict[str, float], h: Hit, start: int, end: int, original: str) -> None:
+    terms.append({"category": h.category, "term": h.term, "start": start, "end": end, "text": original[start:end], "how": h.how})
+    scores[h.category] = max(scores.get(h.category, 0.0), _CONFIDENCE.get(h.how, 1.0))

@@ -1,0 +1,171 @@
+"""Word-list matching that sees through evasion.
+
+Three views of one normalised comment, each searched once:
+
+* the matching form (normalisation already removed separators, emoji between characters,
+  traditional forms, full-width forms and case) with one Aho-Corasick automaton over every
+  listed term (``pyahocorasick``);
+* a pinyin view, so homophones written with other characters match (加威信 / 加维信 →
+  加微信, 辣鸡 → 垃圾): each character's usual reading from ``pypinyin`` is walked over a
+  syllable trie of the listed terms. To keep 笑死我了 from reading as 私我, a homophone
+  hit must keep at least half of the term's characters as written; rarer readings
+  (``pypinyin`` knows 以 can read si) are ignored for the same reason;
+* the Latin words of the comment, against each term's full pinyin (pianzi → 骗子,
+  jiahuo → 假货) and, for terms of four or more syllables, its initials (shorter
+  abbreviations such as sb or nmsl are listed as terms themselves: computed three-letter
+  initials collide with slang like xdm = 兄弟们).
+
+An allow-list entry suppresses every hit whose span it covers (女装 protects 女 + 装,
+路口交通 protects 口交), not only an exact-text match. Latin terms such as ``sb`` only match
+as whole Latin words (not inside ``usb``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+import ahocorasick
+from pypinyin import Style, pinyin
+
+from nlp_service.text.normalize import normalize
+
+EXACT, HOMOPHONE, PINYIN = "exact", "homophone", "pinyin"
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    category: str
+    term: str
+    start: int  # span in the matching form
+    end: int
+    how: str  # exact | homophone | pinyin | pattern
+
+
+def _is_cjk(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf"
+
+
+@lru_cache(maxsize=65536)
+def reading(ch: str) -> str:
+    """The usual toneless pinyin of one CJK character, '' otherwise (memoised)."""
+    if not _is_cjk(ch):
+        return ""
+    return pinyin(ch, style=Style.NORMAL)[0][0]
+
+
+def _latin_words(text: str) -> Iterable[tuple[int, int, str]]:
+    i, n = 0, len(text)
+    while i < n:
+        if "a" <= text[i] <= "z":
+            j = i
+            while j < n and "a" <= text[j] <= "z":
+                j += 1
+            yield i, j, text[i:j]
+            i = j
+        else:
+            i += 1
+
+
+class Lexicon:
+    """Compiled word lists of one scope: {category: terms} plus an allow list."""
+
+    def __init__(self, terms: Mapping[str, Iterable[str]], allow: Iterable[str] = ()) -> None:
+        self._exact = ahocorasick.Automaton()
+        self._trie: dict = {}
+        self._latin: dict[str, list[tuple[str, str]]] = {}
+        entries: dict[str, set[str]] = {}
+        self.size = 0
+        for category, words in terms.items():
+            for raw in words:
+                term = _norm(raw)
+                if not term:
+                    continue
+                entries.setdefault(term, set()).add(category)
+        for term, categories in entries.items():
+            cats = tuple(sorted(categories))
+            self._exact.add_word(term, (term, cats, term.isascii() and term.isalpha()))
+            self.size += 1
+            if len(term) >= 2 and all(_is_cjk(c) for c in term):
+                syllables = [reading(c) for c in term]
+                node = self._trie
+                for s in syllables:
+                    node = node.setdefault(s, {})
+                node.setdefault(None, []).append((term, cats))
+                full = "".join(syllables)
+                if len(full) >= 5:
+                    self._latin.setdefault(full, []).append((term, cats))
+                if len(term) >= 4:  # 3-letter initials collide with slang (xdm = 兄弟们)
+                    self._latin.setdefault("".join(s[0] for s in syllables), []).append((term, cats))
+        if self.size:
+            self._exact.make_automaton()
+        self._allow = ahocorasick.Automaton()
+        allow_terms = {t for t in (_norm(a) for a in allow) if t}
+        for t in allow_terms:
+            self._allow.add_word(t, len(t))
+        if allow_terms:
+            self._allow.make_automaton()
+        self._has_allow = bool(allow_terms)
+
+    def find(self, text: str) -> list[Hit]:
+        """Hits in the matching form ``text``, after allow-list suppression."""
+        hits: list[Hit] = []
+        if self.size:
+            for end, (term, cats, latin) in self._exact.iter(text):
+                start = end - len(term) + 1
+                if latin and ((start > 0 and "a" <= text[start - 1] <= "z") or (end + 1 < len(text) and "a" <= text[end + 1] <= "z")):
+                    continue  # sb inside usb
+                hits.extend(Hit(c, term, start, end + 1, EXACT) for c in cats)
+        if self._trie:
+            hits.extend(self._homophones(text))
+        if self._latin:
+            for start, end, word in _latin_words(text):
+                for term, cats in self._latin.get(word, ()):
+                    hits.extend(Hit(c, term, start, end, PINYIN) for c in cats)
+        if hits and self._has_allow:
+            allowed = [(end - length + 1, end + 1) for end, length in self._allow.iter(text)]
+            if allowed:
+                hits = [h for h in hits if not any(a <= h.start and h.end <= b for a, b in allowed)]
+        return _dedupe(hits)
+
+    def _homophones(self, text: str) -> list[Hit]:
+        out: list[Hit] = []
+        n = len(text)
+        trie = self._trie
+        for i in range(n):
+            node = trie.get(reading(text[i]))
+            j = i
+            while node is not None:
+                for term, cats in node.get(None, ()):
+                    written = text[i : j + 1]
+                    same = sum(a == b for a, b in zip(written, term, strict=True))
+                    if written != term and 2 * same >= len(term):  # exact hits are found above
+                        out.extend(Hit(c, term, i, j + 1, HOMOPHONE) for c in cats)
+                j += 1
+                if j >= n:
+                    break
+                r = reading(text[j])
+                node = node.get(r) if r else None
+        return out
+
+
+def _norm(term: str) -> str:
+    term = term.strip()
+    if not term or term.startswith("#"):
+        return ""
+    try:
+        return normalize(term).text
+    except ValueError:
+        return ""
+
+
+def _dedupe(hits: list[Hit]) -> list[Hit]:
+    seen: set[tuple[str, int, int]] = set()
+    out = []
+    for h in sorted(hits, key=lambda h: (h.start, -(h.end - h.start), h.how != EXACT)):
+        key = (h.category, h.start, h.end)
+        if key not in seen:
+            seen.add(key)
+            out.append(h)
+    return out

@@ -1,0 +1,114 @@
+"""Pattern detectors for contact details and personal data (ad_contact, personal_info).
+
+They run on a *digit view* of the ORIGINAL text (not the matching form, whose repeat
+compression would turn 13888888888 into 1388): full-width and circled digits folded by
+NFKC (①③⑧ → 138), Chinese and financial numerals turned into digits (一三八 / 壹叁捌 →
+138), case folded, zero-width characters dropped, and separators between digits removed
+(138 1234 5678, 1-3-8…). Spans are in the original text.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from nlp_service.moderation.lexicon import Hit
+
+_NUMERALS = {
+    "零": "0", "〇": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3", "四": "4", "五": "5",
+    "六": "6", "七": "7", "八": "8", "九": "9", "壹": "1", "贰": "2", "叁": "3", "肆": "4", "伍": "5",
+    "陆": "6", "柒": "7", "捌": "8", "玖": "9",
+}  # fmt: skip
+_DIGIT_GAP = set(" -_.,/|~*+·")
+
+
+@dataclass(frozen=True)
+class DigitView:
+    text: str
+    origin: tuple[int, ...]  # index in the matching form of each character
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        return self.origin[start], self.origin[end - 1] + 1
+
+
+def _fold(ch: str) -> str:
+    if ch in _NUMERALS:
+        return _NUMERALS[ch]
+    if ch.isascii():
+        return ch.lower()
+    folded = unicodedata.normalize("NFKC", ch).lower()
+    return folded if len(folded) == 1 else ch
+
+
+def digit_view(original: str) -> DigitView:
+    """Numerals → digits, gaps between digits and invisible characters removed."""
+    text = "".join(_fold(c) for c in original)
+    chars: list[str] = []
+    origin: list[int] = []
+    for i, ch in enumerate(text):
+        if unicodedata.category(ch) in ("Cf", "Cc") and not ch.isspace():
+            continue
+        d = ch
+        if ch in _DIGIT_GAP and chars and chars[-1].isdigit():
+            # drop a gap that sits between two digits
+            j = i + 1
+            while j < len(text) and text[j] in _DIGIT_GAP:
+                j += 1
+            if j < len(text) and text[j].isdigit():
+                continue
+        chars.append(d)
+        origin.append(i)
+    return DigitView("".join(chars), tuple(origin))
+
+
+_MOBILE = re.compile(r"(?<!\d)(?:\+?86)?1[3-9]\d{9}(?!\d)")
+_QQ = re.compile(r"(?:qq|扣扣|企鹅|q号|q群|qq群|裙|群号|群)[^0-9]{0,4}?([1-9]\d{4,10})(?!\d)")
+# "v❤ 883216", "威❤ xm0909", "Q 3 8 8 2 9 1 0 0 6": a contact prefix, a little noise, an id.
+_PREFIXED_ID = re.compile(r"(?:(?<![a-z])(?:v|vx|wx|q|qq)|微|薇|威|扣)[^a-z0-9\u4e00-\u9fff]{0,3}(?:[a-z][-_a-z0-9]{5,19}|\d{6,11})(?![-_a-z0-9])")
+_WECHAT = re.compile(r"(?:微信|vx|wx|v信|薇信|威信|weixin|加v|加微)[号:：是]?\s?([a-z][-_a-z0-9]{5,19})(?![-_a-z0-9])")
+_URL = re.compile(
+    r"(?:https?://|www\.)[^\s]+|(?<![a-z0-9])[a-z0-9-]+\.(?:com|cn|net|cc|top|xyz|vip|shop|me|io|co)(?:/[^\s]*)?(?![a-z])"
+)
+_ID_CARD = re.compile(r"(?<!\d)(\d{17}[\dx])(?!\d)")
+_ADDRESS = re.compile(
+    r"(?:[\u4e00-\u9fff]{2,}(?:省|市|区|县|镇|乡))?[\u4e00-\u9fff\d]{2,}(?:路|街|道|巷|弄)\d+号(?:[\u4e00-\u9fff\d]*(?:栋|幢|楼|单元|室))?"
+    r"|[\u4e00-\u9fff]{2,}(?:小区|花园|公寓|大厦)\d+(?:栋|幢|号楼)(?:\d+(?:单元|室))?"
+)
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10x98765432"
+
+
+def valid_id_card(number: str) -> bool:
+    """Mainland resident ID (GB 11643): 17 digits + checksum digit or x."""
+    if len(number) != 18 or not number[:17].isdigit():
+        return False
+    total = sum(int(d) * w for d, w in zip(number[:17], _ID_WEIGHTS, strict=True))
+    return _ID_CHECK[total % 11] == number[17].lower()
+
+
+def find_patterns(original: str) -> list[Hit]:
+    """Contact and personal-data hits, with spans in the ``original`` text."""
+    hits: list[Hit] = []
+    view = digit_view(original)
+    dv = text = view.text
+    ids = set()
+    for m in _ID_CARD.finditer(dv):
+        if valid_id_card(m.group(1)):
+            s, e = view.span(m.start(1), m.end(1))
+            hits.append(Hit("personal_info", "id_card", s, e, "pattern"))
+            ids.add((m.start(1), m.end(1)))
+    for m in _MOBILE.finditer(dv):
+        if any(a <= m.start() and m.end() <= b for a, b in ids):
+            continue
+        s, e = view.span(m.start(), m.end())
+        hits.append(Hit("ad_contact", "phone_number", s, e, "pattern"))
+        hits.append(Hit("personal_info", "phone_number", s, e, "pattern"))
+    for m in _QQ.finditer(dv):
+        s, e = view.span(m.start(), m.end())
+        hits.append(Hit("ad_contact", "qq_number", s, e, "pattern"))
+    for regex, category, term in ((_PREFIXED_ID, "ad_contact", "contact_id"), (_WECHAT, "ad_contact", "wechat_id"), (_URL, "ad_contact", "url"), (_ADDRESS, "personal_info", "address")):
+        for m in regex.finditer(text):
+            s, e = view.span(m.start(), m.end())
+            hits.append(Hit(category, term, s, e, "pattern"))
+    return hits
