@@ -73,7 +73,7 @@ def test_embedded_service_prints_admin_key_and_replays_a_room(served) -> None:
     assert out.returncode == 0, out.stderr
     summary = json.loads(out.stdout[out.stdout.rindex("\n{") + 1 :])
     assert summary["comments"] >= 2900 and summary["http_errors"] == 0
-    assert summary["replies"] >= 5  # at speed 0 the whole show fits in one or two 10 s windows per rule
+    assert summary["replies"] >= 3  # at speed 0 the whole show fits in one or two 10 s windows per rule
     assert summary["askers_named_in_replies"] > summary["replies"]  # bursts were aggregated
     assert summary["dropped_by_budget"] + summary["aggregated_into_a_reply"] > 0
     assert "bot →" in out.stdout

@@ -39,9 +39,9 @@ class Services:
         client = client if client is not None else connect(settings)
         keys = Keys(settings.key_prefix)
         analyzer = Analyzer.load(settings)
-        seeded = seed_rules_once(client, keys, settings.seed_rules_path)
+        seeded = seed_rules_once(client, keys, settings.seed_rules_file)
         if seeded:
-            log.info("loaded %d seed rules from %s", seeded, settings.seed_rules_path)
+            log.info("loaded %d seed rules from %s", seeded, settings.seed_rules_file)
         admin = settings.admin_key.get_secret_value() if settings.admin_key else None
         generated = apikeys.ensure_admin(client, keys, admin)
         state = StateCache(client, keys, settings)

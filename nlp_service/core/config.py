@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     regex_timeout_seconds: float = Field(0.005, gt=0, le=1, description="bound on one rule regex match")
     max_body_bytes: int = Field(2_000_000, ge=1024, description="largest HTTP request body accepted")
     max_batch: int = Field(1000, ge=1, le=10000, description="most comments in one reply batch")
-    seed_rules_path: Path = Field(PROJECT_ROOT / "data" / "rules" / "seed_rules.yaml")
+    seed_rules_path: Path | None = Field(None, description="seed rules loaded on first start; default data/rules/seed_rules.yaml")
 
     @property
     def userdict_path(self) -> Path:
@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     @property
     def stopwords_path(self) -> Path:
         return self.data_dir / "stopwords.txt"
+
+    @property
+    def seed_rules_file(self) -> Path:
+        return self.seed_rules_path or self.data_dir / "rules" / "seed_rules.yaml"
 
     @property
     def labelled_dir(self) -> Path:

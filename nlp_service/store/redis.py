@@ -91,6 +91,15 @@ class Keys:
         """STRING set once the seed rules were loaded (first start only)."""
         return self._k(GLOBAL, "seeded")
 
+    # --- moderation word lists (changes on top of data/moderation) -------------------------
+    def lexicon_added(self, room: str, category: str) -> str:
+        """SET terms added to a category (or to ``allow``) for a room or ``GLOBAL``."""
+        return self._k(room, "lexicon", category, "added")
+
+    def lexicon_removed(self, room: str, category: str) -> str:
+        """SET terms removed from a category for a room or ``GLOBAL``."""
+        return self._k(room, "lexicon", category, "removed")
+
     # --- API keys ------------------------------------------------------------------------
     def api_keys(self) -> str:
         """HASH sha256(key) → key record JSON (name, role, rooms)."""

@@ -182,7 +182,7 @@ def test_dry_run_explains_and_consumes_nothing(services) -> None:
 
 
 def test_seed_rules_load_once(rclient, svc_settings, settings) -> None:
-    seeded = svc_settings.model_copy(update={"seed_rules_path": settings.seed_rules_path})
+    seeded = svc_settings.model_copy(update={"seed_rules_path": settings.seed_rules_file})
     first = Services.start(seeded, rclient, poll=False)
     ids = {r.id for r in store.list_rules(rclient, first.keys)}
     assert {"lottery", "coupon", "link", "size", "shipping", "free_shipping", "returns"} <= ids

@@ -1,0 +1,72 @@
+"""Moderation decisions on analysed comments, and the controversy thresholds on held-out data."""
+
+from collections import Counter
+
+import pytest
+
+from nlp_service.classify import datasets
+from nlp_service.moderation.detect import moderate
+from nlp_service.moderation.lists import load_base_lexicon, load_replies
+
+
+@pytest.fixture(scope="module")
+def lexicon(settings):
+    return load_base_lexicon(settings.data_dir)
+
+
+@pytest.fixture(scope="module")
+def replies(settings):
+    return load_replies(settings.data_dir)
+
+
+def mod(analyzer, lexicon, replies, text):
+    return moderate(analyzer.analyze(text), lexicon, replies)
+
+
+@pytest.mark.parametrize(
+    ("text", "action", "category"),
+    [
+        ("加薇信领福利", "block", "ad_contact"),
+        ("加我 一三八 1234 5678", "block", "ad_contact"),
+        ("主播就是个傻逼", "block", "abuse"),
+        ("你们卖假貨 騙子", "review", "fraud_claim"),
+        ("网赌日赚过千", "block", "illegal"),
+        ("质量太差了 一洗就掉色", "review", "complaint"),
+    ],
+)
+def test_actions_and_categories(analyzer, lexicon, replies, text, action, category) -> None:
+    m = mod(analyzer, lexicon, replies, text)
+    assert m.action == action and category in m.categories
+    for t in m.terms:  # spans point at the ORIGINAL text
+        assert text[t["start"] : t["end"]] == t["text"]
+
+
+def test_review_items_get_a_standard_answer(analyzer, lexicon, replies) -> None:
+    m = mod(analyzer, lexicon, replies, "骗子 卖假货")
+    assert m.suggested_reply and m.suggested_reply in replies["fraud_claim"]
+
+
+@pytest.mark.parametrize("text", ["几号链接", "主播好美", "笑死我了", "傻傻分不清哪个好", "可以用微信支付吗", "女装有S码吗", "160 100斤穿什么码", "xdm冲"])
+def test_ordinary_comments_pass(analyzer, lexicon, replies, text) -> None:
+    assert mod(analyzer, lexicon, replies, text).action == "pass"
+
+
+def test_strong_complaint_without_a_listed_word_goes_to_review(analyzer, lexicon, replies) -> None:
+    m = mod(analyzer, lexicon, replies, "等了半个月还没到 再也不来了")
+    assert m.action == "review" and "complaint" in m.categories
+
+
+def test_controversy_thresholds_on_held_out_comments(analyzer, lexicon, settings) -> None:
+    """On held-out labelled comments: most complaints are flagged, and almost no
+    question, praise, greeting or purchase is blocked."""
+    _, test = datasets.split(datasets.danmaku_intent(settings.labelled_dir))
+    flagged, total, blocked_innocent = Counter(), Counter(), 0
+    innocent = {"praise", "purchase", "greeting", "other", "ask_price", "ask_coupon", "ask_lottery", "ask_link", "ask_size", "ask_shipping", "ask_stock", "ask_product"}
+    for e in test:
+        m = moderate(analyzer.analyze(e.text), lexicon)
+        total[e.label] += 1
+        flagged[e.label] += m.flagged
+        blocked_innocent += e.label in innocent and m.action == "block"
+    assert flagged["complaint"] >= 0.6 * total["complaint"]
+    assert flagged["spam_ad"] >= 0.6 * total["spam_ad"]
+    assert blocked_innocent <= 0.02 * sum(total[c] for c in innocent)

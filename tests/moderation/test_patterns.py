@@ -1,0 +1,56 @@
+import pytest
+
+from nlp_service.moderation.patterns import find_patterns, valid_id_card
+
+
+def terms(text: str) -> set[tuple[str, str]]:
+    return {(h.category, h.term) for h in find_patterns(text)}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["我电话13812345678", "138 1234 5678", "1-3-8-1-2-3-4-5-6-7-8", "一三八一二三四五六七八", "①③⑧①②③④⑤⑥⑦⑧", "壹叁捌壹贰叁肆伍陆柒捌", "13888888888", "+8613812345678"],
+)
+def test_phone_numbers_in_every_writing(text) -> None:
+    assert ("ad_contact", "phone_number") in terms(text)
+    assert ("personal_info", "phone_number") in terms(text)
+
+
+def test_spans_point_at_the_original_text() -> None:
+    text = "加我 一三八 1234 5678 谢谢"
+    hit = next(h for h in find_patterns(text) if h.term == "phone_number")
+    assert text[hit.start : hit.end] == "一三八 1234 5678"
+
+
+@pytest.mark.parametrize(
+    ("text", "term"),
+    [
+        ("qq 328745612", "qq_number"),
+        ("ｑｑ３２８７４５６１２", "qq_number"),
+        ("加扣扣3287 4561 2", "qq_number"),
+        ("Q 3 8 8 2 9 1 0 0 6", "contact_id"),
+        ("vx: abc_123456", "wechat_id"),
+        ("威❤ xm0909", "contact_id"),
+        ("看 www.xx.cn", "url"),
+        ("https://shop.example.com/a?b=1", "url"),
+        ("t.cn/abc", "url"),
+    ],
+)
+def test_contact_details(text, term) -> None:
+    assert ("ad_contact", term) in terms(text)
+
+
+def test_id_card_needs_a_valid_checksum() -> None:
+    assert valid_id_card("11010519491231002X")
+    assert not valid_id_card("110105194912310021")
+    assert ("personal_info", "id_card") in terms("身份证11010519491231002X")
+    assert ("personal_info", "id_card") not in terms("身份证110105194912310021")
+
+
+def test_address() -> None:
+    assert ("personal_info", "address") in terms("我家住北京市朝阳区建国路88号3栋2单元")
+
+
+@pytest.mark.parametrize("text", ["160 100斤穿什么码", "1号链接多少钱", "满199减30", "订单号1234567890123", "2件8折", "3号4号都要"])
+def test_shopping_numbers_are_not_contact_details(text) -> None:
+    assert terms(text) == set()
