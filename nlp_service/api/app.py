@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from nlp_service.api.routes import health, keys, reply, rules
+from nlp_service.api.routes import health, keys, moderation, reply, rules
 from nlp_service.api.services import Services
 from nlp_service.core import metrics
 from nlp_service.core.config import Settings, get_settings
@@ -22,6 +22,7 @@ from nlp_service.core.errors import (
     RuleNotFoundError,
     StoreUnavailableError,
 )
+from nlp_service.moderation.queue import InvalidDecisionError, QueueItemNotFoundError
 
 # Domain error → HTTP status. Routes raise domain errors; only this table knows HTTP.
 STATUS = {
@@ -31,6 +32,8 @@ STATUS = {
     InvalidRuleError: 422,
     InvalidTextError: 422,
     StoreUnavailableError: 503,
+    QueueItemNotFoundError: 404,
+    InvalidDecisionError: 422,
 }
 
 
@@ -128,7 +131,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     if services is not None:
         app.state.services = services
-    for router in (reply.router, rules.router, keys.router, health.router):
+    for router in (reply.router, rules.router, moderation.router, keys.router, health.router):
         app.include_router(router)
 
     @app.exception_handler(RequestValidationError)

@@ -85,3 +85,27 @@ class KeyIn(BaseModel):
     name: str = Field(min_length=1, max_length=64)
     role: str
     rooms: list[str] = Field(default_factory=lambda: ["*"])
+
+
+class PullIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rooms: list[str] | None = Field(None, description="rooms to pull from; default every room the key may see")
+    count: int = Field(10, ge=1, le=100)
+    wait_ms: int = Field(0, ge=0, le=30_000, description="wait up to this long for an item")
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: str = Field(description="approve | delete | ban | reply")
+    reason: str = Field("", max_length=500)
+    ban_seconds: int = Field(0, ge=0, le=365 * 86400)
+    reply_text: str = Field("", max_length=500)
+
+
+class TermsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    add: list[str] = Field(default_factory=list, max_length=200_000)
+    remove: list[str] = Field(default_factory=list, max_length=200_000)

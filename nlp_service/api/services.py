@@ -13,6 +13,8 @@ import redis
 
 from nlp_service.analysis import Analyzer
 from nlp_service.core.config import Settings
+from nlp_service.moderation.queue import ModerationQueue
+from nlp_service.moderation.spool import Spool
 from nlp_service.replies.engine import ReplyEngine
 from nlp_service.replies.limits import Limiter
 from nlp_service.replies.store import seed_rules_once
@@ -51,14 +53,26 @@ class Services:
             keys=keys,
             analyzer=analyzer,
             state=state,
-            engine=ReplyEngine(analyzer, state, Limiter(client, keys)),
+            engine=ReplyEngine(analyzer, state, Limiter(client, keys), ModerationQueue(client, keys), Spool(settings.spool_file)),
             api_keys=apikeys.load_keys(client, keys),
             generated_admin_key=generated,
         )
         state.on_change(lambda _v: services.reload_keys())
+        state.on_tick(services.replay_spool)
         if poll:
             state.start()
         return services
+
+    def replay_spool(self) -> int:
+        """Move spooled flagged comments into the streams once Redis answers (poll thread)."""
+        spool = self.engine.spool
+        if not spool.pending():
+            return 0
+        import time
+
+        queued = spool.replay(self.engine.queue, self.engine.queue_config, int(time.time() * 1000))
+        log.info("replayed the moderation spool: %d comments queued", queued)
+        return queued
 
     def reload_keys(self) -> None:
         self.api_keys = apikeys.load_keys(self.client, self.keys)

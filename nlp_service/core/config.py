@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     regex_timeout_seconds: float = Field(0.005, gt=0, le=1, description="bound on one rule regex match")
     max_body_bytes: int = Field(2_000_000, ge=1024, description="largest HTTP request body accepted")
     max_batch: int = Field(1000, ge=1, le=10000, description="most comments in one reply batch")
+    flood_max_repeats: int = Field(3, ge=1, le=100, description="identical comments allowed per window before flood")
+    flood_window_seconds: int = Field(60, ge=1, le=3600, description="flood window")
+    recent_comments_kept: int = Field(10, ge=1, le=200, description="a user's recent comments kept for moderators")
+    moderation_claim_seconds: float = Field(300.0, gt=0, le=86400, description="an undecided pulled item returns to the queue after this")
+    moderation_dedupe_seconds: int = Field(7 * 86400, ge=60, description="how long a queued comment id is remembered")
+    spool_path: Path | None = Field(None, description="append-only spool for flagged comments while Redis is down")
     seed_rules_path: Path | None = Field(None, description="seed rules loaded on first start; default data/rules/seed_rules.yaml")
 
     @property
@@ -60,6 +66,10 @@ class Settings(BaseSettings):
     @property
     def stopwords_path(self) -> Path:
         return self.data_dir / "stopwords.txt"
+
+    @property
+    def spool_file(self) -> Path:
+        return self.spool_path or self.var_dir / "spool" / "moderation.jsonl"
 
     @property
     def seed_rules_file(self) -> Path:

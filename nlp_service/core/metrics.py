@@ -27,3 +27,4 @@ COMMENTS_NOT_ANSWERED = Counter(
 )
 RULE_HITS = Counter("nlp_rule_hits_total", "rules that fired (a reply was sent)", ["rule_id"], registry=REGISTRY)
 REGEX_TIMEOUTS = Counter("nlp_rule_regex_timeouts_total", "rule regexes stopped by the time bound", registry=REGISTRY)
+SPOOLED = Counter("nlp_moderation_spooled_total", "flagged comments written to the local spool while Redis was away", registry=REGISTRY)

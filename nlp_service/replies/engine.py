@@ -6,17 +6,27 @@ comment matched a rule); ``dry_run`` explains a decision without consuming any l
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import random
 import time
 from dataclasses import dataclass, field
 
+import redis
+
 from nlp_service.analysis import Analysis, Analyzer
 from nlp_service.core import metrics
 from nlp_service.core.errors import InvalidTextError
-from nlp_service.replies.limits import REPLY, Decision, Limiter, LimitRequest, RoomLimits
+from nlp_service.moderation.detect import BLOCK, moderate
+from nlp_service.moderation.lists import load_replies
+from nlp_service.moderation.queue import ModerationQueue
+from nlp_service.moderation.spool import Spool
+from nlp_service.replies.limits import REPLY, Decision, Limiter, LimitRequest, RoomLimits, decode
 from nlp_service.replies.matcher import Candidate, MatchResult
 from nlp_service.replies.rules import Rule, render
 from nlp_service.store.state import RoomSnapshot, StateCache
+
+log = logging.getLogger(__name__)
 
 PASS_MODERATION = {"action": "pass", "categories": []}
 
@@ -55,12 +65,22 @@ class Outcome:
         }
 
 
+def _digest(normalized_text: str) -> str:
+    return hashlib.blake2b(normalized_text.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def _record(c: Comment, normalized_text: str) -> dict:
+    """What the queue and a moderator see of a comment."""
+    return {"id": c.id, "room": c.room, "user": c.user, "nickname": c.nickname, "text": c.text, "ts": c.ts, "digest": _digest(normalized_text or c.text)}
+
+
 @dataclass
 class _Pending:
     index: int
     candidate: Candidate
     variants: list[int]  # usable reply variants (all their variables are set)
     values: dict[str, str]
+    digest: str = ""  # of the normalised text (flood counter key)
 
 
 def usable_variants(rule: Rule, variables: dict[str, str]) -> tuple[list[int], set[str]]:
@@ -76,11 +96,14 @@ def usable_variants(rule: Rule, variables: dict[str, str]) -> tuple[list[int], s
 
 
 class ReplyEngine:
-    def __init__(self, analyzer: Analyzer, state: StateCache, limiter: Limiter) -> None:
+    def __init__(self, analyzer: Analyzer, state: StateCache, limiter: Limiter, queue: ModerationQueue, spool: Spool) -> None:
         self.analyzer = analyzer
         self.state = state
         self.limiter = limiter
+        self.queue = queue
+        self.spool = spool
         self.settings = analyzer.settings
+        self.standard_answers = load_replies(self.settings.data_dir)
         self._rng = random.Random()
 
     def _select(self, comment: Comment, analysis: Analysis, snap: RoomSnapshot, now_ms: int) -> tuple[MatchResult, Candidate | None, str, list[int], list[str]]:
@@ -106,24 +129,34 @@ class ReplyEngine:
         return result, None, reason, [], notes
 
     def handle(self, comments: list[Comment], now_ms: int | None = None) -> list[Outcome]:
-        """Answer a batch of comments, in order."""
+        """Answer a batch of comments, in order, with one Redis round trip."""
         now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
         outcomes = [Outcome(c) for c in comments]
         pending: dict[str, list[_Pending]] = {}
+        observed: dict[str, list[tuple[int, tuple]]] = {}
         snaps: dict[str, RoomSnapshot] = {}
         for i, (c, out) in enumerate(zip(comments, outcomes, strict=True)):
             metrics.COMMENTS.inc()
+            snap = snaps.get(c.room) or snaps.setdefault(c.room, self.state.room(c.room))
+            if snap.is_banned(c.user, now_ms):  # blocked without analysis, still recorded
+                out.reason, out.moderation = "banned", {"action": BLOCK, "categories": []}
+                observed.setdefault(c.room, []).append((i, (c.id, c.user, _record(c, ""), None, True)))
+                continue
             try:
                 out.analysis = self.analyzer.analyze(c.text)
             except InvalidTextError as exc:
                 out.reason, out.error = "invalid_text", str(exc)
                 continue
-            snap = snaps.get(c.room) or snaps.setdefault(c.room, self.state.room(c.room))
+            mod = moderate(out.analysis, snap.lexicon, self.standard_answers)
+            out.moderation = mod.to_dict()
+            payload = mod.to_dict(full=True) if mod.flagged else None
+            record = _record(c, out.analysis.normalized.text)
+            observed.setdefault(c.room, []).append((i, (c.id, c.user, record, payload, True)))
+            if mod.action == BLOCK:
+                out.reason = "moderation"
+                continue
             if snap.settings.bot_user and c.user == snap.settings.bot_user:
                 out.reason = "own_bot"
-                continue
-            if out.moderation["action"] == "block":
-                out.reason = "moderation"
                 continue
             _, cand, reason, variants, _ = self._select(c, out.analysis, snap, now_ms)
             if cand is None:
@@ -131,36 +164,90 @@ class ReplyEngine:
                 if reason != "no_match":
                     metrics.COMMENTS_NOT_ANSWERED.labels(reason).inc()
                 continue
-            pending.setdefault(c.room, []).append(_Pending(i, cand, variants, snap.variables))
-        if not pending:
+            pending.setdefault(c.room, []).append(_Pending(i, cand, variants, snap.variables, record["digest"]))
+        if not observed and not pending:
             return outcomes
-        requests = {}
+        try:
+            decisions, flood_counts = self._round_trip(comments, observed, pending, snaps, now_ms)
+        except redis.RedisError as exc:
+            self._spool(comments, outcomes, observed, exc)
+            for items in pending.values():
+                for p in items:
+                    outcomes[p.index].reason = "store_unavailable"
+            return outcomes
+        flood_max = self.settings.flood_max_repeats
+        for i, count in flood_counts.items():
+            if count > flood_max:
+                m = outcomes[i].moderation
+                outcomes[i].moderation = {"action": BLOCK, "categories": ["flood", *[x for x in m["categories"] if x != "flood"]]}
+                if outcomes[i].reason is None:
+                    outcomes[i].reason = "moderation"
         for room, items in pending.items():
-            rs = snaps[room].settings
-            cfg = RoomLimits(rs.budget_ms, rs.max_mentions, self.settings.idempotency_seconds * 1000)
-            reqs = []
-            for p in items:
-                c, rule = comments[p.index], p.candidate.rule
-                window = rule.limits.window_seconds
-                user_cd = rule.limits.user_cooldown_seconds
-                reqs.append(
-                    LimitRequest(
-                        comment_id=c.id,
-                        user=c.user,
-                        nickname=c.nickname or c.user,
-                        rule_id=rule.id,
-                        window_ms=int(1000 * window) if window else rs.window_ms,
-                        user_cooldown_ms=int(1000 * (user_cd if user_cd is not None else self.settings.user_cooldown_seconds)),
-                        n_variants=len(p.variants),
-                        random_pick=self._rng.randrange(len(p.variants)) if rule.choose == "random" else -1,
-                    )
-                )
-            requests[room] = (reqs, cfg)
-        decisions = self.limiter.take(requests, now_ms)
-        for room, items in pending.items():
-            for p, d in zip(items, decisions[room], strict=True):
+            for p, d in zip(items, decisions.get(room, []), strict=True):
                 self._apply(outcomes[p.index], p, d)
         return outcomes
+
+    def _round_trip(self, comments, observed, pending, snaps, now_ms) -> tuple[dict[str, list[Decision]], dict[int, int]]:
+        """One pipeline: per room, the moderation/observe script then the limits script."""
+        pipe = self.limiter.client.pipeline(transaction=False)
+        order: list[tuple[str, str]] = []
+        cfg = self.queue_config
+        for room in dict.fromkeys([*observed, *pending]):
+            if room in observed:
+                self.queue.observe_call(pipe, room, [e for _, e in observed[room]], cfg, now_ms)
+                order.append(("observe", room))
+            if room in pending:
+                rs = snaps[room].settings
+                limits = RoomLimits(rs.budget_ms, rs.max_mentions, self.settings.idempotency_seconds * 1000, self.settings.flood_max_repeats)
+                self.limiter.call(room, [self._request(comments[p.index], p, rs) for p in pending[room]], limits, now_ms, pipe)
+                order.append(("limits", room))
+        results = pipe.execute()
+        decisions: dict[str, list[Decision]] = {}
+        floods: dict[int, int] = {}
+        for (kind, room), res in zip(order, results, strict=True):
+            if kind == "limits":
+                decisions[room] = [decode(x) for x in res]
+            else:
+                for (i, _), (count, _queued) in zip(observed[room], res, strict=True):
+                    floods[i] = int(count)
+        return decisions, floods
+
+    def _request(self, c: Comment, p: _Pending, rs) -> LimitRequest:
+        rule = p.candidate.rule
+        window = rule.limits.window_seconds
+        user_cd = rule.limits.user_cooldown_seconds
+        return LimitRequest(
+            comment_id=c.id,
+            user=c.user,
+            nickname=c.nickname or c.user,
+            rule_id=rule.id,
+            window_ms=int(1000 * window) if window else rs.window_ms,
+            user_cooldown_ms=int(1000 * (user_cd if user_cd is not None else self.settings.user_cooldown_seconds)),
+            n_variants=len(p.variants),
+            random_pick=self._rng.randrange(len(p.variants)) if rule.choose == "random" else -1,
+            text_digest=p.digest,
+        )
+
+    def _spool(self, comments, outcomes, observed, exc: Exception) -> None:
+        """Redis is away: keep every flagged comment in the local spool (replayed later)."""
+        entries = []
+        for room, items in observed.items():
+            for _i, (comment_id, user, record, payload, _) in items:
+                if payload:
+                    entries.append({"room": room, "comment_id": comment_id, "user": user, "record": record, "moderation": payload})
+        self.spool.append(entries)
+        metrics.SPOOLED.inc(len(entries))
+        log.warning("redis unavailable (%s); spooled %d flagged comments", exc, len(entries))
+
+    @property
+    def queue_config(self) -> dict:
+        s = self.settings
+        return {
+            "keep": s.recent_comments_kept,
+            "flood_ms": s.flood_window_seconds * 1000,
+            "flood_max": s.flood_max_repeats,
+            "dedupe_s": s.moderation_dedupe_seconds,
+        }
 
     def _apply(self, out: Outcome, p: _Pending, d: Decision) -> None:
         rule = p.candidate.rule

@@ -24,6 +24,7 @@ BANNED = "banned"
 USER_COOLDOWN = "user_cooldown"
 AGGREGATED = "aggregated"  # named in a reply given in this window (or the next one)
 BUDGET = "budget"  # the room's outbound budget was spent; named in the rule's next reply
+FLOOD = "flood"  # the user repeated this text too often (counted by the moderation script)
 
 _LUA = """
 local now = tonumber(ARGV[1])
@@ -31,11 +32,12 @@ local budget_ms = tonumber(ARGV[2])
 local max_mentions = tonumber(ARGV[3])
 local idem_ms = tonumber(ARGV[4])
 local n = tonumber(ARGV[5])
+local flood_max = tonumber(ARGV[6])
 local K_BUDGET, K_BANNED, K_COUNTERS = KEYS[1], KEYS[2], KEYS[3]
 local decisions, fresh, replied = {}, {}, {}
 for i = 0, n - 1 do
-  local kb, ab = 3 + i * 5, 5 + i * 7
-  local k_idem, k_user, k_rule, k_askers, k_rot = KEYS[kb+1], KEYS[kb+2], KEYS[kb+3], KEYS[kb+4], KEYS[kb+5]
+  local kb, ab = 3 + i * 6, 6 + i * 7
+  local k_idem, k_user, k_rule, k_askers, k_rot, k_flood = KEYS[kb+1], KEYS[kb+2], KEYS[kb+3], KEYS[kb+4], KEYS[kb+5], KEYS[kb+6]
   local user, nick, rule_id = ARGV[ab+1], ARGV[ab+2], ARGV[ab+3]
   local user_cd, window_ms, n_variants, rnd = tonumber(ARGV[ab+4]), tonumber(ARGV[ab+5]), tonumber(ARGV[ab+6]), tonumber(ARGV[ab+7])
   local prev = redis.call('GET', k_idem)
@@ -47,6 +49,8 @@ for i = 0, n - 1 do
     local ban = redis.call('HGET', K_BANNED, user)
     if ban and tonumber(ban) > now then
       d = {status = 'banned'}
+    elseif tonumber(redis.call('GET', k_flood) or '0') > flood_max then
+      d = {status = 'flood'}
     elseif redis.call('EXISTS', k_user) == 1 then
       d = {status = 'user_cooldown'}
     elseif redis.call('EXISTS', k_rule) == 1 or redis.call('EXISTS', K_BUDGET) == 1 then
@@ -112,6 +116,7 @@ class LimitRequest:
     user_cooldown_ms: int
     n_variants: int
     random_pick: int = -1  # ≥ 0 picks that variant (random); -1 uses the rotation counter
+    text_digest: str = ""  # of the normalised text, for the flood counter
 
 
 @dataclass
@@ -128,6 +133,7 @@ class RoomLimits:
     budget_ms: int
     max_mentions: int
     idempotency_ms: int
+    flood_max: int = 1_000_000
 
 
 class Limiter:
@@ -138,10 +144,11 @@ class Limiter:
         self.keys = keys
         self._script = client.register_script(_LUA)
 
-    def _call(self, room: str, items: Sequence[LimitRequest], cfg: RoomLimits, now_ms: int, client) -> object:
+    def call(self, room: str, items: Sequence[LimitRequest], cfg: RoomLimits, now_ms: int, client) -> object:
+        """Run (or, on a pipeline, queue) the script for one room's requests."""
         k = self.keys
         keys = [k.room_budget(room), k.banned(room), k.counters(room)]
-        args: list[object] = [now_ms, cfg.budget_ms, cfg.max_mentions, cfg.idempotency_ms, len(items)]
+        args: list[object] = [now_ms, cfg.budget_ms, cfg.max_mentions, cfg.idempotency_ms, len(items), cfg.flood_max]
         for it in items:
             keys += [
                 k.idempotency(room, it.comment_id),
@@ -149,6 +156,7 @@ class Limiter:
                 k.rule_cooldown(room, it.rule_id),
                 k.askers(room, it.rule_id),
                 k.rotation(room, it.rule_id),
+                k.flood(room, it.user, it.text_digest),
             ]
             args += [it.user, it.nickname, it.rule_id, it.user_cooldown_ms, it.window_ms, it.n_variants, it.random_pick]
         return self._script(keys=keys, args=args, client=client)
@@ -162,17 +170,17 @@ class Limiter:
             return {}
         if len(rooms) == 1:
             items, cfg = requests[rooms[0]]
-            raw = [self._call(rooms[0], items, cfg, now_ms, self.client)]
+            raw = [self.call(rooms[0], items, cfg, now_ms, self.client)]
         else:
             pipe = self.client.pipeline(transaction=False)
             for room in rooms:
                 items, cfg = requests[room]
-                self._call(room, items, cfg, now_ms, pipe)
+                self.call(room, items, cfg, now_ms, pipe)
             raw = pipe.execute()
-        return {room: [_decode(x) for x in out] for room, out in zip(rooms, raw, strict=True)}
+        return {room: [decode(x) for x in out] for room, out in zip(rooms, raw, strict=True)}
 
 
-def _decode(raw: str | bytes) -> Decision:
+def decode(raw: str | bytes) -> Decision:
     d = json.loads(raw)
     mentions = d.get("mentions") or []
     return Decision(

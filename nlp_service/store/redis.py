@@ -100,6 +100,39 @@ class Keys:
         """SET terms removed from a category for a room or ``GLOBAL``."""
         return self._k(room, "lexicon", category, "removed")
 
+    # --- moderation queue (Redis Streams) ------------------------------------------------
+    def mod_stream(self, room: str) -> str:
+        """STREAM flagged comments of a room (group ``moderators``)."""
+        return self._k(room, "modq")
+
+    def mod_seen(self, room: str, comment_id: str) -> str:
+        """STRING dedupe marker: this comment id is already in the stream (expires)."""
+        return self._k(room, "modq", "seen", comment_id)
+
+    def mod_decided(self, room: str, item_id: str) -> str:
+        """STRING the decision taken on a queue item (idempotent decisions)."""
+        return self._k(room, "modq", "decided", item_id)
+
+    def mod_stats(self, room: str) -> str:
+        """HASH decisions per moderator and per action."""
+        return self._k(room, "modq", "stats")
+
+    def audit_stream(self, room: str) -> str:
+        """STREAM audit records of moderation decisions (who, when, what, why)."""
+        return self._k(room, "audit")
+
+    def mod_rooms(self) -> str:
+        """SET rooms that have a moderation stream."""
+        return self._k(GLOBAL, "modq", "rooms")
+
+    def flood(self, room: str, user: str, digest: str) -> str:
+        """STRING count of one user's identical (normalised) comments in the flood window."""
+        return self._k(room, "flood", user, digest)
+
+    def recent(self, room: str, user: str) -> str:
+        """LIST a user's most recent comments in the room (JSON), newest first."""
+        return self._k(room, "recent", user)
+
     # --- API keys ------------------------------------------------------------------------
     def api_keys(self) -> str:
         """HASH sha256(key) → key record JSON (name, role, rooms)."""

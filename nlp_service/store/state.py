@@ -15,9 +15,11 @@ from dataclasses import dataclass
 import redis
 
 from nlp_service.core.config import Settings
+from nlp_service.moderation.lexicon import Lexicon
+from nlp_service.moderation.lists import build_lexicon, scope_changes
 from nlp_service.replies.matcher import CompiledRules, effective_rules
 from nlp_service.replies.store import room_state, state_version
-from nlp_service.store.redis import Keys
+from nlp_service.store.redis import GLOBAL, Keys
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,12 @@ class RoomSnapshot:
     rules: CompiledRules
     variables: dict[str, str]
     settings: RoomSettings
+    lexicon: Lexicon
+    banned: dict[str, int]  # user → ban expiry, epoch ms
+
+    def is_banned(self, user: str, now_ms: int) -> bool:
+        until = self.banned.get(user)
+        return until is not None and until > now_ms
 
 
 class StateCache:
@@ -49,6 +57,7 @@ class StateCache:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._listeners: list[Callable[[int], None]] = []
+        self._tick_listeners: list[Callable[[], None]] = []
 
     # --- polling ---------------------------------------------------------------------
     def start(self) -> None:
@@ -65,12 +74,20 @@ class StateCache:
     def on_change(self, listener: Callable[[int], None]) -> None:
         self._listeners.append(listener)
 
+    def on_tick(self, listener: Callable[[], None]) -> None:
+        """Run ``listener`` on every poll tick (spool replay uses it)."""
+        self._tick_listeners.append(listener)
+
     def refresh(self) -> bool:
-        """Read the version now; True when it moved (caches are then stale)."""
+        """Read the version now; True when it moved. Cached rooms are rebuilt off to the side
+        (here, not in request threads) and swapped in before the new version is published."""
         version = state_version(self.client, self.keys)
         if version == self.version:
             return False
-        self.version = version
+        rebuilt = {room: self._build(room, version) for room in list(self._rooms)}
+        with self._lock:
+            self._rooms.update(rebuilt)
+            self.version = version
         for listener in self._listeners:
             listener(version)
         return True
@@ -79,8 +96,12 @@ class StateCache:
         while not self._stop.wait(self.settings.state_poll_seconds):
             try:
                 self.refresh()
+                for listener in self._tick_listeners:
+                    listener()
             except redis.RedisError as exc:  # keep serving from the cache; retry next tick
                 log.warning("state poll failed: %s", exc)
+            except Exception:  # a bug in a listener must not stop polling
+                log.exception("state poll listener failed")
 
     # --- rooms -----------------------------------------------------------------------
     def room(self, room: str) -> RoomSnapshot:
@@ -89,7 +110,17 @@ class StateCache:
         version = self.version
         if snap is not None and snap.version == version:
             return snap
+        snap = self._build(room, version)
+        with self._lock:
+            if len(self._rooms) > 10_000:
+                self._rooms.clear()
+            self._rooms[room] = snap
+        return snap
+
+    def _build(self, room: str, version: int) -> RoomSnapshot:
         global_rules, room_rules, variables, cfg = room_state(self.client, self.keys, room)
+        changes = scope_changes(self.client, self.keys, [GLOBAL, room] if room != GLOBAL else [GLOBAL])
+        banned = {u: int(float(t)) for u, t in self.client.hgetall(self.keys.banned(room)).items()}
         s = self.settings
         settings = RoomSettings(
             bot_user=cfg.get("bot_user") or None,
@@ -98,9 +129,5 @@ class StateCache:
             max_mentions=int(cfg.get("max_mentions", s.reply_max_mentions)),
         )
         compiled = CompiledRules(effective_rules(global_rules, room_rules), s.regex_timeout_seconds)
-        snap = RoomSnapshot(version, compiled, variables, settings)
-        with self._lock:
-            if len(self._rooms) > 10_000:
-                self._rooms.clear()
-            self._rooms[room] = snap
-        return snap
+        lexicon = build_lexicon(s.data_dir, [changes[k] for k in changes])
+        return RoomSnapshot(version, compiled, variables, settings, lexicon, banned)

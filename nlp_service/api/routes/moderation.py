@@ -1,0 +1,60 @@
+"""The moderators' queue (role moderator) and the word lists (role admin)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from nlp_service.api.auth import require_rooms
+from nlp_service.api.deps import AdminKey, ModeratorKey, ServicesDep
+from nlp_service.api.schemas import DecisionIn, PullIn, TermsIn
+from nlp_service.moderation import lists
+from nlp_service.moderation.queue import parse_item_id
+from nlp_service.replies.store import bump_version
+
+router = APIRouter(prefix="/v1/moderation", tags=["moderation"])
+
+
+@router.post("/pull")
+def pull(body: PullIn, key: ModeratorKey, services: ServicesDep) -> dict:
+    """Items for this moderator (each given to one moderator only), with why they were
+    flagged, the user's recent comments and a suggested standard answer."""
+    queue = services.engine.queue
+    if body.rooms:
+        require_rooms(key, body.rooms)
+        rooms = body.rooms
+    else:
+        rooms = [r for r in queue.rooms() if key.allows_room(r)]
+    items = queue.pull(rooms, key.name, body.count, body.wait_ms, int(services.settings.moderation_claim_seconds * 1000))
+    out = []
+    for item in items:
+        d = item.to_dict()
+        d["recent_comments"] = [c for c in queue.recent_comments(item.room, item.record.get("user", "")) if c.get("id") != item.record.get("id")]
+        d["suggested_reply"] = item.moderation.get("suggested_reply")
+        out.append(d)
+    return {"items": out}
+
+
+@router.post("/items/{item_id}/decision")
+def decide(item_id: str, body: DecisionIn, key: ModeratorKey, services: ServicesDep) -> dict:
+    """approve | delete | ban (with ban_seconds) | reply (with reply_text); idempotent."""
+    room, _ = parse_item_id(item_id)
+    require_rooms(key, [room])
+    decision, applied = services.engine.queue.decide(item_id, key.name, body.action, body.reason, body.ban_seconds, body.reply_text)
+    if applied and body.action == "ban":
+        bump_version(services.client, services.keys)  # every instance reloads the room's bans
+    return {"decision": decision, "applied_now": applied}
+
+
+@router.get("/stats")
+def stats(key: ModeratorKey, services: ServicesDep, room: str | None = None) -> dict:
+    """Queue depth, pending, oldest item age and decisions per moderator, per room."""
+    queue = services.engine.queue
+    rooms = [room] if room else [r for r in queue.rooms() if key.allows_room(r)]
+    require_rooms(key, rooms)
+    return {"rooms": [queue.stats(r) for r in rooms]}
+
+
+@router.post("/lists/{scope}/{category}")
+def change_list(scope: str, category: str, body: TermsIn, _: AdminKey, services: ServicesDep) -> dict:
+    """Add or remove terms of a word list (or the allow list) for a room or ``global``."""
+    return lists.change_terms(services.client, services.keys, scope, category, body.add, body.remove)

@@ -1,0 +1,263 @@
+"""The moderation queue: one Redis Stream per room, worked by the ``moderators`` group.
+
+* Enqueue (``OBSERVE_LUA``, run in the same round trip as the reply limits): records each
+  comment in the user's recent list, counts identical comments for flood, and appends a
+  flagged comment to the room's stream exactly once per comment id (a ``SET NX`` marker and
+  the ``XADD`` happen atomically in one script, so bot retries cannot double an item).
+* Pull: ``XAUTOCLAIM`` first hands over items another moderator pulled but did not decide
+  within ``moderation_claim_seconds``; then ``XREADGROUP >`` gives new items, each to one
+  moderator only.
+* Decide (``DECIDE_LUA``): ``XACK``, the decision record, an audit-stream entry, per-moderator
+  counters and, for ``ban``, the ban itself, atomically; a repeated decision returns the first.
+* Trimming never drops an item still pending or not yet delivered: ``XTRIM MINID`` up to the
+  older of the oldest pending id and the first undelivered id (see :func:`trim`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+import redis
+
+from nlp_service.core.errors import NlpServiceError
+from nlp_service.store.redis import Keys
+
+GROUP = "moderators"
+DECISIONS = ("approve", "delete", "ban", "reply")
+
+
+class QueueItemNotFoundError(NlpServiceError, KeyError):
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "item not found"
+
+
+class InvalidDecisionError(NlpServiceError, ValueError):
+    pass
+
+
+OBSERVE_LUA = """
+local now, keep, flood_ms, flood_max, dedupe_s, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local stream, rooms, room = KEYS[1], KEYS[2], ARGV[7]
+local out = {}
+for i = 0, n - 1 do
+  local k_recent, k_flood, k_seen = KEYS[3 + i*3], KEYS[4 + i*3], KEYS[5 + i*3]
+  local record, payload, observe = ARGV[8 + i*3], ARGV[9 + i*3], ARGV[10 + i*3]
+  local count = 0
+  if observe == '1' then
+    redis.call('LPUSH', k_recent, record)
+    redis.call('LTRIM', k_recent, 0, keep - 1)
+    redis.call('PEXPIRE', k_recent, 86400000)
+    count = redis.call('INCR', k_flood)
+    if count == 1 then redis.call('PEXPIRE', k_flood, flood_ms) end
+  end
+  local flood = count > flood_max
+  local queued = 0
+  if payload ~= '' or flood then
+    local mod
+    if payload ~= '' then mod = cjson.decode(payload) else mod = {action = 'block', categories = {}} end
+    if flood then
+      mod.action = 'block'
+      table.insert(mod.categories, 1, 'flood')
+    end
+    if redis.call('SET', k_seen, '1', 'NX', 'EX', dedupe_s) then
+      pcall(redis.call, 'XGROUP', 'CREATE', stream, 'moderators', '0', 'MKSTREAM')
+      redis.call('XADD', stream, '*', 'record', record, 'moderation', cjson.encode(mod))
+      redis.call('SADD', rooms, room)
+      queued = 1
+    end
+  end
+  out[i + 1] = {count, queued}
+end
+return out
+"""
+
+DECIDE_LUA = """
+local stream, k_decided, k_audit, k_stats, k_banned = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local sid, decision, moderator, action, user, ban_until, now, keep_s = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8])
+local prev = redis.call('GET', k_decided)
+if prev then return {prev, 0} end
+if #redis.call('XRANGE', stream, sid, sid) == 0 then return {false, -1} end
+redis.call('XACK', stream, 'moderators', sid)
+redis.call('SET', k_decided, decision, 'EX', keep_s)
+redis.call('XADD', k_audit, 'MAXLEN', '~', 100000, '*', 'item', sid, 'moderator', moderator, 'action', action, 'at', now, 'decision', decision)
+redis.call('HINCRBY', k_stats, 'moderator:' .. moderator, 1)
+redis.call('HINCRBY', k_stats, 'action:' .. action, 1)
+if action == 'ban' then redis.call('HSET', k_banned, user, ban_until) end
+return {decision, 1}
+"""
+
+
+@dataclass
+class QueueItem:
+    item_id: str
+    room: str
+    record: dict
+    moderation: dict
+    delivered: int = 1
+
+    def to_dict(self) -> dict:
+        return {"item_id": self.item_id, "room": self.room, "comment": self.record, "moderation": self.moderation, "deliveries": self.delivered}
+
+
+def item_id(room: str, stream_id: str) -> str:
+    return f"{room}~{stream_id}"
+
+
+def parse_item_id(value: str) -> tuple[str, str]:
+    room, sep, sid = value.partition("~")
+    if not sep or not room or "-" not in sid:
+        raise QueueItemNotFoundError(f"item id {value!r} is not of the form <room>~<stream id>")
+    return room, sid
+
+
+class ModerationQueue:
+    """Queue operations for one client; scripts are registered once."""
+
+    def __init__(self, client: redis.Redis, keys: Keys) -> None:
+        self.client = client
+        self.keys = keys
+        self.observe_script = client.register_script(OBSERVE_LUA)
+        self._decide = client.register_script(DECIDE_LUA)
+
+    def observe_call(self, pipe, room: str, entries: list[tuple[str, str, dict, dict | None, bool]], cfg: dict, now_ms: int) -> None:
+        """Queue the OBSERVE script on ``pipe`` for one room's comments:
+        entries = (comment_id, user, record, moderation payload or None, observe?)."""
+        k = self.keys
+        keys = [k.mod_stream(room), k.mod_rooms()]
+        args: list[object] = [now_ms, cfg["keep"], cfg["flood_ms"], cfg["flood_max"], cfg["dedupe_s"], len(entries), room]
+        for comment_id, user, record, payload, observe in entries:
+            digest = record.get("digest", "")
+            keys += [k.recent(room, user), k.flood(room, user, digest), k.mod_seen(room, comment_id)]
+            args += [json.dumps(record, ensure_ascii=False), json.dumps(payload, ensure_ascii=False) if payload else "", "1" if observe else "0"]
+        self.observe_script(keys=keys, args=args, client=pipe)
+
+    # --- moderators -------------------------------------------------------------------
+    def rooms(self) -> list[str]:
+        return sorted(self.client.smembers(self.keys.mod_rooms()))
+
+    def pull(self, rooms: list[str], moderator: str, count: int, wait_ms: int, claim_ms: int) -> list[QueueItem]:
+        """Up to ``count`` items for ``moderator``: stale items first, then new ones."""
+        items: list[QueueItem] = []
+        deadline = time.monotonic() + wait_ms / 1000
+        for room in rooms:
+            if len(items) >= count:
+                break
+            items += self._reclaim(room, moderator, count - len(items), claim_ms)
+        while True:
+            for room in rooms:
+                if len(items) >= count:
+                    break
+                try:
+                    resp = self.client.xreadgroup(GROUP, moderator, {self.keys.mod_stream(room): ">"}, count=count - len(items))
+                except redis.ResponseError as exc:
+                    if "NOGROUP" in str(exc):
+                        continue
+                    raise
+                for _stream, entries in resp or []:
+                    items += [self._item(room, sid, fields) for sid, fields in entries]
+            if items or time.monotonic() >= deadline:
+                return items
+            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+
+    def _reclaim(self, room: str, moderator: str, count: int, claim_ms: int) -> list[QueueItem]:
+        try:
+            resp = self.client.xautoclaim(self.keys.mod_stream(room), GROUP, moderator, min_idle_time=claim_ms, start_id="0-0", count=count)
+        except redis.ResponseError as exc:
+            if "NOGROUP" in str(exc):
+                return []
+            raise
+        entries = resp[1] if resp else []
+        return [self._item(room, sid, fields, delivered=2) for sid, fields in entries if fields]
+
+    def _item(self, room: str, sid: str, fields: dict, delivered: int = 1) -> QueueItem:
+        return QueueItem(item_id(room, sid), room, json.loads(fields["record"]), json.loads(fields["moderation"]), delivered)
+
+    def recent_comments(self, room: str, user: str, limit: int = 10) -> list[dict]:
+        return [json.loads(x) for x in self.client.lrange(self.keys.recent(room, user), 0, limit - 1)]
+
+    def decide(
+        self, item: str, moderator: str, action: str, reason: str = "", ban_seconds: int = 0, reply_text: str = "", now_ms: int | None = None
+    ) -> tuple[dict, bool]:
+        """Apply a decision; returns (decision, applied_now). Repeating returns the first."""
+        if action not in DECISIONS:
+            raise InvalidDecisionError(f"action must be one of {', '.join(DECISIONS)}, got {action!r}")
+        if action == "ban" and ban_seconds <= 0:
+            raise InvalidDecisionError("a ban needs ban_seconds > 0")
+        if action == "reply" and not reply_text.strip():
+            raise InvalidDecisionError("a reply decision needs reply_text")
+        room, sid = parse_item_id(item)
+        now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+        entry = self.client.xrange(self.keys.mod_stream(room), sid, sid)
+        user = json.loads(entry[0][1]["record"]).get("user", "") if entry else ""
+        decision = {
+            "item_id": item, "action": action, "moderator": moderator, "reason": reason, "at": now_ms,
+            "ban_seconds": ban_seconds if action == "ban" else 0, "reply_text": reply_text if action == "reply" else "", "user": user,
+        }  # fmt: skip
+        k = self.keys
+        raw, applied = self._decide(
+            keys=[k.mod_stream(room), k.mod_decided(room, sid), k.audit_stream(room), k.mod_stats(room), k.banned(room)],
+            args=[sid, json.dumps(decision, ensure_ascii=False), moderator, action, user, now_ms + ban_seconds * 1000, now_ms, 30 * 86400],
+        )
+        if applied == -1:
+            raise QueueItemNotFoundError(f"no queue item {item!r}")
+        return json.loads(raw), applied == 1
+
+    def stats(self, room: str, now_ms: int | None = None) -> dict:
+        """Depth (undelivered + pending), pending, oldest item age, decisions per moderator."""
+        now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+        stream = self.keys.mod_stream(room)
+        out = {"room": room, "depth": 0, "pending": 0, "undelivered": 0, "oldest_age_seconds": None, "length": 0, "decisions": {}}
+        try:
+            groups = self.client.xinfo_groups(stream)
+        except redis.ResponseError:
+            return out
+        group = next((g for g in groups if g["name"] == GROUP), None)
+        if group is None:
+            return out
+        pending = int(group["pending"])
+        lag = group.get("lag")
+        last = group["last-delivered-id"]
+        undelivered = int(lag) if lag is not None else len(self.client.xrange(stream, "(" + last, "+"))
+        oldest = None
+        if pending:
+            oldest = self.client.xpending(stream, GROUP)["min"]
+        elif undelivered:
+            nxt = self.client.xrange(stream, "(" + last, "+", count=1)
+            oldest = nxt[0][0] if nxt else None
+        stats = self.client.hgetall(self.keys.mod_stats(room))
+        out.update(
+            depth=pending + undelivered,
+            pending=pending,
+            undelivered=undelivered,
+            oldest_age_seconds=round((now_ms - int(oldest.split("-")[0])) / 1000, 3) if oldest else None,
+            length=self.client.xlen(stream),
+            decisions={k.split(":", 1)[1]: int(v) for k, v in stats.items() if k.startswith("moderator:")},
+            actions={k.split(":", 1)[1]: int(v) for k, v in stats.items() if k.startswith("action:")},
+        )
+        return out
+
+    def trim(self, room: str) -> int:
+        """Drop decided items only: everything older than both the oldest pending item and
+        the first undelivered one. Returns how many entries were removed."""
+        stream = self.keys.mod_stream(room)
+        try:
+            groups = self.client.xinfo_groups(stream)
+        except redis.ResponseError:
+            return 0
+        group = next((g for g in groups if g["name"] == GROUP), None)
+        if group is None:
+            return 0
+        bounds = []
+        if int(group["pending"]):
+            bounds.append(self.client.xpending(stream, GROUP)["min"])
+        nxt = self.client.xrange(stream, "(" + group["last-delivered-id"], "+", count=1)
+        if nxt:
+            bounds.append(nxt[0][0])
+        if not bounds:  # everything delivered and decided
+            last = group["last-delivered-id"]
+            ms, seq = (int(x) for x in last.split("-"))
+            bounds.append(f"{ms}-{seq + 1}")
+        minid = min(bounds, key=lambda s: tuple(int(x) for x in s.split("-")))
+        return int(self.client.xtrim(stream, minid=minid, approximate=False))
