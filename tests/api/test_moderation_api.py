@@ -1,0 +1,70 @@
+import time
+
+from nlp_service.api.services import Services
+
+
+def comment(i, text="主播是骗子 卖假货", room="room1", user=None):
+    return {"id": f"m{i}", "room": room, "user": user or f"u{i}", "nickname": f"n{i}", "text": text}
+
+
+def key(client, admin, role, rooms=("*",), name=None):
+    body = {"name": name or f"{role}-{'-'.join(rooms)}", "role": role, "rooms": list(rooms)}
+    return {"Authorization": "Bearer " + client.post("/v1/keys", json=body, headers=admin).json()["key"]}
+
+
+def test_moderator_workflow(client, admin, bot) -> None:
+    mod = key(client, admin, "moderator", ["room1"], name="alice")
+    r = client.post("/v1/reply", json=comment(1), headers=bot).json()
+    assert r["moderation"]["action"] == "review" and "fraud_claim" in r["moderation"]["categories"]
+    items = client.post("/v1/moderation/pull", json={"count": 5}, headers=mod).json()["items"]
+    assert len(items) == 1
+    item = items[0]
+    assert item["comment"]["text"] == "主播是骗子 卖假货" and item["suggested_reply"]
+    assert {t["term"] for t in item["moderation"]["terms"]} >= {"骗子"}
+    url = f"/v1/moderation/items/{item['item_id']}/decision"
+    first = client.post(url, json={"action": "reply", "reply_text": "放心，正品保障", "reason": "standard answer"}, headers=mod).json()
+    assert first["applied_now"] is True
+    again = client.post(url, json={"action": "delete"}, headers=mod).json()
+    assert again["applied_now"] is False and again["decision"]["action"] == "reply"
+    stats = client.get("/v1/moderation/stats", headers=mod).json()["rooms"][0]
+    assert stats["depth"] == 0 and stats["decisions"] == {"alice": 1}
+
+
+def test_moderation_auth_and_errors(client, admin, bot) -> None:
+    other_room = key(client, admin, "moderator", ["room2"])
+    assert client.post("/v1/moderation/pull", json={"rooms": ["room1"]}, headers=other_room).status_code == 403
+    assert client.post("/v1/moderation/pull", json={}, headers=bot).status_code == 403
+    assert client.post("/v1/moderation/pull", json={}).status_code == 401
+    mod = key(client, admin, "moderator")
+    missing = client.post("/v1/moderation/items/room1~1-1/decision", json={"action": "approve"}, headers=mod)
+    assert missing.status_code == 404
+    bad = client.post("/v1/moderation/items/room1~1-1/decision", json={"action": "explode"}, headers=mod)
+    assert bad.status_code == 422 and "approve" in bad.json()["error"]["message"]
+    assert client.post("/v1/moderation/items/nonsense/decision", json={"action": "approve"}, headers=mod).status_code == 404
+
+
+def test_word_list_change_reaches_another_instance_within_a_second(client, admin, services, rclient, svc_settings) -> None:
+    other = Services.start(svc_settings, rclient, poll=True)
+    try:
+        assert other.engine.handle([_c("蓝莓派是好东西")])[0].moderation["action"] == "pass"
+        r = client.post("/v1/moderation/lists/global/ad_contact", json={"add": ["蓝莓派"]}, headers=admin)
+        assert r.json() == {"added": 1, "removed": 0}
+        started = time.monotonic()
+        while time.monotonic() - started < 1.0:
+            if other.engine.handle([_c("蓝莓派是好东西", i=2)])[0].moderation["action"] == "block":
+                break
+            time.sleep(0.02)
+        assert time.monotonic() - started < 1.0
+        client.post("/v1/moderation/lists/room1/allow", json={"add": ["蓝莓派是好东西"]}, headers=admin)
+        time.sleep(0.3)
+        assert other.engine.handle([_c("蓝莓派是好东西", i=3)])[0].moderation["action"] == "pass"
+    finally:
+        other.close()
+    bad = client.post("/v1/moderation/lists/global/nonsense", json={"add": ["x"]}, headers=admin)
+    assert bad.status_code == 422
+
+
+def _c(text, i=1):
+    from nlp_service.replies.engine import Comment
+
+    return Comment(f"x{i}", "room1", f"u{i}", "n", text)
