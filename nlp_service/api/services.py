@@ -13,6 +13,7 @@ import redis
 
 from nlp_service.analysis import Analyzer
 from nlp_service.core.config import Settings
+from nlp_service.moderation import pulse
 from nlp_service.moderation.queue import ModerationQueue
 from nlp_service.moderation.spool import Spool
 from nlp_service.replies.engine import ReplyEngine
@@ -35,6 +36,7 @@ class Services:
     engine: ReplyEngine
     api_keys: dict[str, apikeys.ApiKey]
     generated_admin_key: str | None = None
+    _last_pulse_check: float = 0.0
 
     @classmethod
     def start(cls, settings: Settings, client: redis.Redis | None = None, poll: bool = True) -> Services:
@@ -59,6 +61,7 @@ class Services:
         )
         state.on_change(lambda _v: services.reload_keys())
         state.on_tick(services.replay_spool)
+        state.on_tick(services.check_pulse)
         if poll:
             state.start()
         return services
@@ -73,6 +76,17 @@ class Services:
         queued = spool.replay(self.engine.queue, self.engine.queue_config, int(time.time() * 1000))
         log.info("replayed the moderation spool: %d comments queued", queued)
         return queued
+
+    def check_pulse(self, every_seconds: float = 5.0) -> list[dict]:
+        """Mood-spike check of the active rooms, at most every ``every_seconds`` (poll thread)."""
+        import time
+
+        now = time.monotonic()
+        if now - self._last_pulse_check < every_seconds:
+            return []
+        self._last_pulse_check = now
+        script = (self.engine.standard_answers.get("mood_spike") or [None])[0]
+        return pulse.check_active_rooms(self.client, self.keys, script)
 
     def reload_keys(self) -> None:
         self.api_keys = apikeys.load_keys(self.client, self.keys)

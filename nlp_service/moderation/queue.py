@@ -101,15 +101,25 @@ class QueueItem:
         return {"item_id": self.item_id, "room": self.room, "comment": self.record, "moderation": self.moderation, "deliveries": self.delivered}
 
 
-def item_id(room: str, stream_id: str) -> str:
-    return f"{room}~{stream_id}"
+URGENT = "urgent"
 
 
-def parse_item_id(value: str) -> tuple[str, str]:
-    room, sep, sid = value.partition("~")
-    if not sep or not room or "-" not in sid:
+def item_id(room: str, stream_id: str, urgent: bool = False) -> str:
+    return f"{room}~{URGENT}~{stream_id}" if urgent else f"{room}~{stream_id}"
+
+
+def parse_item_id(value: str) -> tuple[str, str, bool]:
+    """(room, stream id, urgent?) of an item id ``<room>~[urgent~]<stream id>``."""
+    parts = value.split("~")
+    if len(parts) == 3 and parts[1] == URGENT:
+        room, sid, urgent = parts[0], parts[2], True
+    elif len(parts) == 2:
+        room, sid, urgent = parts[0], parts[1], False
+    else:
         raise QueueItemNotFoundError(f"item id {value!r} is not of the form <room>~<stream id>")
-    return room, sid
+    if not room or "-" not in sid:
+        raise QueueItemNotFoundError(f"item id {value!r} is not of the form <room>~<stream id>")
+    return room, sid, urgent
 
 
 class ModerationQueue:
@@ -137,42 +147,48 @@ class ModerationQueue:
     def rooms(self) -> list[str]:
         return sorted(self.client.smembers(self.keys.mod_rooms()))
 
+    def _stream(self, room: str, urgent: bool) -> str:
+        return self.keys.urgent_stream(room) if urgent else self.keys.mod_stream(room)
+
     def pull(self, rooms: list[str], moderator: str, count: int, wait_ms: int, claim_ms: int) -> list[QueueItem]:
-        """Up to ``count`` items for ``moderator``: stale items first, then new ones."""
+        """Up to ``count`` items for ``moderator``: urgent items (mood_spike) first, then
+        items another moderator dropped, then new ones."""
         items: list[QueueItem] = []
         deadline = time.monotonic() + wait_ms / 1000
-        for room in rooms:
-            if len(items) >= count:
-                break
-            items += self._reclaim(room, moderator, count - len(items), claim_ms)
-        while True:
+        for urgent in (True, False):
             for room in rooms:
-                if len(items) >= count:
-                    break
-                try:
-                    resp = self.client.xreadgroup(GROUP, moderator, {self.keys.mod_stream(room): ">"}, count=count - len(items))
-                except redis.ResponseError as exc:
-                    if "NOGROUP" in str(exc):
-                        continue
-                    raise
-                for _stream, entries in resp or []:
-                    items += [self._item(room, sid, fields) for sid, fields in entries]
+                if len(items) < count:
+                    items += self._reclaim(room, urgent, moderator, count - len(items), claim_ms)
+        while True:
+            for urgent in (True, False):
+                for room in rooms:
+                    if len(items) < count:
+                        items += self._read_new(room, urgent, moderator, count - len(items))
             if items or time.monotonic() >= deadline:
                 return items
             time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
 
-    def _reclaim(self, room: str, moderator: str, count: int, claim_ms: int) -> list[QueueItem]:
+    def _read_new(self, room: str, urgent: bool, moderator: str, count: int) -> list[QueueItem]:
         try:
-            resp = self.client.xautoclaim(self.keys.mod_stream(room), GROUP, moderator, min_idle_time=claim_ms, start_id="0-0", count=count)
+            resp = self.client.xreadgroup(GROUP, moderator, {self._stream(room, urgent): ">"}, count=count)
+        except redis.ResponseError as exc:
+            if "NOGROUP" in str(exc):
+                return []
+            raise
+        return [self._item(room, sid, fields, urgent) for _stream, entries in resp or [] for sid, fields in entries]
+
+    def _reclaim(self, room: str, urgent: bool, moderator: str, count: int, claim_ms: int) -> list[QueueItem]:
+        try:
+            resp = self.client.xautoclaim(self._stream(room, urgent), GROUP, moderator, min_idle_time=claim_ms, start_id="0-0", count=count)
         except redis.ResponseError as exc:
             if "NOGROUP" in str(exc):
                 return []
             raise
         entries = resp[1] if resp else []
-        return [self._item(room, sid, fields, delivered=2) for sid, fields in entries if fields]
+        return [self._item(room, sid, fields, urgent, delivered=2) for sid, fields in entries if fields]
 
-    def _item(self, room: str, sid: str, fields: dict, delivered: int = 1) -> QueueItem:
-        return QueueItem(item_id(room, sid), room, json.loads(fields["record"]), json.loads(fields["moderation"]), delivered)
+    def _item(self, room: str, sid: str, fields: dict, urgent: bool, delivered: int = 1) -> QueueItem:
+        return QueueItem(item_id(room, sid, urgent), room, json.loads(fields["record"]), json.loads(fields["moderation"]), delivered)
 
     def recent_comments(self, room: str, user: str, limit: int = 10) -> list[dict]:
         return [json.loads(x) for x in self.client.lrange(self.keys.recent(room, user), 0, limit - 1)]
@@ -187,9 +203,10 @@ class ModerationQueue:
             raise InvalidDecisionError("a ban needs ban_seconds > 0")
         if action == "reply" and not reply_text.strip():
             raise InvalidDecisionError("a reply decision needs reply_text")
-        room, sid = parse_item_id(item)
+        room, sid, urgent = parse_item_id(item)
+        stream = self._stream(room, urgent)
         now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
-        entry = self.client.xrange(self.keys.mod_stream(room), sid, sid)
+        entry = self.client.xrange(stream, sid, sid)
         user = json.loads(entry[0][1]["record"]).get("user", "") if entry else ""
         decision = {
             "item_id": item, "action": action, "moderator": moderator, "reason": reason, "at": now_ms,
@@ -197,7 +214,7 @@ class ModerationQueue:
         }  # fmt: skip
         k = self.keys
         raw, applied = self._decide(
-            keys=[k.mod_stream(room), k.mod_decided(room, sid), k.audit_stream(room), k.mod_stats(room), k.banned(room)],
+            keys=[stream, k.mod_decided(room, ("u" if urgent else "") + sid), k.audit_stream(room), k.mod_stats(room), k.banned(room)],
             args=[sid, json.dumps(decision, ensure_ascii=False), moderator, action, user, now_ms + ban_seconds * 1000, now_ms, 30 * 86400],
         )
         if applied == -1:

@@ -17,8 +17,10 @@ import redis
 from nlp_service.analysis import Analysis, Analyzer
 from nlp_service.core import metrics
 from nlp_service.core.errors import InvalidTextError
+from nlp_service.moderation import pulse
 from nlp_service.moderation.detect import BLOCK, moderate
 from nlp_service.moderation.lists import load_replies
+from nlp_service.moderation.pulse import PulseEvent
 from nlp_service.moderation.queue import ModerationQueue
 from nlp_service.moderation.spool import Spool
 from nlp_service.replies.limits import REPLY, Decision, Limiter, LimitRequest, RoomLimits, decode
@@ -63,6 +65,18 @@ class Outcome:
             "moderation": self.moderation,
             **({"error": self.error} if self.error else {}),
         }
+
+
+def _pulse_event(c: Comment, analysis: Analysis, categories: tuple[str, ...], now_ms: int) -> PulseEvent:
+    negative = analysis.sentiment.label == "negative"
+    return PulseEvent(
+        minute=(c.ts if c.ts is not None else now_ms) // 60_000,
+        sentiment=analysis.sentiment.label,
+        intent=analysis.intent.label,
+        controversial="complaint" in categories or "fraud_claim" in categories,
+        negative_keywords=analysis.keywords if negative else (),
+        example={"id": c.id, "user": c.user, "nickname": c.nickname, "text": c.text, "ts": c.ts} if negative else None,
+    )
 
 
 def _digest(normalized_text: str) -> str:
@@ -134,6 +148,7 @@ class ReplyEngine:
         outcomes = [Outcome(c) for c in comments]
         pending: dict[str, list[_Pending]] = {}
         observed: dict[str, list[tuple[int, tuple]]] = {}
+        events: dict[str, list[PulseEvent]] = {}
         snaps: dict[str, RoomSnapshot] = {}
         for i, (c, out) in enumerate(zip(comments, outcomes, strict=True)):
             metrics.COMMENTS.inc()
@@ -152,6 +167,7 @@ class ReplyEngine:
             payload = mod.to_dict(full=True) if mod.flagged else None
             record = _record(c, out.analysis.normalized.text)
             observed.setdefault(c.room, []).append((i, (c.id, c.user, record, payload, True)))
+            events.setdefault(c.room, []).append(_pulse_event(c, out.analysis, mod.categories, now_ms))
             if mod.action == BLOCK:
                 out.reason = "moderation"
                 continue
@@ -168,7 +184,7 @@ class ReplyEngine:
         if not observed and not pending:
             return outcomes
         try:
-            decisions, flood_counts = self._round_trip(comments, observed, pending, snaps, now_ms)
+            decisions, flood_counts = self._round_trip(comments, observed, pending, snaps, now_ms, events)
         except redis.RedisError as exc:
             self._spool(comments, outcomes, observed, exc)
             for items in pending.values():
@@ -187,8 +203,9 @@ class ReplyEngine:
                 self._apply(outcomes[p.index], p, d)
         return outcomes
 
-    def _round_trip(self, comments, observed, pending, snaps, now_ms) -> tuple[dict[str, list[Decision]], dict[int, int]]:
-        """One pipeline: per room, the moderation/observe script then the limits script."""
+    def _round_trip(self, comments, observed, pending, snaps, now_ms, events) -> tuple[dict[str, list[Decision]], dict[int, int]]:
+        """One pipeline: per room, the moderation/observe script, the limits script and the
+        pulse counters."""
         pipe = self.limiter.client.pipeline(transaction=False)
         order: list[tuple[str, str]] = []
         cfg = self.queue_config
@@ -201,7 +218,10 @@ class ReplyEngine:
                 limits = RoomLimits(rs.budget_ms, rs.max_mentions, self.settings.idempotency_seconds * 1000, self.settings.flood_max_repeats)
                 self.limiter.call(room, [self._request(comments[p.index], p, rs) for p in pending[room]], limits, now_ms, pipe)
                 order.append(("limits", room))
-        results = pipe.execute()
+        n_scripts = len(order)
+        for room, room_events in events.items():
+            pulse.queue_updates(pipe, self.limiter.keys, room, room_events)
+        results = pipe.execute()[:n_scripts]
         decisions: dict[str, list[Decision]] = {}
         floods: dict[int, int] = {}
         for (kind, room), res in zip(order, results, strict=True):

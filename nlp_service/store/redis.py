@@ -133,6 +133,35 @@ class Keys:
         """LIST a user's most recent comments in the room (JSON), newest first."""
         return self._k(room, "recent", user)
 
+    # --- room pulse (舆情 during the show) ---------------------------------------------------
+    def pulse(self, room: str, minute: int) -> str:
+        """HASH per-minute counters: n, sentiment:<label>, intent:<label>, controversy."""
+        return self._k(room, "pulse", str(minute))
+
+    def pulse_negative_words(self, room: str, minute: int) -> str:
+        """ZSET keywords of negative comments in one minute."""
+        return self._k(room, "pulse", str(minute), "negkw")
+
+    def pulse_examples(self, room: str) -> str:
+        """LIST the room's latest negative comments (JSON), newest first."""
+        return self._k(room, "pulse", "examples")
+
+    def pulse_alerted(self, room: str, minute: int) -> str:
+        """STRING set once a mood_spike alert was raised for that minute."""
+        return self._k(room, "pulse", str(minute), "alerted")
+
+    def alerts_channel(self, room: str) -> str:
+        """Pub/sub channel of the room's alerts (mood_spike)."""
+        return self._k(room, "alerts")
+
+    def urgent_stream(self, room: str) -> str:
+        """STREAM urgent moderation items (mood_spike), pulled before the normal queue."""
+        return self._k(room, "modq", "urgent")
+
+    def active_rooms(self) -> str:
+        """ZSET room → last minute with comments (which rooms the pulse checker watches)."""
+        return self._k(GLOBAL, "pulse", "rooms")
+
     # --- API keys ------------------------------------------------------------------------
     def api_keys(self) -> str:
         """HASH sha256(key) → key record JSON (name, role, rooms)."""

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from nlp_service.api.auth import require_rooms
 from nlp_service.api.deps import AdminKey, ModeratorKey, ServicesDep
 from nlp_service.api.schemas import DecisionIn, PullIn, TermsIn
-from nlp_service.moderation import lists
+from nlp_service.moderation import lists, pulse
 from nlp_service.moderation.queue import parse_item_id
 from nlp_service.replies.store import bump_version
 
@@ -37,7 +37,7 @@ def pull(body: PullIn, key: ModeratorKey, services: ServicesDep) -> dict:
 @router.post("/items/{item_id}/decision")
 def decide(item_id: str, body: DecisionIn, key: ModeratorKey, services: ServicesDep) -> dict:
     """approve | delete | ban (with ban_seconds) | reply (with reply_text); idempotent."""
-    room, _ = parse_item_id(item_id)
+    room, _, _ = parse_item_id(item_id)
     require_rooms(key, [room])
     decision, applied = services.engine.queue.decide(item_id, key.name, body.action, body.reason, body.ban_seconds, body.reply_text)
     if applied and body.action == "ban":
@@ -58,3 +58,20 @@ def stats(key: ModeratorKey, services: ServicesDep, room: str | None = None) -> 
 def change_list(scope: str, category: str, body: TermsIn, _: AdminKey, services: ServicesDep) -> dict:
     """Add or remove terms of a word list (or the allow list) for a room or ``global``."""
     return lists.change_terms(services.client, services.keys, scope, category, body.add, body.remove)
+
+
+@router.get("/pulse/{room}")
+def room_pulse(room: str, key: ModeratorKey, services: ServicesDep, minutes: int = 30) -> dict:
+    """The room's mood per minute (counts, sentiment shares, intents, controversy) and the
+    top negative words of its last five minutes."""
+    require_rooms(key, [room])
+    latest = services.client.zscore(services.keys.active_rooms(), room)
+    if latest is None:
+        return {"room": room, "minutes": [], "top_negative_words": []}
+    last = int(latest)
+    series = pulse.minutes(services.client, services.keys, room, last, max(1, min(minutes, 720)))
+    return {
+        "room": room,
+        "minutes": [{"minute": m, "ts": m * 60_000, **c} for m, c in series if c],
+        "top_negative_words": pulse.top_negative_words(services.client, services.keys, room, last),
+    }

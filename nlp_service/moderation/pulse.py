@@ -1,0 +1,164 @@
+"""Room pulse (舆情 during the show): per-minute mood in Redis, and mood-spike alerts.
+
+Every reply request adds its comments to per-minute counters of the room (comment count,
+sentiment shares, intent counts, controversy = comments flagged complaint or fraud_claim)
+and the keywords of its negative comments, in the same pipeline as the rest of the
+request. Minutes are the comment's own time (``ts``), so a replayed show keeps its shape.
+
+The spike rule, checked for the newest minute of an active room (by the state-poll thread,
+or on demand): the minute has at least ``MIN_COMMENTS`` comments, its baseline is the
+mean of the room's previous ``BASELINE_MINUTES`` minutes that had comments (at least
+``MIN_BASELINE_MINUTES`` of them), and either
+
+* the negative share is at least ``max(2 × baseline, baseline + 0.20)``, or
+* the controversy rate is at least ``max(3 × baseline, baseline + 0.10)``.
+
+Ratios catch a jump in a calm room, the absolute margins keep a tiny baseline (1 % → 2 %)
+from alerting. A raised alert is published on the room's alerts channel and put in the
+room's urgent moderation stream (pulled before the normal queue) with example comments,
+the top negative words of the last five minutes and a standard script for the host.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import redis
+
+from nlp_service.store.redis import Keys
+
+MIN_COMMENTS = 20
+BASELINE_MINUTES = 10
+MIN_BASELINE_MINUTES = 3
+NEGATIVE_RATIO, NEGATIVE_MARGIN = 2.0, 0.20
+CONTROVERSY_RATIO, CONTROVERSY_MARGIN = 3.0, 0.10
+KEEP_SECONDS = 12 * 3600  # a show, with room to spare
+
+
+@dataclass(frozen=True)
+class PulseEvent:
+    """What the pulse needs of one analysed comment."""
+
+    minute: int  # epoch minute of the comment
+    sentiment: str
+    intent: str
+    controversial: bool
+    negative_keywords: tuple[str, ...]
+    example: dict | None  # the comment, kept when it is negative
+
+
+def queue_updates(pipe, keys: Keys, room: str, events: Iterable[PulseEvent]) -> None:
+    """Add one request's comments of a room to its minute counters (on ``pipe``)."""
+    counts: dict[int, Counter] = {}
+    words: dict[int, Counter] = {}
+    examples = []
+    for e in events:
+        c = counts.setdefault(e.minute, Counter())
+        c["n"] += 1
+        c["sentiment:" + e.sentiment] += 1
+        c["intent:" + e.intent] += 1
+        c["controversy"] += e.controversial
+        if e.negative_keywords:
+            words.setdefault(e.minute, Counter()).update(e.negative_keywords)
+        if e.example is not None:
+            examples.append(json.dumps(e.example, ensure_ascii=False))
+    for minute, c in counts.items():
+        key = keys.pulse(room, minute)
+        for field, value in c.items():
+            if value:
+                pipe.hincrby(key, field, value)
+        pipe.expire(key, KEEP_SECONDS)
+        pipe.zadd(keys.active_rooms(), {room: minute}, gt=True)
+    for minute, w in words.items():
+        key = keys.pulse_negative_words(room, minute)
+        for word, value in w.items():
+            pipe.zincrby(key, value, word)
+        pipe.expire(key, KEEP_SECONDS)
+    if examples:
+        pipe.lpush(keys.pulse_examples(room), *examples)
+        pipe.ltrim(keys.pulse_examples(room), 0, 49)
+        pipe.expire(keys.pulse_examples(room), KEEP_SECONDS)
+
+
+def minutes(client: redis.Redis, keys: Keys, room: str, last_minute: int, count: int) -> list[tuple[int, dict[str, int]]]:
+    """The room's counters for ``count`` minutes ending at ``last_minute``, oldest first."""
+    pipe = client.pipeline(transaction=False)
+    span = list(range(last_minute - count + 1, last_minute + 1))
+    for m in span:
+        pipe.hgetall(keys.pulse(room, m))
+    return [(m, {k: int(v) for k, v in raw.items()}) for m, raw in zip(span, pipe.execute(), strict=True)]
+
+
+def shares(c: dict[str, int]) -> tuple[float, float]:
+    n = c.get("n", 0)
+    return (c.get("sentiment:negative", 0) / n, c.get("controversy", 0) / n) if n else (0.0, 0.0)
+
+
+def spike(series: list[tuple[int, dict[str, int]]]) -> dict | None:
+    """Apply the spike rule to the newest minute of ``series`` (see the module docstring)."""
+    (minute, now), history = series[-1], [c for _, c in series[:-1] if c.get("n")]
+    if now.get("n", 0) < MIN_COMMENTS or len(history) < MIN_BASELINE_MINUTES:
+        return None
+    neg_now, con_now = shares(now)
+    base_neg = sum(shares(c)[0] for c in history) / len(history)
+    base_con = sum(shares(c)[1] for c in history) / len(history)
+    reasons = []
+    if neg_now >= max(NEGATIVE_RATIO * base_neg, base_neg + NEGATIVE_MARGIN):
+        reasons.append(f"negative share {neg_now:.0%} vs baseline {base_neg:.0%}")
+    if con_now >= max(CONTROVERSY_RATIO * base_con, base_con + CONTROVERSY_MARGIN):
+        reasons.append(f"complaint/fraud rate {con_now:.0%} vs baseline {base_con:.0%}")
+    if not reasons:
+        return None
+    return {"minute": minute, "comments": now["n"], "negative_share": round(neg_now, 4), "controversy_rate": round(con_now, 4),
+            "baseline_negative_share": round(base_neg, 4), "baseline_controversy_rate": round(base_con, 4), "why": "; ".join(reasons)}  # fmt: skip
+
+
+def top_negative_words(client: redis.Redis, keys: Keys, room: str, last_minute: int, minutes_back: int = 5, k: int = 10) -> list[tuple[str, int]]:
+    pipe = client.pipeline(transaction=False)
+    for m in range(last_minute - minutes_back + 1, last_minute + 1):
+        pipe.zrange(keys.pulse_negative_words(room, m), 0, -1, withscores=True)
+    total: Counter = Counter()
+    for rows in pipe.execute():
+        for word, score in rows:
+            total[word] += int(score)
+    return total.most_common(k)
+
+
+def check_room(client: redis.Redis, keys: Keys, room: str, last_minute: int, script: str | None) -> dict | None:
+    """Raise a mood_spike alert for ``last_minute`` if the rule says so (once per minute)."""
+    alert = spike(minutes(client, keys, room, last_minute, BASELINE_MINUTES + 1))
+    if alert is None:
+        return None
+    if not client.set(keys.pulse_alerted(room, last_minute), "1", nx=True, ex=KEEP_SECONDS):
+        return None
+    examples = [json.loads(x) for x in client.lrange(keys.pulse_examples(room), 0, 4)]
+    alert.update(
+        kind="mood_spike", room=room, raised_at=int(time.time() * 1000),
+        top_negative_words=top_negative_words(client, keys, room, last_minute), examples=examples, suggested_reply=script,
+    )  # fmt: skip
+    payload = json.dumps(alert, ensure_ascii=False)
+    record = {"id": f"mood_spike:{last_minute}", "room": room, "user": "", "nickname": "", "text": alert["why"], "ts": last_minute * 60_000}
+    moderation = {"action": "review", "categories": ["mood_spike"], "terms": [], "score": alert["negative_share"], "suggested_reply": script, "alert": alert}
+    pipe = client.pipeline()
+    pipe.xgroup_create(keys.urgent_stream(room), "moderators", id="0", mkstream=True)
+    pipe.execute(raise_on_error=False)
+    pipe = client.pipeline()
+    pipe.xadd(keys.urgent_stream(room), {"record": json.dumps(record, ensure_ascii=False), "moderation": json.dumps(moderation, ensure_ascii=False)})
+    pipe.sadd(keys.mod_rooms(), room)
+    pipe.publish(keys.alerts_channel(room), payload)
+    pipe.execute()
+    return alert
+
+
+def check_active_rooms(client: redis.Redis, keys: Keys, script: str | None, limit: int = 1000) -> list[dict]:
+    """Check the newest minute of the rooms with the most recent comments (poll thread)."""
+    alerts = []
+    for room, minute in client.zrevrange(keys.active_rooms(), 0, limit - 1, withscores=True):
+        alert = check_room(client, keys, room, int(minute), script)
+        if alert:
+            alerts.append(alert)
+    return alerts

@@ -1,0 +1,53 @@
+"""Room pulse on a replayed show with a planted shipping-complaint spike (minutes 13–14)."""
+
+import json
+from itertools import groupby
+
+import pytest
+
+from nlp_service.api.services import Services
+from nlp_service.moderation import pulse
+from nlp_service.replies.engine import Comment
+
+
+@pytest.fixture
+def svc(rclient, svc_settings):
+    s = Services.start(svc_settings, rclient, poll=False)
+    yield s
+    s.close()
+
+
+def test_spike_rule_needs_volume_and_a_baseline() -> None:
+    calm = {"n": 40, "sentiment:negative": 4, "controversy": 1}
+    angry = {"n": 40, "sentiment:negative": 20, "controversy": 10}
+    assert pulse.spike([(1, calm), (2, calm), (3, calm), (4, angry)])["minute"] == 4
+    assert pulse.spike([(1, calm), (2, calm), (3, {"n": 5, "sentiment:negative": 5})]) is None  # too few comments
+    assert pulse.spike([(1, calm), (2, angry)]) is None  # no baseline yet
+    assert pulse.spike([(1, calm), (2, calm), (3, calm), (4, calm)]) is None
+
+
+def test_replayed_room_raises_one_alert_at_the_planted_spike(svc, settings) -> None:
+    lines = (settings.data_dir / "replay" / "sample_room.jsonl").read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(x) for x in lines]
+    start_minute = rows[0]["ts"] // 60_000
+    pubsub = svc.client.pubsub()
+    pubsub.subscribe(svc.keys.alerts_channel("demo-room"))
+    alerts = []
+    for minute, group in groupby(rows, key=lambda r: r["ts"] // 60_000):
+        batch = [Comment(r["id"], r["room"], r["user"], r["nickname"], r["text"], r["ts"]) for r in group]
+        for i in range(0, len(batch), 200):
+            svc.engine.handle(batch[i : i + 200], now_ms=batch[0].ts)
+        alert = pulse.check_room(svc.client, svc.keys, "demo-room", minute, "主播安抚话术")
+        if alert:
+            alerts.append(minute - start_minute)
+    assert alerts and alerts[0] in (13, 14), alerts
+    assert all(m >= 13 for m in alerts)
+    # the alert is at the head of the room's queue, with examples and the top complaint words
+    [item] = svc.engine.queue.pull(["demo-room"], "alice", 1, 0, claim_ms=60_000)
+    assert item.moderation["categories"] == ["mood_spike"] and item.item_id.startswith("demo-room~urgent~")
+    alert = item.moderation["alert"]
+    assert alert["examples"] and alert["top_negative_words"] and alert["suggested_reply"] == "主播安抚话术"
+    published = [m for m in (pubsub.get_message(timeout=0.5) for _ in range(5)) if m and m["type"] == "message"]
+    assert published and json.loads(published[0]["data"])["kind"] == "mood_spike"
+    decision, applied = svc.engine.queue.decide(item.item_id, "alice", "reply", reply_text="家人们久等了")
+    assert applied
