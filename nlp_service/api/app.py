@@ -131,7 +131,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     if services is not None:
         app.state.services = services
-    for router in (reply.router, rules.router, moderation.router, keys.router, health.router):
+    for router in (reply.router, rules.router, moderation.router, moderation.rooms_router, moderation.any_router, keys.router, health.router):
         app.include_router(router)
 
     @app.exception_handler(RequestValidationError)

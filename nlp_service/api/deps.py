@@ -32,3 +32,4 @@ def role(*roles: str):
 BotKey = Annotated[ApiKey, Depends(role("bot"))]
 AdminKey = Annotated[ApiKey, Depends(role("admin"))]
 ModeratorKey = Annotated[ApiKey, Depends(role("moderator"))]
+AnyKey = Annotated[ApiKey, Depends(role("admin", "bot", "moderator", "analyst"))]

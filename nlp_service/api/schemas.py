@@ -109,3 +109,17 @@ class TermsIn(BaseModel):
 
     add: list[str] = Field(default_factory=list, max_length=200_000)
     remove: list[str] = Field(default_factory=list, max_length=200_000)
+
+
+class BanIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user: str = Field(min_length=1, max_length=128)
+    seconds: int = Field(gt=0, le=365 * 86400)
+
+
+class ModerateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(max_length=MAX_TEXT)
+    room: str = Field("global", pattern=ROOM_PATTERN)

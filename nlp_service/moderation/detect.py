@@ -28,6 +28,9 @@ _CONFIDENCE = {EXACT: 1.0, "pattern": 1.0, HOMOPHONE: 0.8, PINYIN: 0.7}
 # evasion is the norm, and block on their own only for 引流 (加威信 is never innocent);
 # elsewhere they send the comment to a human instead.
 _SOUND_ALIKE_CATEGORIES = {"abuse", "sexual", "ad_contact", "illegal"}
+# Written-out pinyin (pianzi, jiahuo) is deliberate, so it also counts for accusations;
+# homophones there misfire too often (加抽奖 reads like 假抽奖).
+_PINYIN_CATEGORIES = _SOUND_ALIKE_CATEGORIES | {"fraud_claim"}
 _SOUND_ALIKE_BLOCKS = {"ad_contact"}
 
 # Controversy without a listed word, from the models. A comment goes to review as a
@@ -80,7 +83,7 @@ def moderate(
     strong: set[str] = set()
     for h in lexicon.find(norm.text):
         if h.how in (HOMOPHONE, PINYIN):
-            if h.category not in _SOUND_ALIKE_CATEGORIES:
+            if h.category not in (_PINYIN_CATEGORIES if h.how == PINYIN else _SOUND_ALIKE_CATEGORIES):
                 continue
             weak_only.add(h.category)
         else:

@@ -68,3 +68,29 @@ def _c(text, i=1):
     from nlp_service.replies.engine import Comment
 
     return Comment(f"x{i}", "room1", f"u{i}", "n", text)
+
+
+def test_pulse_bans_and_moderate_endpoints(client, admin, bot, services) -> None:
+    mod = key(client, admin, "moderator", ["room1"])
+    analyst = key(client, admin, "analyst")
+    for i in range(3):
+        client.post("/v1/reply", json={**comment(i, text="发货太慢了 骗子"), "ts": 1764072600000 + i}, headers=bot)
+    pulse = client.get("/v1/rooms/room1/pulse", headers=mod).json()
+    assert pulse["minutes"][0]["n"] == 3 and pulse["minutes"][0]["sentiment:negative"] == 3
+    assert pulse["top_negative_words"]
+    assert client.get("/v1/rooms/room1/pulse", headers=bot).status_code == 403
+    # bans (admin only); the banned user's next comment is blocked without analysis
+    assert client.post("/v1/rooms/room1/bans", json={"user": "troll", "seconds": 60}, headers=mod).status_code == 403
+    assert client.post("/v1/rooms/room1/bans", json={"user": "troll", "seconds": 60}, headers=admin).status_code == 201
+    services.state.refresh()
+    r = client.post("/v1/reply", json=comment(9, text="几号链接", user="troll"), headers=bot).json()
+    assert r["reason"] == "banned" and r["intent"] is None and r["moderation"]["action"] == "block"
+    assert "troll" in client.get("/v1/rooms/room1/bans", headers=admin).json()["bans"]
+    assert client.delete("/v1/rooms/room1/bans/troll", headers=admin).status_code == 204
+    # moderation alone, any role, nothing queued
+    before = services.client.xlen(services.keys.mod_stream("room1"))
+    for h in (bot, mod, analyst, admin):
+        m = client.post("/v1/moderate", json={"text": "加薇信 13812345678", "room": "room1"}, headers=h).json()
+        assert m["action"] == "block" and "ad_contact" in m["categories"] and m["terms"]
+    assert services.client.xlen(services.keys.mod_stream("room1")) == before
+    assert client.post("/v1/moderate", json={"text": "x"}).status_code == 401

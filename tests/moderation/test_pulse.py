@@ -51,3 +51,14 @@ def test_replayed_room_raises_one_alert_at_the_planted_spike(svc, settings) -> N
     assert published and json.loads(published[0]["data"])["kind"] == "mood_spike"
     decision, applied = svc.engine.queue.decide(item.item_id, "alice", "reply", reply_text="家人们久等了")
     assert applied
+
+
+def test_same_room_without_the_spike_raises_nothing(svc, settings) -> None:
+    lines = (settings.data_dir / "replay" / "sample_room.jsonl").read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(x) for x in lines]
+    start_minute = rows[0]["ts"] // 60_000
+    calm = [r for r in rows if not 13 <= r["ts"] // 60_000 - start_minute <= 17]  # cut the planted spike out
+    for minute, group in groupby(calm, key=lambda r: r["ts"] // 60_000):
+        batch = [Comment(r["id"], r["room"], r["user"], r["nickname"], r["text"], r["ts"]) for r in group]
+        svc.engine.handle(batch, now_ms=batch[0].ts)
+        assert pulse.check_room(svc.client, svc.keys, "demo-room", minute, None) is None, minute - start_minute

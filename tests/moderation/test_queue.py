@@ -165,3 +165,17 @@ def test_spool_keeps_flagged_comments_while_redis_is_down(svc_settings, tmp_path
         svc.close()
         server.terminate()
         server.wait()
+
+
+def test_flood_is_counted_across_two_instances(rclient, svc_settings) -> None:
+    a = Services.start(svc_settings, rclient, poll=False)
+    b = Services.start(svc_settings, rclient, poll=False)
+    try:
+        actions = []
+        for i in range(5):
+            svc = a if i % 2 == 0 else b
+            actions.append(svc.engine.handle([C(i, text="福袋福袋", user="spammer")], now_ms=NOW)[0].moderation["action"])
+        assert actions == ["pass", "pass", "pass", "block", "block"]
+    finally:
+        a.close()
+        b.close()

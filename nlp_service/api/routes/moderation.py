@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from nlp_service.api.auth import require_rooms
-from nlp_service.api.deps import AdminKey, ModeratorKey, ServicesDep
-from nlp_service.api.schemas import DecisionIn, PullIn, TermsIn
-from nlp_service.moderation import lists, pulse
+from nlp_service.api.deps import AdminKey, AnyKey, ModeratorKey, ServicesDep
+from nlp_service.api.schemas import BanIn, DecisionIn, ModerateIn, PullIn, TermsIn
+from nlp_service.moderation import bans, lists, pulse
+from nlp_service.moderation.detect import moderate
 from nlp_service.moderation.queue import parse_item_id
 from nlp_service.replies.store import bump_version
 
 router = APIRouter(prefix="/v1/moderation", tags=["moderation"])
+rooms_router = APIRouter(prefix="/v1/rooms", tags=["moderation"])
+any_router = APIRouter(prefix="/v1", tags=["moderation"])
 
 
 @router.post("/pull")
@@ -60,7 +63,7 @@ def change_list(scope: str, category: str, body: TermsIn, _: AdminKey, services:
     return lists.change_terms(services.client, services.keys, scope, category, body.add, body.remove)
 
 
-@router.get("/pulse/{room}")
+@rooms_router.get("/{room}/pulse")
 def room_pulse(room: str, key: ModeratorKey, services: ServicesDep, minutes: int = 30) -> dict:
     """The room's mood per minute (counts, sentiment shares, intents, controversy) and the
     top negative words of its last five minutes."""
@@ -75,3 +78,30 @@ def room_pulse(room: str, key: ModeratorKey, services: ServicesDep, minutes: int
         "minutes": [{"minute": m, "ts": m * 60_000, **c} for m, c in series if c],
         "top_negative_words": pulse.top_negative_words(services.client, services.keys, room, last),
     }
+
+
+@rooms_router.post("/{room}/bans", status_code=201)
+def ban(room: str, body: BanIn, _: AdminKey, services: ServicesDep) -> dict:
+    """Ban a user in a room for ``seconds`` (their comments are then blocked without analysis)."""
+    until = bans.ban(services.client, services.keys, room, body.user, body.seconds)
+    return {"room": room, "user": body.user, "until": until}
+
+
+@rooms_router.get("/{room}/bans")
+def list_bans(room: str, _: AdminKey, services: ServicesDep) -> dict:
+    return {"room": room, "bans": bans.active(services.client, services.keys, room)}
+
+
+@rooms_router.delete("/{room}/bans/{user}", status_code=204)
+def unban(room: str, user: str, _: AdminKey, services: ServicesDep) -> Response:
+    bans.unban(services.client, services.keys, room, user)
+    return Response(status_code=204)
+
+
+@any_router.post("/moderate")
+def moderate_text(body: ModerateIn, _: AnyKey, services: ServicesDep) -> dict:
+    """The moderation result alone (any role); nothing is queued or counted."""
+    snap = services.state.room(body.room)
+    analysis = services.analyzer.analyze(body.text)
+    result = moderate(analysis, snap.lexicon, services.engine.standard_answers)
+    return {"room": body.room, **result.to_dict(full=True)}
