@@ -69,9 +69,14 @@ def evaluate(
     baseline: Annotated[bool, typer.Option(help="score SnowNLP on the same rows")] = True,
     limit: Annotated[int | None, typer.Option(help="evaluate at most this many rows of --data")] = None,
 ) -> None:
-    """Accuracy, macro-F1, per-class report and confusion matrix, ours beside SnowNLP."""
+    """Accuracy, macro-F1, per-class report and confusion matrix, ours beside SnowNLP;
+    moderation precision/recall per category; with --data, a public set (a safe/offensive
+    set such as COLD is scored for moderation, a positive/negative set for sentiment)."""
     from nlp_service.classify import evaluate as ev
 
+    if data is not None and _is_offensive_set(data):
+        _eval_moderation_public(data, limit)
+        return
     try:
         if data is None:
             sections = ev.evaluate_all(baseline=baseline, log=err.print)
@@ -87,6 +92,47 @@ def evaluate(
         typer.echo(f"\n== {title}\naccuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}  n={m['n']}")
         typer.echo(m["report"].rstrip())
         typer.echo(ev.format_confusion(m))
+    if data is None:
+        _eval_moderation_own()
+
+
+def _is_offensive_set(path: Path) -> bool:
+    import csv
+
+    try:
+        with path.open(encoding="utf-8", newline="") as fh:
+            row = next(csv.DictReader(fh), None)
+    except OSError as exc:
+        _fail(exc)
+    return bool(row) and row.get("label", "").strip() in {"safe", "offensive"}
+
+
+def _eval_moderation_own() -> None:
+    from nlp_service.analysis import Analyzer
+    from nlp_service.moderation.evaluate import evaluate_own
+
+    try:
+        result = evaluate_own(Analyzer.load())
+    except NlpServiceError as exc:
+        _fail(exc)
+    typer.echo("\n== moderation · data/moderation/eval/labelled.tsv (written independently of the word lists)")
+    typer.echo(f"{'category':15s} {'precision':>9s} {'recall':>7s} {'f1':>6s} {'support':>7s} {'evasion recall':>15s}")
+    for c, m in result["categories"].items():
+        ev_r = "-" if m["evasion_recall"] is None else f"{m['evasion_recall']:.3f} (n={m['evasion_support']})"
+        typer.echo(f"{c:15s} {m['precision']:9.3f} {m['recall']:7.3f} {m['f1']:6.3f} {m['support']:7d} {ev_r:>15s}")
+    typer.echo(f"harmless comments flagged: {result['harmless_flagged']} of {result['harmless_total']}")
+
+
+def _eval_moderation_public(data: Path, limit: int | None) -> None:
+    from nlp_service.analysis import Analyzer
+    from nlp_service.moderation.evaluate import evaluate_offensive
+
+    try:
+        result = evaluate_offensive(Analyzer.load(), data, limit)
+    except NlpServiceError as exc:
+        _fail(exc)
+    typer.echo(f"== moderation · {data.name} (evaluation only), {result['rows']} rows")
+    typer.echo(json.dumps({k: v for k, v in result.items() if k != "rows"}, ensure_ascii=False, indent=2))
 
 
 @app.command()

@@ -9,7 +9,7 @@ The threshold is chosen at training time by cross-validation on the training spl
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from nlp_service.classify import artifacts
 from nlp_service.core.config import Settings, get_settings
@@ -18,8 +18,7 @@ NAME = "intent"
 FALLBACK = "other"
 
 
-@dataclass(frozen=True, slots=True)
-class Intent:
+class Intent(NamedTuple):
     label: str
     confidence: float
 
@@ -29,8 +28,8 @@ class Intent:
 
 def apply_threshold(classes: Sequence[str], probs: Sequence[float], threshold: float) -> Intent:
     """The best class, or ``other`` when its probability is under ``threshold``."""
-    best = max(range(len(classes)), key=probs.__getitem__)
-    p = float(probs[best])
+    p = float(max(probs))
+    best = list(probs).index(p) if not isinstance(probs, list) else probs.index(p)
     if p < threshold and classes[best] != FALLBACK:
         return Intent(FALLBACK, round(1.0 - p, 4))
     return Intent(classes[best], round(p, 4))

@@ -8,7 +8,7 @@ is positive when a neutral one counts as a coin toss, so neutral comments sit ne
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from nlp_service.classify import artifacts
 from nlp_service.core.config import Settings, get_settings
@@ -16,8 +16,7 @@ from nlp_service.core.config import Settings, get_settings
 NAME = "sentiment"
 
 
-@dataclass(frozen=True, slots=True)
-class Sentiment:
+class Sentiment(NamedTuple):
     label: str
     score: float
 
@@ -40,9 +39,8 @@ class SentimentModel:
 
     def decide(self, probs: Sequence[float]) -> Sentiment:
         """The label and score from class probabilities (in ``classes`` order)."""
-        best = max(range(len(probs)), key=probs.__getitem__)
-        score = float(probs[self._pos] + 0.5 * probs[self._neu])
-        return Sentiment(self.classes[best], round(score, 4))
+        best = probs.index(max(probs)) if isinstance(probs, list) else int(max(range(len(probs)), key=probs.__getitem__))
+        return Sentiment(self.classes[best], round(float(probs[self._pos] + 0.5 * probs[self._neu]), 4))
 
 
 def load_sentiment(settings: Settings | None = None) -> SentimentModel:

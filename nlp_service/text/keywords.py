@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -29,6 +29,17 @@ class KeywordTables:
     idf: dict[str, float]
     median_idf: float
     stopwords: frozenset[str]
+    # token → its IDF weight, or 0.0 when it is no keyword candidate; filled as tokens are
+    # seen (a room's vocabulary is small), so the hot path is one dict lookup per token.
+    weights: dict[str, float] = field(default_factory=dict)
+
+    def weight(self, token: str) -> float:
+        w = self.weights.get(token)
+        if w is None:
+            w = self.idf.get(token, self.median_idf) if is_candidate(token, self.stopwords) else 0.0
+            if len(self.weights) < 500_000:
+                self.weights[token] = w
+        return w
 
 
 @lru_cache(maxsize=4)
@@ -55,15 +66,17 @@ def is_candidate(word: str, stopwords: frozenset[str]) -> bool:
 
 def comment_keywords(tokens: Iterable[str], top_k: int, tables: KeywordTables) -> list[str]:
     """Top ``top_k`` keywords of one comment's tokens by TF-IDF, best first (ties keep order)."""
-    counts: dict[str, int] = {}
+    scores: dict[str, float] = {}
+    weight = tables.weight
     for tok in tokens:
-        if is_candidate(tok, tables.stopwords):
-            counts[tok] = counts.get(tok, 0) + 1
-    if not counts:
+        w = weight(tok)
+        if w:
+            scores[tok] = scores.get(tok, 0.0) + w
+    if not scores:
         return []
-    idf, median = tables.idf, tables.median_idf
-    ranked = sorted(counts, key=lambda w: -counts[w] * idf.get(w, median))
-    return ranked[:top_k]
+    if len(scores) == 1:
+        return list(scores)
+    return sorted(scores, key=scores.__getitem__, reverse=True)[:top_k]
 
 
 def batch_keywords(

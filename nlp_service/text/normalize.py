@@ -151,6 +151,10 @@ def check_text(text: object, max_length: int) -> str:
     return text
 
 
+# char → plan; a plain dict is cheaper to consult than the lru_cache wrapper.
+_plans: dict[str, tuple[tuple[str, int], ...]] = {}
+
+
 class _SimpleTable(dict):
     """``str.translate`` table: code point → its one-character matching form, or a marker
     for characters that need the full treatment (dropped, separators, emoji, expansions).
@@ -186,8 +190,12 @@ def _normalize_full(text: str) -> Normalized:
     kinds: list[int] = []
     origin: list[int] = []
     emojis: list[str] = []
+    plans = _plans
     for i, ch in enumerate(text):
-        for out, kind in _char_plan(ch):
+        plan = plans.get(ch)
+        if plan is None:
+            plan = plans[ch] = _char_plan(ch)
+        for out, kind in plan:
             if kind == EMOJI:
                 emojis.append(out)
             chars.append(out)

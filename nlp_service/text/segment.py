@@ -31,6 +31,7 @@ jieba.setLogLevel(logging.WARNING)
 _lock = threading.Lock()
 _segmenters: dict[tuple[Path, Path, bool], FastSegmenter] = {}
 
+_MISSING = object()
 _re_han = jieba.re_han_default
 _re_skip = jieba.re_skip_default
 
@@ -42,10 +43,10 @@ class FastSegmenter:
         tokenizer.check_initialized()
         self.tokenizer = tokenizer
         self.hmm = hmm
-        self._freq = tokenizer.FREQ
         logtotal = log(tokenizer.total)
-        # Same arithmetic as jieba's calc(): log(freq) - logtotal, then + route.
-        self._logp = {w: log(f) - logtotal for w, f in tokenizer.FREQ.items() if f}
+        # Same arithmetic as jieba's calc(): log(freq) - logtotal, then + route. Prefixes that
+        # are no word map to None, so one lookup answers both "prefix?" and "word?".
+        self._pfx = {w: (log(f) - logtotal if f else None) for w, f in tokenizer.FREQ.items()}
         self._unknown = log(1) - logtotal
 
     def cut(self, text: str) -> Iterator[str]:
@@ -67,7 +68,7 @@ class FastSegmenter:
 
     def _cut_block(self, s: str) -> list[str]:
         n = len(s)
-        freq, logp, unknown = self._freq, self._logp, self._unknown
+        pfx, unknown, missing = self._pfx, self._unknown, _MISSING
         route_p = [0.0] * (n + 1)
         route_x = [0] * (n + 1)
         for k in range(n - 1, -1, -1):
@@ -75,8 +76,10 @@ class FastSegmenter:
             best_x = k
             i = k
             frag = s[k]
-            while i < n and frag in freq:
-                lp = logp.get(frag)
+            while i < n:
+                lp = pfx.get(frag, missing)
+                if lp is missing:
+                    break
                 if lp is not None:
                     p = lp + route_p[i + 1]
                     if best_p is None or p >= best_p:  # ties → the longer word, like max() on (p, x)
