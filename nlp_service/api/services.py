@@ -37,6 +37,7 @@ class Services:
     api_keys: dict[str, apikeys.ApiKey]
     generated_admin_key: str | None = None
     _last_pulse_check: float = 0.0
+    _last_trim: float = 0.0
 
     @classmethod
     def start(cls, settings: Settings, client: redis.Redis | None = None, poll: bool = True) -> Services:
@@ -62,6 +63,7 @@ class Services:
         state.on_change(lambda _v: services.reload_keys())
         state.on_tick(services.replay_spool)
         state.on_tick(services.check_pulse)
+        state.on_tick(services.trim_queues)
         if poll:
             state.start()
         return services
@@ -87,6 +89,17 @@ class Services:
         self._last_pulse_check = now
         script = (self.engine.standard_answers.get("mood_spike") or [None])[0]
         return pulse.check_active_rooms(self.client, self.keys, script)
+
+    def trim_queues(self, every_seconds: float = 60.0) -> int:
+        """Cap the moderation streams (decided items only; see ``ModerationQueue.trim``)."""
+        import time
+
+        now = time.monotonic()
+        if now - self._last_trim < every_seconds:
+            return 0
+        self._last_trim = now
+        queue = self.engine.queue
+        return sum(queue.trim(room) for room in queue.rooms())
 
     def reload_keys(self) -> None:
         self.api_keys = apikeys.load_keys(self.client, self.keys)

@@ -179,3 +179,12 @@ def test_flood_is_counted_across_two_instances(rclient, svc_settings) -> None:
     finally:
         a.close()
         b.close()
+
+
+def test_instances_trim_decided_items_periodically(svc) -> None:
+    svc.engine.handle([C(i, text=f"骗子{i}号") for i in range(3)], now_ms=NOW)
+    q = svc.engine.queue
+    for item in q.pull(["room1"], "alice", 2, 0, claim_ms=60_000):
+        q.decide(item.item_id, "alice", "approve")
+    assert svc.trim_queues(every_seconds=0) == 2
+    assert svc.client.xlen(svc.keys.mod_stream("room1")) == 1  # the undelivered one stays
