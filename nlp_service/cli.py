@@ -189,5 +189,77 @@ def replay(
     typer.echo(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2))
 
 
+@app.command()
+def score(
+    input: Annotated[Path, typer.Argument(help="archive: .csv, .jsonl or .parquet")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="scored file: .csv, .jsonl or .parquet")],
+    format: Annotated[str | None, typer.Option("--format", help="input format when the extension does not say")] = None,
+    output_format: Annotated[str | None, typer.Option(help="output format when the extension does not say")] = None,
+    text_col: Annotated[str, typer.Option(help="column with the comment text")] = "text",
+    time_col: Annotated[str, typer.Option(help="column with the comment time")] = "ts",
+    room_col: Annotated[str, typer.Option(help="column with the room")] = "room",
+    user_col: Annotated[str, typer.Option(help="column with the user")] = "user",
+    workers: Annotated[int, typer.Option(help="processes; default: every core", envvar="NLP_SERVICE_WORKERS")] = 0,
+    chunk_rows: Annotated[int, typer.Option(help="rows per chunk", min=100)] = 20_000,
+    resume: Annotated[bool, typer.Option(help="continue an interrupted run, skipping finished chunks")] = False,
+    quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+) -> None:
+    """Label every comment of an archive (sentiment, intent, keywords, moderation)."""
+    import os
+
+    from nlp_service.batch.score import ScoreOptions, score_file
+
+    options = ScoreOptions(
+        text_col=text_col, time_col=time_col, room_col=room_col, user_col=user_col, in_format=format,
+        out_format=output_format, chunk_rows=chunk_rows, workers=workers or os.cpu_count() or 1, resume=resume,
+    )  # fmt: skip
+    show = not quiet and err.is_terminal
+    try:
+        if show:
+            import time
+
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            total = _count_rows(input)
+            columns = (TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]} rows/s"),
+                       TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())  # fmt: skip
+            started = time.perf_counter()
+            with Progress(*columns, console=err, transient=False) as bar:
+                task = bar.add_task("score", total=total, rate="-")
+
+                def advance(n: int) -> None:
+                    bar.advance(task, n)
+                    done = bar.tasks[0].completed
+                    bar.update(task, rate=f"{done / max(1e-9, time.perf_counter() - started):,.0f}")
+
+                summary = score_file(input, output, options, progress=advance)
+        else:
+            summary = score_file(input, output, options)
+    except NlpServiceError as exc:
+        _fail(exc)
+    typer.echo(json.dumps(summary.to_dict(), ensure_ascii=False))
+
+
+def _count_rows(path: Path) -> int | None:
+    """Rows in the archive for the progress bar (cheap for Parquet; a byte scan otherwise)."""
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            import pyarrow.parquet as pq
+
+            return pq.ParquetFile(path).metadata.num_rows
+        with path.open("rb") as fh:
+            lines = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+        return max(0, lines - (1 if path.suffix.lower() == ".csv" else 0))
+    except OSError:
+        return None
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

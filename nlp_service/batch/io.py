@@ -1,0 +1,171 @@
+"""Reading and writing comment archives (CSV, JSONL, Parquet) in chunks, with pyarrow.
+
+Readers yield ``(first_row_number, rows)`` chunks of plain dicts so memory stays flat
+whatever the file size; a JSONL line that is not JSON becomes a reject, never a crash.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from nlp_service.core.errors import DataFileError
+
+FORMATS = ("csv", "jsonl", "parquet")
+
+
+def detect_format(path: Path, given: str | None = None) -> str:
+    if given:
+        if given not in FORMATS:
+            raise DataFileError(f"--format must be one of {', '.join(FORMATS)}, got {given!r}")
+        return given
+    suffix = path.suffix.lower().lstrip(".")
+    aliases = {"csv": "csv", "jsonl": "jsonl", "ndjson": "jsonl", "json": "jsonl", "parquet": "parquet", "pq": "parquet"}
+    if suffix not in aliases:
+        raise DataFileError(f"cannot tell the format of {path.name} from its extension; pass --format csv|jsonl|parquet")
+    return aliases[suffix]
+
+
+def columns_of(path: Path, fmt: str) -> list[str]:
+    """The column names of an archive (first line / schema)."""
+    if fmt == "parquet":
+        return list(pq.ParquetFile(path).schema_arrow.names)
+    if fmt == "csv":
+        reader = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 20), convert_options=_csv_strings())
+        return list(reader.schema.names)
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            if line.strip():
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                return list(obj) if isinstance(obj, dict) else []
+    return []
+
+
+def _csv_strings() -> pacsv.ConvertOptions:
+    # Keep every column as text: ids like 000123 or phone-like values must not become numbers.
+    return pacsv.ConvertOptions(column_types=None, strings_can_be_null=False, auto_dict_encode=False)
+
+
+def read_chunks(path: Path, fmt: str, chunk_rows: int, text_columns: tuple[str, ...] = ()) -> Iterator[tuple[int, list[dict], list[dict]]]:
+    """Yield (first row number, rows, rejects) per chunk; row numbers start at 1.
+    ``text_columns`` are read as text even when they look like numbers (111, 666)."""
+    if fmt == "jsonl":
+        yield from _read_jsonl(path, chunk_rows)
+        return
+    bad_rows: list[dict] = []
+    if fmt == "parquet":
+        batches = pq.ParquetFile(path).iter_batches(batch_size=chunk_rows)
+    else:
+
+        def on_invalid(row) -> str:  # a malformed CSV row is rejected, not fatal
+            bad_rows.append({"row": row.number, "reason": f"malformed CSV row: {row.text[:60]!r}", "raw": row.text[:200]})
+            return "skip"
+
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(block_size=4 << 20),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in text_columns}, strings_can_be_null=False),
+        )
+        batches = _rebatch(reader, chunk_rows)
+    row = 1
+    for batch in batches:
+        rows = batch.to_pylist()
+        for i, r in enumerate(rows):
+            r["__row__"] = row + i
+        rejects, bad_rows[:] = list(bad_rows), []
+        yield row, rows, rejects
+        row += len(rows)
+
+
+def _rebatch(reader, chunk_rows: int) -> Iterator[pa.RecordBatch]:
+    pending: list[pa.RecordBatch] = []
+    size = 0
+    for batch in reader:
+        pending.append(batch)
+        size += batch.num_rows
+        while size >= chunk_rows:
+            table = pa.Table.from_batches(pending)
+            yield from table.slice(0, chunk_rows).to_batches(max_chunksize=chunk_rows)
+            rest = table.slice(chunk_rows)
+            pending, size = rest.to_batches(), rest.num_rows
+    if size:
+        yield from pa.Table.from_batches(pending).to_batches(max_chunksize=chunk_rows)
+
+
+def _read_jsonl(path: Path, chunk_rows: int) -> Iterator[tuple[int, list[dict], list[dict]]]:
+    rows: list[dict] = []
+    rejects: list[dict] = []
+    first = 1
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                rejects.append({"row": lineno, "reason": f"invalid UTF-8 at byte {exc.start}", "raw": raw[:200].decode("utf-8", "replace")})
+                line = None
+            if line is not None and line.strip():
+                try:
+                    obj = json.loads(line)
+                    if not isinstance(obj, dict):
+                        raise ValueError("a JSON line must be an object")
+                    obj["__row__"] = lineno
+                    rows.append(obj)
+                except ValueError as exc:
+                    rejects.append({"row": lineno, "reason": f"broken JSON: {exc}", "raw": line[:200]})
+            if lineno - first + 1 >= chunk_rows:
+                yield first, rows, rejects
+                rows, rejects, first = [], [], lineno + 1
+    if rows or rejects:
+        yield first, rows, rejects
+
+
+class Writer:
+    """Writes scored chunks to CSV, JSONL or Parquet, one chunk at a time."""
+
+    def __init__(self, path: Path, fmt: str) -> None:
+        self.path, self.fmt = path, fmt
+        self._writer = None
+        self._schema: pa.Schema | None = None
+        self._fh = None
+
+    def write(self, table: pa.Table) -> None:
+        if self.fmt == "csv":
+            table = _flatten_lists(table)
+        if self.fmt in ("parquet", "csv"):
+            if self._writer is None:
+                self._schema = table.schema
+                self._writer = pq.ParquetWriter(self.path, table.schema) if self.fmt == "parquet" else pacsv.CSVWriter(self.path, table.schema)
+            self._writer.write_table(table.cast(self._schema) if table.schema != self._schema else table)
+        else:
+            if self._fh is None:
+                self._fh = self.path.open("w", encoding="utf-8")
+            for row in table.to_pylist():
+                self._fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        if self._fh is not None:
+            self._fh.close()
+        if self._writer is None and self._fh is None:
+            self.path.write_text("", encoding="utf-8")  # an empty archive gives an empty output
+
+
+def _flatten_lists(table: pa.Table) -> pa.Table:
+    """CSV has no lists: join list columns (keywords, categories) with spaces."""
+    cols = []
+    for name in table.column_names:
+        col = table[name]
+        if pa.types.is_list(col.type):
+            col = pa.array([" ".join(map(str, v)) if v is not None else "" for v in col.to_pylist()], pa.string())
+        cols.append(col)
+    return pa.table(cols, names=table.column_names)

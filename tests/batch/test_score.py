@@ -1,0 +1,110 @@
+"""Scoring archives: formats, columns, rejects, order with several workers, resume after a kill."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from nlp_service.batch.score import OUTPUT_COLUMNS, ScoreOptions, score_file
+from nlp_service.core.errors import DataFileError
+
+ROOT = Path(__file__).resolve().parents[2]
+TEXTS = ["几号链接", "质量太差了 再也不买了", "太好看了 已经回购", "加薇信领福利", "111", "福袋几点开", "😀😀", "Hello 主播"]
+
+
+def archive(n: int = 200) -> list[dict]:
+    return [{"id": f"c{i}", "room": "r1", "user": f"u{i % 7}", "text": TEXTS[i % len(TEXTS)] + ("" if i < len(TEXTS) else f" {i}"), "ts": 1764072600000 + i} for i in range(n)]
+
+
+def write(path: Path, rows: list[dict]) -> Path:
+    table = pa.Table.from_pylist(rows)
+    if path.suffix == ".parquet":
+        pq.write_table(table, path)
+    elif path.suffix == ".csv":
+        pacsv.write_csv(table, path)
+    else:
+        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def read(path: Path) -> list[dict]:
+    if path.suffix == ".parquet":
+        return pq.read_table(path).to_pylist()
+    if path.suffix == ".csv":
+        return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types={"text": pa.string(), "id": pa.string()})).to_pylist()
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.mark.parametrize("src_ext", [".csv", ".jsonl", ".parquet"])
+@pytest.mark.parametrize("dst_ext", [".csv", ".jsonl", ".parquet"])
+def test_every_format_in_and_out(tmp_path, src_ext, dst_ext) -> None:
+    src = write(tmp_path / f"in{src_ext}", archive(40))
+    dst = tmp_path / f"out{dst_ext}"
+    summary = score_file(src, dst, ScoreOptions(workers=1, chunk_rows=15))
+    rows = read(dst)
+    assert summary.rows == summary.scored == 40 and summary.rejected == 0
+    assert [r["id"] for r in rows] == [f"c{i}" for i in range(40)]  # input columns kept, in order
+    assert set(OUTPUT_COLUMNS) <= set(rows[0])
+    by_text = {r["text"]: r for r in rows}
+    assert by_text["几号链接"]["intent"] == "ask_link"
+    assert by_text["加薇信领福利"]["moderation_action"] == "block"
+
+
+def test_column_options_and_missing_column_error(tmp_path) -> None:
+    rows = [{"msg": r["text"], "who": r["user"], "when": r["ts"]} for r in archive(10)]
+    src = write(tmp_path / "in.jsonl", rows)
+    with pytest.raises(DataFileError, match="columns found: msg, who, when"):
+        score_file(src, tmp_path / "out.parquet", ScoreOptions(workers=1))
+    with pytest.raises(DataFileError, match="--user-col 'nobody'"):
+        score_file(src, tmp_path / "out.parquet", ScoreOptions(workers=1, text_col="msg", user_col="nobody"))
+    summary = score_file(src, tmp_path / "out.parquet", ScoreOptions(workers=1, text_col="msg", user_col="who", time_col="when"))
+    assert summary.scored == 10
+
+
+def test_bad_rows_go_to_rejects_and_the_run_goes_on(tmp_path) -> None:
+    src = tmp_path / "in.jsonl"
+    lines = [json.dumps({"id": "a", "text": "几号链接"}), "{broken", json.dumps({"id": "b", "text": ""}), json.dumps({"id": "c", "text": 42}), json.dumps({"id": "d", "text": "已拍"})]
+    src.write_bytes(("\n".join(lines) + "\n").encode() + b'{"id": "e", "text": "\xff\xfe"}\n')
+    summary = score_file(src, tmp_path / "out.jsonl", ScoreOptions(workers=1))
+    assert summary.scored == 2 and summary.rejected == 4
+    rejects = [json.loads(x) for x in Path(summary.rejects_file).read_text(encoding="utf-8").splitlines()]
+    assert [r["row"] for r in rejects] == [2, 3, 4, 6]
+    assert "JSON" in rejects[0]["reason"] and "empty" in rejects[1]["reason"] and "int" in rejects[2]["reason"] and "UTF-8" in rejects[3]["reason"]
+
+
+def test_several_workers_keep_the_input_order_and_agree_with_one(tmp_path) -> None:
+    src = write(tmp_path / "in.parquet", archive(600))
+    one = score_file(src, tmp_path / "one.parquet", ScoreOptions(workers=1, chunk_rows=100))
+    two = score_file(src, tmp_path / "two.parquet", ScoreOptions(workers=2, chunk_rows=100))
+    assert one.scored == two.scored == 600
+    assert pq.read_table(tmp_path / "one.parquet").equals(pq.read_table(tmp_path / "two.parquet"))
+
+
+def test_resume_after_a_killed_run_gives_the_same_file(tmp_path) -> None:
+    src = write(tmp_path / "in.parquet", archive(3000))
+    clean = tmp_path / "clean.parquet"
+    score_file(src, clean, ScoreOptions(workers=1, chunk_rows=200))
+    dst = tmp_path / "out.parquet"
+    cmd = [sys.executable, "-m", "nlp_service.cli", "score", str(src), "-o", str(dst), "--workers", "1", "--chunk-rows", "200", "--quiet"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    parts = tmp_path / "out.parquet.parts"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(parts.glob("*.parquet"))) < 3:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    finished = len(list(parts.glob("*.parquet")))
+    assert 3 <= finished < 15 and not dst.exists()
+    out = subprocess.run([*cmd, "--resume"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    assert summary["chunks_resumed"] == finished
+    assert pq.read_table(dst).equals(pq.read_table(clean))
