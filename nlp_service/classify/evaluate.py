@@ -104,7 +104,7 @@ def evaluate_all(
                 metrics_report(truth, snownlp_predict(texts, three_class=False)),
             )
         )
-    _, live_test = datasets.split(datasets.danmaku(settings.labelled_dir))
+    live_test = [row for row in datasets.danmaku(settings.labelled_dir) if datasets.is_held_out(row[0])]
     texts = [t for t, _, _ in live_test]
     truth = [s for _, _, s in live_test]
     sections.append(("sentiment · danmaku held-out (3 classes) · ours", metrics_report(truth, _ours_labels(texts, settings, "sentiment"))))

