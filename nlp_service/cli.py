@@ -247,6 +247,45 @@ def score(
     typer.echo(json.dumps(summary.to_dict(), ensure_ascii=False))
 
 
+@app.command()
+def report(
+    scored: Annotated[Path, typer.Argument(help="output of `nlp-service score`")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="report.html (report.json is written beside it)")] = Path("report.html"),
+    replies: Annotated[Path | None, typer.Option(help="reply log: JSONL of /v1/reply results (id, reply, reason)")] = None,
+    format: Annotated[str | None, typer.Option("--format")] = None,
+    time_col: Annotated[str, typer.Option()] = "ts",
+    room_col: Annotated[str, typer.Option()] = "room",
+    user_col: Annotated[str, typer.Option()] = "user",
+) -> None:
+    """Write a self-contained HTML report with charts, and report.json with the same figures."""
+    from nlp_service.batch.report import write_report
+
+    try:
+        data = write_report(scored, output, replies, format, time_col=time_col, room_col=room_col, user_col=user_col)
+    except (NlpServiceError, OSError) as exc:
+        _fail(exc)
+    typer.echo(json.dumps({"html": str(output), "json": str(output.with_suffix(".json")), "summary": data["summary"]}, ensure_ascii=False))
+
+
+@app.command("demo-archive")
+def demo_archive(
+    output: Annotated[Path, typer.Option("-o", "--output", help=".parquet, .csv or .jsonl")],
+    rows: Annotated[int, typer.Option(help="about this many comments", min=1000)] = 200_000,
+    rooms: Annotated[int, typer.Option(min=1, max=8)] = 3,
+    seed: Annotated[int, typer.Option()] = 7,
+) -> None:
+    """Write a realistic synthetic archive (two hours, a few rooms, planted events)."""
+    from nlp_service.batch import demo
+
+    try:
+        n = demo.write_archive(output, rows=rows, rooms=rooms, seed=seed)
+    except NlpServiceError as exc:
+        _fail(exc)
+    typer.echo(json.dumps({"output": str(output), "rows": n, "rooms": rooms, "minutes": demo.MINUTES,
+                           "events": {"product_launch": demo.LAUNCH_MINUTE, "coupon": demo.COUPON_MINUTE,
+                                      "lottery": demo.LOTTERY_MINUTE, "shipping_complaints": demo.COMPLAINT_SPIKE_MINUTE}}))
+
+
 def _count_rows(path: Path) -> int | None:
     """Rows in the archive for the progress bar (cheap for Parquet; a byte scan otherwise)."""
     try:
