@@ -1,6 +1,6 @@
 """Archive scoring end to end (CSV → Parquet, all cores) beside SnowNLP + jieba on the same rows.
 
-    python bench/bench_batch.py [--rows 40000]
+    python bench/bench_batch.py [--rows 60000]
 
 Writes the demo archive as CSV, times ``nlp-service score`` on it (every core), and times a
 plain script doing what people otherwise do — ``jieba.lcut`` + ``SnowNLP(text).sentiments`` per
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=40_000)
+    parser.add_argument("--rows", type=int, default=60_000)
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-batch-"))
     archive = folder / "archive.csv"

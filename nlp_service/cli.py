@@ -203,11 +203,25 @@ def score(
     chunk_rows: Annotated[int, typer.Option(help="rows per chunk", min=100)] = 20_000,
     resume: Annotated[bool, typer.Option(help="continue an interrupted run, skipping finished chunks")] = False,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+    engine: Annotated[str, typer.Option(help="local (processes on this machine) or dask")] = "local",
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (tcp://host:8786); none starts a local cluster")] = None,
 ) -> None:
     """Label every comment of an archive (sentiment, intent, keywords, moderation)."""
     import os
 
     from nlp_service.batch.score import ScoreOptions, score_file
+
+    if engine not in ("local", "dask"):
+        _fail(ValueError(f"--engine must be local or dask, got {engine!r}"))
+    if engine == "dask":
+        from nlp_service.batch.dask_engine import score_file_dask
+
+        try:
+            summary = score_file_dask(input, output, text_col, scheduler, format, output_format, workers or os.cpu_count() or 1)
+        except NlpServiceError as exc:
+            _fail(exc)
+        typer.echo(json.dumps(summary.to_dict(), ensure_ascii=False))
+        return
 
     options = ScoreOptions(
         text_col=text_col, time_col=time_col, room_col=room_col, user_col=user_col, in_format=format,
