@@ -63,10 +63,15 @@ class ScoreSummary:
 
 # --- scoring (also used by POST /v1/score) ---------------------------------------------
 
-def score_rows(rows: Iterable[dict], text_col: str, analyzer, lexicon) -> tuple[list[dict], list[dict]]:
-    """Score rows in order: (scored rows = input columns + OUTPUT_COLUMNS, rejects)."""
+def score_rows(rows: Iterable[dict], text_col: str, analyzer, lexicon, memo: dict | None = None) -> tuple[list[dict], list[dict]]:
+    """Score rows in order: (scored rows = input columns + OUTPUT_COLUMNS, rejects).
+
+    ``memo`` maps an exact text to its labels: archives repeat texts a lot (111, 来了,
+    几号链接), and the labels of a text never depend on anything else, so a repeated text
+    is scored once per worker."""
     from nlp_service.moderation.detect import moderate
 
+    memo = memo if memo is not None else {}
     scored, rejects = [], []
     for i, row in enumerate(rows):
         number = row.pop("__row__", i + 1)
@@ -74,22 +79,31 @@ def score_rows(rows: Iterable[dict], text_col: str, analyzer, lexicon) -> tuple[
         if not isinstance(text, str):
             rejects.append({"row": number, "reason": f"{text_col} is {type(text).__name__}, not text", "raw": json.dumps(row, ensure_ascii=False, default=str)[:300]})
             continue
-        try:
-            a = analyzer.analyze(text)
-        except InvalidTextError as exc:
-            rejects.append({"row": number, "reason": str(exc), "raw": text[:300]})
+        labels = memo.get(text)
+        if labels is None:
+            try:
+                a = analyzer.analyze(text)
+            except InvalidTextError as exc:
+                labels = str(exc)
+            else:
+                m = moderate(a, lexicon)
+                labels = (a.sentiment.label, a.sentiment.score, a.intent.label, a.intent.confidence, a.keywords, m.action, m.categories)
+            if len(memo) >= _MEMO_LIMIT:
+                memo.clear()
+            memo[text] = labels
+        if isinstance(labels, str):
+            rejects.append({"row": number, "reason": labels, "raw": text[:300]})
             continue
-        m = moderate(a, lexicon)
-        row.update(
-            sentiment=a.sentiment.label, sentiment_score=a.sentiment.score, intent=a.intent.label,
-            intent_confidence=a.intent.confidence, keywords=list(a.keywords),
-            moderation_action=m.action, moderation_categories=list(m.categories),
-        )  # fmt: skip
+        row.update(zip(OUTPUT_COLUMNS, (labels[0], labels[1], labels[2], labels[3], list(labels[4]), labels[5], list(labels[6])), strict=True))
         scored.append(row)
     return scored, rejects
 
 
+_MEMO_LIMIT = 300_000
+
+
 _worker: tuple | None = None
+_memo: dict = {}
 
 
 def _init_worker() -> None:
@@ -105,7 +119,7 @@ def _score_chunk(index: int, rows: list[dict], rejects: list[dict], text_col: st
     if _worker is None:
         _init_worker()
     analyzer, lexicon = _worker
-    scored, more = score_rows(rows, text_col, analyzer, lexicon)
+    scored, more = score_rows(rows, text_col, analyzer, lexicon, _memo)
     rejects = sorted(rejects + more, key=lambda r: r["row"])
     part = Path(parts) / f"{index:06d}"
     table = _to_table(scored)
