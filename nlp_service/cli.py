@@ -168,6 +168,7 @@ def replay(
     url: Annotated[str, typer.Option(envvar="NLP_SERVICE_URL")] = "http://127.0.0.1:8000",
     key: Annotated[str, typer.Option(envvar="NLP_SERVICE_API_KEY", help="a bot or admin key")] = "",
     quiet: Annotated[bool, typer.Option(help="print only the summary")] = False,
+    log: Annotated[Path | None, typer.Option(help="write every result (id, reply, reason) as JSONL: the reply log for `report --replies`")] = None,
 ) -> None:
     """Stream a recorded room through a running service and print the bot's replies."""
     import datetime as dt
@@ -181,11 +182,14 @@ def replay(
     except (OSError, ValueError) as exc:
         _fail(exc)
     summary = rp.ReplaySummary()
+    log_file = log.open("w", encoding="utf-8") if log else None
     with rp.connect(url, key) as http:
-        for comment, reply in rp.replay(comments, http, speed=speed, summary=summary):
+        for comment, reply in rp.replay(comments, http, speed=speed, summary=summary, log=log_file):
             if not quiet:
                 when = dt.datetime.fromtimestamp(comment.get("ts", 0) / 1000).strftime("%H:%M:%S")
                 typer.echo(f"[{when}] {comment.get('nickname') or comment['user']}: {comment['text']}\n    bot → {reply['text']}")
+    if log_file:
+        log_file.close()
     typer.echo(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2))
 
 

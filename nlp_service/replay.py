@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 import httpx
 
@@ -66,6 +67,7 @@ def connect(base_url: str, api_key: str, timeout: float = 10.0) -> httpx.Client:
 def replay(
     comments: list[dict], http: httpx.Client, speed: float = 1.0, batch_window_ms: int = 250,
     summary: ReplaySummary | None = None,
+    log: TextIO | None = None,
 ) -> Iterator[tuple[dict, dict]]:
     """Yield (comment, reply) for every reply, sending comments at ``speed``× the recording
     (0 = as fast as possible) in batches of the comments within ``batch_window_ms``."""
@@ -89,6 +91,8 @@ def replay(
             summary.errors += 1
             continue
         for c, r in zip(batch, resp.json()["results"], strict=True):
+            if log is not None:  # the reply log `nlp-service report --replies` reads
+                log.write(json.dumps({"id": c.get("id"), "room": c.get("room"), "ts": c.get("ts"), "reply": r["reply"], "reason": r["reason"]}, ensure_ascii=False) + "\n")
             if r["reply"]:
                 summary.replies += 1
                 summary.askers_in_replies += len(r["reply"]["mentions"])

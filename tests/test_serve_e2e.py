@@ -67,7 +67,7 @@ def test_embedded_service_prints_admin_key_and_replays_a_room(served) -> None:
     time.sleep(0.5)
     out = subprocess.run(
         [sys.executable, "-m", "nlp_service.cli", "replay", str(ROOT / "data/replay/sample_room.jsonl"),
-         "--speed", "0", "--url", url, "--key", bot],
+         "--speed", "0", "--url", url, "--key", bot, "--log", str(tmp_path / "replies.jsonl")],
         env=env, capture_output=True, text=True, timeout=300, cwd=ROOT,
     )
     assert out.returncode == 0, out.stderr
@@ -77,4 +77,6 @@ def test_embedded_service_prints_admin_key_and_replays_a_room(served) -> None:
     assert summary["askers_named_in_replies"] > summary["replies"]  # bursts were aggregated
     assert summary["dropped_by_budget"] + summary["aggregated_into_a_reply"] > 0
     assert "bot →" in out.stdout
+    log = [json.loads(x) for x in (tmp_path / "replies.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(log) == summary["comments"] and sum(1 for r in log if r["reply"]) == summary["replies"]
     print(json.dumps(summary, ensure_ascii=False))

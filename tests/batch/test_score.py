@@ -108,3 +108,26 @@ def test_resume_after_a_killed_run_gives_the_same_file(tmp_path) -> None:
     summary = json.loads(out.stdout)
     assert summary["chunks_resumed"] == finished
     assert pq.read_table(dst).equals(pq.read_table(clean))
+
+
+PEAK_RSS = """
+import resource, sys
+from pathlib import Path
+from nlp_service.batch.score import ScoreOptions, score_file
+score_file(Path(sys.argv[1]), Path(sys.argv[2]), ScoreOptions(workers=1, chunk_rows=5000))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def test_memory_stays_flat_as_the_file_grows(tmp_path) -> None:
+    from nlp_service.batch import demo
+
+    peaks = {}
+    for rows in (20_000, 200_000):
+        src = tmp_path / f"a{rows}.parquet"
+        demo.write_archive(src, rows=rows, rooms=2)
+        out = subprocess.run([sys.executable, "-c", PEAK_RSS, str(src), str(tmp_path / f"o{rows}.parquet")], cwd=ROOT, capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, out.stderr
+        peaks[rows] = int(out.stdout.split()[-1])  # KiB
+    # ten times the rows, about the same memory (chunks stream; only the label memo grows, bounded)
+    assert peaks[200_000] < peaks[20_000] * 1.25, peaks
