@@ -185,40 +185,43 @@ def score_file(src: Path, dst: Path, options: ScoreOptions, progress: Callable[[
     text_cols = (options.text_col, options.user_col, options.room_col)
     chunks = read_chunks(src, fmt_in, options.chunk_rows, text_cols)
     workers = max(1, options.workers)
+    todo = _pending_chunks(chunks, done, summary, progress)
     if workers == 1:
-        for index, (_, rows, rejects) in enumerate(chunks):
-            summary.chunks += 1
-            if index in done:
-                summary.chunks_resumed += 1
-                if progress:
-                    progress(len(rows) + len(rejects))
-                continue
+        for index, rows, rejects, n in todo:
             _score_chunk(index, rows, rejects, options.text_col, str(parts))
             if progress:
-                progress(len(rows) + len(rejects))
+                progress(n)
     else:
         with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool:
             in_flight: list[tuple[Future, int]] = []
-            for index, (_, rows, rejects) in enumerate(chunks):
-                summary.chunks += 1
-                if index in done:
-                    summary.chunks_resumed += 1
-                    if progress:
-                        progress(len(rows) + len(rejects))
-                    continue
-                in_flight.append((pool.submit(_score_chunk, index, rows, rejects, options.text_col, str(parts)), len(rows) + len(rejects)))
+            for index, rows, rejects, n in todo:
+                in_flight.append((pool.submit(_score_chunk, index, rows, rejects, options.text_col, str(parts)), n))
                 while len(in_flight) >= workers * 2:  # bounded: memory stays flat
-                    fut, n = in_flight.pop(0)
+                    fut, size = in_flight.pop(0)
                     fut.result()
                     if progress:
-                        progress(n)
-            for fut, n in in_flight:
+                        progress(size)
+            for fut, size in in_flight:
                 fut.result()
                 if progress:
-                    progress(n)
+                    progress(size)
     _assemble(parts, dst, fmt_out, summary)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _pending_chunks(chunks, done: set[int], summary: ScoreSummary, progress: Callable[[int], None] | None):
+    """The chunks still to score, as (index, rows, rejects, size); finished ones (resume) are
+    counted and reported as progress without being scored again."""
+    for index, (_, rows, rejects) in enumerate(chunks):
+        summary.chunks += 1
+        size = len(rows) + len(rejects)
+        if index in done:
+            summary.chunks_resumed += 1
+            if progress:
+                progress(size)
+            continue
+        yield index, rows, rejects, size
 
 
 def _assemble(parts: Path, dst: Path, fmt_out: str, summary: ScoreSummary) -> None:

@@ -16,6 +16,16 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 
 
+def count_features(vocabulary: dict[str, int], features: Sequence[str]) -> dict[int, int]:
+    """Column index → count for the features the model knows (unknown ones carry no weight)."""
+    counts: dict[int, int] = {}
+    for f in features:
+        j = vocabulary.get(f)
+        if j is not None:
+            counts[j] = counts.get(j, 0) + 1
+    return counts
+
+
 @dataclass(frozen=True)
 class FastLinear:
     """TF-IDF (l2, optional sublinear tf) followed by a linear classifier, as plain arrays."""
@@ -48,12 +58,7 @@ class FastLinear:
 
     def predict_proba(self, features: Sequence[str]) -> np.ndarray:
         """Class probabilities for one comment's features, in ``classes`` order."""
-        vocab = self.vocabulary
-        counts: dict[int, int] = {}
-        for f in features:
-            j = vocab.get(f)
-            if j is not None:
-                counts[j] = counts.get(j, 0) + 1
+        counts = count_features(self.vocabulary, features)
         if counts:
             idx = list(counts)
             tf = [1.0 + math.log(c) if self.sublinear_tf else float(c) for c in counts.values()]
@@ -108,12 +113,7 @@ class FusedLinear:
 
     def predict_proba(self, features: Sequence[str]) -> dict[str, list[float]]:
         """Probabilities of every fused model for one comment: {name: [p per class]}."""
-        vocab = self.vocabulary
-        counts: dict[int, int] = {}
-        for f in features:
-            j = vocab.get(f)
-            if j is not None:
-                counts[j] = counts.get(j, 0) + 1
+        counts = count_features(self.vocabulary, features)
         out: dict[str, list[float]] = {}
         if not counts:
             for name, _sq, _first, _width, b, binary in self._layout:
