@@ -66,6 +66,7 @@ class Services:
         state.on_tick(services.trim_queues)
         if poll:
             state.start()
+            services.engine.recorder.start()
         return services
 
     def replay_spool(self) -> int:
@@ -113,3 +114,4 @@ class Services:
 
     def close(self) -> None:
         self.state.stop()
+        self.engine.recorder.stop()

@@ -17,11 +17,11 @@ import redis
 from nlp_service.analysis import Analysis, Analyzer
 from nlp_service.core import metrics
 from nlp_service.core.errors import InvalidTextError
-from nlp_service.moderation import pulse
 from nlp_service.moderation.detect import BLOCK, moderate
 from nlp_service.moderation.lists import load_replies
 from nlp_service.moderation.pulse import PulseEvent
 from nlp_service.moderation.queue import ModerationQueue
+from nlp_service.moderation.recorder import Recorder
 from nlp_service.moderation.spool import Spool
 from nlp_service.replies.limits import REPLY, Decision, Limiter, LimitRequest, RoomLimits, decode
 from nlp_service.replies.matcher import Candidate, MatchResult
@@ -119,6 +119,22 @@ class ReplyEngine:
         self.settings = analyzer.settings
         self.standard_answers = load_replies(self.settings.data_dir)
         self._rng = random.Random()
+        self.recorder = Recorder(queue, self.queue_config, self.mark_flooder)
+        self._seen: dict[tuple, float] = {}  # (room, user, digest) → until (monotonic): repeats go to Redis at once
+        self._flooders: dict[tuple, float] = {}  # known flooders on this instance → until
+
+    def _seen_recently(self, key: tuple) -> bool:
+        now = time.monotonic()
+        repeat = self._seen.get(key, 0.0) > now
+        if len(self._seen) > 200_000:
+            self._seen.clear()
+        self._seen[key] = now + self.settings.flood_window_seconds
+        return repeat
+
+    def mark_flooder(self, room: str, user: str, digest: str) -> None:
+        if len(self._flooders) > 100_000:
+            self._flooders.clear()
+        self._flooders[(room, user, digest)] = time.monotonic() + self.settings.flood_window_seconds
 
     def _select(self, comment: Comment, analysis: Analysis, snap: RoomSnapshot, now_ms: int) -> tuple[MatchResult, Candidate | None, str, list[int], list[str]]:
         """The rule to try for a comment: (match result, candidate or None, reason, usable variants, notes)."""
@@ -149,13 +165,14 @@ class ReplyEngine:
         pending: dict[str, list[_Pending]] = {}
         observed: dict[str, list[tuple[int, tuple]]] = {}
         events: dict[str, list[PulseEvent]] = {}
+        deferred: dict[str, list[tuple]] = {}
         snaps: dict[str, RoomSnapshot] = {}
         for i, (c, out) in enumerate(zip(comments, outcomes, strict=True)):
             metrics.COMMENTS.inc()
             snap = snaps.get(c.room) or snaps.setdefault(c.room, self.state.room(c.room))
             if snap.is_banned(c.user, now_ms):  # blocked without analysis, still recorded
                 out.reason, out.moderation = "banned", {"action": BLOCK, "categories": []}
-                observed.setdefault(c.room, []).append((i, (c.id, c.user, _record(c, ""), None, True)))
+                deferred.setdefault(c.room, []).append((c.id, c.user, _record(c, ""), None, True))
                 continue
             try:
                 out.analysis = self.analyzer.analyze(c.text)
@@ -166,25 +183,42 @@ class ReplyEngine:
             out.moderation = mod.to_dict()
             payload = mod.to_dict(full=True) if mod.flagged else None
             record = _record(c, out.analysis.normalized.text)
-            observed.setdefault(c.room, []).append((i, (c.id, c.user, record, payload, True)))
+            entry = (c.id, c.user, record, payload, True)
             events.setdefault(c.room, []).append(_pulse_event(c, out.analysis, mod.categories, now_ms))
+            key = (c.room, c.user, record["digest"])
+            repeat = self._seen_recently(key)
+            if self._flooders.get(key, 0.0) > time.monotonic():  # known flooder: block now
+                out.moderation = {"action": BLOCK, "categories": ["flood", *[x for x in mod.categories if x != "flood"]]}
+                out.reason = "moderation"
+                deferred.setdefault(c.room, []).append(entry)
+                continue
+            if payload is not None or repeat:  # flagged (queue it durably) or a repeat (count it now)
+                observed.setdefault(c.room, []).append((i, entry))
             if mod.action == BLOCK:
                 out.reason = "moderation"
                 continue
             if snap.settings.bot_user and c.user == snap.settings.bot_user:
                 out.reason = "own_bot"
+                if not (payload is not None or repeat):
+                    deferred.setdefault(c.room, []).append(entry)
                 continue
             _, cand, reason, variants, _ = self._select(c, out.analysis, snap, now_ms)
             if cand is None:
                 out.reason = reason
                 if reason != "no_match":
                     metrics.COMMENTS_NOT_ANSWERED.labels(reason).inc()
+                if not (payload is not None or repeat):
+                    deferred.setdefault(c.room, []).append(entry)
                 continue
+            if not (payload is not None or repeat):
+                observed.setdefault(c.room, []).append((i, entry))  # it goes to Redis anyway
             pending.setdefault(c.room, []).append(_Pending(i, cand, variants, snap.variables, record["digest"]))
+        for room in set(deferred) | set(events):
+            self.recorder.add(room, deferred.get(room, []), events.get(room, []))
         if not observed and not pending:
             return outcomes
         try:
-            decisions, flood_counts = self._round_trip(comments, observed, pending, snaps, now_ms, events)
+            decisions, flood_counts = self._round_trip(comments, observed, pending, snaps, now_ms)
         except redis.RedisError as exc:
             self._spool(comments, outcomes, observed, exc)
             for items in pending.values():
@@ -194,6 +228,8 @@ class ReplyEngine:
         flood_max = self.settings.flood_max_repeats
         for i, count in flood_counts.items():
             if count > flood_max:
+                c = comments[i]
+                self.mark_flooder(c.room, c.user, _record(c, outcomes[i].analysis.normalized.text)["digest"])
                 m = outcomes[i].moderation
                 outcomes[i].moderation = {"action": BLOCK, "categories": ["flood", *[x for x in m["categories"] if x != "flood"]]}
                 if outcomes[i].reason is None:
@@ -203,10 +239,13 @@ class ReplyEngine:
                 self._apply(outcomes[p.index], p, d)
         return outcomes
 
-    def _round_trip(self, comments, observed, pending, snaps, now_ms, events) -> tuple[dict[str, list[Decision]], dict[int, int]]:
-        """One pipeline: per room, the moderation/observe script, the limits script and the
-        pulse counters."""
+    def _round_trip(self, comments, observed, pending, snaps, now_ms) -> tuple[dict[str, list[Decision]], dict[int, int]]:
+        """One pipeline: the deferred bookkeeping of earlier comments first (so counts stay in
+        order), then per room the moderation/observe script and the limits script."""
         pipe = self.limiter.client.pipeline(transaction=False)
+        d_entries, d_events = self.recorder.take()
+        d_order = self.recorder.queue_on(pipe, d_entries, d_events, now_ms)
+        skip = len(pipe.command_stack)
         order: list[tuple[str, str]] = []
         cfg = self.queue_config
         for room in dict.fromkeys([*observed, *pending]):
@@ -218,10 +257,9 @@ class ReplyEngine:
                 limits = RoomLimits(rs.budget_ms, rs.max_mentions, self.settings.idempotency_seconds * 1000, self.settings.flood_max_repeats)
                 self.limiter.call(room, [self._request(comments[p.index], p, rs) for p in pending[room]], limits, now_ms, pipe)
                 order.append(("limits", room))
-        n_scripts = len(order)
-        for room, room_events in events.items():
-            pulse.queue_updates(pipe, self.limiter.keys, room, room_events)
-        results = pipe.execute()[:n_scripts]
+        everything = pipe.execute()
+        self.recorder.results(d_order, everything[: len(d_order)])
+        results = everything[skip:]
         decisions: dict[str, list[Decision]] = {}
         floods: dict[int, int] = {}
         for (kind, room), res in zip(order, results, strict=True):

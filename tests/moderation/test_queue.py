@@ -109,6 +109,7 @@ def test_ban_blocks_the_user_without_analysis(svc) -> None:
     svc.state.version = -1  # force a reload, as the ban's version bump would
     out = svc.engine.handle([C(2, text="几号链接", user="troll")])[0]
     assert out.reason == "banned" and out.analysis is None and out.moderation["action"] == "block"
+    svc.engine.recorder.flush()  # bookkeeping of comments that need no answer is deferred (≤ 20 ms)
     assert q.recent_comments("room1", "troll")[0]["text"] == "几号链接"  # still recorded
 
 
@@ -116,6 +117,7 @@ def test_flood_is_blocked_and_queued(svc) -> None:
     outs = [svc.engine.handle([C(i, text="福袋福袋", user="spammer")], now_ms=NOW)[0] for i in range(5)]
     assert [o.moderation["action"] for o in outs] == ["pass", "pass", "pass", "block", "block"]
     assert outs[3].moderation["categories"] == ["flood"]
+    svc.engine.recorder.flush()  # the known flooder's next comment is blocked locally, queued by the recorder
     stream = svc.client.xrange(svc.keys.mod_stream("room1"))
     assert len(stream) == 2 and json.loads(stream[0][1]["moderation"])["categories"] == ["flood"]
 
@@ -188,3 +190,10 @@ def test_instances_trim_decided_items_periodically(svc) -> None:
         q.decide(item.item_id, "alice", "approve")
     assert svc.trim_queues(every_seconds=0) == 2
     assert svc.client.xlen(svc.keys.mod_stream("room1")) == 1  # the undelivered one stays
+
+
+def test_comments_that_need_no_answer_cost_no_round_trip_until_the_recorder_flushes(svc) -> None:
+    svc.engine.handle([C(1, text="来了来了", user="quiet")], now_ms=NOW)
+    assert svc.client.llen(svc.keys.recent("room1", "quiet")) == 0  # buffered, not yet sent
+    assert svc.engine.recorder.flush() == 1
+    assert svc.engine.queue.recent_comments("room1", "quiet")[0]["text"] == "来了来了"

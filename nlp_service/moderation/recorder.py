@@ -1,0 +1,107 @@
+"""Deferred bookkeeping for comments that need no answer from Redis right now.
+
+Most comments match no rule and are not flagged: for them Redis only has to record the
+comment (the user's recent list for moderators, the flood counter, the room pulse). Doing
+that in the request would cost every request a round trip, so it is buffered here and sent
+in one pipeline by a background thread every ``interval`` seconds, or earlier on the back of
+any request that does need Redis (the buffer rides in front of that request's own commands,
+so counts stay in order). A comment that matched a rule or was flagged never waits here:
+flagged items are queued durably in the request itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+import redis
+
+from nlp_service.moderation import pulse
+from nlp_service.moderation.pulse import PulseEvent
+from nlp_service.moderation.queue import ModerationQueue
+
+log = logging.getLogger(__name__)
+
+Entry = tuple  # (comment_id, user, record, payload or None, observe?)
+
+
+class Recorder:
+    def __init__(self, queue: ModerationQueue, cfg: dict, on_flood: Callable[[str, str, str], None], interval: float = 0.02) -> None:
+        self.queue = queue
+        self.cfg = cfg
+        self.on_flood = on_flood
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._entries: dict[str, list[Entry]] = {}
+        self._events: dict[str, list[PulseEvent]] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, room: str, entries: list[Entry], events: list[PulseEvent]) -> None:
+        with self._lock:
+            if entries:
+                self._entries.setdefault(room, []).extend(entries)
+            if events:
+                self._events.setdefault(room, []).extend(events)
+
+    def take(self) -> tuple[dict[str, list[Entry]], dict[str, list[PulseEvent]]]:
+        with self._lock:
+            entries, events = self._entries, self._events
+            self._entries, self._events = {}, {}
+        return entries, events
+
+    def queue_on(self, pipe, entries: dict[str, list[Entry]], events: dict[str, list[PulseEvent]], now_ms: int) -> list[tuple[str, list[Entry]]]:
+        """Put taken bookkeeping on ``pipe``; returns the order of its observe scripts."""
+        order = []
+        for room, items in entries.items():
+            self.queue.observe_call(pipe, room, items, self.cfg, now_ms)
+            order.append((room, items))
+        for room, room_events in events.items():
+            pulse.queue_updates(pipe, self.queue.keys, room, room_events)
+        return order
+
+    def results(self, order: list[tuple[str, list[Entry]]], results: list) -> None:
+        """Mark flooders found by the deferred counters (their next comment is blocked)."""
+        for (room, items), res in zip(order, results, strict=False):
+            for entry, (count, _queued) in zip(items, res, strict=True):
+                if int(count) > self.cfg["flood_max"]:
+                    self.on_flood(room, entry[1], entry[2].get("digest", ""))
+
+    def flush(self, now_ms: int | None = None) -> int:
+        """Send everything buffered now; returns how many comments were recorded."""
+        entries, events = self.take()
+        if not entries and not events:
+            return 0
+        pipe = self.queue.client.pipeline(transaction=False)
+        order = self.queue_on(pipe, entries, events, now_ms if now_ms is not None else int(time.time() * 1000))
+        try:
+            out = pipe.execute()
+        except redis.RedisError as exc:  # bookkeeping only: nothing flagged is in here
+            log.warning("deferred bookkeeping dropped (%d rooms): %s", len(entries), exc)
+            return 0
+        self.results(order, out[: len(order)])
+        return sum(len(v) for v in entries.values())
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+            self._thread = None
+        try:
+            self.flush()
+        except Exception:  # shutting down: best effort
+            log.exception("final flush failed")
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.flush()
+            except Exception:
+                log.exception("recorder flush failed")
