@@ -94,3 +94,18 @@ def test_pulse_bans_and_moderate_endpoints(client, admin, bot, services) -> None
         assert m["action"] == "block" and "ad_contact" in m["categories"] and m["terms"]
     assert services.client.xlen(services.keys.mod_stream("room1")) == before
     assert client.post("/v1/moderate", json={"text": "x"}).status_code == 401
+
+
+def test_remaining_auth_cases(client, admin, bot) -> None:
+    room2_mod = key(client, admin, "moderator", ["room2"])
+    room1_mod = key(client, admin, "moderator", ["room1"])
+    client.post("/v1/reply", json=comment(1), headers=bot)
+    [item] = client.post("/v1/moderation/pull", json={}, headers=room1_mod).json()["items"]
+    url = f"/v1/moderation/items/{item['item_id']}/decision"
+    assert client.post(url, json={"action": "approve"}, headers=room2_mod).status_code == 403
+    assert client.post(url, json={"action": "approve"}, headers=bot).status_code == 403
+    assert client.post(url, json={"action": "approve"}).status_code == 401
+    assert client.get("/v1/moderation/stats?room=room1", headers=room2_mod).status_code == 403
+    assert client.post("/v1/moderation/lists/global/abuse", json={"add": ["x"]}, headers=room1_mod).status_code == 403
+    assert client.post("/v1/rooms/room1/bans", json={"user": "u", "seconds": 5}, headers=bot).status_code == 403
+    assert client.post(url, json={"action": "approve"}, headers=room1_mod).status_code == 200
