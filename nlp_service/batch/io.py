@@ -54,8 +54,9 @@ def _csv_strings() -> pacsv.ConvertOptions:
     return pacsv.ConvertOptions(column_types=None, strings_can_be_null=False, auto_dict_encode=False)
 
 
-def read_chunks(path: Path, fmt: str, chunk_rows: int, text_columns: tuple[str, ...] = ()) -> Iterator[tuple[int, list[dict], list[dict]]]:
-    """Yield (first row number, rows, rejects) per chunk; row numbers start at 1.
+def read_chunks(path: Path, fmt: str, chunk_rows: int, text_columns: tuple[str, ...] = ()) -> Iterator[tuple[int, list[dict] | pa.RecordBatch, list[dict]]]:
+    """Yield (first row number, rows, rejects) per chunk; row numbers start at 1. Rows are
+    dicts for JSONL and an Arrow RecordBatch for CSV and Parquet.
     ``text_columns`` are read as text even when they look like numbers (111, 666)."""
     if fmt == "jsonl":
         yield from _read_jsonl(path, chunk_rows)
@@ -77,13 +78,10 @@ def read_chunks(path: Path, fmt: str, chunk_rows: int, text_columns: tuple[str, 
         )
         batches = _rebatch(reader, chunk_rows)
     row = 1
-    for batch in batches:
-        rows = batch.to_pylist()
-        for i, r in enumerate(rows):
-            r["__row__"] = row + i
+    for batch in batches:  # Arrow batches go to the workers as they are (no per-row dicts here)
         rejects, bad_rows[:] = list(bad_rows), []
-        yield row, rows, rejects
-        row += len(rows)
+        yield row, batch, rejects
+        row += batch.num_rows
 
 
 def _rebatch(reader, chunk_rows: int) -> Iterator[pa.RecordBatch]:

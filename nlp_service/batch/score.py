@@ -69,8 +69,6 @@ def score_rows(rows: Iterable[dict], text_col: str, analyzer, lexicon, memo: dic
     ``memo`` maps an exact text to its labels: archives repeat texts a lot (111, 来了,
     几号链接), and the labels of a text never depend on anything else, so a repeated text
     is scored once per worker."""
-    from nlp_service.moderation.detect import moderate
-
     memo = memo if memo is not None else {}
     scored, rejects = [], []
     for i, row in enumerate(rows):
@@ -79,18 +77,7 @@ def score_rows(rows: Iterable[dict], text_col: str, analyzer, lexicon, memo: dic
         if not isinstance(text, str):
             rejects.append({"row": number, "reason": f"{text_col} is {type(text).__name__}, not text", "raw": json.dumps(row, ensure_ascii=False, default=str)[:300]})
             continue
-        labels = memo.get(text)
-        if labels is None:
-            try:
-                a = analyzer.analyze(text)
-            except InvalidTextError as exc:
-                labels = str(exc)
-            else:
-                m = moderate(a, lexicon)
-                labels = (a.sentiment.label, a.sentiment.score, a.intent.label, a.intent.confidence, a.keywords, m.action, m.categories)
-            if len(memo) >= _MEMO_LIMIT:
-                memo.clear()
-            memo[text] = labels
+        labels = text_labels(text, analyzer, lexicon, memo)
         if isinstance(labels, str):
             rejects.append({"row": number, "reason": labels, "raw": text[:300]})
             continue
@@ -100,6 +87,53 @@ def score_rows(rows: Iterable[dict], text_col: str, analyzer, lexicon, memo: dic
 
 
 _MEMO_LIMIT = 300_000
+
+
+def text_labels(text: str, analyzer, lexicon, memo: dict) -> tuple | str:
+    """The seven labels of one text (memoised), or the reason it cannot be scored."""
+    from nlp_service.moderation.detect import moderate
+
+    labels = memo.get(text)
+    if labels is None:
+        try:
+            a = analyzer.analyze(text)
+        except InvalidTextError as exc:
+            labels = str(exc)
+        else:
+            m = moderate(a, lexicon)
+            labels = (a.sentiment.label, a.sentiment.score, a.intent.label, a.intent.confidence, a.keywords, m.action, m.categories)
+        if len(memo) >= _MEMO_LIMIT:
+            memo.clear()
+        memo[text] = labels
+    return labels
+
+
+def score_batch(batch: pa.RecordBatch, first_row: int, text_col: str, analyzer, lexicon, memo: dict) -> tuple[pa.Table, list[dict]]:
+    """Score an Arrow batch column-wise: the input columns of the good rows plus the labels."""
+    texts = batch.column(text_col).to_pylist()
+    keep: list[bool] = []
+    out: list[list] = [[] for _ in OUTPUT_COLUMNS]
+    rejects = []
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            rejects.append({"row": first_row + i, "reason": f"{text_col} is {type(text).__name__}, not text", "raw": str(text)[:300]})
+            keep.append(False)
+            continue
+        labels = text_labels(text, analyzer, lexicon, memo)
+        if isinstance(labels, str):
+            rejects.append({"row": first_row + i, "reason": labels, "raw": text[:300]})
+            keep.append(False)
+            continue
+        keep.append(True)
+        for column, value in zip(out, labels, strict=True):
+            column.append(value)
+    table = pa.Table.from_batches([batch]).filter(pa.array(keep, pa.bool_())) if not all(keep) else pa.Table.from_batches([batch])
+    types = (pa.string(), pa.float64(), pa.string(), pa.float64(), pa.list_(pa.string()), pa.string(), pa.list_(pa.string()))
+    for name, values, kind in zip(OUTPUT_COLUMNS, out, types, strict=True):
+        if kind == pa.list_(pa.string()):
+            values = [list(v) for v in values]
+        table = table.append_column(name, pa.array(values, kind))
+    return table, rejects
 
 
 _worker: tuple | None = None
@@ -115,20 +149,23 @@ def _init_worker() -> None:
     _worker = (analyzer, load_base_lexicon(analyzer.settings.data_dir))
 
 
-def _score_chunk(index: int, rows: list[dict], rejects: list[dict], text_col: str, parts: str) -> tuple[int, int, int]:
+def _score_chunk(index: int, first_row: int, rows: list[dict] | pa.RecordBatch, rejects: list[dict], text_col: str, parts: str) -> tuple[int, int, int]:
     if _worker is None:
         _init_worker()
     analyzer, lexicon = _worker
-    scored, more = score_rows(rows, text_col, analyzer, lexicon, _memo)
+    if isinstance(rows, pa.RecordBatch):
+        table, more = score_batch(rows, first_row, text_col, analyzer, lexicon, _memo)
+    else:
+        scored, more = score_rows(rows, text_col, analyzer, lexicon, _memo)
+        table = _to_table(scored)
     rejects = sorted(rejects + more, key=lambda r: r["row"])
     part = Path(parts) / f"{index:06d}"
-    table = _to_table(scored)
     pq.write_table(table, part.with_suffix(".parquet.tmp"))
     with part.with_suffix(".rejects.jsonl").open("w", encoding="utf-8") as fh:
         for r in rejects:
             fh.write(json.dumps(r, ensure_ascii=False) + "\n")
     part.with_suffix(".parquet.tmp").replace(part.with_suffix(".parquet"))  # the part is done only now
-    return index, len(scored), len(rejects)
+    return index, table.num_rows, len(rejects)
 
 
 def _to_table(rows: list[dict]) -> pa.Table:
@@ -187,15 +224,15 @@ def score_file(src: Path, dst: Path, options: ScoreOptions, progress: Callable[[
     workers = max(1, options.workers)
     todo = _pending_chunks(chunks, done, summary, progress)
     if workers == 1:
-        for index, rows, rejects, n in todo:
-            _score_chunk(index, rows, rejects, options.text_col, str(parts))
+        for index, first_row, rows, rejects, n in todo:
+            _score_chunk(index, first_row, rows, rejects, options.text_col, str(parts))
             if progress:
                 progress(n)
     else:
         with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool:
             in_flight: list[tuple[Future, int]] = []
-            for index, rows, rejects, n in todo:
-                in_flight.append((pool.submit(_score_chunk, index, rows, rejects, options.text_col, str(parts)), n))
+            for index, first_row, rows, rejects, n in todo:
+                in_flight.append((pool.submit(_score_chunk, index, first_row, rows, rejects, options.text_col, str(parts)), n))
                 while len(in_flight) >= workers * 2:  # bounded: memory stays flat
                     fut, size = in_flight.pop(0)
                     fut.result()
@@ -213,7 +250,7 @@ def score_file(src: Path, dst: Path, options: ScoreOptions, progress: Callable[[
 def _pending_chunks(chunks, done: set[int], summary: ScoreSummary, progress: Callable[[int], None] | None):
     """The chunks still to score, as (index, rows, rejects, size); finished ones (resume) are
     counted and reported as progress without being scored again."""
-    for index, (_, rows, rejects) in enumerate(chunks):
+    for index, (first_row, rows, rejects) in enumerate(chunks):
         summary.chunks += 1
         size = len(rows) + len(rejects)
         if index in done:
@@ -221,7 +258,7 @@ def _pending_chunks(chunks, done: set[int], summary: ScoreSummary, progress: Cal
             if progress:
                 progress(size)
             continue
-        yield index, rows, rejects, size
+        yield index, first_row, rows, rejects, size
 
 
 def _assemble(parts: Path, dst: Path, fmt_out: str, summary: ScoreSummary) -> None:
