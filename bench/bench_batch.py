@@ -1,10 +1,11 @@
 """Archive scoring end to end (CSV → Parquet, all cores) beside SnowNLP + jieba on the same rows.
 
-    python bench/bench_batch.py [--rows 60000]
+    python bench/bench_batch.py [--rows 200000] [--baseline-rows 30000]
 
-Writes the demo archive as CSV, times ``nlp-service score`` on it (every core), and times a
-plain script doing what people otherwise do — ``jieba.lcut`` + ``SnowNLP(text).sentiments`` per
-comment, one process — on the same rows. Prints both rates and the ratio.
+Writes the demo archive as CSV, times ``nlp-service score`` on it (every core, start-up
+included), and times a plain script doing what people otherwise do — ``jieba.lcut`` +
+``SnowNLP(text).sentiments`` per comment, one process — on the first ``--baseline-rows`` of the
+same rows (SnowNLP needs about a millisecond a comment). Prints both rates and the ratio.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=60_000)
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--baseline-rows", type=int, default=30_000)
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-batch-"))
     archive = folder / "archive.csv"
@@ -39,16 +41,17 @@ def main() -> None:
     from snownlp import SnowNLP
 
     jieba.setLogLevel(60)
+    sample = texts[: args.baseline_rows]
     start = time.perf_counter()
     jieba.initialize()
-    for t in texts:
+    for t in sample:
         jieba.lcut(t)
         _ = SnowNLP(t).sentiments
-    theirs = len(texts) / (time.perf_counter() - start)
+    theirs = len(sample) / (time.perf_counter() - start)
 
     print(f"command: python {' '.join(sys.argv)}  ({os.cpu_count()} cores, {len(texts):,} comments of the demo archive)")
     print(f"nlp-service score CSV → Parquet (sentiment, intent, keywords, moderation; all cores, start-up included): {ours:,.0f} comments/s")
-    print(f"jieba.lcut + SnowNLP sentiment, one process:                                                    {theirs:,.0f} comments/s")
+    print(f"jieba.lcut + SnowNLP sentiment, one process, first {len(sample):,} of the same rows:                 {theirs:,.0f} comments/s")
     print(f"ratio: {ours / theirs:.1f}x (target for ours: ≥ 30,000 comments/s)")
 
 
