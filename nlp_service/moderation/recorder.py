@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import redis
 
+from nlp_service.core.periodic import PeriodicThread
 from nlp_service.moderation import pulse
 from nlp_service.moderation.pulse import PulseEvent
 from nlp_service.moderation.queue import ModerationQueue
@@ -32,12 +33,10 @@ class Recorder:
         self.queue = queue
         self.cfg = cfg
         self.on_flood = on_flood
-        self.interval = interval
         self._lock = threading.Lock()
         self._entries: dict[str, list[Entry]] = {}
         self._events: dict[str, list[PulseEvent]] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._flusher = PeriodicThread("recorder", interval, self.flush)
 
     def add(self, room: str, entries: list[Entry], events: list[PulseEvent]) -> None:
         with self._lock:
@@ -85,23 +84,11 @@ class Recorder:
         return sum(len(v) for v in entries.values())
 
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
-            self._thread.start()
+        self._flusher.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=2)
-            self._thread = None
+        self._flusher.stop()
         try:
             self.flush()
         except Exception:  # shutting down: best effort
             log.exception("final flush failed")
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.flush()
-            except Exception:
-                log.exception("recorder flush failed")

@@ -7,7 +7,6 @@ room per change). Steady state costs the reply path no Redis call at all.
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,13 +14,12 @@ from dataclasses import dataclass
 import redis
 
 from nlp_service.core.config import Settings
+from nlp_service.core.periodic import PeriodicThread
 from nlp_service.moderation.lexicon import Lexicon
 from nlp_service.moderation.lists import build_lexicon, scope_changes
 from nlp_service.replies.matcher import CompiledRules, effective_rules
 from nlp_service.replies.store import room_state, state_version
 from nlp_service.store.redis import GLOBAL, Keys
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -54,22 +52,16 @@ class StateCache:
         self.version = state_version(client, keys)
         self._rooms: dict[str, RoomSnapshot] = {}
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._poller = PeriodicThread("state-poll", settings.state_poll_seconds, self._tick)
         self._listeners: list[Callable[[int], None]] = []
         self._tick_listeners: list[Callable[[], None]] = []
 
     # --- polling ---------------------------------------------------------------------
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="state-poll", daemon=True)
-            self._thread.start()
+        self._poller.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=2)
-            self._thread = None
+        self._poller.stop()
 
     def on_change(self, listener: Callable[[int], None]) -> None:
         self._listeners.append(listener)
@@ -92,16 +84,10 @@ class StateCache:
             listener(version)
         return True
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.settings.state_poll_seconds):
-            try:
-                self.refresh()
-                for listener in self._tick_listeners:
-                    listener()
-            except redis.RedisError as exc:  # keep serving from the cache; retry next tick
-                log.warning("state poll failed: %s", exc)
-            except Exception:  # a bug in a listener must not stop polling
-                log.exception("state poll listener failed")
+    def _tick(self) -> None:
+        self.refresh()  # on a Redis error we keep serving from the cache; the next tick retries
+        for listener in self._tick_listeners:
+            listener()
 
     # --- rooms -----------------------------------------------------------------------
     def room(self, room: str) -> RoomSnapshot:
