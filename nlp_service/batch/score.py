@@ -10,7 +10,6 @@ Flood is not judged here (it needs the live stream's timing in Redis).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -303,6 +302,3 @@ def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
         cols.append(col)
     return pa.table(cols, schema=schema) if all(c.type == f.type for c, f in zip(cols, schema, strict=True)) else pa.table(cols, names=schema.names)
 
-
-def options_hash(options: ScoreOptions) -> str:
-    return hashlib.sha1(json.dumps(asdict(options), sort_keys=True).encode()).hexdigest()[:12]

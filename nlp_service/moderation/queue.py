@@ -221,16 +221,20 @@ class ModerationQueue:
             raise QueueItemNotFoundError(f"no queue item {item!r}")
         return json.loads(raw), applied == 1
 
+    def _group_info(self, stream: str) -> dict | None:
+        """XINFO GROUPS entry of the moderators' group, or None when there is none yet."""
+        try:
+            groups = self.client.xinfo_groups(stream)
+        except redis.ResponseError:  # no such stream
+            return None
+        return next((g for g in groups if g["name"] == GROUP), None)
+
     def stats(self, room: str, now_ms: int | None = None) -> dict:
         """Depth (undelivered + pending), pending, oldest item age, decisions per moderator."""
         now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
         stream = self.keys.mod_stream(room)
         out = {"room": room, "depth": 0, "pending": 0, "undelivered": 0, "oldest_age_seconds": None, "length": 0, "decisions": {}}
-        try:
-            groups = self.client.xinfo_groups(stream)
-        except redis.ResponseError:
-            return out
-        group = next((g for g in groups if g["name"] == GROUP), None)
+        group = self._group_info(stream)
         if group is None:
             return out
         pending = int(group["pending"])
@@ -259,11 +263,7 @@ class ModerationQueue:
         """Drop decided items only: everything older than both the oldest pending item and
         the first undelivered one. Returns how many entries were removed."""
         stream = self.keys.mod_stream(room)
-        try:
-            groups = self.client.xinfo_groups(stream)
-        except redis.ResponseError:
-            return 0
-        group = next((g for g in groups if g["name"] == GROUP), None)
+        group = self._group_info(stream)
         if group is None:
             return 0
         bounds = []

@@ -14,8 +14,6 @@ import threading
 from collections import defaultdict
 from pathlib import Path
 
-import redis
-
 from nlp_service.moderation.queue import ModerationQueue
 
 
@@ -60,9 +58,6 @@ class Spool:
         pipe = queue.client.pipeline(transaction=False)
         for room, entries in by_room.items():
             queue.observe_call(pipe, room, entries, cfg, now_ms)
-        try:
-            results = pipe.execute() if by_room else []
-        except redis.RedisError:
-            raise
+        results = pipe.execute() if by_room else []  # a RedisError leaves the spool for the next try
         self.replaying.unlink(missing_ok=True)
         return sum(queued for res in results for _count, queued in res)

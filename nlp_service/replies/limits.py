@@ -5,7 +5,7 @@ idempotency (a retried message id gets its first decision back and consumes noth
 banned users, the per-user cooldown, the per-rule burst window (askers during an open
 window are collected and named in one reply instead of each getting their own), the
 room-wide outbound budget, and the rotation counter. A batch request sends one script
-call per room in a single pipeline: one round trip per request.
+call per room in the request's single pipeline (``ReplyEngine._round_trip``).
 """
 
 from __future__ import annotations
@@ -160,24 +160,6 @@ class Limiter:
             ]
             args += [it.user, it.nickname, it.rule_id, it.user_cooldown_ms, it.window_ms, it.n_variants, it.random_pick]
         return self._script(keys=keys, args=args, client=client)
-
-    def take(
-        self, requests: dict[str, tuple[list[LimitRequest], RoomLimits]], now_ms: int
-    ) -> dict[str, list[Decision]]:
-        """Decide every request, grouped by room, in one pipeline (one round trip)."""
-        rooms = [room for room, (items, _) in requests.items() if items]
-        if not rooms:
-            return {}
-        if len(rooms) == 1:
-            items, cfg = requests[rooms[0]]
-            raw = [self.call(rooms[0], items, cfg, now_ms, self.client)]
-        else:
-            pipe = self.client.pipeline(transaction=False)
-            for room in rooms:
-                items, cfg = requests[room]
-                self.call(room, items, cfg, now_ms, pipe)
-            raw = pipe.execute()
-        return {room: [decode(x) for x in out] for room, out in zip(rooms, raw, strict=True)}
 
 
 def decode(raw: str | bytes) -> Decision:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 
 import opencc
 
@@ -90,12 +89,11 @@ def _is_emoji(ch: str, category: str) -> bool:
     return category == "So" or 0x1F000 <= cp <= 0x1FAFF or 0x2600 <= cp <= 0x27BF
 
 
-@lru_cache(maxsize=65536)
 def _char_plan(ch: str) -> tuple[tuple[str, int], ...]:
     """What one original character becomes: a tuple of (char, kind); empty means dropped.
 
-    Memoised: a live room uses a few thousand distinct characters, so after warm-up
-    normalisation is a dict lookup per character.
+    Memoised in ``_plans`` by :func:`_plan`: a live room uses a few thousand distinct
+    characters, so after warm-up normalisation is a dict lookup per character.
     """
     cp = ord(ch)
     category = unicodedata.category(ch)
@@ -151,17 +149,24 @@ def check_text(text: object, max_length: int) -> str:
     return text
 
 
-# char → plan; a plain dict is cheaper to consult than the lru_cache wrapper.
+# char → plan; a plain dict is cheaper to consult than an lru_cache wrapper.
 _plans: dict[str, tuple[tuple[str, int], ...]] = {}
+
+
+def _plan(ch: str) -> tuple[tuple[str, int], ...]:
+    plan = _plans.get(ch)
+    if plan is None:
+        plan = _plans[ch] = _char_plan(ch)
+    return plan
 
 
 class _SimpleTable(dict):
     """``str.translate`` table: code point → its one-character matching form, or a marker
     for characters that need the full treatment (dropped, separators, emoji, expansions).
-    Filled lazily from :func:`_char_plan`."""
+    Filled lazily from :func:`_plan`."""
 
     def __missing__(self, cp: int) -> str:
-        plan = _char_plan(chr(cp))
+        plan = _plan(chr(cp))
         value = plan[0][0] if len(plan) == 1 and plan[0][1] in (CJK, WORD) else _NOT_SIMPLE
         self[cp] = value
         return value
