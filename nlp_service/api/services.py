@@ -7,7 +7,8 @@ build it the same way, so two instances in one test are two ``Services``.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 import redis
 
@@ -36,8 +37,7 @@ class Services:
     engine: ReplyEngine
     api_keys: dict[str, apikeys.ApiKey]
     generated_admin_key: str | None = None
-    _last_pulse_check: float = 0.0
-    _last_trim: float = 0.0
+    _last_run: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def start(cls, settings: Settings, client: redis.Redis | None = None, poll: bool = True) -> Services:
@@ -74,31 +74,29 @@ class Services:
         spool = self.engine.spool
         if not spool.pending():
             return 0
-        import time
-
         queued = spool.replay(self.engine.queue, self.engine.queue_config, int(time.time() * 1000))
         log.info("replayed the moderation spool: %d comments queued", queued)
         return queued
 
+    def _due(self, task: str, every_seconds: float) -> bool:
+        """True at most once every ``every_seconds`` per task (poll-thread chores)."""
+        now = time.monotonic()
+        if now - self._last_run.get(task, float("-inf")) < every_seconds:
+            return False
+        self._last_run[task] = now
+        return True
+
     def check_pulse(self, every_seconds: float = 5.0) -> list[dict]:
         """Mood-spike check of the active rooms, at most every ``every_seconds`` (poll thread)."""
-        import time
-
-        now = time.monotonic()
-        if now - self._last_pulse_check < every_seconds:
+        if not self._due("pulse", every_seconds):
             return []
-        self._last_pulse_check = now
         script = (self.engine.standard_answers.get("mood_spike") or [None])[0]
         return pulse.check_active_rooms(self.client, self.keys, script)
 
     def trim_queues(self, every_seconds: float = 60.0) -> int:
         """Cap the moderation streams (decided items only; see ``ModerationQueue.trim``)."""
-        import time
-
-        now = time.monotonic()
-        if now - self._last_trim < every_seconds:
+        if not self._due("trim", every_seconds):
             return 0
-        self._last_trim = now
         queue = self.engine.queue
         return sum(queue.trim(room) for room in queue.rooms())
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from nlp_service.classify import artifacts
+from nlp_service.classify.linear import argmax
 from nlp_service.core.config import Settings, get_settings
 
 NAME = "intent"
@@ -28,8 +29,8 @@ class Intent(NamedTuple):
 
 def apply_threshold(classes: Sequence[str], probs: Sequence[float], threshold: float) -> Intent:
     """The best class, or ``other`` when its probability is under ``threshold``."""
-    p = float(max(probs))
-    best = list(probs).index(p) if not isinstance(probs, list) else probs.index(p)
+    best = argmax(probs)
+    p = float(probs[best])
     if p < threshold and classes[best] != FALLBACK:
         return Intent(FALLBACK, round(1.0 - p, 4))
     return Intent(classes[best], round(p, 4))

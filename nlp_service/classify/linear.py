@@ -143,6 +143,15 @@ class FusedLinear:
         return out
 
 
+def argmax(values: Sequence[float]) -> int:
+    """Index of the largest value (the first on ties), for lists and arrays alike."""
+    best = 0
+    for i in range(1, len(values)):
+        if values[i] > values[best]:
+            best = i
+    return best
+
+
 def _probabilities(z: list[float], binary: bool) -> list[float]:
     if binary:
         p = 1.0 / (1.0 + math.exp(-z[0]))

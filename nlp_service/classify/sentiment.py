@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from nlp_service.classify import artifacts
+from nlp_service.classify.linear import argmax
 from nlp_service.core.config import Settings, get_settings
 
 NAME = "sentiment"
@@ -39,7 +40,7 @@ class SentimentModel:
 
     def decide(self, probs: Sequence[float]) -> Sentiment:
         """The label and score from class probabilities (in ``classes`` order)."""
-        best = probs.index(max(probs)) if isinstance(probs, list) else int(max(range(len(probs)), key=probs.__getitem__))
+        best = argmax(probs)
         return Sentiment(self.classes[best], round(float(probs[self._pos] + 0.5 * probs[self._neu]), 4))
 
 

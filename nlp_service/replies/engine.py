@@ -79,6 +79,11 @@ def _pulse_event(c: Comment, analysis: Analysis, categories: tuple[str, ...], no
     )
 
 
+def _flood_moderation(categories) -> dict:
+    """A flood block, keeping whatever else the comment was flagged for."""
+    return {"action": BLOCK, "categories": ["flood", *[x for x in categories if x != "flood"]]}
+
+
 def _digest(normalized_text: str) -> str:
     return hashlib.blake2b(normalized_text.encode("utf-8"), digest_size=8).hexdigest()
 
@@ -166,6 +171,7 @@ class ReplyEngine:
         observed: dict[str, list[tuple[int, tuple]]] = {}
         events: dict[str, list[PulseEvent]] = {}
         deferred: dict[str, list[tuple]] = {}
+        digests: dict[int, str] = {}
         snaps: dict[str, RoomSnapshot] = {}
         for i, (c, out) in enumerate(zip(comments, outcomes, strict=True)):
             metrics.COMMENTS.inc()
@@ -183,12 +189,13 @@ class ReplyEngine:
             out.moderation = mod.to_dict()
             payload = mod.to_dict(full=True) if mod.flagged else None
             record = _record(c, out.analysis.normalized.text)
+            digests[i] = record["digest"]
             entry = (c.id, c.user, record, payload, True)
             events.setdefault(c.room, []).append(_pulse_event(c, out.analysis, mod.categories, now_ms))
             key = (c.room, c.user, record["digest"])
             repeat = self._seen_recently(key)
             if self._flooders.get(key, 0.0) > time.monotonic():  # known flooder: block now
-                out.moderation = {"action": BLOCK, "categories": ["flood", *[x for x in mod.categories if x != "flood"]]}
+                out.moderation = _flood_moderation(mod.categories)
                 out.reason = "moderation"
                 deferred.setdefault(c.room, []).append(entry)
                 continue
@@ -229,9 +236,8 @@ class ReplyEngine:
         for i, count in flood_counts.items():
             if count > flood_max:
                 c = comments[i]
-                self.mark_flooder(c.room, c.user, _record(c, outcomes[i].analysis.normalized.text)["digest"])
-                m = outcomes[i].moderation
-                outcomes[i].moderation = {"action": BLOCK, "categories": ["flood", *[x for x in m["categories"] if x != "flood"]]}
+                self.mark_flooder(c.room, c.user, digests[i])
+                outcomes[i].moderation = _flood_moderation(outcomes[i].moderation["categories"])
                 if outcomes[i].reason is None:
                     outcomes[i].reason = "moderation"
         for room, items in pending.items():
