@@ -22,7 +22,7 @@ QUESTION_INTENTS = ("ask_price", "ask_coupon", "ask_lottery", "ask_link", "ask_s
 NEEDED = ("text", "sentiment", "intent", "keywords", "moderation_action", "moderation_categories")
 
 
-def _read(path: Path, fmt: str | None, time_col: str, room_col: str, user_col: str):
+def _read(path: Path, fmt: str | None, time_col: str):
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
@@ -59,7 +59,7 @@ def _minute(ts) -> int:
 
 def build(path: Path, fmt: str | None = None, replies: Path | None = None, time_col: str = "ts", room_col: str = "room", user_col: str = "user") -> dict:
     """All figures of the report, as plain data (this is report.json)."""
-    table = _read(path, fmt, time_col, room_col, user_col)
+    table = _read(path, fmt, time_col)
     n = table.num_rows
     cols = {c: table[c].to_pylist() for c in (*NEEDED, time_col)}
     rooms = table[room_col].to_pylist() if room_col in table.column_names else ["all"] * n
@@ -198,14 +198,12 @@ def render_html(report: dict) -> str:
         fig.add_scatter(x=[m["minute"] for m in report["asked"]], y=[m[intent] for m in report["asked"]], mode="lines", name=intent)
     fig.update_layout(title="What people asked (comments per minute)", xaxis_title="minute of the show")
     charts.append(("asked", fig))
-    fig = go.Figure()
-    fig.add_bar(x=[w["count"] for w in report["praise_words"]][::-1], y=[w["word"] for w in report["praise_words"]][::-1], orientation="h", name="praise", marker_color="#2a9d8f")
-    fig.update_layout(title="Top praise words")
-    charts.append(("praise", fig))
-    fig = go.Figure()
-    fig.add_bar(x=[w["count"] for w in report["complaint_words"]][::-1], y=[w["word"] for w in report["complaint_words"]][::-1], orientation="h", name="complaints", marker_color="#e76f51")
-    fig.update_layout(title="Top complaint words")
-    charts.append(("complaints", fig))
+    for name, key, title, colour in (("praise", "praise_words", "Top praise words", "#2a9d8f"), ("complaints", "complaint_words", "Top complaint words", "#e76f51")):
+        words = report[key][::-1]  # largest at the top of a horizontal bar chart
+        fig = go.Figure()
+        fig.add_bar(x=[w["count"] for w in words], y=[w["word"] for w in words], orientation="h", name=name, marker_color=colour)
+        fig.update_layout(title=title)
+        charts.append((name, fig))
     mod = report["moderation"]
     fig = go.Figure()
     fig.add_bar(x=list(mod["categories"]), y=list(mod["categories"].values()), name="flagged")
