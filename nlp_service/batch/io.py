@@ -36,8 +36,7 @@ def columns_of(path: Path, fmt: str) -> list[str]:
     if fmt == "parquet":
         return list(pq.ParquetFile(path).schema_arrow.names)
     if fmt == "csv":
-        reader = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 20), convert_options=_csv_strings())
-        return list(reader.schema.names)
+        return list(_open_csv(path, 1 << 20, (), None, lambda _row: "skip").schema.names)
     with path.open(encoding="utf-8", errors="replace") as fh:
         for line in fh:
             if line.strip():
@@ -49,15 +48,30 @@ def columns_of(path: Path, fmt: str) -> list[str]:
     return []
 
 
-def _csv_strings() -> pacsv.ConvertOptions:
-    # Keep every column as text: ids like 000123 or phone-like values must not become numbers.
-    return pacsv.ConvertOptions(column_types=None, strings_can_be_null=False, auto_dict_encode=False)
+def _open_csv(path: Path, block_size: int, string_columns: tuple[str, ...], bytes_column: str | None, on_invalid):
+    """pyarrow's streaming CSV reader. ``string_columns`` stay text even when they look like
+    numbers (111, 666); ``bytes_column`` (the comment text) is read as raw bytes so that a
+    row with invalid UTF-8 becomes a reject instead of failing the whole file."""
+    types = {c: pa.string() for c in string_columns}
+    if bytes_column:
+        types[bytes_column] = pa.binary()
+    try:
+        return pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(block_size=block_size),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=False),
+        )
+    except pa.ArrowInvalid as exc:
+        raise DataFileError(f"{path.name} cannot be read as CSV: {exc}") from None
 
 
-def read_chunks(path: Path, fmt: str, chunk_rows: int, text_columns: tuple[str, ...] = ()) -> Iterator[tuple[int, list[dict] | pa.RecordBatch, list[dict]]]:
+def read_chunks(
+    path: Path, fmt: str, chunk_rows: int, text_columns: tuple[str, ...] = (), bytes_column: str | None = None
+) -> Iterator[tuple[int, list[dict] | pa.RecordBatch, list[dict]]]:
     """Yield (first row number, rows, rejects) per chunk; row numbers start at 1. Rows are
-    dicts for JSONL and an Arrow RecordBatch for CSV and Parquet.
-    ``text_columns`` are read as text even when they look like numbers (111, 666)."""
+    dicts for JSONL and an Arrow RecordBatch for CSV and Parquet. For CSV, ``text_columns``
+    stay text and ``bytes_column`` arrives as bytes (see :func:`_open_csv`)."""
     if fmt == "jsonl":
         yield from _read_jsonl(path, chunk_rows)
         return
@@ -67,21 +81,27 @@ def read_chunks(path: Path, fmt: str, chunk_rows: int, text_columns: tuple[str, 
     else:
 
         def on_invalid(row) -> str:  # a malformed CSV row is rejected, not fatal
+            # pyarrow cannot number rows when values may span lines: then the row is null
             bad_rows.append({"row": row.number, "reason": f"malformed CSV row: {row.text[:60]!r}", "raw": row.text[:200]})
             return "skip"
 
-        reader = pacsv.open_csv(
-            path,
-            read_options=pacsv.ReadOptions(block_size=4 << 20),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
-            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in text_columns}, strings_can_be_null=False),
-        )
-        batches = _rebatch(reader, chunk_rows)
+        reader = _open_csv(path, 4 << 20, tuple(c for c in text_columns if c != bytes_column), bytes_column, on_invalid)
+        batches = _csv_batches(path, _rebatch(reader, chunk_rows))
     row = 1
     for batch in batches:  # Arrow batches go to the workers as they are (no per-row dicts here)
         rejects, bad_rows[:] = list(bad_rows), []
         yield row, batch, rejects
         row += batch.num_rows
+    if bad_rows:  # malformed rows after the last good one must not be lost
+        yield row, [], list(bad_rows)
+
+
+def _csv_batches(path: Path, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Turn a structural CSV error found mid-file (an unclosed quote) into a named error."""
+    try:
+        yield from batches
+    except pa.ArrowInvalid as exc:
+        raise DataFileError(f"{path.name}: {exc}; the rows before it were scored (rerun with --resume after fixing the file)") from None
 
 
 def _rebatch(reader, chunk_rows: int) -> Iterator[pa.RecordBatch]:

@@ -23,18 +23,21 @@ NEEDED = ("text", "sentiment", "intent", "keywords", "moderation_action", "moder
 
 
 def _read(path: Path, fmt: str | None, time_col: str):
+    import pyarrow as pa
     import pyarrow.csv as pacsv
+    import pyarrow.json as pajson
     import pyarrow.parquet as pq
 
     fmt = detect_format(path, fmt)
-    if fmt == "parquet":
-        table = pq.read_table(path)
-    elif fmt == "csv":
-        table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(strings_can_be_null=False))
-    else:
-        import pyarrow.json as pajson
-
-        table = pajson.read_json(path)
+    try:
+        if fmt == "parquet":
+            table = pq.read_table(path)
+        elif fmt == "csv":
+            table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(strings_can_be_null=False))
+        else:
+            table = pajson.read_json(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DataFileError(f"cannot read {path.name} as {fmt}: {exc}") from None
     missing = [c for c in (*NEEDED, time_col) if c not in table.column_names]
     if missing:
         raise DataFileError(f"{path.name} lacks {', '.join(missing)} (is it the output of `nlp-service score`?); columns found: {', '.join(table.column_names)}")

@@ -110,10 +110,19 @@ def text_labels(text: str, analyzer, lexicon, memo: dict) -> tuple | str:
 def score_batch(batch: pa.RecordBatch, first_row: int, text_col: str, analyzer, lexicon, memo: dict) -> tuple[pa.Table, list[dict]]:
     """Score an Arrow batch column-wise: the input columns of the good rows plus the labels."""
     texts = batch.column(text_col).to_pylist()
+    raw_bytes = pa.types.is_binary(batch.schema.field(text_col).type)
     keep: list[bool] = []
+    decoded: list[str] = []
     out: list[list] = [[] for _ in OUTPUT_COLUMNS]
     rejects = []
     for i, text in enumerate(texts):
+        if raw_bytes and text is not None:
+            try:
+                text = text.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                rejects.append({"row": first_row + i, "reason": f"invalid UTF-8 at byte {exc.start}", "raw": text[:300].decode("utf-8", "replace")})
+                keep.append(False)
+                continue
         if not isinstance(text, str):
             rejects.append({"row": first_row + i, "reason": f"{text_col} is {type(text).__name__}, not text", "raw": str(text)[:300]})
             keep.append(False)
@@ -124,9 +133,12 @@ def score_batch(batch: pa.RecordBatch, first_row: int, text_col: str, analyzer, 
             keep.append(False)
             continue
         keep.append(True)
+        decoded.append(text)
         for column, value in zip(out, labels, strict=True):
             column.append(value)
     table = pa.Table.from_batches([batch]).filter(pa.array(keep, pa.bool_())) if not all(keep) else pa.Table.from_batches([batch])
+    if raw_bytes:
+        table = table.set_column(table.column_names.index(text_col), text_col, pa.array(decoded, pa.string()))
     types = (pa.string(), pa.float64(), pa.string(), pa.float64(), pa.list_(pa.string()), pa.string(), pa.list_(pa.string()))
     for name, values, kind in zip(OUTPUT_COLUMNS, out, types, strict=True):
         if kind == pa.list_(pa.string()):
@@ -157,7 +169,7 @@ def _score_chunk(index: int, first_row: int, rows: list[dict] | pa.RecordBatch, 
     else:
         scored, more = score_rows(rows, text_col, analyzer, lexicon, _memo)
         table = _to_table(scored)
-    rejects = sorted(rejects + more, key=lambda r: r["row"])
+    rejects = sorted(rejects + more, key=lambda r: (r["row"] is None, r["row"] or 0))
     part = Path(parts) / f"{index:06d}"
     pq.write_table(table, part.with_suffix(".parquet.tmp"))
     with part.with_suffix(".rejects.jsonl").open("w", encoding="utf-8") as fh:
@@ -219,7 +231,7 @@ def score_file(src: Path, dst: Path, options: ScoreOptions, progress: Callable[[
         done = set()
     summary = ScoreSummary(output=str(dst))
     text_cols = (options.text_col, options.user_col, options.room_col)
-    chunks = read_chunks(src, fmt_in, options.chunk_rows, text_cols)
+    chunks = read_chunks(src, fmt_in, options.chunk_rows, text_cols, bytes_column=options.text_col)
     workers = max(1, options.workers)
     todo = _pending_chunks(chunks, done, summary, progress)
     if workers == 1:

@@ -83,3 +83,16 @@ def test_report_renders_in_a_real_browser(report) -> None:
     assert errors == []
     assert len(charts) == 6 and all(charts)
     assert SCREENSHOT.stat().st_size > 10_000
+
+
+def test_report_on_a_file_that_is_not_a_scored_archive(tmp_path) -> None:
+    from nlp_service.core.errors import DataFileError
+
+    empty = tmp_path / "scored.jsonl"
+    empty.write_text("", encoding="utf-8")
+    with pytest.raises(DataFileError, match="cannot read scored.jsonl"):
+        write_report(empty, tmp_path / "r.html")
+    plain = tmp_path / "plain.jsonl"
+    plain.write_text('{"text": "几号链接", "ts": 1}\n', encoding="utf-8")
+    with pytest.raises(DataFileError, match="lacks sentiment"):
+        write_report(plain, tmp_path / "r.html")

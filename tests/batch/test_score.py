@@ -131,3 +131,17 @@ def test_memory_stays_flat_as_the_file_grows(tmp_path) -> None:
         peaks[rows] = int(out.stdout.split()[-1])  # KiB
     # ten times the rows, about the same memory (chunks stream; only the label memo grows, bounded)
     assert peaks[200_000] < peaks[20_000] * 1.25, peaks
+
+
+def test_bad_csv_rows_go_to_rejects_and_an_empty_file_is_a_named_error(tmp_path) -> None:
+    src = tmp_path / "in.csv"
+    src.write_bytes(b'text,id\n\xff bad,1\nhello,1,extra\nok,2\n111,3\n"unclosed,4\n')
+    summary = score_file(src, tmp_path / "out.jsonl", ScoreOptions(workers=1))
+    assert summary.scored == 2 and summary.rejected == 3  # nothing lost: 5 rows in, 5 accounted for
+    assert [r["text"] for r in read(tmp_path / "out.jsonl")] == ["ok", "111"]
+    reasons = [json.loads(x)["reason"] for x in Path(summary.rejects_file).read_text(encoding="utf-8").splitlines()]
+    assert "UTF-8" in reasons[0] and all("malformed CSV row" in r for r in reasons[1:])
+    empty = tmp_path / "empty.csv"
+    empty.write_text("", encoding="utf-8")
+    with pytest.raises(DataFileError, match="empty.csv cannot be read as CSV"):
+        score_file(empty, tmp_path / "o.parquet", ScoreOptions(workers=1))
