@@ -16,28 +16,16 @@ from pathlib import Path
 from nlp_service.batch.io import Writer, detect_format
 from nlp_service.batch.score import OUTPUT_COLUMNS, ScoreSummary, check_columns
 
-_state: tuple | None = None
-
-
-def _models():
-    global _state
-    if _state is None:
-        from nlp_service.analysis import Analyzer
-        from nlp_service.moderation.lists import load_base_lexicon
-
-        analyzer = Analyzer.load()
-        _state = (analyzer, load_base_lexicon(analyzer.settings.data_dir))
-    return _state
+_memo: dict = {}  # per worker process: labels of the texts it has seen
 
 
 def _score_partition(pdf, text_col: str):
-    from nlp_service.batch.score import score_rows
+    from nlp_service.batch.score import load_labeler, score_rows
 
-    analyzer, lexicon = _models()
     rows = pdf.to_dict("records")
     for i, r in enumerate(rows):
         r["__row__"] = i
-    scored, rejects = score_rows([dict(r) for r in rows], text_col, analyzer, lexicon)
+    scored, rejects = score_rows([dict(r) for r in rows], text_col, load_labeler(), _memo)
     out = pdf.copy()
     reasons = {r["row"]: r["reason"] for r in rejects}
     labels = iter(scored)

@@ -1,25 +1,31 @@
 """Score a whole comment archive: every row gets sentiment, intent, keywords and moderation.
 
-The input is read in chunks; each chunk is scored by a worker process (one analyzer per
-process, loaded once) that writes its result as a Parquet part file next to the output,
-so memory stays flat, all cores work, and order is kept by part number. The final file
-is assembled from the parts at the end; ``resume`` skips the parts already written, so an
+The input is read in chunks. Per chunk, Arrow finds the distinct texts; worker processes
+(forked once the models are loaded) label the texts no earlier chunk had; Arrow spreads the
+labels back to the rows. Each chunk is written as a Parquet part file next to the output,
+so memory stays flat, all cores work, and order is kept by part number. The final file is
+assembled from the parts at the end; ``resume`` skips the parts already written, so an
 interrupted run finishes with the same file an uninterrupted one would have produced.
 Flood is not judged here (it needs the live stream's timing in Redis).
 """
 
 from __future__ import annotations
 
+import gc
 import json
+import multiprocessing
 import os
 import shutil
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from nlp_service.batch.io import Writer, columns_of, detect_format, read_chunks
@@ -60,128 +66,192 @@ class ScoreSummary:
         return {**asdict(self), "rows_per_second": round(self.rows_per_second, 1)}
 
 
-# --- scoring (also used by POST /v1/score) ---------------------------------------------
+# --- labelling texts (also used by POST /v1/score and the Dask engine) ------------------
 
-def score_rows(rows: Iterable[dict], text_col: str, analyzer, lexicon, memo: dict | None = None) -> tuple[list[dict], list[dict]]:
-    """Score rows in order: (scored rows = input columns + OUTPUT_COLUMNS, rejects).
+Labels = tuple  # OUTPUT_COLUMNS in order; keywords and categories as tuples
+_MEMO_LIMIT = 300_000
 
-    ``memo`` maps an exact text to its labels: archives repeat texts a lot (111, 来了,
-    几号链接), and the labels of a text never depend on anything else, so a repeated text
-    is scored once per worker."""
+
+class Labeler:
+    """The seven labels of a text: analysis + moderation, loaded once per process.
+
+    Labels depend on the text alone (flood needs the live stream's timing and is not judged
+    here), so archives, which repeat texts a lot (111, 来了, 几号链接), score each distinct
+    text once and reuse the result."""
+
+    def __init__(self, analyzer, lexicon) -> None:
+        self.analyzer, self.lexicon = analyzer, lexicon
+
+    def label(self, text: str) -> Labels | str:
+        """The labels of ``text``, or the reason it cannot be scored."""
+        from nlp_service.moderation.detect import moderate
+
+        try:
+            a = self.analyzer.analyze(text)
+        except InvalidTextError as exc:
+            return str(exc)
+        m = moderate(a, self.lexicon)
+        return (a.sentiment.label, a.sentiment.score, a.intent.label, a.intent.confidence, a.keywords, m.action, m.categories)
+
+    def label_memo(self, text: str, memo: dict) -> Labels | str:
+        labels = memo.get(text)
+        if labels is None:
+            labels = self.label(text)
+            if len(memo) >= _MEMO_LIMIT:
+                memo.clear()  # bounded: memory stays flat on archives of any size
+            memo[text] = labels
+        return labels
+
+
+_labeler: Labeler | None = None
+
+
+def load_labeler() -> Labeler:
+    """The process-wide labeler (models, jieba and the base word lists load on first use)."""
+    global _labeler
+    if _labeler is None:
+        from nlp_service.analysis import Analyzer
+        from nlp_service.moderation.lists import load_base_lexicon
+
+        analyzer = Analyzer.load()
+        _labeler = Labeler(analyzer, load_base_lexicon(analyzer.settings.data_dir))
+    return _labeler
+
+
+def score_rows(rows: Iterable[dict], text_col: str, labeler: Labeler, memo: dict | None = None) -> tuple[list[dict], list[dict]]:
+    """Score rows of dicts in order: (scored rows = input columns + OUTPUT_COLUMNS, rejects)."""
     memo = memo if memo is not None else {}
     scored, rejects = [], []
     for i, row in enumerate(rows):
         number = row.pop("__row__", i + 1)
         text = row.get(text_col)
         if not isinstance(text, str):
-            rejects.append({"row": number, "reason": f"{text_col} is {type(text).__name__}, not text", "raw": json.dumps(row, ensure_ascii=False, default=str)[:300]})
+            rejects.append(_not_text(number, text_col, text, json.dumps(row, ensure_ascii=False, default=str)))
             continue
-        labels = text_labels(text, analyzer, lexicon, memo)
+        labels = labeler.label_memo(text, memo)
         if isinstance(labels, str):
             rejects.append({"row": number, "reason": labels, "raw": text[:300]})
             continue
-        row.update(zip(OUTPUT_COLUMNS, (labels[0], labels[1], labels[2], labels[3], list(labels[4]), labels[5], list(labels[6])), strict=True))
+        row.update(zip(OUTPUT_COLUMNS, (*labels[:4], list(labels[4]), labels[5], list(labels[6])), strict=True))
         scored.append(row)
     return scored, rejects
 
 
-_MEMO_LIMIT = 300_000
+def _not_text(number: int, text_col: str, value: object, raw: str) -> dict:
+    return {"row": number, "reason": f"{text_col} is {type(value).__name__}, not text", "raw": raw[:300]}
 
 
-def text_labels(text: str, analyzer, lexicon, memo: dict) -> tuple | str:
-    """The seven labels of one text (memoised), or the reason it cannot be scored."""
-    from nlp_service.moderation.detect import moderate
+# --- a chunk, column-wise ----------------------------------------------------------------
 
-    labels = memo.get(text)
-    if labels is None:
-        try:
-            a = analyzer.analyze(text)
-        except InvalidTextError as exc:
-            labels = str(exc)
-        else:
-            m = moderate(a, lexicon)
-            labels = (a.sentiment.label, a.sentiment.score, a.intent.label, a.intent.confidence, a.keywords, m.action, m.categories)
-        if len(memo) >= _MEMO_LIMIT:
-            memo.clear()
-        memo[text] = labels
-    return labels
+_OUTPUT_TYPES = (pa.string(), pa.float64(), pa.string(), pa.float64(), pa.list_(pa.string()), pa.string(), pa.list_(pa.string()))
 
 
-def score_batch(batch: pa.RecordBatch, first_row: int, text_col: str, analyzer, lexicon, memo: dict) -> tuple[pa.Table, list[dict]]:
-    """Score an Arrow batch column-wise: the input columns of the good rows plus the labels."""
-    texts = batch.column(text_col).to_pylist()
-    raw_bytes = pa.types.is_binary(batch.schema.field(text_col).type)
-    keep: list[bool] = []
-    decoded: list[str] = []
-    out: list[list] = [[] for _ in OUTPUT_COLUMNS]
-    rejects = []
-    for i, text in enumerate(texts):
-        if raw_bytes and text is not None:
-            try:
-                text = text.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                rejects.append({"row": first_row + i, "reason": f"invalid UTF-8 at byte {exc.start}", "raw": text[:300].decode("utf-8", "replace")})
-                keep.append(False)
-                continue
-        if not isinstance(text, str):
-            rejects.append({"row": first_row + i, "reason": f"{text_col} is {type(text).__name__}, not text", "raw": str(text)[:300]})
-            keep.append(False)
-            continue
-        labels = text_labels(text, analyzer, lexicon, memo)
-        if isinstance(labels, str):
-            rejects.append({"row": first_row + i, "reason": labels, "raw": text[:300]})
-            keep.append(False)
-            continue
-        keep.append(True)
-        decoded.append(text)
-        for column, value in zip(out, labels, strict=True):
-            column.append(value)
-    table = pa.Table.from_batches([batch]).filter(pa.array(keep, pa.bool_())) if not all(keep) else pa.Table.from_batches([batch])
-    if raw_bytes:
-        table = table.set_column(table.column_names.index(text_col), text_col, pa.array(decoded, pa.string()))
-    types = (pa.string(), pa.float64(), pa.string(), pa.float64(), pa.list_(pa.string()), pa.string(), pa.list_(pa.string()))
-    for name, values, kind in zip(OUTPUT_COLUMNS, out, types, strict=True):
-        if kind == pa.list_(pa.string()):
-            values = [list(v) for v in values]
-        table = table.append_column(name, pa.array(values, kind))
-    return table, rejects
+@dataclass
+class Chunk:
+    """One chunk of the archive, ready to label: the good rows (text column as UTF-8 text),
+    their row numbers, and their texts as codes into the chunk's distinct texts."""
+
+    index: int
+    table: pa.Table
+    row_numbers: np.ndarray
+    codes: np.ndarray
+    distinct: list[str]
+    rejects: list[dict]
+    in_flight: list[tuple[list[str], Future]] = field(default_factory=list)
 
 
-_worker: tuple | None = None
-_memo: dict = {}
-
-
-def _init_worker() -> None:
-    global _worker
-    from nlp_service.analysis import Analyzer
-    from nlp_service.moderation.lists import load_base_lexicon
-
-    analyzer = Analyzer.load()
-    _worker = (analyzer, load_base_lexicon(analyzer.settings.data_dir))
-
-
-def _score_chunk(index: int, first_row: int, rows: list[dict] | pa.RecordBatch, rejects: list[dict], text_col: str, parts: str) -> tuple[int, int, int]:
-    if _worker is None:
-        _init_worker()
-    analyzer, lexicon = _worker
+def prepare_chunk(index: int, first_row: int, rows: list[dict] | pa.RecordBatch, rejects: list[dict], text_col: str) -> Chunk:
+    """Check and decode the text column and find the chunk's distinct texts, in Arrow's C++
+    (``dictionary_encode``), so the Python work per chunk grows with its distinct texts,
+    not with its rows."""
+    rejects = list(rejects)
     if isinstance(rows, pa.RecordBatch):
-        table, more = score_batch(rows, first_row, text_col, analyzer, lexicon, _memo)
+        table, numbers = pa.Table.from_batches([rows]), np.arange(first_row, first_row + rows.num_rows)
     else:
-        scored, more = score_rows(rows, text_col, analyzer, lexicon, _memo)
-        table = _to_table(scored)
-    rejects = sorted(rejects + more, key=lambda r: (r["row"] is None, r["row"] or 0))
-    part = Path(parts) / f"{index:06d}"
-    pq.write_table(table, part.with_suffix(".parquet.tmp"))
-    with part.with_suffix(".rejects.jsonl").open("w", encoding="utf-8") as fh:
-        for r in rejects:
-            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
-    part.with_suffix(".parquet.tmp").replace(part.with_suffix(".parquet"))  # the part is done only now
-    return index, table.num_rows, len(rejects)
+        good = []
+        for i, row in enumerate(rows):
+            number = row.pop("__row__", first_row + i)
+            text = row.get(text_col)
+            if isinstance(text, str):
+                good.append((number, row))
+            else:
+                rejects.append(_not_text(number, text_col, text, json.dumps(row, ensure_ascii=False, default=str)))
+        table, numbers = _to_table([r for _, r in good]), np.array([n for n, _ in good], dtype=np.int64)
+    if table.num_rows == 0 or text_col not in table.column_names:
+        return Chunk(index, table.slice(0, 0), numbers[:0], np.zeros(0, np.int64), [], rejects)
+    text, ok = _text_column(table.column(text_col).combine_chunks(), numbers, text_col, rejects)
+    if ok is not None:
+        table, text, numbers = table.filter(ok), text.filter(ok), numbers[ok.to_numpy(zero_copy_only=False)]
+    table = table.set_column(table.column_names.index(text_col), text_col, text)
+    encoded = pc.dictionary_encode(text)
+    return Chunk(index, table, numbers, encoded.indices.to_numpy(zero_copy_only=False), encoded.dictionary.to_pylist(), rejects)
+
+
+def _text_column(col: pa.Array, numbers: np.ndarray, text_col: str, rejects: list[dict]) -> tuple[pa.Array, pa.Array | None]:
+    """The column as UTF-8 text and a mask of the rows to keep (None: keep all); rows that are
+    null, not text or not valid UTF-8 become rejects."""
+    kind = col.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+        try:
+            text = col.cast(pa.string())  # validates UTF-8 in C++: the common case costs nothing per row
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            text = None
+        if text is not None and col.null_count == 0:
+            return text, None
+        values = col.to_pylist()
+        decoded, keep = [], []
+        for number, v in zip(numbers.tolist(), values, strict=True):
+            if isinstance(v, bytes):
+                try:
+                    v = v.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    rejects.append({"row": number, "reason": f"invalid UTF-8 at byte {exc.start}", "raw": v[:300].decode("utf-8", "replace")})
+                    v = None
+                else:
+                    keep.append(True)
+                    decoded.append(v)
+                    continue
+            elif isinstance(v, str):
+                keep.append(True)
+                decoded.append(v)
+                continue
+            else:
+                rejects.append(_not_text(number, text_col, v, str(v)))
+            keep.append(False)
+            decoded.append(None)
+        return pa.array(decoded, pa.string()), pa.array(keep, pa.bool_())
+    for number, v in zip(numbers.tolist(), col.to_pylist(), strict=True):  # numbers, dates, …
+        rejects.append(_not_text(number, text_col, v, str(v)))
+    return pa.nulls(len(col), pa.string()), pa.array([False] * len(col), pa.bool_())
+
+
+def label_chunk(chunk: Chunk, labels_of: Callable[[str], Labels | str], text_col: str) -> tuple[pa.Table, list[dict]]:
+    """The chunk's good rows with OUTPUT_COLUMNS added, and all its rejects in row order.
+    Labels are computed per distinct text and spread to the rows by an Arrow ``take``."""
+    labels = [labels_of(t) for t in chunk.distinct]
+    rejects = chunk.rejects
+    failed = [i for i, lab in enumerate(labels) if isinstance(lab, str)]
+    table, codes, numbers = chunk.table, chunk.codes, chunk.row_numbers
+    if failed:
+        bad = np.isin(codes, failed)
+        for pos in np.flatnonzero(bad).tolist():
+            text = chunk.distinct[codes[pos]]
+            rejects.append({"row": int(numbers[pos]), "reason": labels[codes[pos]], "raw": text[:300]})
+        keep = ~bad
+        table, codes = table.filter(pa.array(keep)), codes[keep]
+        empty = (None,) * len(OUTPUT_COLUMNS)
+        labels = [empty if isinstance(lab, str) else lab for lab in labels]
+    take = pa.array(codes, pa.int64())
+    for j, (name, kind) in enumerate(zip(OUTPUT_COLUMNS, _OUTPUT_TYPES, strict=True)):
+        per_text = pa.array([lab[j] for lab in labels], kind)
+        table = table.append_column(name, per_text.take(take))
+    rejects.sort(key=lambda r: (r["row"] is None, r["row"] or 0))
+    return table, rejects
 
 
 def _to_table(rows: list[dict]) -> pa.Table:
     if not rows:
-        return pa.table({c: pa.array([], pa.string()) for c in OUTPUT_COLUMNS})
+        return pa.table({})
     for r in rows:  # nested JSON values become JSON text (CSV and Parquet need flat columns)
         for k, v in r.items():
             if isinstance(v, dict):
@@ -190,7 +260,22 @@ def _to_table(rows: list[dict]) -> pa.Table:
         return pa.Table.from_pylist(rows)
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed types in a column: keep them as text
         names = list(dict.fromkeys(k for r in rows for k in r))
-        return pa.table({n: [None if r.get(n) is None else (r[n] if n in OUTPUT_COLUMNS else str(r[n])) for r in rows] for n in names})
+        return pa.table({n: [None if r.get(n) is None else str(r[n]) for r in rows] for n in names})
+
+
+def _write_part(parts: Path, index: int, table: pa.Table, rejects: list[dict]) -> None:
+    part = parts / f"{index:06d}"
+    pq.write_table(table, part.with_suffix(".parquet.tmp"))
+    with part.with_suffix(".rejects.jsonl").open("w", encoding="utf-8") as fh:
+        for r in rejects:
+            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    part.with_suffix(".parquet.tmp").replace(part.with_suffix(".parquet"))  # the part is done only now
+
+
+def _label_texts(texts: list[str]) -> list[Labels | str]:
+    """Worker side: labels of distinct texts with the labeler the worker inherited."""
+    labeler = load_labeler()
+    return [labeler.label(t) for t in texts]
 
 
 # --- the run ---------------------------------------------------------------------------
@@ -232,30 +317,58 @@ def score_file(src: Path, dst: Path, options: ScoreOptions, progress: Callable[[
     summary = ScoreSummary(output=str(dst))
     text_cols = (options.text_col, options.user_col, options.room_col)
     chunks = read_chunks(src, fmt_in, options.chunk_rows, text_cols, bytes_column=options.text_col)
-    workers = max(1, options.workers)
     todo = _pending_chunks(chunks, done, summary, progress)
-    if workers == 1:
-        for index, first_row, rows, rejects, n in todo:
-            _score_chunk(index, first_row, rows, rejects, options.text_col, str(parts))
-            if progress:
-                progress(n)
-    else:
-        with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool:
-            in_flight: list[tuple[Future, int]] = []
-            for index, first_row, rows, rejects, n in todo:
-                in_flight.append((pool.submit(_score_chunk, index, first_row, rows, rejects, options.text_col, str(parts)), n))
-                while len(in_flight) >= workers * 2:  # bounded: memory stays flat
-                    fut, size = in_flight.pop(0)
-                    fut.result()
-                    if progress:
-                        progress(size)
-            for fut, size in in_flight:
-                fut.result()
-                if progress:
-                    progress(size)
+    _run(todo, options, parts, progress)
     _assemble(parts, dst, fmt_out, summary)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _run(todo, options: ScoreOptions, parts: Path, progress: Callable[[int], None] | None) -> None:
+    """Label the chunks in order. The main process reads, dedupes and writes (Arrow does the
+    per-row work); the workers, forked after the models are loaded (no start-up cost, shared
+    memory), only label texts that no earlier chunk had, while the next chunk is read."""
+    labeler = load_labeler()
+    memo: dict[str, Labels | str] = {}
+    pending: set[str] = set()
+    workers = max(1, options.workers)
+    pool = None
+    if workers > 1:
+        gc.freeze()  # the loaded models stay out of the children's garbage collection: no copy-on-write
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+
+    def labels_of(text: str) -> Labels | str:
+        return labeler.label_memo(text, memo)
+
+    def finish(chunk: Chunk, size: int) -> None:
+        for texts, fut in chunk.in_flight:
+            memo.update(zip(texts, fut.result(), strict=True))
+            pending.difference_update(texts)
+        table, rejects = label_chunk(chunk, labels_of, options.text_col)
+        _write_part(parts, chunk.index, table, rejects)
+        if len(memo) >= _MEMO_LIMIT:
+            memo.clear()  # bounded; a later chunk relabels what it needs
+        if progress:
+            progress(size)
+
+    queue: deque[tuple[Chunk, int]] = deque()
+    try:
+        for index, first_row, rows, rejects, size in todo:
+            chunk = prepare_chunk(index, first_row, rows, rejects, options.text_col)
+            if pool is not None:
+                new = [t for t in chunk.distinct if t not in memo and t not in pending]
+                pending.update(new)
+                step = -(-len(new) // workers)
+                chunk.in_flight = [(new[i : i + step], pool.submit(_label_texts, new[i : i + step])) for i in range(0, len(new), step)]
+            queue.append((chunk, size))
+            while len(queue) > (2 if pool is not None else 0):  # two chunks ahead: workers never wait on reading
+                finish(*queue.popleft())
+        while queue:
+            finish(*queue.popleft())
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+            gc.unfreeze()
 
 
 def _pending_chunks(chunks, done: set[int], summary: ScoreSummary, progress: Callable[[int], None] | None):

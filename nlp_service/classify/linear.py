@@ -11,9 +11,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.pipeline import Pipeline
+
+if TYPE_CHECKING:  # the service never imports scikit-learn: it loads plain arrays
+    from sklearn.pipeline import Pipeline
 
 
 def count_features(vocabulary: dict[str, int], features: Sequence[str]) -> dict[int, int]:

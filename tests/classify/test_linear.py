@@ -17,8 +17,7 @@ def _heldout_texts(settings, n=300):
 
 @pytest.mark.parametrize("name", ["sentiment", "intent"])
 def test_fast_path_equals_sklearn_predict_proba(settings, name) -> None:
-    bundle = artifacts.load(settings.models_dir, name)
-    pipe, fast = bundle["pipeline"], bundle["fast"]
+    pipe, fast = artifacts.load_pipeline(settings.models_dir, name), artifacts.load(settings.models_dir, name)["fast"]
     feats = [featurize(t, settings) if t else [] for t in _heldout_texts(settings)]
     expected = pipe.predict_proba(feats)
     got = np.array([fast.predict_proba(f) for f in feats])
