@@ -14,12 +14,15 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import jieba.analyse
-import jieba.posseg
-from jieba.analyse.tfidf import DEFAULT_IDF, IDFLoader
+import jieba
 
 from nlp_service.core.config import Settings, get_settings
 from nlp_service.core.errors import DataFileError
+from nlp_service.core.tablecache import cached_table
+
+# jieba's IDF table, read directly: importing jieba.analyse costs 0.6 s (it loads the
+# part-of-speech model), which only TextRank needs.
+_IDF_FILE = Path(jieba.__file__).parent / "analyse" / "idf.txt"
 
 _lock = threading.Lock()
 
@@ -42,11 +45,18 @@ class KeywordTables:
         return w
 
 
+def _read_idf() -> tuple[dict[str, float], float]:
+    """jieba's IDF table and its median, as ``jieba.analyse.tfidf.IDFLoader`` computes them."""
+    from jieba.analyse.tfidf import IDFLoader
+
+    return IDFLoader(str(_IDF_FILE)).get_idf()
+
+
 @lru_cache(maxsize=4)
-def _load_tables(stopwords_path: Path) -> KeywordTables:
+def _load_tables(stopwords_path: Path, cache_dir: Path) -> KeywordTables:
     if not stopwords_path.is_file():
         raise DataFileError(f"stop-word list not found at {stopwords_path} (NLP_SERVICE_DATA_DIR)")
-    idf, median = IDFLoader(DEFAULT_IDF).get_idf()
+    idf, median = cached_table(cache_dir, "keyword-idf", [_IDF_FILE], _read_idf)
     words = {line.strip() for line in stopwords_path.read_text(encoding="utf-8").splitlines()}
     words.discard("")
     return KeywordTables(idf, median, frozenset(words))
@@ -56,7 +66,7 @@ def get_tables(settings: Settings | None = None) -> KeywordTables:
     """The IDF table and stop words (loaded once per stop-word file)."""
     settings = settings or get_settings()
     with _lock:
-        return _load_tables(settings.stopwords_path)
+        return _load_tables(settings.stopwords_path, settings.cache_dir)
 
 
 def is_candidate(word: str, stopwords: frozenset[str]) -> bool:
@@ -101,6 +111,9 @@ def batch_keywords(
 
 def textrank_keywords(texts: Iterable[str], top_k: int = 20, settings: Settings | None = None) -> list[tuple[str, float]]:
     """Top keywords of a batch by jieba's TextRank over the joined texts, using our tokenizer."""
+    import jieba.analyse
+    import jieba.posseg
+
     from nlp_service.text.segment import get_tokenizer
 
     tables = get_tables(settings)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from math import log
 from pathlib import Path
 
@@ -25,6 +25,7 @@ import jieba
 
 from nlp_service.core.config import Settings, get_settings
 from nlp_service.core.errors import DataFileError
+from nlp_service.core.tablecache import cached_table
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -39,15 +40,19 @@ _re_skip = jieba.re_skip_default
 class FastSegmenter:
     """jieba's accurate mode without HMM, on precomputed log-probabilities."""
 
-    def __init__(self, tokenizer: jieba.Tokenizer, hmm: bool = False) -> None:
-        tokenizer.check_initialized()
-        self.tokenizer = tokenizer
+    def __init__(self, prefixes: dict[str, float | None], unknown: float, make_tokenizer: Callable[[], jieba.Tokenizer], hmm: bool = False) -> None:
+        self._pfx = prefixes
+        self._unknown = unknown
+        self._make_tokenizer = make_tokenizer
+        self._tokenizer: jieba.Tokenizer | None = None
         self.hmm = hmm
-        logtotal = log(tokenizer.total)
-        # Same arithmetic as jieba's calc(): log(freq) - logtotal, then + route. Prefixes that
-        # are no word map to None, so one lookup answers both "prefix?" and "word?".
-        self._pfx = {w: (log(f) - logtotal if f else None) for w, f in tokenizer.FREQ.items()}
-        self._unknown = log(1) - logtotal
+
+    @property
+    def tokenizer(self) -> jieba.Tokenizer:
+        """The jieba tokenizer behind the tables (built on first use: the HMM path, TextRank)."""
+        if self._tokenizer is None:
+            self._tokenizer = self._make_tokenizer()
+        return self._tokenizer
 
     def cut(self, text: str) -> Iterator[str]:
         """Yield the words of ``text`` exactly as ``jieba.Tokenizer.cut(text, HMM=False)`` does."""
@@ -108,6 +113,16 @@ class FastSegmenter:
         return words
 
 
+def prefix_table(tokenizer: jieba.Tokenizer) -> tuple[dict[str, float | None], float]:
+    """Every word and word prefix of the tokenizer → log-probability (None for a prefix that is
+    no word), and the log-probability of an unknown character."""
+    tokenizer.check_initialized()
+    logtotal = log(tokenizer.total)
+    # Same arithmetic as jieba's calc(): log(freq) - logtotal, then + route. Prefixes that
+    # are no word map to None, so one lookup answers both "prefix?" and "word?".
+    return {w: (log(f) - logtotal if f else None) for w, f in tokenizer.FREQ.items()}, log(1) - logtotal
+
+
 def get_segmenter(settings: Settings | None = None) -> FastSegmenter:
     """The segmenter for these settings' user dictionary (built once, on first use)."""
     settings = settings or get_settings()
@@ -118,7 +133,7 @@ def get_segmenter(settings: Settings | None = None) -> FastSegmenter:
     with _lock:
         seg = _segmenters.get(key)
         if seg is None:
-            seg = FastSegmenter(_build_tokenizer(settings), hmm=settings.segment_hmm)
+            seg = _load_segmenter(settings)
             _segmenters[key] = seg
     return seg
 
@@ -126,6 +141,23 @@ def get_segmenter(settings: Settings | None = None) -> FastSegmenter:
 def get_tokenizer(settings: Settings | None = None) -> jieba.Tokenizer:
     """The initialised private jieba tokenizer (with the user dictionary)."""
     return get_segmenter(settings).tokenizer
+
+
+def _load_segmenter(settings: Settings) -> FastSegmenter:
+    if not settings.userdict_path.is_file():
+        raise DataFileError(f"user dictionary not found at {settings.userdict_path} (NLP_SERVICE_DATA_DIR)")
+    built: list[jieba.Tokenizer] = []
+
+    def build() -> tuple[dict[str, float | None], float]:
+        built.append(_build_tokenizer(settings))
+        return prefix_table(built[0])
+
+    main_dict = Path(jieba.__file__).parent / jieba.DEFAULT_DICT_NAME
+    prefixes, unknown = cached_table(settings.cache_dir, "segment-prefixes", [main_dict, settings.userdict_path], build)
+    seg = FastSegmenter(prefixes, unknown, lambda: _build_tokenizer(settings), hmm=settings.segment_hmm)
+    if built:
+        seg._tokenizer = built[0]
+    return seg
 
 
 def _build_tokenizer(settings: Settings) -> jieba.Tokenizer:

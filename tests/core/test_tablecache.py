@@ -1,0 +1,45 @@
+"""The start-up table cache: used when the sources are unchanged, rebuilt when they change
+or when the cache file is damaged."""
+
+import os
+
+from nlp_service.core.tablecache import cached_table
+
+
+def test_cache_is_used_then_rebuilt_when_a_source_changes(tmp_path) -> None:
+    source = tmp_path / "words.txt"
+    source.write_text("a 1\n", encoding="utf-8")
+    calls = []
+
+    def build() -> dict[str, int]:
+        calls.append(1)
+        return {line.split()[0]: int(line.split()[1]) for line in source.read_text(encoding="utf-8").splitlines()}
+
+    assert cached_table(tmp_path / "c", "t", [source], build) == {"a": 1}
+    assert cached_table(tmp_path / "c", "t", [source], build) == {"a": 1}
+    assert len(calls) == 1  # the second call read the cache
+    source.write_text("a 1\nb 2\n", encoding="utf-8")
+    os.utime(source, ns=(1, 1))  # a different mtime even on coarse clocks
+    assert cached_table(tmp_path / "c", "t", [source], build) == {"a": 1, "b": 2}
+    assert len(calls) == 2
+
+
+def test_damaged_or_unwritable_cache_only_costs_a_rebuild(tmp_path) -> None:
+    source = tmp_path / "s.txt"
+    source.write_text("x", encoding="utf-8")
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "t.marshal").write_bytes(b"\x00garbage")
+    assert cached_table(tmp_path / "c", "t", [source], lambda: (1.5, None)) == (1.5, None)
+    blocked = tmp_path / "file-not-dir"
+    blocked.write_text("", encoding="utf-8")
+    assert cached_table(blocked, "t", [source], lambda: {"k": 2}) == {"k": 2}
+
+
+def test_segmenter_from_cache_equals_a_fresh_build(tmp_settings) -> None:
+    from nlp_service.text import segment
+
+    fresh = segment._load_segmenter(tmp_settings)  # builds jieba and writes the cache
+    cached = segment._load_segmenter(tmp_settings)  # reads it
+    assert cached._tokenizer is None and fresh._tokenizer is not None
+    assert cached._pfx == fresh._pfx and cached._unknown == fresh._unknown
+    assert list(cached.cut("家人们上链接福袋几点开")) == list(fresh.tokenizer.cut("家人们上链接福袋几点开", HMM=False))
