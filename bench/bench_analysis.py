@@ -6,7 +6,8 @@ Comments: the project's labelled live-room comments (about 2,200 distinct texts,
 length mix of a real room), each timed on its own with perf_counter_ns. Reports p50/p99
 for jieba.lcut alone (jieba's global default, HMM on, as people call it), SnowNLP's
 sentiment, and our full analyze() (normalise, segment, sentiment, intent, keywords),
-then analyze_many() throughput on one core. Pin to one core for the targets:
+then analyze_many() throughput on one core. The analyzer's text cache is off, so every
+call is a full analysis. Pin to one core for the targets:
 ``taskset -c 0 python bench/bench_analysis.py``.
 """
 
@@ -23,6 +24,7 @@ import jieba
 
 from nlp_service.analysis import Analyzer
 from nlp_service.classify import datasets
+from nlp_service.core.config import Settings
 
 
 def latencies(fn: Callable[[str], object], texts: Sequence[str], rounds: int) -> list[float]:
@@ -49,7 +51,8 @@ def main() -> None:
     parser.add_argument("--batch-repeat", type=int, default=10)
     args = parser.parse_args()
 
-    analyzer = Analyzer.load()
+    # the text cache off: every call below is a full analysis, never a dict hit
+    analyzer = Analyzer.load(Settings(analysis_cache_size=0))
     texts = [t for t, _, _ in datasets.danmaku(analyzer.settings.labelled_dir)]
     jieba.setLogLevel(60)
     jieba.initialize()

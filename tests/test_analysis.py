@@ -88,3 +88,18 @@ def test_module_level_functions(analyzer) -> None:
 
     assert nlp_service.analyze("几号链接").intent.label == "ask_link"
     assert len(nlp_service.analyze_many(["来了", "已拍"])) == 2
+
+
+def test_repeated_texts_come_from_the_bounded_cache(settings) -> None:
+    from nlp_service.analysis import Analyzer
+
+    small = Analyzer.load(settings.model_copy(update={"analysis_cache_size": 2}))
+    first = small.analyze("几号链接")
+    assert small.analyze("几号链接") is first  # a hit: the same immutable result
+    small.analyze("来了")
+    small.analyze("福袋几点开")  # the cache was full: emptied, then refilled
+    assert len(small._cache) <= 2
+    again = small.analyze("几号链接")
+    assert again is not first and again == first  # recomputed, equal
+    off = Analyzer.load(settings.model_copy(update={"analysis_cache_size": 0}))
+    assert off.analyze("来了") == off.analyze("来了") and off._cache == {}

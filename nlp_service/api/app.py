@@ -1,4 +1,4 @@
-"""The FastAPI application: wiring, error mapping and two small ASGI middlewares."""
+"""The FastAPI application: wiring, error mapping and small ASGI middlewares."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from nlp_service.api.fastpath import ReplyFastPath
 from nlp_service.api.routes import health, keys, moderation, reply, rules, score
 from nlp_service.api.services import Services
 from nlp_service.core import metrics
@@ -149,6 +150,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(Metrics)
+    app.add_middleware(ReplyFastPath, max_bytes=settings.max_body_bytes)  # outermost: see fastpath.py
     return app
 
 

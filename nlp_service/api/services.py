@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import redis
 
 from nlp_service.analysis import Analyzer
+from nlp_service.api.coalesce import ReplyCoalescer
 from nlp_service.core.config import Settings
 from nlp_service.moderation import pulse
 from nlp_service.moderation.queue import ModerationQueue
@@ -38,6 +39,10 @@ class Services:
     api_keys: dict[str, apikeys.ApiKey]
     generated_admin_key: str | None = None
     _last_run: dict[str, float] = field(default_factory=dict)
+    coalescer: ReplyCoalescer = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.coalescer = ReplyCoalescer(self.engine.handle, max_batch=self.settings.max_batch)
 
     @classmethod
     def start(cls, settings: Settings, client: redis.Redis | None = None, poll: bool = True) -> Services:
@@ -111,5 +116,6 @@ class Services:
         return True, "ok"
 
     def close(self) -> None:
+        self.coalescer.close()
         self.state.stop()
         self.engine.recorder.stop()

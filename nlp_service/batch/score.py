@@ -111,9 +111,11 @@ def load_labeler() -> Labeler:
     global _labeler
     if _labeler is None:
         from nlp_service.analysis import Analyzer
+        from nlp_service.core.config import get_settings
         from nlp_service.moderation.lists import load_base_lexicon
 
-        analyzer = Analyzer.load()
+        # the labeler memoises whole label tuples itself: the analyzer's text cache would double it
+        analyzer = Analyzer.load(get_settings().model_copy(update={"analysis_cache_size": 0}))
         _labeler = Labeler(analyzer, load_base_lexicon(analyzer.settings.data_dir))
     return _labeler
 

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
         "live-room vocabulary and HMM costs ~40% of segmentation time",
     )
     keywords_top_k: int = Field(5, ge=0, le=50, description="keywords returned per comment")
+    analysis_cache_size: int = Field(
+        100_000, ge=0, description="distinct comment texts whose analysis is kept for reuse (0: off)"
+    )
 
     # --- Redis and the live reply path -------------------------------------------------
     redis_url: str | None = Field(

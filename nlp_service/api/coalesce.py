@@ -1,0 +1,103 @@
+"""Concurrent reply requests share one engine call and one Redis round trip.
+
+A bot-facing instance receives many single-comment requests at once. Handling each on the
+event loop meant a blocking Redis round trip per request, with the loop (and every other
+request) waiting on it. Instead, requests hand their comments to one worker thread and
+await the result: while the worker runs ``ReplyEngine.handle`` on one batch (analysis,
+then a single pipelined round trip for the whole batch), the loop goes on parsing new
+requests, which queue up for the next batch. Under light load a batch is one comment
+(same latency as before plus a thread hand-off); under heavy load batches grow and the
+per-comment Redis and scheduling cost shrinks. Comments keep their arrival order, and the
+contract is unchanged: each comment still takes part in exactly one round trip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Sequence
+
+from nlp_service.replies.engine import Comment, Outcome
+
+_Waiter = tuple[asyncio.AbstractEventLoop, asyncio.Future, int]  # (loop, future, comment count)
+
+
+class ReplyCoalescer:
+    def __init__(self, handle: Callable[[list[Comment]], list[Outcome]], max_batch: int = 1000) -> None:
+        self._handle = handle
+        self._max_batch = max_batch
+        self._comments: list[Comment] = []
+        self._waiters: list[_Waiter] = []
+        self._lock = threading.Lock()
+        self._ready = threading.Condition(self._lock)
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+
+    async def submit(self, comments: Sequence[Comment]) -> list[Outcome]:
+        """The outcomes of ``comments``, in order, computed in the next batch."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future = loop.create_future()
+        with self._lock:
+            if self._thread is None:
+                self._start()
+            self._comments.extend(comments)
+            self._waiters.append((loop, fut, len(comments)))
+            if len(self._waiters) == 1:
+                self._ready.notify()  # the worker only sleeps when the queue was empty
+        return await fut
+
+    def _start(self) -> None:
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="reply-coalescer", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        with self._lock:
+            self._stopping = True
+            self._ready.notify()
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def _take(self) -> tuple[list[Comment], list[_Waiter]] | None:
+        """The next batch: whole requests, up to ``max_batch`` comments (at least one request)."""
+        with self._lock:
+            while not self._waiters and not self._stopping:
+                self._ready.wait()
+            if not self._waiters:
+                return None
+            n_requests, n_comments = 0, 0
+            for _loop, _fut, count in self._waiters:
+                if n_requests and n_comments + count > self._max_batch:
+                    break
+                n_requests += 1
+                n_comments += count
+            waiters, self._waiters = self._waiters[:n_requests], self._waiters[n_requests:]
+            comments, self._comments = self._comments[:n_comments], self._comments[n_comments:]
+            return comments, waiters
+
+    def _run(self) -> None:
+        while (batch := self._take()) is not None:
+            comments, waiters = batch
+            try:
+                result: list[Outcome] | BaseException = self._handle(comments)
+            except Exception as exc:  # every request of the batch gets the error (a 500), none hangs
+                result = exc
+            by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future, object]]] = {}
+            start = 0
+            for loop, fut, count in waiters:
+                value = result if isinstance(result, BaseException) else result[start : start + count]
+                start += count
+                by_loop.setdefault(loop, []).append((fut, value))
+            for loop, items in by_loop.items():  # one wake-up per loop and batch, not per request
+                loop.call_soon_threadsafe(_resolve, items)
+
+
+def _resolve(items: list[tuple[asyncio.Future, object]]) -> None:
+    for fut, value in items:
+        if fut.cancelled():
+            continue
+        if isinstance(value, BaseException):
+            fut.set_exception(value)
+        else:
+            fut.set_result(value)

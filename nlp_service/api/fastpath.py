@@ -1,0 +1,85 @@
+"""An ASGI fast path for the two endpoints room bots call for every comment.
+
+A bare FastAPI endpoint costs about 160 µs a request on this class of machine, of which
+about 100 µs are FastAPI's and Starlette's routing, dependency and request machinery (a
+plain ASGI handler taking the same body does the rest in ~60 µs). For ``POST /v1/reply``
+and ``/v1/reply/batch`` that machinery buys nothing, so this outermost middleware answers
+well-formed requests itself, with the very functions the routes use (``comments_of``,
+``render``) and the same metrics. Anything it would refuse (no or wrong key, wrong role
+or room, invalid JSON, a body or batch over the limits) it hands to the full app with
+the body replayed, so every error response comes from one place and stays identical.
+"""
+
+from __future__ import annotations
+
+import time
+
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+
+from nlp_service.api.routes.reply import comments_of, render
+from nlp_service.api.schemas import BatchIn, CommentIn
+from nlp_service.core import metrics
+from nlp_service.core.errors import AuthError, ForbiddenError
+
+_MODELS = {"/v1/reply": CommentIn, "/v1/reply/batch": BatchIn}
+_HEADERS = [(b"content-type", b"application/json")]
+_REFUSED = (AuthError, ForbiddenError, RequestValidationError, HTTPException)
+
+
+class ReplyFastPath:
+    def __init__(self, app, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+        # label lookups once, not per request
+        self._requests = {path: metrics.HTTP_REQUESTS.labels("POST", path, "200") for path in _MODELS}
+        self._latency = {path: metrics.HTTP_LATENCY.labels("POST", path) for path in _MODELS}
+
+    async def __call__(self, scope, receive, send):
+        model = _MODELS.get(scope["path"]) if scope["type"] == "http" and scope["method"] == "POST" else None
+        if model is None:
+            return await self.app(scope, receive, send)
+        start = time.perf_counter()
+        chunks, size, more = [], 0, True
+        while more and size <= self.max_bytes:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        services = getattr(scope["app"].state, "services", None) if "app" in scope else None
+        comments = None
+        if not more and services is not None:
+            authorization = None
+            for name, value in scope["headers"]:
+                if name == b"authorization":
+                    authorization = value.decode("latin-1")
+                    break
+            try:
+                comments = comments_of(services, model, body, authorization)
+            except _REFUSED:
+                comments = None
+        if comments is None:
+            return await self.app(scope, _replay(body, more, receive), send)
+        outcomes = await services.coalescer.submit(comments)
+        payload = render(outcomes, model is BatchIn)
+        await send({"type": "http.response.start", "status": 200, "headers": [*_HEADERS, (b"content-length", str(len(payload)).encode())]})
+        await send({"type": "http.response.body", "body": payload})
+        path = scope["path"]
+        self._requests[path].inc()
+        self._latency[path].observe(time.perf_counter() - start)
+
+
+def _replay(body: bytes, more: bool, receive):
+    """A ``receive`` that first gives back the body already read, then the rest of the stream."""
+    sent = False
+
+    async def replayed():
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": more}
+        return await receive()
+
+    return replayed
