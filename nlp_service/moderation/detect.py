@@ -121,3 +121,19 @@ def moderate(
 def _add(terms: list[dict], scores: dict[str, float], h: Hit, start: int, end: int, original: str) -> None:
     terms.append({"category": h.category, "term": h.term, "start": start, "end": end, "text": original[start:end], "how": h.how})
     scores[h.category] = max(scores.get(h.category, 0.0), _CONFIDENCE.get(h.how, 1.0))
+
+
+_MEMO_LIMIT = 100_000
+
+
+def moderate_memo(analysis: Analysis, lexicon: Lexicon, replies: Mapping[str, Sequence[str]] | None = None) -> Moderation:
+    """:func:`moderate`, remembered per text on the lexicon: rooms repeat themselves, and the
+    result depends only on the text and the lists (``replies`` is fixed per engine)."""
+    memo = lexicon.memo
+    result = memo.get(analysis.text)
+    if result is None:
+        result = moderate(analysis, lexicon, replies)
+        if len(memo) >= _MEMO_LIMIT:
+            memo.clear()
+        memo[analysis.text] = result
+    return result  # type: ignore[return-value]

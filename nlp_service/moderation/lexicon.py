@@ -107,6 +107,9 @@ class Lexicon:
         if allow_terms:
             self._allow.make_automaton()
         self._has_allow = bool(allow_terms)
+        # moderate() results of texts already seen with these lists (see detect.moderate_memo);
+        # a change to the lists builds a new Lexicon, so the memo can never be stale
+        self.memo: dict[str, object] = {}
 
     def find(self, text: str) -> list[Hit]:
         """Hits in the matching form ``text``, after allow-list suppression."""

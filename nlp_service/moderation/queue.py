@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 
 import redis
+from pydantic_core import to_json
 
 from nlp_service.core.errors import NlpServiceError
 from nlp_service.store.redis import Keys
@@ -140,7 +141,7 @@ class ModerationQueue:
         for comment_id, user, record, payload, observe in entries:
             digest = record.get("digest", "")
             keys += [k.recent(room, user), k.flood(room, user, digest), k.mod_seen(room, comment_id)]
-            args += [json.dumps(record, ensure_ascii=False), json.dumps(payload, ensure_ascii=False) if payload else "", "1" if observe else "0"]
+            args += [to_json(record), to_json(payload) if payload else "", "1" if observe else "0"]  # bytes: redis-py sends them as they are
         self.observe_script(keys=keys, args=args, client=pipe)
 
     # --- moderators -------------------------------------------------------------------

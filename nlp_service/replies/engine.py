@@ -17,7 +17,7 @@ import redis
 from nlp_service.analysis import Analysis, Analyzer
 from nlp_service.core import metrics
 from nlp_service.core.errors import InvalidTextError
-from nlp_service.moderation.detect import BLOCK, moderate
+from nlp_service.moderation.detect import BLOCK, moderate_memo
 from nlp_service.moderation.lists import load_replies
 from nlp_service.moderation.pulse import PulseEvent
 from nlp_service.moderation.queue import ModerationQueue
@@ -185,7 +185,7 @@ class ReplyEngine:
             except InvalidTextError as exc:
                 out.reason, out.error = "invalid_text", str(exc)
                 continue
-            mod = moderate(out.analysis, snap.lexicon, self.standard_answers)
+            mod = moderate_memo(out.analysis, snap.lexicon, self.standard_answers)
             out.moderation = mod.to_dict()
             payload = mod.to_dict(full=True) if mod.flagged else None
             record = _record(c, out.analysis.normalized.text)

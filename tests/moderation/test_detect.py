@@ -70,3 +70,16 @@ def test_controversy_thresholds_on_held_out_comments(analyzer, lexicon, settings
     assert flagged["complaint"] >= 0.6 * total["complaint"]
     assert flagged["spam_ad"] >= 0.6 * total["spam_ad"]
     assert blocked_innocent <= 0.02 * sum(total[c] for c in innocent)
+
+
+def test_memo_gives_the_same_result_and_a_new_lexicon_starts_empty(analyzer, replies) -> None:
+    from nlp_service.moderation.detect import moderate_memo
+    from nlp_service.moderation.lexicon import Lexicon
+
+    lex = Lexicon({"abuse": ["蠢货"]})
+    a = analyzer.analyze("主播是个蠢货")
+    first = moderate_memo(a, lex, replies)
+    assert first == moderate(a, lex, replies) and first.action == "block"
+    assert moderate_memo(a, lex, replies) is first  # remembered
+    changed = Lexicon({"abuse": []})  # the lists changed: a new lexicon, nothing stale carried over
+    assert changed.memo == {} and moderate_memo(a, changed, replies).action == "pass"
