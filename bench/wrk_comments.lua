@@ -1,5 +1,6 @@
 -- wrk script: POST a different realistic comment each request, with a unique id so
--- idempotency never short-circuits. Texts come from the env var BENCH_TEXTS_FILE.
+-- idempotency never short-circuits. Texts come from the env var BENCH_TEXTS_FILE;
+-- BENCH_UNIQUE=1 makes every text distinct (worst case: nothing is answered from a cache).
 local texts = {}
 local counter = 0
 local thread_id = 0
@@ -13,12 +14,16 @@ function init(args)
   local path = os.getenv("BENCH_TEXTS_FILE")
   for line in io.lines(path) do texts[#texts + 1] = line end
   batch = tonumber(os.getenv("BENCH_BATCH") or "0")
+  unique = os.getenv("BENCH_UNIQUE") == "1"
   token = os.getenv("BENCH_TOKEN") or ""
 end
 
 local function comment()
   counter = counter + 1
   local t = texts[(counter % #texts) + 1]
+  if unique then  -- a text never sent before: no cache can answer it
+    t = t:sub(1, -2) .. " " .. tid .. "x" .. counter .. '"'
+  end
   return string.format('{"id":"b%d-%d","room":"bench-room","user":"u%d","nickname":"n%d","text":%s}',
     tid, counter, counter % 500, counter % 500, t)
 end

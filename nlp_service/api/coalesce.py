@@ -17,6 +17,7 @@ import asyncio
 import threading
 from collections.abc import Callable, Sequence
 
+from nlp_service.core import metrics
 from nlp_service.replies.engine import Comment, Outcome
 
 _Waiter = tuple[asyncio.AbstractEventLoop, asyncio.Future, int]  # (loop, future, comment count)
@@ -79,6 +80,7 @@ class ReplyCoalescer:
     def _run(self) -> None:
         while (batch := self._take()) is not None:
             comments, waiters = batch
+            metrics.REPLY_BATCH.observe(len(comments))
             try:
                 result: list[Outcome] | BaseException = self._handle(comments)
             except Exception as exc:  # every request of the batch gets the error (a 500), none hangs

@@ -25,6 +25,12 @@ COMMENTS_NOT_ANSWERED = Counter(
     ["reason"],
     registry=REGISTRY,
 )
+REPLY_BATCH = Histogram(
+    "nlp_reply_batch_comments",
+    "comments per engine batch on the reply path (concurrent requests share one; see api/coalesce.py)",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 1000),
+    registry=REGISTRY,
+)
 RULE_HITS = Counter("nlp_rule_hits_total", "rules that fired (a reply was sent)", ["rule_id"], registry=REGISTRY)
 REGEX_TIMEOUTS = Counter("nlp_rule_regex_timeouts_total", "rule regexes stopped by the time bound", registry=REGISTRY)
 SPOOLED = Counter("nlp_moderation_spooled_total", "flagged comments written to the local spool while Redis was away", registry=REGISTRY)

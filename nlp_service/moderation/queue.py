@@ -23,7 +23,7 @@ import redis
 from pydantic_core import to_json
 
 from nlp_service.core.errors import NlpServiceError
-from nlp_service.store.redis import Keys
+from nlp_service.store.redis import Keys, register_script, run_script
 
 GROUP = "moderators"
 DECISIONS = ("approve", "delete", "ban", "reply")
@@ -129,8 +129,8 @@ class ModerationQueue:
     def __init__(self, client: redis.Redis, keys: Keys) -> None:
         self.client = client
         self.keys = keys
-        self.observe_script = client.register_script(OBSERVE_LUA)
-        self._decide = client.register_script(DECIDE_LUA)
+        self.observe_script = register_script(client, OBSERVE_LUA)
+        self._decide = register_script(client, DECIDE_LUA)
 
     def observe_call(self, pipe, room: str, entries: list[tuple[str, str, dict, dict | None, bool]], cfg: dict, now_ms: int) -> None:
         """Queue the OBSERVE script on ``pipe`` for one room's comments:
@@ -142,7 +142,7 @@ class ModerationQueue:
             digest = record.get("digest", "")
             keys += [k.recent(room, user), k.flood(room, user, digest), k.mod_seen(room, comment_id)]
             args += [to_json(record), to_json(payload) if payload else "", "1" if observe else "0"]  # bytes: redis-py sends them as they are
-        self.observe_script(keys=keys, args=args, client=pipe)
+        run_script(pipe, self.observe_script, keys, args)
 
     # --- moderators -------------------------------------------------------------------
     def rooms(self) -> list[str]:

@@ -22,6 +22,7 @@ from nlp_service.core.periodic import PeriodicThread
 from nlp_service.moderation import pulse
 from nlp_service.moderation.pulse import PulseEvent
 from nlp_service.moderation.queue import ModerationQueue
+from nlp_service.store.redis import execute
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ class Recorder:
         pipe = self.queue.client.pipeline(transaction=False)
         order = self.queue_on(pipe, entries, events, now_ms if now_ms is not None else int(time.time() * 1000))
         try:
-            out = pipe.execute()
+            out = execute(pipe)
         except redis.RedisError as exc:  # bookkeeping only: nothing flagged is in here
             log.warning("deferred bookkeeping dropped (%d rooms): %s", len(entries), exc)
             return 0

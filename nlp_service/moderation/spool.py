@@ -15,6 +15,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from nlp_service.moderation.queue import ModerationQueue
+from nlp_service.store.redis import execute
 
 
 class Spool:
@@ -58,6 +59,6 @@ class Spool:
         pipe = queue.client.pipeline(transaction=False)
         for room, entries in by_room.items():
             queue.observe_call(pipe, room, entries, cfg, now_ms)
-        results = pipe.execute() if by_room else []  # a RedisError leaves the spool for the next try
+        results = execute(pipe) if by_room else []  # a RedisError leaves the spool for the next try
         self.replaying.unlink(missing_ok=True)
         return sum(queued for res in results for _count, queued in res)

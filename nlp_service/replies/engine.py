@@ -26,6 +26,7 @@ from nlp_service.moderation.spool import Spool
 from nlp_service.replies.limits import REPLY, Decision, Limiter, LimitRequest, RoomLimits, decode
 from nlp_service.replies.matcher import Candidate, MatchResult
 from nlp_service.replies.rules import Rule, render
+from nlp_service.store.redis import execute
 from nlp_service.store.state import RoomSnapshot, StateCache
 
 log = logging.getLogger(__name__)
@@ -263,7 +264,7 @@ class ReplyEngine:
                 limits = RoomLimits(rs.budget_ms, rs.max_mentions, self.settings.idempotency_seconds * 1000, self.settings.flood_max_repeats)
                 self.limiter.call(room, [self._request(comments[p.index], p, rs) for p in pending[room]], limits, now_ms, pipe)
                 order.append(("limits", room))
-        everything = pipe.execute()
+        everything = execute(pipe)  # one round trip, scripts included
         self.recorder.results(d_order, everything[: len(d_order)])
         results = everything[skip:]
         decisions: dict[str, list[Decision]] = {}

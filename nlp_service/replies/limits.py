@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import redis
 
-from nlp_service.store.redis import Keys
+from nlp_service.store.redis import Keys, register_script, run_script
 
 # Decision statuses (also the ``reason`` a comment gets when it is not answered).
 REPLY = "reply"
@@ -142,7 +142,7 @@ class Limiter:
     def __init__(self, client: redis.Redis, keys: Keys) -> None:
         self.client = client
         self.keys = keys
-        self._script = client.register_script(_LUA)
+        self._script = register_script(client, _LUA)
 
     def call(self, room: str, items: Sequence[LimitRequest], cfg: RoomLimits, now_ms: int, client) -> object:
         """Run (or, on a pipeline, queue) the script for one room's requests."""
@@ -159,7 +159,7 @@ class Limiter:
                 k.flood(room, it.user, it.text_digest),
             ]
             args += [it.user, it.nickname, it.rule_id, it.user_cooldown_ms, it.window_ms, it.n_variants, it.random_pick]
-        return self._script(keys=keys, args=args, client=client)
+        return run_script(client, self._script, keys, args)
 
 
 def decode(raw: str | bytes) -> Decision:

@@ -13,9 +13,13 @@ under ``var_dir`` so the state survives restarts.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import redis
+from redis.client import Pipeline
+from redis.commands.core import Script
+from redis.exceptions import NoScriptError
 
 from nlp_service.core.config import Settings
 
@@ -30,6 +34,52 @@ def connect(settings: Settings) -> redis.Redis:
     if settings.redis_url:
         return redis.Redis.from_url(settings.redis_url, decode_responses=True, health_check_interval=30)
     return _embedded_server(settings.var_dir / "redis" / "nlp_service.rdb")
+
+
+# --- Lua scripts on pipelines ----------------------------------------------------------
+# redis-py's Script objects, queued on a pipeline, make every ``execute()`` send a SCRIPT
+# EXISTS first: a second round trip per batch on the reply path. We queue EVALSHA directly
+# instead and load the scripts only when the server answers NOSCRIPT (after a restart or a
+# SCRIPT FLUSH); a command that got NOSCRIPT did not run, so it is simply sent again.
+
+_scripts: dict[str, str] = {}  # sha → Lua source of every script registered here
+
+
+def register_script(client: redis.Redis, lua: str) -> Script:
+    """``client.register_script(lua)``, remembered so :func:`execute` can reload it."""
+    script = client.register_script(lua)
+    _scripts[script.sha] = lua
+    return script
+
+
+def run_script(target: redis.Redis | Pipeline, script: Script, keys: Sequence[object], args: Sequence[object]):
+    """Run ``script`` now on a client, or queue it on a pipeline without the SCRIPT EXISTS
+    round trip (see :func:`execute`)."""
+    if isinstance(target, Pipeline):
+        return target.evalsha(script.sha, len(keys), *keys, *args)
+    return script(keys=keys, args=args, client=target)
+
+
+def execute(pipe: Pipeline) -> list:
+    """Send the pipeline in one round trip; on NOSCRIPT, load the scripts and resend only
+    the commands that failed with it. Raises the first other error, like ``execute()``."""
+    stack = list(pipe.command_stack)
+    results = pipe.execute(raise_on_error=False)
+    missing = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
+    if missing:
+        client = redis.Redis(connection_pool=pipe.connection_pool)
+        for lua in list(_scripts.values()):
+            client.script_load(lua)
+        retry = client.pipeline(transaction=False)
+        for i in missing:
+            args, options = stack[i]
+            retry.execute_command(*args, **options)
+        for i, r in zip(missing, retry.execute(raise_on_error=False), strict=True):
+            results[i] = r
+    for r in results:
+        if isinstance(r, Exception):
+            raise r
+    return results
 
 
 def _embedded_server(db_file: Path) -> redis.Redis:

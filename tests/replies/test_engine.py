@@ -189,3 +189,21 @@ def test_seed_rules_load_once(rclient, svc_settings, settings) -> None:
     store.delete_rule(rclient, first.keys, "global", "coupon")
     Services.start(seeded, rclient, poll=False)  # a restart must not bring it back
     assert "coupon" not in {r.id for r in store.list_rules(rclient, first.keys)}
+
+
+def test_one_round_trip_per_batch_and_scripts_reload_after_a_flush(services, rclient) -> None:
+    svc = services()
+    setup_room(svc, lottery_rule())
+    rclient.script_flush()  # as after a Redis restart: the server has forgotten every script
+    rclient.config_resetstat()
+    out = svc.engine.handle([Comment("f1", "room1", "u1", "n1", "福袋几点开", NOW), Comment("f2", "room1", "u2", "n2", "主播是个傻逼", NOW)], NOW)
+    assert out[0].reply["text"] == "@n1 福袋8点开"  # NOSCRIPT: scripts loaded, failed commands resent
+    assert out[1].moderation["action"] == "block"
+    stats = rclient.info("commandstats")
+    assert "cmdstat_script|exists" not in stats  # redis-py's per-execute check is gone
+    rclient.config_resetstat()
+    out = svc.engine.handle([Comment("f3", "room1", "u3", "n3", "福袋什么时候开", NOW + 60_000)], NOW + 60_000)
+    assert out[0].reason is not None or out[0].reply is not None
+    stats = rclient.info("commandstats")
+    assert "cmdstat_script|exists" not in stats and "cmdstat_script|load" not in stats  # loaded once
+    assert stats["cmdstat_evalsha"]["calls"] >= 1
