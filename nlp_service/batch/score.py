@@ -360,7 +360,7 @@ def _run(todo, options: ScoreOptions, parts: Path, progress: Callable[[int], Non
             if pool is not None:
                 new = [t for t in chunk.distinct if t not in memo and t not in pending]
                 pending.update(new)
-                step = -(-len(new) // workers)
+                step = max(1, -(-len(new) // workers))  # a chunk of texts seen before sends nothing
                 chunk.in_flight = [(new[i : i + step], pool.submit(_label_texts, new[i : i + step])) for i in range(0, len(new), step)]
             queue.append((chunk, size))
             while len(queue) > (2 if pool is not None else 0):  # two chunks ahead: workers never wait on reading

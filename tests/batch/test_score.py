@@ -88,6 +88,17 @@ def test_several_workers_keep_the_input_order_and_agree_with_one(tmp_path) -> No
     assert pq.read_table(tmp_path / "one.parquet").equals(pq.read_table(tmp_path / "two.parquet"))
 
 
+def test_chunks_with_nothing_new_and_several_workers(tmp_path) -> None:
+    rows = archive(8) * 50  # after the first chunk, every text has been labelled already
+    for i, r in enumerate(rows):
+        r["id"] = f"c{i}"
+    src = write(tmp_path / "in.parquet", rows)
+    one = score_file(src, tmp_path / "one.parquet", ScoreOptions(workers=1, chunk_rows=40))
+    two = score_file(src, tmp_path / "two.parquet", ScoreOptions(workers=2, chunk_rows=40))
+    assert one.scored == two.scored == 400 and one.chunks == 10
+    assert pq.read_table(tmp_path / "one.parquet").equals(pq.read_table(tmp_path / "two.parquet"))
+
+
 def test_resume_after_a_killed_run_gives_the_same_file(tmp_path) -> None:
     src = write(tmp_path / "in.parquet", archive(3000))
     clean = tmp_path / "clean.parquet"
