@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     )
     keywords_top_k: int = Field(5, ge=0, le=50, description="keywords returned per comment")
     analysis_cache_size: int = Field(
-        100_000, ge=0, description="distinct comment texts whose analysis is kept for reuse (0: off)"
+        50_000, ge=0, description="distinct comment texts whose analysis is kept for reuse, ~1 KB each (0: off)"
     )
 
     # --- Redis and the live reply path -------------------------------------------------
