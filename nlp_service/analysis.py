@@ -92,7 +92,7 @@ class Analyzer:
         settings = self.settings
         norm = normalize(check_text(text, settings.max_text_length))
         tokens = [w for w in self.segmenter.cut(norm.text) if not w.isspace()]
-        probs = self.scorer.predict_proba(comment_features(norm.text, tokens, norm.emojis))
+        probs = self.scorer.predict_counts(self.scorer.count_comment(norm.text, tokens, norm.emojis))
         return Analysis(
             normalized=norm,
             tokens=tuple(tokens),

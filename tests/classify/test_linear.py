@@ -44,3 +44,19 @@ def test_binary_and_repeated_features_match_sklearn() -> None:
     np.testing.assert_allclose([fast.predict_proba(d) for d in probe], pipe.predict_proba(probe), atol=1e-12)
     fused = FusedLinear({"m": fast})
     np.testing.assert_allclose([fused.predict_proba(d)["m"] for d in probe], pipe.predict_proba(probe), atol=1e-12)
+
+
+def test_direct_counting_equals_the_feature_strings(analyzer, settings) -> None:
+    from nlp_service.classify.features import comment_features
+    from nlp_service.classify.linear import count_features
+    from nlp_service.text.normalize import normalize
+
+    scorer = analyzer.scorer
+    texts = _heldout_texts(settings, n=5000) + ["哈哈哈哈 666 👍👍", "a b  c", "加❤️V 看 更多", "😀"]
+    for text in texts:
+        norm = normalize(text) if text else None
+        if norm is None:
+            continue
+        tokens = [w for w in analyzer.segmenter.cut(norm.text) if not w.isspace()]
+        expected = count_features(scorer.vocabulary, comment_features(norm.text, tokens, norm.emojis))
+        assert scorer.count_comment(norm.text, tokens, norm.emojis) == expected, text
