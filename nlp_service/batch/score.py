@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -30,6 +31,10 @@ import pyarrow.parquet as pq
 
 from nlp_service.batch.io import Writer, columns_of, detect_format, read_chunks
 from nlp_service.core.errors import DataFileError, InvalidTextError
+
+if TYPE_CHECKING:  # the models load lazily, in the process that labels
+    from nlp_service.analysis import Analyzer
+    from nlp_service.moderation.lexicon import Lexicon
 
 OUTPUT_COLUMNS = ("sentiment", "sentiment_score", "intent", "intent_confidence", "keywords", "moderation_action", "moderation_categories")
 
@@ -79,7 +84,7 @@ class Labeler:
     here), so archives, which repeat texts a lot (111, 来了, 几号链接), score each distinct
     text once and reuse the result."""
 
-    def __init__(self, analyzer, lexicon) -> None:
+    def __init__(self, analyzer: Analyzer, lexicon: Lexicon) -> None:
         self.analyzer, self.lexicon = analyzer, lexicon
 
     def label(self, text: str) -> Labels | str:
