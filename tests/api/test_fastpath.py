@@ -72,3 +72,21 @@ async def test_coalescer_batches_waiting_requests_and_passes_errors_to_each() ->
         assert await co.submit(["after"]) == ["AFTER"]  # the worker survives an error
     finally:
         co.close()
+
+
+@pytest.mark.anyio
+async def test_streamed_bodies_are_read_whole_and_oversized_ones_refused(services, bot) -> None:
+    app = create_app(services.settings, services)
+    body = (b'{"id": "s1", "room": "room1", "user": "u1", "nickname": "n1", "text": "' + "几号链接".encode() + b'"}')
+
+    async def chunks(data: bytes, size: int):
+        for i in range(0, len(data), size):
+            yield data[i : i + size]
+
+    headers = {**bot, "content-type": "application/json"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        ok = await http.post("/v1/reply", content=chunks(body, 7), headers=headers)  # no content-length
+        assert ok.status_code == 200 and ok.json()["id"] == "s1" and ok.json()["intent"]["label"] == "ask_link"
+        huge = b'{"comments": [' + b" " * (services.settings.max_body_bytes + 10) + b"]}"
+        refused = await http.post("/v1/reply/batch", content=chunks(huge, 64_000), headers=headers)
+        assert refused.status_code == 413 and refused.json()["error"]["type"] == "body_too_large"
