@@ -4,8 +4,8 @@ A bare FastAPI endpoint costs about 160 µs a request on this class of machine, 
 about 100 µs are FastAPI's and Starlette's routing, dependency and request machinery (a
 plain ASGI handler taking the same body does the rest in ~60 µs). For ``POST /v1/reply``
 and ``/v1/reply/batch`` that machinery buys nothing, so this outermost middleware answers
-well-formed requests itself, with the very functions the routes use (``comments_of``,
-``render``) and the same metrics. Anything it would refuse (no or wrong key, wrong role
+well-formed requests itself, with the very function the routes use (``answer``) and the
+same metrics. Anything it would refuse (no or wrong key, wrong role
 or room, invalid JSON, a body or batch over the limits) it hands to the full app with
 the body replayed, so every error response comes from one place and stays identical.
 """
@@ -17,7 +17,7 @@ import time
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
-from nlp_service.api.routes.reply import comments_of, render
+from nlp_service.api.routes.reply import answer
 from nlp_service.api.schemas import BatchIn, CommentIn
 from nlp_service.core import metrics
 from nlp_service.core.errors import AuthError, ForbiddenError
@@ -49,7 +49,7 @@ class ReplyFastPath:
             more = message.get("more_body", False)
         body = b"".join(chunks)
         services = getattr(scope["app"].state, "services", None) if "app" in scope else None
-        comments = None
+        payload = None
         if not more and services is not None:
             authorization = None
             for name, value in scope["headers"]:
@@ -57,13 +57,11 @@ class ReplyFastPath:
                     authorization = value.decode("latin-1")
                     break
             try:
-                comments = comments_of(services, model, body, authorization)
-            except _REFUSED:
-                comments = None
-        if comments is None:
+                payload = await answer(services, model, body, authorization)
+            except _REFUSED:  # raised before any engine work: the full app can answer instead
+                payload = None
+        if payload is None:
             return await self.app(scope, _replay(body, more, receive), send)
-        outcomes = await services.coalescer.submit(comments)
-        payload = render(outcomes, model is BatchIn)
         await send({"type": "http.response.start", "status": 200, "headers": [*_HEADERS, (b"content-length", str(len(payload)).encode())]})
         await send({"type": "http.response.body", "body": payload})
         path = scope["path"]

@@ -18,13 +18,13 @@ def comment(i: int, text: str = "福袋几点开") -> dict:
 
 def test_well_formed_requests_skip_the_router_and_errors_do_not(client, bot, monkeypatch) -> None:
     calls = []
-    real = fastpath.comments_of
+    real = fastpath.answer
 
-    def spy(*args, **kwargs):
+    async def spy(*args, **kwargs):
         calls.append(args[2])
-        return real(*args, **kwargs)
+        return await real(*args, **kwargs)
 
-    monkeypatch.setattr(fastpath, "comments_of", spy)
+    monkeypatch.setattr(fastpath, "answer", spy)
     ok = client.post("/v1/reply", json=comment(1), headers=bot)
     assert ok.status_code == 200 and ok.json()["intent"]["label"] == "ask_lottery"
     assert len(calls) == 1

@@ -3,7 +3,7 @@
 This is the hot path. Well-formed requests are answered by the ASGI fast path in
 ``api/fastpath.py`` (FastAPI's routing and request machinery cost ~100 µs a request, more
 than the analysis); these routes answer everything else (errors, and the OpenAPI docs),
-with the same code (:func:`comments_of`, :func:`render`). Both do by hand what FastAPI's
+with the same code (:func:`answer`). Both do by hand what FastAPI's
 generic machinery would do at several times the cost: the body is validated straight from bytes by pydantic-core
 (``model_validate_json``, no intermediate dict), the key is checked inline, and the
 response is serialised once by pydantic-core's JSON encoder (already installed with
@@ -56,11 +56,16 @@ def render(outcomes: list[Outcome], batch: bool) -> bytes:
     return to_json({"results": [o.to_dict() for o in outcomes]} if batch else outcomes[0].to_dict())
 
 
+async def answer(services: Services, model: type[CommentIn] | type[BatchIn], body: bytes, authorization: str | None) -> bytes:
+    """The response body of a reply request. Every 401/403/413/422 error is raised by
+    :func:`comments_of`, before the engine sees a comment (the fast path relies on it)."""
+    comments = comments_of(services, model, body, authorization)
+    return render(await services.coalescer.submit(comments), model is BatchIn)
+
+
 async def _answer(request: Request, model: type[CommentIn] | type[BatchIn]) -> Response:
-    services: Services = request.app.state.services
-    comments = comments_of(services, model, await request.body(), request.headers.get("authorization"))
-    outcomes = await services.coalescer.submit(comments)
-    return Response(render(outcomes, model is BatchIn), media_type="application/json")
+    body = await answer(request.app.state.services, model, await request.body(), request.headers.get("authorization"))
+    return Response(body, media_type="application/json")
 
 
 @router.post("/reply", response_model=CommentOut, openapi_extra=_schema(CommentIn))
