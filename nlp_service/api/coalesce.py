@@ -20,14 +20,13 @@ from collections.abc import Callable, Sequence
 from nlp_service.core import metrics
 from nlp_service.replies.engine import Comment, Outcome
 
-_Waiter = tuple[asyncio.AbstractEventLoop, asyncio.Future, int]  # (loop, future, comment count)
+_Waiter = tuple[asyncio.AbstractEventLoop, asyncio.Future, Sequence[Comment]]  # one request
 
 
 class ReplyCoalescer:
     def __init__(self, handle: Callable[[list[Comment]], list[Outcome]], max_batch: int = 1000) -> None:
         self._handle = handle
         self._max_batch = max_batch
-        self._comments: list[Comment] = []
         self._waiters: list[_Waiter] = []
         self._lock = threading.Lock()
         self._ready = threading.Condition(self._lock)
@@ -41,8 +40,7 @@ class ReplyCoalescer:
         with self._lock:
             if self._thread is None:
                 self._start()
-            self._comments.extend(comments)
-            self._waiters.append((loop, fut, len(comments)))
+            self._waiters.append((loop, fut, comments))
             if len(self._waiters) == 1:
                 self._ready.notify()  # the worker only sleeps when the queue was empty
         return await fut
@@ -68,14 +66,13 @@ class ReplyCoalescer:
             if not self._waiters:
                 return None
             n_requests, n_comments = 0, 0
-            for _loop, _fut, count in self._waiters:
-                if n_requests and n_comments + count > self._max_batch:
+            for _loop, _fut, comments in self._waiters:
+                if n_requests and n_comments + len(comments) > self._max_batch:
                     break
                 n_requests += 1
-                n_comments += count
+                n_comments += len(comments)
             waiters, self._waiters = self._waiters[:n_requests], self._waiters[n_requests:]
-            comments, self._comments = self._comments[:n_comments], self._comments[n_comments:]
-            return comments, waiters
+        return [c for _loop, _fut, comments in waiters for c in comments], waiters
 
     def _run(self) -> None:
         while (batch := self._take()) is not None:
@@ -87,9 +84,9 @@ class ReplyCoalescer:
                 result = exc
             by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future, object]]] = {}
             start = 0
-            for loop, fut, count in waiters:
-                value = result if isinstance(result, BaseException) else result[start : start + count]
-                start += count
+            for loop, fut, request in waiters:
+                value = result if isinstance(result, BaseException) else result[start : start + len(request)]
+                start += len(request)
                 by_loop.setdefault(loop, []).append((fut, value))
             for loop, items in by_loop.items():  # one wake-up per loop and batch, not per request
                 loop.call_soon_threadsafe(_resolve, items)
