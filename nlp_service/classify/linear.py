@@ -123,7 +123,11 @@ class FusedLinear:
 
     def count_comment(self, text: str, tokens: Sequence[str], emojis: Iterable[str] = ()) -> dict[int, int]:
         """``count_features(self.vocabulary, comment_features(text, tokens, emojis))`` in one
-        pass without building the feature strings (tested equal on every labelled comment)."""
+        pass without building the feature strings (tested equal on the held-out comments).
+
+        The same walk as ``features.comment_features``, written twice on purpose: one shared
+        walk returning unprefixed parts costs ~25 % more on this hot path, and the order of
+        ``comment_features`` feeds training (another order changes the trained weights)."""
         counts: dict[int, int] = {}
         get = counts.get
         by_kind = self._by_kind
