@@ -40,14 +40,15 @@ def card_path(models_dir: Path, name: str) -> Path:
     return models_dir / f"{name}.card.md"
 
 
-def save(models_dir: Path, name: str, pipeline: Any, meta: dict[str, Any]) -> FastLinear:
+def save(models_dir: Path, name: str, pipeline: Any, meta: dict[str, Any]) -> tuple[FastLinear, str]:
     """Write the fitted ``pipeline`` and its fast-path weights, with ``meta`` plus the
-    weights hash; returns the fast path."""
+    weights hash; returns the fast path and that hash."""
     import joblib
 
     models_dir.mkdir(parents=True, exist_ok=True)
     fast = FastLinear.from_pipeline(pipeline)
-    meta = {**meta, "weights_hash": weights_hash(fast)}
+    digest = weights_hash(fast)
+    meta = {**meta, "weights_hash": digest}
     path = artifact_path(models_dir, name)
     tmp = path.with_suffix(".tmp")
     joblib.dump({"pipeline": pipeline, "meta": meta}, tmp, compress=3)
@@ -68,7 +69,7 @@ def save(models_dir: Path, name: str, pipeline: Any, meta: dict[str, Any]) -> Fa
     wpath.with_suffix(".tmp").replace(wpath)
     with _lock:
         _cache.pop(wpath, None)
-    return fast
+    return fast, digest
 
 
 def _missing(name: str, path: Path) -> ModelNotTrainedError:

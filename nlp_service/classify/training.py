@@ -158,8 +158,7 @@ def train_intent(settings: Settings | None = None, *, C: float = 8.0, log: Calla
 
 
 def _save(settings: Settings, pipe: Pipeline, result: TrainResult, meta: dict[str, object]) -> None:
-    fast = artifacts.save(settings.models_dir, result.name, pipe, {**meta, "sizes": result.sizes, "params": result.params})
-    result.weights_hash = artifacts.weights_hash(fast)
+    fast, result.weights_hash = artifacts.save(settings.models_dir, result.name, pipe, {**meta, "sizes": result.sizes, "params": result.params})
     artifacts.card_path(settings.models_dir, result.name).write_text(model_card(result, fast), encoding="utf-8")
 
 
