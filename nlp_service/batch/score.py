@@ -214,18 +214,11 @@ def _text_column(col: pa.Array, numbers: np.ndarray, text_col: str, rejects: lis
                 except UnicodeDecodeError as exc:
                     rejects.append({"row": number, "reason": f"invalid UTF-8 at byte {exc.start}", "raw": v[:300].decode("utf-8", "replace")})
                     v = None
-                else:
-                    keep.append(True)
-                    decoded.append(v)
-                    continue
-            elif isinstance(v, str):
-                keep.append(True)
-                decoded.append(v)
-                continue
-            else:
+            elif not isinstance(v, str):
                 rejects.append(_not_text(number, text_col, v, str(v)))
-            keep.append(False)
-            decoded.append(None)
+                v = None
+            keep.append(v is not None)
+            decoded.append(v)
         return pa.array(decoded, pa.string()), pa.array(keep, pa.bool_())
     for number, v in zip(numbers.tolist(), col.to_pylist(), strict=True):  # numbers, dates, …
         rejects.append(_not_text(number, text_col, v, str(v)))
