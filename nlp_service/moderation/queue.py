@@ -8,7 +8,9 @@
   within ``moderation_claim_seconds``; then ``XREADGROUP >`` gives new items, each to one
   moderator only.
 * Decide (``DECIDE_LUA``): ``XACK``, the decision record, an audit-stream entry, per-moderator
-  counters and, for ``ban``, the ban itself, atomically; a repeated decision returns the first.
+  counters and, for ``ban``, the ban itself, atomically; a repeated decision returns the first
+  (and acknowledges again). An item may be decided before anyone pulled it (from its id in the
+  audit or the console): a pull then acknowledges it and skips it instead of handing it out.
 * Trimming never drops an item still pending or not yet delivered: ``XTRIM MINID`` up to the
   older of the oldest pending id and the first undelivered id (see :func:`trim`).
 """
@@ -78,7 +80,11 @@ DECIDE_LUA = """
 local stream, k_decided, k_audit, k_stats, k_banned = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local sid, decision, moderator, action, user, ban_until, now, keep_s = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8])
 local prev = redis.call('GET', k_decided)
-if prev then return {prev, 0} end
+if prev then
+  -- a repeat still acknowledges: the item may have been delivered again since the first decision
+  redis.call('XACK', stream, 'moderators', sid)
+  return {prev, 0}
+end
 if #redis.call('XRANGE', stream, sid, sid) == 0 then return {false, -1} end
 redis.call('XACK', stream, 'moderators', sid)
 redis.call('SET', k_decided, decision, 'EX', keep_s)
@@ -176,7 +182,7 @@ class ModerationQueue:
             if "NOGROUP" in str(exc):
                 return []
             raise
-        return [self._item(room, sid, fields, urgent) for _stream, entries in resp or [] for sid, fields in entries]
+        return self._undecided(room, urgent, [(sid, fields) for _stream, entries in resp or [] for sid, fields in entries], moderator)
 
     def _reclaim(self, room: str, urgent: bool, moderator: str, count: int, claim_ms: int) -> list[QueueItem]:
         try:
@@ -185,8 +191,26 @@ class ModerationQueue:
             if "NOGROUP" in str(exc):
                 return []
             raise
-        entries = resp[1] if resp else []
-        return [self._item(room, sid, fields, urgent, delivered=2) for sid, fields in entries if fields]
+        entries = [(sid, fields) for sid, fields in (resp[1] if resp else []) if fields]
+        return self._undecided(room, urgent, entries, moderator)
+
+    def _undecided(self, room: str, urgent: bool, entries: list[tuple[str, dict]], moderator: str) -> list[QueueItem]:
+        """Items of ``entries`` (just delivered to ``moderator``) with their real delivery
+        counts; items someone decided before they were pulled are acknowledged and dropped."""
+        if not entries:
+            return []
+        stream = self._stream(room, urgent)
+        prefix = "u" if urgent else ""
+        decided = self.client.mget([self.keys.mod_decided(room, prefix + sid) for sid, _ in entries])
+        done = [sid for (sid, _), d in zip(entries, decided, strict=True) if d is not None]
+        if done:
+            self.client.xack(stream, GROUP, *done)
+        fresh = [(sid, fields) for (sid, fields), d in zip(entries, decided, strict=True) if d is None]
+        if not fresh:
+            return []
+        pending = self.client.xpending_range(stream, GROUP, min=fresh[0][0], max=fresh[-1][0], count=len(fresh) * 4 + 16, consumername=moderator)
+        deliveries = {p["message_id"]: int(p["times_delivered"]) for p in pending}
+        return [self._item(room, sid, fields, urgent, deliveries.get(sid, 1)) for sid, fields in fresh]
 
     def _item(self, room: str, sid: str, fields: dict, urgent: bool, delivered: int = 1) -> QueueItem:
         return QueueItem(item_id(room, sid, urgent), room, json.loads(fields["record"]), json.loads(fields["moderation"]), delivered)
