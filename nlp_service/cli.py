@@ -143,6 +143,7 @@ def serve(
 ) -> None:
     """Start the HTTP API (uvicorn). Without REDIS_URL an embedded Redis is started first."""
     import os
+    import shutil
 
     import uvicorn
 
@@ -157,7 +158,15 @@ def serve(
             os.environ["REDIS_URL"] = url
             get_settings.cache_clear()
         err.print(f"embedded Redis at {url} (data in {settings.var_dir})")
-    uvicorn.run("nlp_service.api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+    metrics_dir = settings.var_dir / "metrics" / str(os.getpid())
+    if workers > 1:  # /metrics sums every worker's counters (see core/metrics.py)
+        from nlp_service.core.metrics import enable_multiprocess
+
+        enable_multiprocess(metrics_dir)
+    try:
+        uvicorn.run("nlp_service.api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 @app.command()

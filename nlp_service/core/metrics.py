@@ -1,9 +1,29 @@
-"""Prometheus metrics (prometheus-client: the reference client, text format for /metrics)."""
+"""Prometheus metrics (prometheus-client: the reference client, text format for /metrics).
+
+With several uvicorn workers each process counts on its own, and a scrape reaches one of
+them: counters would alternate between scrapes. ``nlp-service serve --workers N`` therefore
+sets ``PROMETHEUS_MULTIPROC_DIR`` (prometheus-client's own switch, read when the library is
+imported, so the workers inherit it) to a fresh directory; every worker then writes its
+values to memory-mapped files there, and :func:`exposition` sums them across workers
+(the library's multiprocess mode). One process: the in-memory registry, as before.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+import os
+import shutil
+from pathlib import Path
 
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 HTTP_REQUESTS = Counter(
@@ -34,3 +54,20 @@ REPLY_BATCH = Histogram(
 RULE_HITS = Counter("nlp_rule_hits_total", "rules that fired (a reply was sent)", ["rule_id"], registry=REGISTRY)
 REGEX_TIMEOUTS = Counter("nlp_rule_regex_timeouts_total", "rule regexes stopped by the time bound", registry=REGISTRY)
 SPOOLED = Counter("nlp_moderation_spooled_total", "flagged comments written to the local spool while Redis was away", registry=REGISTRY)
+
+
+def exposition() -> tuple[bytes, str]:
+    """The text exposition of every metric (summed over the workers in multiprocess mode)."""
+    if os.environ.get(MULTIPROC_ENV):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+def enable_multiprocess(directory: Path) -> None:
+    """Switch the processes started after this call to multiprocess mode, in an emptied
+    ``directory`` (values of an earlier run must not be summed in)."""
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    os.environ[MULTIPROC_ENV] = str(directory)

@@ -109,3 +109,12 @@ def test_remaining_auth_cases(client, admin, bot) -> None:
     assert client.post("/v1/moderation/lists/global/abuse", json={"add": ["x"]}, headers=room1_mod).status_code == 403
     assert client.post("/v1/rooms/room1/bans", json={"user": "u", "seconds": 5}, headers=bot).status_code == 403
     assert client.post(url, json={"action": "approve"}, headers=room1_mod).status_code == 200
+
+
+def test_moderate_is_scoped_to_the_key_rooms(client, bot) -> None:
+    ok = client.post("/v1/moderate", json={"text": "加薇信 13812345678", "room": "room1"}, headers=bot)
+    assert ok.status_code == 200 and ok.json()["action"] == "block"
+    other = client.post("/v1/moderate", json={"text": "加薇信 13812345678", "room": "room2"}, headers=bot)
+    assert other.status_code == 403 and "room2" in other.json()["error"]["message"]
+    base = client.post("/v1/moderate", json={"text": "加薇信 13812345678"}, headers=bot)  # global: the base lists
+    assert base.status_code == 200 and base.json()["room"] == "global"

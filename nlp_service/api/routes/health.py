@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from nlp_service.api.deps import ServicesDep
-from nlp_service.core.metrics import REGISTRY
+from nlp_service.core.metrics import exposition
 
 router = APIRouter(tags=["health"])
 
@@ -25,4 +24,5 @@ def readyz(services: ServicesDep) -> JSONResponse:
 
 @router.get("/metrics")
 def metrics() -> Response:
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    body, media_type = exposition()
+    return Response(body, media_type=media_type)

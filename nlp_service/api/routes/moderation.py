@@ -99,8 +99,11 @@ def unban(room: str, user: str, _: AdminKey, services: ServicesDep) -> Response:
 
 
 @any_router.post("/moderate")
-def moderate_text(body: ModerateIn, _: AnyKey, services: ServicesDep) -> dict:
-    """The moderation result alone (any role); nothing is queued or counted."""
+def moderate_text(body: ModerateIn, key: AnyKey, services: ServicesDep) -> dict:
+    """The moderation result alone (any role, with that room's lists: the key must cover the
+    room; ``global``, the base lists, is open to every key); nothing is queued or counted."""
+    if body.room != "global":
+        require_rooms(key, [body.room])
     snap = services.state.room(body.room)
     analysis = services.analyzer.analyze(body.text)
     result = moderate(analysis, snap.lexicon, services.engine.standard_answers)
