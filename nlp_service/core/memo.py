@@ -1,0 +1,83 @@
+"""One bounded memo for every "remember what this text gave" cache.
+
+Live rooms and archives repeat themselves, so several stages keep a result per text. Each
+used to be a dict cleared when it reached an entry count; a count does not bound memory
+when one 2,000-character comment costs two hundred times what a 10-character one does.
+:class:`BoundedMemo` bounds both the entries and an estimate of the bytes they hold
+(the caller says what an entry costs), and evicts the oldest entries first (insertion
+order: a dict keeps it, so eviction is O(1) and needs no second structure), so a burst of
+long texts pushes out old entries instead of growing the process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class BoundedMemo(Generic[K, V]):
+    """A memo of at most ``max_entries`` entries and about ``max_bytes`` bytes (``cost(key)``
+    per entry). ``max_entries=0`` turns it off: nothing is kept."""
+
+    __slots__ = ("_data", "_cost", "max_entries", "max_bytes", "bytes")
+
+    def __init__(self, max_entries: int, max_bytes: int, cost: Callable[[K], int]) -> None:
+        if max_entries < 0 or max_bytes < 0:
+            raise ValueError("BoundedMemo bounds must be >= 0")
+        self._data: dict[K, tuple[V, int]] = {}
+        self._cost = cost
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.bytes = 0
+
+    def get(self, key: K) -> V | None:
+        hit = self._data.get(key)
+        return None if hit is None else hit[0]
+
+    def put(self, key: K, value: V) -> V:
+        """Remember ``value`` for ``key`` (evicting the oldest entries as needed); returns it."""
+        if not self.max_entries:
+            return value
+        cost = self._cost(key)
+        if cost > self.max_bytes:
+            return value  # larger than the whole budget: never kept
+        old = self._data.pop(key, None)
+        if old is not None:
+            self.bytes -= old[1]
+        data = self._data
+        while data and (len(data) >= self.max_entries or self.bytes + cost > self.max_bytes):
+            _, (_, oldest_cost) = _pop_oldest(data)
+            self.bytes -= oldest_cost
+        data[key] = (value, cost)
+        self.bytes += cost
+        return value
+
+    def get_or_compute(self, key: K, compute: Callable[[K], V]) -> V:
+        hit = self._data.get(key)
+        if hit is not None:
+            return hit[0]
+        return self.put(key, compute(key))
+
+    def clear(self) -> None:
+        self._data.clear()
+        self.bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+
+def _pop_oldest(data: dict):
+    key = next(iter(data))
+    return key, data.pop(key)
+
+
+def text_cost(per_char: int, base: int) -> Callable[[str], int]:
+    """Cost of an entry keyed by a text: ``base + per_char × len(text)`` bytes (measured per
+    result type with tracemalloc; see the callers)."""
+    return lambda text: base + per_char * len(text) if type(text) is str else base
