@@ -8,13 +8,16 @@ import time
 import redis
 
 from nlp_service.replies.store import bump_version
+from nlp_service.store import actions
 from nlp_service.store.redis import Keys
 
 
-def ban(client: redis.Redis, keys: Keys, room: str, user: str, seconds: int, now_ms: int | None = None) -> int:
-    until = (now_ms if now_ms is not None else int(time.time() * 1000)) + seconds * 1000
+def ban(client: redis.Redis, keys: Keys, room: str, user: str, seconds: int, now_ms: int | None = None, by: str = "") -> int:
+    now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+    until = now_ms + seconds * 1000
     pipe = client.pipeline()
     pipe.hset(keys.banned(room), user, until)
+    actions.append(pipe, keys, room, "ban_user", {"user": user, "until": until, "reason": "admin ban", "by": by}, now_ms)
     bump_version(pipe, keys)
     pipe.execute()
     return until

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import redis
 
+from nlp_service.store import actions
 from nlp_service.store.redis import Keys
 
 MIN_COMMENTS = 20
@@ -150,6 +151,10 @@ def check_room(client: redis.Redis, keys: Keys, room: str, last_minute: int, scr
     pipe.xadd(keys.urgent_stream(room), {"record": json.dumps(record, ensure_ascii=False), "moderation": json.dumps(moderation, ensure_ascii=False)})
     pipe.sadd(keys.mod_rooms(), room)
     pipe.publish(keys.alerts_channel(room), payload)
+    actions.append(pipe, keys, room, "host_alert", {"alert": alert})
+    pipe.lpush(keys.pulse_alerts(room), payload)
+    pipe.ltrim(keys.pulse_alerts(room), 0, 99)
+    pipe.expire(keys.pulse_alerts(room), KEEP_SECONDS)
     pipe.execute()
     return alert
 

@@ -25,6 +25,7 @@ import redis
 from pydantic_core import to_json
 
 from nlp_service.core.errors import NlpServiceError
+from nlp_service.store import actions
 from nlp_service.store.redis import Keys, register_script, run_script
 
 GROUP = "moderators"
@@ -92,6 +93,11 @@ redis.call('XADD', k_audit, 'MAXLEN', '~', 100000, '*', 'item', sid, 'moderator'
 redis.call('HINCRBY', k_stats, 'moderator:' .. moderator, 1)
 redis.call('HINCRBY', k_stats, 'action:' .. action, 1)
 if action == 'ban' then redis.call('HSET', k_banned, user, ban_until) end
+-- what the room's bot must do about it, in the same step (see store/actions.py)
+local k_actions, n_actions = KEYS[6], tonumber(ARGV[9])
+for i = 0, n_actions - 1 do
+  redis.call('XADD', k_actions, 'MAXLEN', '~', ARGV[10], '*', 'kind', ARGV[11 + i*2], 'at', now, 'payload', ARGV[12 + i*2])
+end
 return {decision, 1}
 """
 
@@ -109,6 +115,23 @@ class QueueItem:
 
 
 URGENT = "urgent"
+
+
+def room_actions(decision: dict, record: dict, flagged: dict, ban_until: int) -> list[tuple[str, dict]]:
+    """What the room's bot must do after a decision (``store/actions.py`` kinds): hide a
+    deleted comment, show a block that was overturned, ban, post the moderator's answer."""
+    comment = {"comment_id": record.get("id", ""), "user": record.get("user", "")}
+    by, reason, action = decision["moderator"], decision["reason"], decision["action"]
+    if action == "delete":
+        return [("hide_comment", {**comment, "reason": reason, "by": by})]
+    if action == "ban":
+        return [("ban_user", {"user": comment["user"], "until": ban_until, "reason": reason, "by": by}),
+                ("hide_comment", {**comment, "reason": reason or "ban", "by": by})]  # fmt: skip
+    if action == "reply":
+        return [("post_text", {"text": decision["reply_text"], "reply_to": comment["comment_id"], "nickname": record.get("nickname", ""), "source": "moderator", "by": by})]
+    if action == "approve" and flagged.get("action") == "block":
+        return [("unhide_comment", {**comment, "by": by})]
+    return []
 
 
 def item_id(room: str, stream_id: str, urgent: bool = False) -> str:
@@ -232,19 +255,49 @@ class ModerationQueue:
         stream = self._stream(room, urgent)
         now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
         entry = self.client.xrange(stream, sid, sid)
-        user = json.loads(entry[0][1]["record"]).get("user", "") if entry else ""
+        record = json.loads(entry[0][1]["record"]) if entry else {}
+        flagged = json.loads(entry[0][1]["moderation"]) if entry else {}
+        user = record.get("user", "")
         decision = {
             "item_id": item, "action": action, "moderator": moderator, "reason": reason, "at": now_ms,
             "ban_seconds": ban_seconds if action == "ban" else 0, "reply_text": reply_text if action == "reply" else "", "user": user,
         }  # fmt: skip
         k = self.keys
+        feed = room_actions(decision, record, flagged, now_ms + ban_seconds * 1000)
         raw, applied = self._decide(
-            keys=[stream, k.mod_decided(room, ("u" if urgent else "") + sid), k.audit_stream(room), k.mod_stats(room), k.banned(room)],
-            args=[sid, json.dumps(decision, ensure_ascii=False), moderator, action, user, now_ms + ban_seconds * 1000, now_ms, 30 * 86400],
-        )
+            keys=[stream, k.mod_decided(room, ("u" if urgent else "") + sid), k.audit_stream(room), k.mod_stats(room), k.banned(room), k.actions(room)],
+            args=[sid, json.dumps(decision, ensure_ascii=False), moderator, action, user, now_ms + ban_seconds * 1000, now_ms, 30 * 86400,
+                  len(feed), actions.MAX_ACTIONS, *(x for kind, payload in feed for x in (kind, json.dumps(payload, ensure_ascii=False)))],
+        )  # fmt: skip
         if applied == -1:
             raise QueueItemNotFoundError(f"no queue item {item!r}")
         return json.loads(raw), applied == 1
+
+    def held_by(self, rooms: list[str], moderator: str, claim_ms: int, now_ms: int | None = None) -> list[dict]:
+        """The items ``moderator`` holds (pulled, not decided): age, idle time and when each
+        goes back to the queue (``claim_ms`` after its last delivery)."""
+        now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+        out = []
+        for room in rooms:
+            for urgent in (True, False):
+                stream = self._stream(room, urgent)
+                try:
+                    pending = self.client.xpending_range(stream, GROUP, min="-", max="+", count=1000, consumername=moderator)
+                except redis.ResponseError:  # no stream or no group yet
+                    continue
+                for p in pending:
+                    sid, idle = p["message_id"], int(p["time_since_delivered"])
+                    entry = self.client.xrange(stream, sid, sid)
+                    if not entry:
+                        continue
+                    item = self._item(room, sid, entry[0][1], urgent, int(p["times_delivered"])).to_dict()
+                    item.update(
+                        age_seconds=round((now_ms - int(sid.split("-")[0])) / 1000, 3),
+                        held_seconds=round(idle / 1000, 3),
+                        returns_in_seconds=round(max(0, claim_ms - idle) / 1000, 3),
+                    )
+                    out.append(item)
+        return sorted(out, key=lambda i: i["age_seconds"], reverse=True)
 
     def _group_info(self, stream: str) -> dict | None:
         """XINFO GROUPS entry of the moderators' group, or None when there is none yet."""

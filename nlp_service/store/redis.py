@@ -208,9 +208,27 @@ class Keys:
         """STREAM urgent moderation items (mood_spike), pulled before the normal queue."""
         return self._k(room, "modq", "urgent")
 
+    def pulse_minutes(self, room: str) -> str:
+        """ZSET epoch minute → itself: the minutes of the room that had comments."""
+        return self._k(room, "pulse", "minutes")
+
+    def pulse_unjudged(self, room: str) -> str:
+        """ZSET minutes that got comments since the spike rule last judged them."""
+        return self._k(room, "pulse", "unjudged")
+
+    def pulse_alerts(self, room: str) -> str:
+        """LIST the room's raised mood_spike alerts (JSON), newest first (capped)."""
+        return self._k(room, "pulse", "alerts")
+
     def active_rooms(self) -> str:
         """ZSET room → last minute with comments (which rooms the pulse checker watches)."""
         return self._k(GLOBAL, "pulse", "rooms")
+
+    # --- the room's action feed (what the bot must do beyond a /v1/reply answer) ----------
+    def actions(self, room: str) -> str:
+        """STREAM actions for the room's bot: hide/unhide a comment, ban a user, post a text,
+        host alert (capped; a bot resumes from its last id)."""
+        return self._k(room, "actions")
 
     # --- API keys ------------------------------------------------------------------------
     def api_keys(self) -> str:

@@ -57,6 +57,16 @@ def stats(key: ModeratorKey, services: ServicesDep, room: str | None = None) -> 
     return {"rooms": [queue.stats(r) for r in rooms]}
 
 
+@router.get("/mine")
+def mine(key: ModeratorKey, services: ServicesDep) -> dict:
+    """The items the calling moderator holds (pulled, not decided), oldest first, with their
+    age and when each goes back to the queue."""
+    queue = services.engine.queue
+    rooms = [r for r in queue.rooms() if key.allows_room(r)]
+    claim_ms = int(services.settings.moderation_claim_seconds * 1000)
+    return {"moderator": key.name, "items": queue.held_by(rooms, key.name, claim_ms)}
+
+
 @router.post("/lists/{scope}/{category}")
 def change_list(scope: str, category: str, body: TermsIn, _: AdminKey, services: ServicesDep) -> dict:
     """Add or remove terms of a word list (or the allow list) for a room or ``global``."""
@@ -81,9 +91,10 @@ def room_pulse(room: str, key: ModeratorKey, services: ServicesDep, minutes: int
 
 
 @rooms_router.post("/{room}/bans", status_code=201)
-def ban(room: str, body: BanIn, _: AdminKey, services: ServicesDep) -> dict:
-    """Ban a user in a room for ``seconds`` (their comments are then blocked without analysis)."""
-    until = bans.ban(services.client, services.keys, room, body.user, body.seconds)
+def ban(room: str, body: BanIn, key: AdminKey, services: ServicesDep) -> dict:
+    """Ban a user in a room for ``seconds`` (their comments are then blocked without analysis;
+    the room's action feed tells the bot)."""
+    until = bans.ban(services.client, services.keys, room, body.user, body.seconds, by=key.name)
     return {"room": room, "user": body.user, "until": until}
 
 
