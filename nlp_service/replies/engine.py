@@ -25,7 +25,8 @@ from nlp_service.moderation.recorder import Recorder
 from nlp_service.moderation.spool import Spool
 from nlp_service.replies.limits import REPLY, Decision, Limiter, LimitRequest, RoomLimits, decode
 from nlp_service.replies.matcher import Candidate, MatchResult
-from nlp_service.replies.rules import Rule, render
+from nlp_service.replies.render import compose
+from nlp_service.replies.rules import Rule
 from nlp_service.store.redis import execute
 from nlp_service.store.state import RoomSnapshot, StateCache
 
@@ -322,10 +323,9 @@ class ReplyEngine:
             return
         c = out.comment
         variant = p.variants[d.variant % len(p.variants)]
-        values = {**p.values, "nickname": c.nickname or c.user, "room": c.room, "question": c.text}
-        body = render(rule.replies[variant], values)
-        mentions = d.mentions or [c.nickname or c.user]
-        text = " ".join("@" + m for m in mentions) + " " + body
+        asker = c.nickname or c.user
+        values = {**p.values, "room": c.room, "question": c.text}
+        text, mentions = compose(rule.replies[variant], values, asker, d.mentions or [asker])
         out.reply = {"text": text, "rule_id": rule.id, "mentions": mentions}
         if not d.retry:
             metrics.REPLIES_SENT.inc()
@@ -358,9 +358,13 @@ class ReplyEngine:
             pipe.exists(k.rule_cooldown(comment.room, rule.id))
             pipe.exists(k.user_cooldown(comment.room, rule.id, comment.user))
             pipe.exists(k.room_budget(comment.room))
-            rule_cd, user_cd, budget = pipe.execute()
+            pipe.get(k.rotation(comment.room, rule.id))
+            rule_cd, user_cd, budget, turn = pipe.execute()
             blocked = [name for name, on in (("rule_window_open", rule_cd), ("user_cooldown", user_cd), ("room_budget_spent", budget)) if on]
-            values = {**snap.variables, "nickname": comment.nickname or comment.user, "room": comment.room, "question": comment.text}
+            asker = comment.nickname or comment.user
+            values = {**snap.variables, "room": comment.room, "question": comment.text}
+            nxt = 0 if rule.choose == "random" else int(turn or 0) % len(variants)  # the variant rotation gives next
+            text, mentions = compose(rule.replies[variants[nxt]], values, asker, [asker])
             fired = {
                 "rule_id": rule.id,
                 "priority": rule.priority,
@@ -370,7 +374,8 @@ class ReplyEngine:
                 ],
                 "intent": cand.intent,
                 "confidence": cand.confidence,
-                "would_reply": render(rule.replies[variants[0]], values),
+                "would_reply": text,  # exactly what the bot would post now, mentions included
+                "mentions": mentions,
                 "limits_now": blocked or ["clear"],
             }
         return {
