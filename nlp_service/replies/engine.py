@@ -153,6 +153,9 @@ class ReplyEngine:
         reason = "no_match"
         for cand in result.candidates:
             rule = cand.rule
+            if rule.when_sentiment and analysis.sentiment.label not in rule.when_sentiment:
+                notes.append(f"{rule.id}: sentiment {analysis.sentiment.label} is not one of {', '.join(rule.when_sentiment)}")
+                continue
             if rule.schedule is not None and not rule.schedule.active(ts):
                 notes.append(f"{rule.id}: outside its schedule")
                 reason = "schedule"
@@ -346,7 +349,7 @@ class ReplyEngine:
             outcome = "lower_priority" if cand is not None and other.rule.priority >= cand.rule.priority else "skipped"
             detail = next((n for n in notes if n.startswith(other.rule.id + ":")), "")
             if detail:
-                outcome = "schedule" if "schedule" in detail else "missing_variable"
+                outcome = "schedule" if "schedule" in detail else "sentiment" if ": sentiment " in detail else "missing_variable"
             considered.append({"rule_id": other.rule.id, "priority": other.rule.priority, "outcome": outcome, "detail": detail})
         for rule in snap.rules.disabled:
             considered.append({"rule_id": rule.id, "priority": rule.priority, "outcome": "disabled", "detail": ""})
