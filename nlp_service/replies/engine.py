@@ -23,7 +23,14 @@ from nlp_service.moderation.pulse import PulseEvent
 from nlp_service.moderation.queue import ModerationQueue
 from nlp_service.moderation.recorder import Recorder
 from nlp_service.moderation.spool import Spool
-from nlp_service.replies.limits import REPLY, Decision, Limiter, LimitRequest, RoomLimits, decode
+from nlp_service.replies.limits import (
+    REPLY,
+    Decision,
+    Limiter,
+    LimitRequest,
+    RoomLimits,
+    decode_all,
+)
 from nlp_service.replies.matcher import Candidate, MatchResult
 from nlp_service.replies.render import compose
 from nlp_service.replies.rules import Rule
@@ -43,6 +50,7 @@ class Comment:
     nickname: str
     text: str
     ts: int | None = None  # epoch ms; the server's clock when missing
+    sender: str | None = None  # name of the bot key that sent it: the bot's own user unless the room sets bot_user
 
 
 @dataclass
@@ -209,7 +217,7 @@ class ReplyEngine:
             if mod.action == BLOCK:
                 out.reason = "moderation"
                 continue
-            if snap.settings.bot_user and c.user == snap.settings.bot_user:
+            if c.user == (snap.settings.bot_user or c.sender):  # the bot's own message is never a question
                 out.reason = "own_bot"
                 if not (payload is not None or repeat):
                     deferred.setdefault(c.room, []).append(entry)
@@ -275,7 +283,9 @@ class ReplyEngine:
         floods: dict[int, int] = {}
         for (kind, room), res in zip(order, results, strict=True):
             if kind == "limits":
-                decisions[room] = [decode(x) for x in res]
+                decisions[room], expired = decode_all(res)
+                if expired:  # waiting askers whose window closed before the rule's next reply
+                    metrics.COMMENTS_NOT_ANSWERED.labels("expired").inc(expired)
             else:
                 for (i, _), (count, _queued) in zip(observed[room], res, strict=True):
                     floods[i] = int(count)
@@ -329,7 +339,7 @@ class ReplyEngine:
         asker = c.nickname or c.user
         values = {**p.values, "room": c.room, "question": c.text}
         text, mentions = compose(rule.replies[variant], values, asker, d.mentions or [asker])
-        out.reply = {"text": text, "rule_id": rule.id, "mentions": mentions}
+        out.reply = {"text": text, "rule_id": rule.id, "mentions": mentions, "answers": d.named or [c.id]}
         if not d.retry:
             metrics.REPLIES_SENT.inc()
             metrics.RULE_HITS.labels(rule.id).inc()
@@ -358,12 +368,13 @@ class ReplyEngine:
             k = self.limiter.keys
             rule = cand.rule
             pipe = self.limiter.client.pipeline(transaction=False)
-            pipe.exists(k.rule_cooldown(comment.room, rule.id))
-            pipe.exists(k.user_cooldown(comment.room, rule.id, comment.user))
-            pipe.exists(k.room_budget(comment.room))
+            pipe.get(k.rule_cooldown(comment.room, rule.id))
+            pipe.get(k.user_cooldown(comment.room, rule.id, comment.user))
+            pipe.get(k.room_budget(comment.room))
             pipe.get(k.rotation(comment.room, rule.id))
             rule_cd, user_cd, budget, turn = pipe.execute()
-            blocked = [name for name, on in (("rule_window_open", rule_cd), ("user_cooldown", user_cd), ("room_budget_spent", budget)) if on]
+            gates = (("rule_window_open", rule_cd), ("user_cooldown", user_cd), ("room_budget_spent", budget))
+            blocked = [name for name, until in gates if until and float(until) > now_ms]  # the keys hold their end time
             asker = comment.nickname or comment.user
             values = {**snap.variables, "room": comment.room, "question": comment.text}
             nxt = 0 if rule.choose == "random" else int(turn or 0) % len(variants)  # the variant rotation gives next

@@ -22,7 +22,7 @@ def ready_room(client, admin, services):
 def test_reply_contract(client, bot, ready_room) -> None:
     body = client.post("/v1/reply", json=comment(), headers=bot).json()
     assert set(body) >= {"id", "sentiment", "intent", "keywords", "reply", "reason", "moderation"}
-    assert body["reply"] == {"text": "@n1 福袋8点开", "rule_id": "lottery", "mentions": ["n1"]}
+    assert body["reply"] == {"text": "@n1 福袋8点开", "rule_id": "lottery", "mentions": ["n1"], "answers": ["m1"]}
     assert body["intent"]["label"] == "ask_lottery" and 0 <= body["intent"]["confidence"] <= 1
     assert body["sentiment"]["label"] in {"positive", "neutral", "negative"}
     assert body["moderation"] == {"action": "pass", "categories": []}

@@ -50,7 +50,7 @@ def test_reply_renders_variables_and_names_the_asker(services) -> None:
     svc = services()
     setup_room(svc, lottery_rule())
     out = svc.engine.handle([C(1)], now_ms=NOW)[0]
-    assert out.reply == {"text": "@n1 福袋8点开", "rule_id": "lottery", "mentions": ["n1"]}
+    assert out.reply == {"text": "@n1 福袋8点开", "rule_id": "lottery", "mentions": ["n1"], "answers": ["m1"]}
 
 
 def test_burst_is_answered_once_naming_the_askers(services) -> None:
@@ -67,11 +67,11 @@ def test_askers_during_the_window_are_named_in_the_next_reply(services) -> None:
     setup_room(svc, lottery_rule(limits={"window_seconds": 0.2, "user_cooldown_seconds": 0}), settings={"budget_per_second": 100})
     first = svc.engine.handle([C(1)], now_ms=NOW)[0]
     assert first.reply["mentions"] == ["n1"]
-    assert svc.engine.handle([C(2)], now_ms=NOW)[0].reason == "aggregated"
-    assert svc.engine.handle([C(3)], now_ms=NOW)[0].reason == "aggregated"
-    time.sleep(0.3)
-    later = svc.engine.handle([C(4)], now_ms=NOW)[0]
+    assert svc.engine.handle([C(2)], now_ms=NOW + 50)[0].reason == "aggregated"
+    assert svc.engine.handle([C(3)], now_ms=NOW + 100)[0].reason == "aggregated"
+    later = svc.engine.handle([C(4)], now_ms=NOW + 250)[0]
     assert later.reply["mentions"] == ["n2", "n3", "n4"]
+    assert later.reply["answers"] == ["m2", "m3", "m4"]
 
 
 def test_mentions_are_capped(services) -> None:
@@ -132,10 +132,7 @@ def test_missing_variable_skips_the_rule_and_falls_through(services) -> None:
 def test_rotation_cycles_through_variants(services) -> None:
     svc = services()
     setup_room(svc, lottery_rule(replies=["A", "B", "C"], limits={"window_seconds": 0.001, "user_cooldown_seconds": 0}), settings={"budget_per_second": 100})
-    texts = []
-    for i in range(3):
-        texts.append(svc.engine.handle([C(i)], now_ms=NOW)[0].reply["text"].split(" ")[-1])
-        time.sleep(0.02)
+    texts = [svc.engine.handle([C(i)], now_ms=NOW + 20 * i)[0].reply["text"].split(" ")[-1] for i in range(3)]
     assert texts == ["A", "B", "C"]
 
 
