@@ -27,7 +27,9 @@ Why not a delayed burst reply at window close: a response can only carry a reply
 own comment; riding a late burst on an unrelated comment's response is exactly the
 confusing "@a @b @c + size answer" this replaces. A room action feed
 (/v1/rooms/{room}/actions, planned) could post such bursts; the waiting set and the
-reply log are its seam. Final outcomes go to the room's reply log stream and counters.
+reply log are its seam. Every final outcome is counted (``final:<outcome>`` in the room's
+counters); the ones no response could carry (a waiting asker later ``named``, or
+``expired``) also go to the room's reply log stream.
 
 Time is the caller's ``now`` (epoch ms): the window, budget and cooldown keys hold their
 end time and expire later only to be collected, so a recorded room replays at any speed.
@@ -63,13 +65,16 @@ local flood_max = tonumber(ARGV[6])
 local log_max = tonumber(ARGV[7])
 local K_BUDGET, K_BANNED, K_COUNTERS, K_WAIT, K_LOG = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local SEP = string.char(31)
+-- outcomes a response already carries are only counted; the stream gets the deferred ones
+-- (a waiting asker named by a later reply, or expired), which no response could tell
+local function count(status) redis.call('HINCRBY', K_COUNTERS, 'final:' .. status, 1) end
 local function log(id, status, rule, by)
   if by then
     redis.call('XADD', K_LOG, 'MAXLEN', '~', log_max, '*', 'id', id, 'status', status, 'rule', rule, 'by', by, 'ts', now)
   else
     redis.call('XADD', K_LOG, 'MAXLEN', '~', log_max, '*', 'id', id, 'status', status, 'rule', rule, 'ts', now)
   end
-  redis.call('HINCRBY', K_COUNTERS, 'final:' .. status, 1)
+  count(status)
 end
 local function split(m)
   local a = string.find(m, SEP, 1, true)
@@ -130,24 +135,25 @@ for i = 0, n - 1 do
       if r then  -- this batch's reply of the rule names it
         if #r.mentions < max_mentions then
           table.insert(r.mentions, nick); table.insert(r.named, cid)
-          log(cid, 'named', rule_id, r.by)
+          count('named')
           d = {status = 'aggregated'}
         else
-          log(cid, 'mention_cap', rule_id)
+          count('mention_cap')
           d = {status = 'mention_cap'}
         end
       elseif #w < max_mentions - 1 then  -- the rule's next reply names it, if within the window
         local m = rule_id .. SEP .. cid .. SEP .. nick
         redis.call('ZADD', K_WAIT, now + window_ms, m)
+        redis.call('PEXPIRE', K_WAIT, window_ms + 3600000)
         table.insert(w, {m, cid, nick})
         d = {status = 'aggregated'}
       else
-        log(cid, 'mention_cap', rule_id)
+        count('mention_cap')
         d = {status = 'mention_cap'}
       end
       if user_cd > 0 then close_at(k_user, user_cd) end
     elseif open(K_BUDGET) then
-      log(cid, 'dropped_budget', rule_id)
+      count('dropped_budget')
       d = {status = 'budget'}
     else
       close_at(K_BUDGET, budget_ms)
@@ -168,7 +174,7 @@ for i = 0, n - 1 do
       end
       waiting[rule_id] = {}
       table.insert(mentions, nick); table.insert(named, cid)
-      log(cid, 'reply', rule_id)
+      count('reply')
       local variant = 0
       if rnd >= 0 then
         variant = rnd % n_variants
@@ -185,7 +191,6 @@ for i = 0, n - 1 do
     redis.call('HINCRBY', K_COUNTERS, d.status, 1)
   end
 end
-redis.call('PEXPIRE', K_WAIT, 3600000)
 local out = {}
 for i = 1, n do
   local enc = cjson.encode(decisions[i])

@@ -81,7 +81,10 @@ class CompiledRules:
         for i, rule in enumerate(self.rules):
             m = rule.match
             found = hits.get(i, {})
-            spans, timed_out = self._keyword_path(i, m, found, text, exact, intent, confidence)
+            if found or not (m.any or m.all):
+                spans, timed_out = self._keyword_path(i, m, found, text, exact, intent, confidence)
+            else:  # needs a keyword hit and has none (the common case): skip the call
+                spans, timed_out = None, False
             if timed_out:
                 timeouts += 1
                 rejected.append(Rejected(rule, "regex_timeout", f"no answer within {self.regex_timeout * 1000:.0f} ms"))
