@@ -134,3 +134,21 @@ def test_replaying_the_sample_room_keeps_every_promise(rclient, svc_settings, se
         print("sample room through the engine:", dict(tally))
     finally:
         svc.close()
+
+
+def test_report_counts_answered_named_and_not_named_apart(tmp_path) -> None:
+    from nlp_service.batch.report import _answered
+
+    log = [
+        {"id": "q1", "reply": {"text": "@a @b x", "answers": ["q2", "q1"]}, "reason": None},
+        {"id": "q2", "reply": None, "reason": "aggregated"},  # named in q1's reply
+        {"id": "q3", "reply": None, "reason": "aggregated"},  # waited, never named
+        {"id": "q4", "reply": None, "reason": "budget"},
+        {"id": "q5", "reply": None, "reason": "mention_cap"},
+        {"id": "c1", "reply": None, "reason": "no_match"},
+    ]
+    path = tmp_path / "replies.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in log), encoding="utf-8")
+    got = _answered(path, {"q1", "q2", "q3", "q4", "q5"})
+    assert got["answered"] == 2 and got["answered_by_own_reply"] == 1 and got["aggregated_and_named"] == 1
+    assert got["aggregated_or_limited_not_named"] == 3 and got["answered_share"] == 0.4
