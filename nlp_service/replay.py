@@ -23,6 +23,8 @@ class ReplaySummary:
     comments: int = 0
     replies: int = 0
     askers_in_replies: int = 0
+    named_ids: set = field(default_factory=set)  # comment ids named in another comment's reply
+    held_ids: set = field(default_factory=set)  # aggregated / mention_cap / budget: answered only if named
     reasons: Counter = field(default_factory=Counter)
     errors: int = 0
     seconds: float = 0.0
@@ -33,11 +35,14 @@ class ReplaySummary:
             "replies": self.replies,
             "askers_named_in_replies": self.askers_in_replies,
             "dropped_by_budget": self.reasons.get("budget", 0),
+            "dropped_by_mention_cap": self.reasons.get("mention_cap", 0),
             "aggregated_into_a_reply": self.reasons.get("aggregated", 0),
+            "aggregated_and_named": len(self.named_ids & self.held_ids),
+            "aggregated_not_named": len(self.held_ids - self.named_ids),
             "dropped_by_user_cooldown": self.reasons.get("user_cooldown", 0),
             "dropped_by_moderation": self.reasons.get("moderation", 0) + self.reasons.get("banned", 0),
             "no_rule_matched": self.reasons.get("no_match", 0),
-            "other_reasons": {k: v for k, v in self.reasons.items() if k not in {"budget", "aggregated", "user_cooldown", "moderation", "banned", "no_match"}},
+            "other_reasons": {k: v for k, v in self.reasons.items() if k not in {"budget", "mention_cap", "aggregated", "user_cooldown", "moderation", "banned", "no_match"}},
             "http_errors": self.errors,
             "seconds": round(self.seconds, 2),
         }
@@ -96,7 +101,10 @@ def replay(
             if r["reply"]:
                 summary.replies += 1
                 summary.askers_in_replies += len(r["reply"]["mentions"])
+                summary.named_ids.update(x for x in r["reply"].get("answers", ()) if x != c.get("id"))
                 yield c, r["reply"]
             else:
                 summary.reasons[r["reason"] or "none"] += 1
+                if r["reason"] in {"aggregated", "mention_cap", "budget"}:
+                    summary.held_ids.add(c.get("id"))
     summary.seconds = time.monotonic() - start_wall

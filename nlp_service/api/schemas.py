@@ -51,6 +51,7 @@ class ReplyOut(BaseModel):
     text: str
     rule_id: str
     mentions: list[str]
+    answers: list[str] = Field(default_factory=list, description="ids of the comments this reply answers (its own and the aggregated askers it names)")
 
 
 class CommentOut(BaseModel):

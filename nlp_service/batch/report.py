@@ -144,20 +144,35 @@ def _shares(c: dict) -> dict:
 
 
 def _answered(path: Path, question_ids: set[str]) -> dict:
-    """Questions answered, from a reply log: JSONL of reply results ({id, reply, reason})."""
-    replied, aggregated = set(), set()
+    """Questions answered, from a reply log: JSONL of reply results ({id, reply, reason}).
+
+    Counted apart: a question's own reply; a question named in another comment's reply
+    (``reply.answers`` lists the comment ids a reply answers); and a question that was
+    aggregated, capped or budget-limited but never named, which is not answered."""
+    replied, named, held = set(), set(), set()
     with path.open(encoding="utf-8") as fh:
         for line in fh:
             try:
                 r = json.loads(line)
             except json.JSONDecodeError:
                 continue
+            cid = str(r.get("id"))
             if r.get("reply"):
-                replied.add(str(r.get("id")))
-            elif r.get("reason") == "aggregated":
-                aggregated.add(str(r.get("id")))
-    answered = (replied | aggregated) & question_ids
-    return {"answered": len(answered), "answered_share": round(len(answered) / len(question_ids), 4) if question_ids else 0.0}
+                replied.add(cid)
+                named.update(str(x) for x in r["reply"].get("answers", ()) if str(x) != cid)
+            elif r.get("reason") in {"aggregated", "mention_cap", "budget"}:
+                held.add(cid)
+    replied &= question_ids
+    named = (named & question_ids) - replied
+    dropped = (held & question_ids) - named - replied
+    answered = replied | named
+    return {
+        "answered": len(answered),
+        "answered_by_own_reply": len(replied),
+        "aggregated_and_named": len(named),
+        "aggregated_or_limited_not_named": len(dropped),
+        "answered_share": round(len(answered) / len(question_ids), 4) if question_ids else 0.0,
+    }
 
 
 def _summary(r: dict) -> list[str]:

@@ -23,9 +23,17 @@ from nlp_service.moderation.pulse import PulseEvent
 from nlp_service.moderation.queue import ModerationQueue
 from nlp_service.moderation.recorder import Recorder
 from nlp_service.moderation.spool import Spool
-from nlp_service.replies.limits import REPLY, Decision, Limiter, LimitRequest, RoomLimits, decode
+from nlp_service.replies.limits import (
+    REPLY,
+    Decision,
+    Limiter,
+    LimitRequest,
+    RoomLimits,
+    decode_all,
+)
 from nlp_service.replies.matcher import Candidate, MatchResult
-from nlp_service.replies.rules import Rule, render
+from nlp_service.replies.render import compose
+from nlp_service.replies.rules import Rule
 from nlp_service.store.redis import execute
 from nlp_service.store.state import RoomSnapshot, StateCache
 
@@ -42,6 +50,7 @@ class Comment:
     nickname: str
     text: str
     ts: int | None = None  # epoch ms; the server's clock when missing
+    sender: str | None = None  # name of the bot key that sent it: the bot's own user unless the room sets bot_user
 
 
 @dataclass
@@ -152,6 +161,9 @@ class ReplyEngine:
         reason = "no_match"
         for cand in result.candidates:
             rule = cand.rule
+            if rule.when_sentiment and analysis.sentiment.label not in rule.when_sentiment:
+                notes.append(f"{rule.id}: sentiment {analysis.sentiment.label} is not one of {', '.join(rule.when_sentiment)}")
+                continue
             if rule.schedule is not None and not rule.schedule.active(ts):
                 notes.append(f"{rule.id}: outside its schedule")
                 reason = "schedule"
@@ -205,7 +217,7 @@ class ReplyEngine:
             if mod.action == BLOCK:
                 out.reason = "moderation"
                 continue
-            if snap.settings.bot_user and c.user == snap.settings.bot_user:
+            if c.user == (snap.settings.bot_user or c.sender):  # the bot's own message is never a question
                 out.reason = "own_bot"
                 if not (payload is not None or repeat):
                     deferred.setdefault(c.room, []).append(entry)
@@ -271,7 +283,9 @@ class ReplyEngine:
         floods: dict[int, int] = {}
         for (kind, room), res in zip(order, results, strict=True):
             if kind == "limits":
-                decisions[room] = [decode(x) for x in res]
+                decisions[room], expired = decode_all(res)
+                if expired:  # waiting askers whose window closed before the rule's next reply
+                    metrics.COMMENTS_NOT_ANSWERED.labels("expired").inc(expired)
             else:
                 for (i, _), (count, _queued) in zip(observed[room], res, strict=True):
                     floods[i] = int(count)
@@ -322,11 +336,10 @@ class ReplyEngine:
             return
         c = out.comment
         variant = p.variants[d.variant % len(p.variants)]
-        values = {**p.values, "nickname": c.nickname or c.user, "room": c.room, "question": c.text}
-        body = render(rule.replies[variant], values)
-        mentions = d.mentions or [c.nickname or c.user]
-        text = " ".join("@" + m for m in mentions) + " " + body
-        out.reply = {"text": text, "rule_id": rule.id, "mentions": mentions}
+        asker = c.nickname or c.user
+        values = {**p.values, "room": c.room, "question": c.text}
+        text, mentions = compose(rule.replies[variant], values, asker, d.mentions or [asker])
+        out.reply = {"text": text, "rule_id": rule.id, "mentions": mentions, "answers": d.named or [c.id]}
         if not d.retry:
             metrics.REPLIES_SENT.inc()
             metrics.RULE_HITS.labels(rule.id).inc()
@@ -346,7 +359,7 @@ class ReplyEngine:
             outcome = "lower_priority" if cand is not None and other.rule.priority >= cand.rule.priority else "skipped"
             detail = next((n for n in notes if n.startswith(other.rule.id + ":")), "")
             if detail:
-                outcome = "schedule" if "schedule" in detail else "missing_variable"
+                outcome = "schedule" if "schedule" in detail else "sentiment" if ": sentiment " in detail else "missing_variable"
             considered.append({"rule_id": other.rule.id, "priority": other.rule.priority, "outcome": outcome, "detail": detail})
         for rule in snap.rules.disabled:
             considered.append({"rule_id": rule.id, "priority": rule.priority, "outcome": "disabled", "detail": ""})
@@ -355,12 +368,17 @@ class ReplyEngine:
             k = self.limiter.keys
             rule = cand.rule
             pipe = self.limiter.client.pipeline(transaction=False)
-            pipe.exists(k.rule_cooldown(comment.room, rule.id))
-            pipe.exists(k.user_cooldown(comment.room, rule.id, comment.user))
-            pipe.exists(k.room_budget(comment.room))
-            rule_cd, user_cd, budget = pipe.execute()
-            blocked = [name for name, on in (("rule_window_open", rule_cd), ("user_cooldown", user_cd), ("room_budget_spent", budget)) if on]
-            values = {**snap.variables, "nickname": comment.nickname or comment.user, "room": comment.room, "question": comment.text}
+            pipe.get(k.rule_cooldown(comment.room, rule.id))
+            pipe.get(k.user_cooldown(comment.room, rule.id, comment.user))
+            pipe.get(k.room_budget(comment.room))
+            pipe.get(k.rotation(comment.room, rule.id))
+            rule_cd, user_cd, budget, turn = pipe.execute()
+            gates = (("rule_window_open", rule_cd), ("user_cooldown", user_cd), ("room_budget_spent", budget))
+            blocked = [name for name, until in gates if until and float(until) > now_ms]  # the keys hold their end time
+            asker = comment.nickname or comment.user
+            values = {**snap.variables, "room": comment.room, "question": comment.text}
+            nxt = 0 if rule.choose == "random" else int(turn or 0) % len(variants)  # the variant rotation gives next
+            text, mentions = compose(rule.replies[variants[nxt]], values, asker, [asker])
             fired = {
                 "rule_id": rule.id,
                 "priority": rule.priority,
@@ -370,7 +388,8 @@ class ReplyEngine:
                 ],
                 "intent": cand.intent,
                 "confidence": cand.confidence,
-                "would_reply": render(rule.replies[variants[0]], values),
+                "would_reply": text,  # exactly what the bot would post now, mentions included
+                "mentions": mentions,
                 "limits_now": blocked or ["clear"],
             }
         return {

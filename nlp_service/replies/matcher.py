@@ -81,38 +81,53 @@ class CompiledRules:
         for i, rule in enumerate(self.rules):
             m = rule.match
             found = hits.get(i, {})
-            spans: list[tuple[int, int, str]] = []
-            if m.any:
-                if ANY not in found:
-                    continue
-                spans += found[ANY]
-            if m.all:
-                seen = {term for _, _, term in found.get(ALL, ())}
-                if len(seen) < len(m.all):
-                    continue
-                spans += found[ALL]
-            if m.exact:
-                if i not in exact:
-                    continue
-                spans.append((0, len(text), text))
-            if m.regex:
-                try:
-                    mo = self._regexes[i].search(text, timeout=self.regex_timeout)
-                except TimeoutError:
-                    timeouts += 1
-                    rejected.append(Rejected(rule, "regex_timeout", f"no answer within {self.regex_timeout * 1000:.0f} ms"))
-                    continue
-                if mo is None:
-                    continue
-                spans.append((mo.start(), mo.end(), mo.group(0)))
-            if m.intent:
-                if intent != m.intent or confidence < m.min_confidence:
-                    continue
+            if found or not (m.any or m.all):
+                spans, timed_out = self._keyword_path(i, m, found, text, exact, intent, confidence)
+            else:  # needs a keyword hit and has none (the common case): skip the call
+                spans, timed_out = None, False
+            if timed_out:
+                timeouts += 1
+                rejected.append(Rejected(rule, "regex_timeout", f"no answer within {self.regex_timeout * 1000:.0f} ms"))
+            by_intent = intent is not None and confidence >= m.intents.get(intent, 2.0)
+            if spans is None and not by_intent:
+                continue
             if NONE in found:
                 rejected.append(Rejected(rule, "veto", "negative word " + ", ".join(t for _, _, t in found[NONE])))
                 continue
-            candidates.append(Candidate(rule, sorted(spans), m.intent and intent, m.intent and confidence))
+            named = m.intent if spans is not None else intent
+            candidates.append(Candidate(rule, sorted(spans or []), named and intent, named and confidence))
         return MatchResult(candidates, rejected, timeouts)
+
+    def _keyword_path(self, i: int, m, found: dict, text: str, exact: set[int], intent: str | None, confidence: float) -> tuple[list | None, bool]:
+        """(spans, regex timed out): spans when the keyword conditions (ANDed, with the
+        optional ``intent``) all hold, None when they fail or the rule has none."""
+        if not (m.any or m.all or m.exact or m.regex or m.intent):
+            return None, False  # an intents-only rule
+        spans: list[tuple[int, int, str]] = []
+        if m.any:
+            if ANY not in found:
+                return None, False
+            spans += found[ANY]
+        if m.all:
+            seen = {term for _, _, term in found.get(ALL, ())}
+            if len(seen) < len(m.all):
+                return None, False
+            spans += found[ALL]
+        if m.exact:
+            if i not in exact:
+                return None, False
+            spans.append((0, len(text), text))
+        if m.regex:
+            try:
+                mo = self._regexes[i].search(text, timeout=self.regex_timeout)
+            except TimeoutError:
+                return None, True
+            if mo is None:
+                return None, False
+            spans.append((mo.start(), mo.end(), mo.group(0)))
+        if m.intent and (intent != m.intent or confidence < m.min_confidence):
+            return None, False
+        return spans, False
 
 
 def effective_rules(global_rules: list[Rule], room_rules: list[Rule]) -> list[Rule]:

@@ -51,6 +51,11 @@ class Match(BaseModel):
     none: list[str] = Field(default_factory=list, description="negative words: any of them vetoes the rule")
     intent: str | None = Field(None, description="one of the PRODUCT.md intents")
     min_confidence: float = Field(0.5, ge=0, le=1)
+    intents: dict[str, float] = Field(
+        default_factory=dict,
+        description="intent fallback: the rule also fires (OR) when the comment's intent is one of these at or above "
+        "its confidence, even if no keyword matched; the keyword conditions above (with intent/min_confidence, ANDed) stay the fast path",
+    )
 
     @field_validator("any", "all", "exact", "none")
     @classmethod
@@ -66,6 +71,16 @@ class Match(BaseModel):
             raise ValueError(f"unknown intent {value!r}; use one of {', '.join(INTENTS)}")
         return value
 
+    @field_validator("intents")
+    @classmethod
+    def _known_intents(cls, value: dict[str, float]) -> dict[str, float]:
+        for name, threshold in value.items():
+            if name not in INTENTS:
+                raise ValueError(f"unknown intent {name!r} in intents; use one of {', '.join(INTENTS)}")
+            if not 0 < threshold <= 1:
+                raise ValueError(f"intents.{name} = {threshold}: a confidence must be in (0, 1]")
+        return value
+
     @field_validator("regex")
     @classmethod
     def _safe_regex(cls, pattern: str | None) -> str | None:
@@ -76,8 +91,8 @@ class Match(BaseModel):
 
     @model_validator(mode="after")
     def _has_a_condition(self) -> Match:
-        if not (self.any or self.all or self.exact or self.regex or self.intent):
-            raise ValueError("match needs at least one of any, all, exact, regex, intent")
+        if not (self.any or self.all or self.exact or self.regex or self.intent or self.intents):
+            raise ValueError("match needs at least one of any, all, exact, regex, intent, intents")
         return self
 
 
@@ -157,6 +172,11 @@ class Rule(BaseModel):
     match: Match
     replies: list[str] = Field(min_length=1, max_length=50)
     choose: Literal["rotation", "random"] = "rotation"
+    when_sentiment: list[Literal["positive", "neutral", "negative"]] = Field(
+        default_factory=list,
+        description="fire only for comments of these sentiments (empty: any); e.g. a cheerful FAQ answer for "
+        "[neutral, positive] and an apology for [negative]",
+    )
     limits: Limits = Field(default_factory=Limits)
     schedule: Schedule | None = None
     description: str = ""

@@ -19,6 +19,16 @@ from nlp_service.store.redis import GLOBAL, Keys
 ROOM_SETTINGS = {"bot_user": str, "budget_per_second": float, "window_seconds": float, "max_mentions": int}
 
 
+def _stored(rule: Rule) -> str:
+    """A rule's stored JSON. The newer fields are left out while unused, so an instance one
+    release behind (rolling deploy) still reads every rule that does not use them."""
+    exclude = {"when_sentiment"} if not rule.when_sentiment else set()
+    data = rule.model_dump(mode="json", exclude=exclude)
+    if not rule.match.intents:
+        del data["match"]["intents"]
+    return json.dumps(data, ensure_ascii=False)
+
+
 def _scope_room(scope: str) -> str:
     return GLOBAL if scope == GLOBAL_SCOPE else scope
 
@@ -36,7 +46,7 @@ def save_rule(client: redis.Redis, keys: Keys, rule: Rule) -> Rule:
     """Create or replace a rule in its scope."""
     room = _scope_room(rule.scope)
     pipe = client.pipeline()
-    pipe.hset(keys.rules(room), rule.id, rule.model_dump_json())
+    pipe.hset(keys.rules(room), rule.id, _stored(rule))
     if room != GLOBAL:
         pipe.sadd(keys.rooms(), room)
     bump_version(pipe, keys)
@@ -53,7 +63,7 @@ def save_rules(client: redis.Redis, keys: Keys, rules: list[Rule], replace_scope
             pipe.delete(keys.rules(room))
     for rule in rules:
         room = _scope_room(rule.scope)
-        pipe.hset(keys.rules(room), rule.id, rule.model_dump_json())
+        pipe.hset(keys.rules(room), rule.id, _stored(rule))
         if room != GLOBAL:
             pipe.sadd(keys.rooms(), room)
     bump_version(pipe, keys)

@@ -256,9 +256,15 @@ class Keys:
         """STRING present while the room's outbound budget is spent (PX = 1 s / rate)."""
         return self._k(room, "budget")
 
-    def askers(self, room: str, rule_id: str) -> str:
-        """LIST nicknames that asked while the rule's window was closed; named in the next reply."""
-        return self._k(room, "askers", rule_id)
+    def waiting(self, room: str) -> str:
+        """ZSET askers waiting to be named by their rule's next reply: member
+        ``rule_id \x1f comment_id \x1f nickname``, score = deadline (question time + window, ms)."""
+        return self._k(room, "waiting")
+
+    def reply_log(self, room: str) -> str:
+        """STREAM final reply outcomes (capped): id, status (reply, named, expired, mention_cap,
+        dropped_budget), rule, by (the comment whose reply named it)."""
+        return self._k(room, "replylog")
 
     def rotation(self, room: str, rule_id: str) -> str:
         """STRING counter for replies chosen in rotation."""

@@ -22,7 +22,7 @@ def ready_room(client, admin, services):
 def test_reply_contract(client, bot, ready_room) -> None:
     body = client.post("/v1/reply", json=comment(), headers=bot).json()
     assert set(body) >= {"id", "sentiment", "intent", "keywords", "reply", "reason", "moderation"}
-    assert body["reply"] == {"text": "@n1 福袋8点开", "rule_id": "lottery", "mentions": ["n1"]}
+    assert body["reply"] == {"text": "@n1 福袋8点开", "rule_id": "lottery", "mentions": ["n1"], "answers": ["m1"]}
     assert body["intent"]["label"] == "ask_lottery" and 0 <= body["intent"]["confidence"] <= 1
     assert body["sentiment"]["label"] in {"positive", "neutral", "negative"}
     assert body["moderation"] == {"action": "pass", "categories": []}
@@ -106,3 +106,12 @@ def test_health_ready_metrics_and_docs(client, bot, ready_room) -> None:
     assert 'nlp_http_requests_total{method="POST",route="/v1/reply",status="200"}' in text
     assert "nlp_replies_sent_total" in text and 'nlp_rule_hits_total{rule_id="lottery"}' in text
     assert client.get("/openapi.json").json()["paths"]["/v1/reply"]
+
+
+def test_the_bot_keys_name_is_its_own_user_unless_the_room_sets_bot_user(client, bot, admin, services, ready_room) -> None:
+    own = client.post("/v1/reply", json=comment(5, user="bot"), headers=bot).json()  # the fixture's key is named "bot"
+    assert own["reply"] is None and own["reason"] == "own_bot"
+    client.put("/v1/rooms/room1/settings", json={"bot_user": "host-account"}, headers=admin)
+    services.state.refresh()
+    assert client.post("/v1/reply", json=comment(6, user="host-account"), headers=bot).json()["reason"] == "own_bot"
+    assert client.post("/v1/reply", json=comment(7, user="bot"), headers=bot).json()["reply"] is not None

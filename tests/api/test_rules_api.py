@@ -42,7 +42,7 @@ def test_variables_settings_and_dry_run(client, admin, services) -> None:
     assert v["variables"] == {"coupon_code": "HELLO"}
     services.state.refresh()
     dry = client.post("/v1/rules/dry-run", json={"room": "room1", "text": "優惠券在哪"}, headers=admin).json()
-    assert dry["fired"]["would_reply"] == "口令HELLO" and dry["fired"]["spans"][0]["original"] == "優惠券"
+    assert dry["fired"]["would_reply"] == "@dry-run 口令HELLO" and dry["fired"]["spans"][0]["original"] == "優惠券"
     bad = client.put("/v1/rooms/room1/settings", json={"budget_per_second": -1}, headers=admin)
     assert bad.status_code == 422
     unknown = client.put("/v1/rooms/room1/settings", json={"speed": 1}, headers=admin)

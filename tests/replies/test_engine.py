@@ -50,7 +50,7 @@ def test_reply_renders_variables_and_names_the_asker(services) -> None:
     svc = services()
     setup_room(svc, lottery_rule())
     out = svc.engine.handle([C(1)], now_ms=NOW)[0]
-    assert out.reply == {"text": "@n1 福袋8点开", "rule_id": "lottery", "mentions": ["n1"]}
+    assert out.reply == {"text": "@n1 福袋8点开", "rule_id": "lottery", "mentions": ["n1"], "answers": ["m1"]}
 
 
 def test_burst_is_answered_once_naming_the_askers(services) -> None:
@@ -67,11 +67,11 @@ def test_askers_during_the_window_are_named_in_the_next_reply(services) -> None:
     setup_room(svc, lottery_rule(limits={"window_seconds": 0.2, "user_cooldown_seconds": 0}), settings={"budget_per_second": 100})
     first = svc.engine.handle([C(1)], now_ms=NOW)[0]
     assert first.reply["mentions"] == ["n1"]
-    assert svc.engine.handle([C(2)], now_ms=NOW)[0].reason == "aggregated"
-    assert svc.engine.handle([C(3)], now_ms=NOW)[0].reason == "aggregated"
-    time.sleep(0.3)
-    later = svc.engine.handle([C(4)], now_ms=NOW)[0]
+    assert svc.engine.handle([C(2)], now_ms=NOW + 50)[0].reason == "aggregated"
+    assert svc.engine.handle([C(3)], now_ms=NOW + 100)[0].reason == "aggregated"
+    later = svc.engine.handle([C(4)], now_ms=NOW + 250)[0]
     assert later.reply["mentions"] == ["n2", "n3", "n4"]
+    assert later.reply["answers"] == ["m2", "m3", "m4"]
 
 
 def test_mentions_are_capped(services) -> None:
@@ -132,10 +132,7 @@ def test_missing_variable_skips_the_rule_and_falls_through(services) -> None:
 def test_rotation_cycles_through_variants(services) -> None:
     svc = services()
     setup_room(svc, lottery_rule(replies=["A", "B", "C"], limits={"window_seconds": 0.001, "user_cooldown_seconds": 0}), settings={"budget_per_second": 100})
-    texts = []
-    for i in range(3):
-        texts.append(svc.engine.handle([C(i)], now_ms=NOW)[0].reply["text"].split(" ")[-1])
-        time.sleep(0.02)
+    texts = [svc.engine.handle([C(i)], now_ms=NOW + 20 * i)[0].reply["text"].split(" ")[-1] for i in range(3)]
     assert texts == ["A", "B", "C"]
 
 
@@ -153,12 +150,12 @@ def test_rule_change_reaches_a_second_instance_without_restart(services, svc_set
     try:
         setup_room(a, lottery_rule())
         time.sleep(0.2)
-        assert b.engine.dry_run(C(1))["fired"]["would_reply"] == "福袋8点开"
+        assert b.engine.dry_run(C(1))["fired"]["would_reply"] == "@n1 福袋8点开"
         store.save_rule(a.client, a.keys, lottery_rule(replies=["新的回复"]))
         changed_at = time.monotonic()
         seen = None
         while time.monotonic() - changed_at < 1.0:
-            if b.engine.dry_run(C(1))["fired"]["would_reply"] == "新的回复":
+            if b.engine.dry_run(C(1))["fired"]["would_reply"] == "@n1 新的回复":
                 seen = time.monotonic() - changed_at
                 break
             time.sleep(0.01)
@@ -207,3 +204,23 @@ def test_one_round_trip_per_batch_and_scripts_reload_after_a_flush(services, rcl
     stats = rclient.info("commandstats")
     assert "cmdstat_script|exists" not in stats and "cmdstat_script|load" not in stats  # loaded once
     assert stats["cmdstat_evalsha"]["calls"] >= 1
+
+
+@pytest.mark.parametrize("template", ["福袋{lottery_time}开", "@{nickname} 福袋{lottery_time}开", "{nickname}，福袋{lottery_time}开"])
+def test_dry_run_shows_the_text_the_bot_posts(services, template) -> None:
+    svc = services()
+    setup_room(svc, lottery_rule(replies=[template, "第二句{nickname}"]))
+    predicted = svc.engine.dry_run(C(1, nick="问价"))["fired"]
+    out = svc.engine.handle([C(1, nick="问价")], now_ms=NOW)[0]
+    assert predicted["would_reply"] == out.reply["text"]
+    assert predicted["mentions"] == out.reply["mentions"] == ["问价"]
+    assert out.reply["text"].count("@问价") == 1
+
+
+def test_template_nickname_and_aggregated_askers_are_each_mentioned_once(services) -> None:
+    svc = services()
+    setup_room(svc, lottery_rule(replies=["@{nickname} 福袋{lottery_time}开"]), settings={"budget_per_second": 100})
+    outs = svc.engine.handle([C(1), C(2), C(3)], now_ms=NOW)
+    text = outs[0].reply["text"]
+    assert sorted(outs[0].reply["mentions"]) == ["n1", "n2", "n3"]
+    assert all(text.count("@" + n) == 1 for n in ("n1", "n2", "n3"))

@@ -71,3 +71,24 @@ def test_spans_point_into_the_matching_form() -> None:
     cand = CompiledRules([R("a", {"any": ["福袋"]})]).match(n.text).candidates[0]
     start, end, term = cand.spans[0]
     assert term == "福袋" and n.original_slice(start, end) == "福 袋"
+
+
+def test_intent_fallback_is_an_or_beside_the_keywords() -> None:
+    rules = [R("coupon", {"any": ["优惠券"], "intents": {"ask_coupon": 0.6}, "none": ["退"]})]
+    assert fired(rules, "优惠券在哪", "other", 0.9) == ["coupon"]  # keywords: the fast path
+    assert fired(rules, "那个卷在哪里领", "ask_coupon", 0.9) == ["coupon"]  # no keyword, the model is sure
+    assert fired(rules, "那个卷在哪里领", "ask_coupon", 0.5) == []  # below the threshold
+    assert fired(rules, "退的卷呢", "ask_coupon", 0.9) == []  # a veto holds on both paths
+
+
+def test_intent_with_keywords_stays_an_and() -> None:
+    rules = [R("claim", {"any": ["中奖"], "intent": "ask_lottery", "min_confidence": 0.5})]
+    assert fired(rules, "中奖了怎么领", "ask_lottery", 0.6) == ["claim"]
+    assert fired(rules, "中奖了怎么领", "other", 0.9) == []
+    assert fired(rules, "怎么领", "ask_lottery", 0.9) == []
+
+
+@pytest.mark.parametrize("intents", [{"ask_nothing": 0.5}, {"ask_coupon": 0}, {"ask_coupon": 1.5}])
+def test_intent_fallback_is_validated(intents) -> None:
+    with pytest.raises(ValueError, match="intents"):
+        R("bad", {"intents": intents})

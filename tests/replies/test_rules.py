@@ -80,3 +80,15 @@ def test_schedule_window_in_shanghai_time() -> None:
     assert not r.schedule.active(at_2010 + 30 * 60 * 1000)
     overnight = rule(schedule={"windows": [{"start": "23:00", "end": "01:00"}]})
     assert overnight.schedule.active(1764084600000)  # 23:30 +08:00
+
+
+def test_stored_rules_leave_unused_new_fields_out() -> None:
+    import json
+
+    from nlp_service.replies.store import _stored
+
+    plain = Rule.model_validate({"id": "a", "match": {"any": ["福袋"]}, "replies": ["x"]})
+    data = json.loads(_stored(plain))
+    assert "when_sentiment" not in data and "intents" not in data["match"]  # readable one release back
+    fancy = Rule.model_validate({"id": "b", "match": {"intents": {"ask_price": 0.6}}, "replies": ["x"], "when_sentiment": ["neutral"]})
+    assert Rule.model_validate_json(_stored(fancy)) == fancy

@@ -43,12 +43,16 @@ def comments_of(services: Services, model: type[CommentIn] | type[BatchIn], body
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]) from None
     if isinstance(parsed, CommentIn):
         require_rooms(key, [parsed.room])
-        return [parsed.to_comment()]
-    limit = services.settings.max_batch
-    if len(parsed.comments) > limit:
-        raise HTTPException(413, f"batch has {len(parsed.comments)} comments; the limit is {limit}")
-    require_rooms(key, {c.room for c in parsed.comments})
-    return [c.to_comment() for c in parsed.comments]
+        comments = [parsed.to_comment()]
+    else:
+        limit = services.settings.max_batch
+        if len(parsed.comments) > limit:
+            raise HTTPException(413, f"batch has {len(parsed.comments)} comments; the limit is {limit}")
+        require_rooms(key, {c.room for c in parsed.comments})
+        comments = [c.to_comment() for c in parsed.comments]
+    for c in comments:  # the key's name is the bot's own user unless the room sets bot_user
+        c.sender = key.name
+    return comments
 
 
 def render(outcomes: list[Outcome], batch: bool) -> bytes:
