@@ -21,6 +21,7 @@ from nlp_service.core.errors import (
     ForbiddenError,
     InvalidRuleError,
     InvalidTextError,
+    InvalidTimeZoneError,
     RuleNotFoundError,
     StoreUnavailableError,
 )
@@ -36,6 +37,7 @@ STATUS = {
     StoreUnavailableError: 503,
     QueueItemNotFoundError: 404,
     InvalidDecisionError: 422,
+    InvalidTimeZoneError: 422,
 }
 
 

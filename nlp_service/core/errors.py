@@ -58,3 +58,9 @@ class ForbiddenError(NlpServiceError):
 
 class StoreUnavailableError(NlpServiceError):
     """Redis cannot be reached."""
+
+
+class InvalidTimeZoneError(NlpServiceError, ValueError):
+    """A time zone name that is not an IANA zone."""
+
+    reason = "invalid_time_zone"

@@ -5,9 +5,15 @@ sentiment shares, intent counts, controversy = comments flagged complaint or fra
 and the keywords of its negative comments, in the same pipeline as the rest of the
 request. Minutes are the comment's own time (``ts``), so a replayed show keeps its shape.
 
-The spike rule, checked for the newest minute of an active room (by the state-poll thread,
-or on demand): the minute has at least ``MIN_COMMENTS`` comments, its baseline is the
-mean of the room's previous ``BASELINE_MINUTES`` minutes that had comments (at least
+The spike rule judges every minute that got comments, as it closes (by the state-poll
+thread, :func:`check_active_rooms`): the room keeps the set of its minutes with comments
+and the set of minutes not judged since they last got comments. Each unjudged minute is
+judged; one older than the room's newest minute is complete and leaves the set, the newest
+is judged again on the next round while it fills. So a replayed show (many minutes pass
+between two polls) and a room with history (the replay's minutes are not its newest) both
+alert on their spike minutes, and a marker per minute keeps any minute from alerting twice.
+A minute spikes when it has at least ``MIN_COMMENTS`` comments, its baseline is the mean
+of the room's previous ``BASELINE_MINUTES`` minutes that had comments (at least
 ``MIN_BASELINE_MINUTES`` of them), and either
 
 * the negative share is at least ``max(2 × baseline, baseline + 0.20)``, or
@@ -21,11 +27,13 @@ the top negative words of the last five minutes and a standard script for the ho
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 import redis
 
@@ -74,6 +82,11 @@ def queue_updates(pipe, keys: Keys, room: str, events: Iterable[PulseEvent]) -> 
                 pipe.hincrby(key, field, value)
         pipe.expire(key, KEEP_SECONDS)
         pipe.zadd(keys.active_rooms(), {room: minute}, gt=True)
+    if counts:
+        touched = {str(m): m for m in counts}
+        for key in (keys.pulse_minutes(room), keys.pulse_unjudged(room)):
+            pipe.zadd(key, touched)
+            pipe.expire(key, KEEP_SECONDS)
     for minute, w in words.items():
         key = keys.pulse_negative_words(room, minute)
         for word, value in w.items():
@@ -129,20 +142,31 @@ def top_negative_words(client: redis.Redis, keys: Keys, room: str, last_minute: 
     return total.most_common(k)
 
 
-def check_room(client: redis.Redis, keys: Keys, room: str, last_minute: int, script: str | None) -> dict | None:
-    """Raise a mood_spike alert for ``last_minute`` if the rule says so (once per minute)."""
-    alert = spike(minutes(client, keys, room, last_minute, BASELINE_MINUTES + 1))
+def history(client: redis.Redis, keys: Keys, room: str, minute: int) -> list[tuple[int, dict[str, int]]]:
+    """``minute``'s counters after those of the room's previous ``BASELINE_MINUTES`` minutes
+    that had comments, oldest first (the input of :func:`spike`)."""
+    before = client.zrevrangebyscore(keys.pulse_minutes(room), minute - 1, "-inf", start=0, num=BASELINE_MINUTES)
+    span = [int(m) for m in reversed(before)] + [minute]
+    pipe = client.pipeline(transaction=False)
+    for m in span:
+        pipe.hgetall(keys.pulse(room, m))
+    return [(m, {k: int(v) for k, v in raw.items()}) for m, raw in zip(span, pipe.execute(), strict=True)]
+
+
+def check_room(client: redis.Redis, keys: Keys, room: str, minute: int, script: str | None) -> dict | None:
+    """Raise a mood_spike alert for ``minute`` if the rule says so (once per minute)."""
+    alert = spike(history(client, keys, room, minute))
     if alert is None:
         return None
-    if not client.set(keys.pulse_alerted(room, last_minute), "1", nx=True, ex=KEEP_SECONDS):
+    if not client.set(keys.pulse_alerted(room, minute), "1", nx=True, ex=KEEP_SECONDS):
         return None
     examples = [json.loads(x) for x in client.lrange(keys.pulse_examples(room), 0, 4)]
     alert.update(
         kind="mood_spike", room=room, raised_at=int(time.time() * 1000),
-        top_negative_words=top_negative_words(client, keys, room, last_minute), examples=examples, suggested_reply=script,
+        top_negative_words=top_negative_words(client, keys, room, minute), examples=examples, suggested_reply=script,
     )  # fmt: skip
     payload = json.dumps(alert, ensure_ascii=False)
-    record = {"id": f"mood_spike:{last_minute}", "room": room, "user": "", "nickname": "", "text": alert["why"], "ts": last_minute * 60_000}
+    record = {"id": f"mood_spike:{minute}", "room": room, "user": "", "nickname": "", "text": alert["why"], "ts": minute * 60_000}
     moderation = {"action": "review", "categories": ["mood_spike"], "terms": [], "score": alert["negative_share"], "suggested_reply": script, "alert": alert}
     pipe = client.pipeline()
     pipe.xgroup_create(keys.urgent_stream(room), "moderators", id="0", mkstream=True)
@@ -159,11 +183,77 @@ def check_room(client: redis.Redis, keys: Keys, room: str, last_minute: int, scr
     return alert
 
 
-def check_active_rooms(client: redis.Redis, keys: Keys, script: str | None, limit: int = 1000) -> list[dict]:
-    """Check the newest minute of the rooms with the most recent comments (poll thread)."""
+def judge_room(client: redis.Redis, keys: Keys, room: str, script: str | None) -> list[dict]:
+    """Judge every minute of the room that got comments since it was last judged (see the
+    module docstring); complete minutes leave the unjudged set."""
+    unjudged = sorted(int(m) for m in client.zrange(keys.pulse_unjudged(room), 0, -1))
+    if not unjudged:
+        return []
+    newest = client.zrevrange(keys.pulse_minutes(room), 0, 0)
+    newest_minute = int(newest[0]) if newest else unjudged[-1]
     alerts = []
-    for room, minute in client.zrevrange(keys.active_rooms(), 0, limit - 1, withscores=True):
-        alert = check_room(client, keys, room, int(minute), script)
+    for minute in unjudged:
+        alert = check_room(client, keys, room, minute, script)
         if alert:
             alerts.append(alert)
+    done = [str(m) for m in unjudged if m < newest_minute]
+    if done:
+        client.zrem(keys.pulse_unjudged(room), *done)
     return alerts
+
+
+def check_active_rooms(client: redis.Redis, keys: Keys, script: str | None, limit: int = 1000) -> list[dict]:
+    """Judge the unjudged minutes of the rooms with the most recent comments (poll thread)."""
+    alerts = []
+    for room in client.zrevrange(keys.active_rooms(), 0, limit - 1):
+        alerts += judge_room(client, keys, room, script)
+    return alerts
+
+
+def raised(client: redis.Redis, keys: Keys, room: str, count: int = 100) -> list[dict]:
+    """The room's raised alerts, newest first."""
+    return [json.loads(x) for x in client.lrange(keys.pulse_alerts(room), 0, count - 1)]
+
+
+def _minute_view(minute: int, c: dict[str, int], words: list[tuple[str, float]], alerted: bool, tz: ZoneInfo) -> dict:
+    n = c.get("n", 0)
+    counts = {label: c.get("sentiment:" + label, 0) for label in ("positive", "neutral", "negative")}
+    intents = sorted(((k.split(":", 1)[1], v) for k, v in c.items() if k.startswith("intent:") and v), key=lambda x: (-x[1], x[0]))
+    return {
+        "minute": dt.datetime.fromtimestamp(minute * 60, tz).isoformat(),
+        "ts": minute * 60_000,
+        "comments": n,
+        "sentiment": counts,
+        "shares": {**{k: round(v / n, 4) if n else 0.0 for k, v in counts.items()}, "controversy": round(c.get("controversy", 0) / n, 4) if n else 0.0},
+        "controversial": c.get("controversy", 0),
+        "top_intents": [{"intent": i, "count": v} for i, v in intents[:5]],
+        "negative_words": [{"word": w, "count": int(v)} for w, v in words[:5]],
+        "alert": alerted,
+    }
+
+
+def dashboard(client: redis.Redis, keys: Keys, room: str, count: int, tz: ZoneInfo) -> dict:
+    """The room's last ``count`` minutes that had comments, read like a dashboard: shares,
+    counts, top intents and negative words per minute, ISO 8601 times in ``tz``, and the
+    alerts raised (newest first)."""
+    recent = sorted(int(m) for m in client.zrevrange(keys.pulse_minutes(room), 0, count - 1))
+    pipe = client.pipeline(transaction=False)
+    for m in recent:
+        pipe.hgetall(keys.pulse(room, m))
+        pipe.zrevrange(keys.pulse_negative_words(room, m), 0, 4, withscores=True)
+        pipe.exists(keys.pulse_alerted(room, m))
+    raw = pipe.execute()
+    minutes_out = [
+        _minute_view(m, {k: int(v) for k, v in raw[3 * i].items()}, raw[3 * i + 1], bool(raw[3 * i + 2]), tz) for i, m in enumerate(recent)
+    ]
+    alerts = raised(client, keys, room)
+    for a in alerts:
+        a["minute_iso"] = dt.datetime.fromtimestamp(a["minute"] * 60, tz).isoformat()
+    last = recent[-1] if recent else None
+    return {
+        "room": room,
+        "timezone": str(tz),
+        "minutes": minutes_out,
+        "alerts": alerts,
+        "top_negative_words": [{"word": w, "count": c} for w, c in top_negative_words(client, keys, room, last)] if last is not None else [],
+    }

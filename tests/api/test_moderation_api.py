@@ -76,8 +76,14 @@ def test_pulse_bans_and_moderate_endpoints(client, admin, bot, services) -> None
     for i in range(3):
         client.post("/v1/reply", json={**comment(i, text="发货太慢了 骗子"), "ts": 1764072600000 + i}, headers=bot)
     pulse = client.get("/v1/rooms/room1/pulse", headers=mod).json()
-    assert pulse["minutes"][0]["n"] == 3 and pulse["minutes"][0]["sentiment:negative"] == 3
-    assert pulse["top_negative_words"]
+    [minute] = pulse["minutes"]
+    assert minute["comments"] == 3 and minute["sentiment"]["negative"] == 3 and minute["shares"]["negative"] == 1.0
+    assert minute["minute"] == "2025-11-25T20:10:00+08:00" and minute["ts"] == 1764072600000
+    assert pulse["timezone"] == "Asia/Shanghai" and pulse["top_negative_words"] and pulse["alerts"] == []
+    utc = client.get("/v1/rooms/room1/pulse", params={"tz": "UTC"}, headers=mod).json()
+    assert utc["minutes"][0]["minute"] == "2025-11-25T12:10:00+00:00"
+    bad = client.get("/v1/rooms/room1/pulse", params={"tz": "Mars/Olympus"}, headers=mod)
+    assert bad.status_code == 422 and "Mars/Olympus" in bad.json()["error"]["message"]
     assert client.get("/v1/rooms/room1/pulse", headers=bot).status_code == 403
     # bans (admin only); the banned user's next comment is blocked without analysis
     assert client.post("/v1/rooms/room1/bans", json={"user": "troll", "seconds": 60}, headers=mod).status_code == 403

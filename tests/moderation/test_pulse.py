@@ -62,3 +62,40 @@ def test_same_room_without_the_spike_raises_nothing(svc, settings) -> None:
         batch = [Comment(r["id"], r["room"], r["user"], r["nickname"], r["text"], r["ts"]) for r in group]
         svc.engine.handle(batch, now_ms=batch[0].ts)
         assert pulse.check_room(svc.client, svc.keys, "demo-room", minute, None) is None, minute - start_minute
+
+
+def _rows(settings) -> list[dict]:
+    lines = (settings.data_dir / "replay" / "sample_room.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(x) for x in lines]
+
+
+def _send(svc, rows, shift_ms: int = 0, room: str = "demo-room") -> None:
+    batch = [Comment(f"{r['id']}-{shift_ms}", room, r["user"], r["nickname"], r["text"], r["ts"] + shift_ms) for r in rows]
+    for i in range(0, len(batch), 500):
+        svc.engine.handle(batch[i : i + 500], now_ms=batch[i].ts)
+
+
+def test_a_show_replayed_at_once_alerts_on_its_spike_minutes_only(svc, settings) -> None:
+    """Every completed minute is judged, not only the newest: the whole show arrives between two checks."""
+    rows = _rows(settings)
+    start_minute = rows[0]["ts"] // 60_000
+    _send(svc, rows)
+    alerts = pulse.check_active_rooms(svc.client, svc.keys, None)
+    spiked = sorted(a["minute"] - start_minute for a in alerts)
+    assert spiked and set(spiked) <= {13, 14, 15}, spiked
+    assert pulse.check_active_rooms(svc.client, svc.keys, None) == []  # no minute alerts twice
+    feed = [a for a in svc.client.xrange(svc.keys.actions("demo-room"))]
+    assert len(feed) == len(spiked) and all(f["kind"] == "host_alert" for _, f in feed)
+
+
+def test_a_replay_into_a_room_with_history_alerts_at_the_planted_minutes(svc, settings) -> None:
+    rows = _rows(settings)
+    calm = [r for r in rows if not 12 <= (r["ts"] - rows[0]["ts"]) // 60_000 <= 17]
+    day = 24 * 3600 * 1000
+    _send(svc, calm, shift_ms=day)  # the room's live history: a calm show, a day LATER than the replay
+    assert pulse.check_active_rooms(svc.client, svc.keys, None) == []
+    _send(svc, rows)  # the recorded show with its spike, replayed into the same room
+    alerts = pulse.check_active_rooms(svc.client, svc.keys, None)
+    start_minute = rows[0]["ts"] // 60_000
+    spiked = sorted(a["minute"] - start_minute for a in alerts)
+    assert spiked and set(spiked) <= {13, 14, 15}, spiked

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fastapi import APIRouter, Query, Response
 
 from nlp_service.api.auth import require_rooms
 from nlp_service.api.deps import AdminKey, AnyKey, ModeratorKey, ServicesDep
 from nlp_service.api.schemas import BanIn, DecisionIn, ModerateIn, PullIn, TermsIn
+from nlp_service.core.errors import InvalidTimeZoneError
 from nlp_service.moderation import bans, lists, pulse
 from nlp_service.moderation.detect import moderate
 from nlp_service.moderation.queue import parse_item_id
@@ -74,20 +78,22 @@ def change_list(scope: str, category: str, body: TermsIn, _: AdminKey, services:
 
 
 @rooms_router.get("/{room}/pulse")
-def room_pulse(room: str, key: ModeratorKey, services: ServicesDep, minutes: int = 30) -> dict:
-    """The room's mood per minute (counts, sentiment shares, intents, controversy) and the
-    top negative words of its last five minutes."""
+def room_pulse(
+    room: str, key: ModeratorKey, services: ServicesDep,
+    minutes: Annotated[int, Query(ge=1, le=720, description="how many of the room's latest minutes with comments")] = 30,
+    tz: Annotated[str, Query(description="IANA time zone of the minute times", max_length=64)] = "Asia/Shanghai",
+) -> dict:  # fmt: skip
+    """The room's mood per minute (shares, counts, top intents, negative words, ISO 8601
+    times in ``tz``), the alerts raised, and the top negative words of its last five minutes."""
     require_rooms(key, [room])
-    latest = services.client.zscore(services.keys.active_rooms(), room)
-    if latest is None:
-        return {"room": room, "minutes": [], "top_negative_words": []}
-    last = int(latest)
-    series = pulse.minutes(services.client, services.keys, room, last, max(1, min(minutes, 720)))
-    return {
-        "room": room,
-        "minutes": [{"minute": m, "ts": m * 60_000, **c} for m, c in series if c],
-        "top_negative_words": pulse.top_negative_words(services.client, services.keys, room, last),
-    }
+    return pulse.dashboard(services.client, services.keys, room, minutes, _zone(tz))
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidTimeZoneError(f"unknown time zone {name!r}; use an IANA name such as Asia/Shanghai") from exc
 
 
 @rooms_router.post("/{room}/bans", status_code=201)
