@@ -97,9 +97,20 @@ def test_repeated_texts_come_from_the_bounded_cache(settings) -> None:
     first = small.analyze("几号链接")
     assert small.analyze("几号链接") is first  # a hit: the same immutable result
     small.analyze("来了")
-    small.analyze("福袋几点开")  # the cache was full: emptied, then refilled
+    small.analyze("福袋几点开")  # the cache was full: the oldest text went
     assert len(small._cache) <= 2
     again = small.analyze("几号链接")
     assert again is not first and again == first  # recomputed, equal
     off = Analyzer.load(settings.model_copy(update={"analysis_cache_size": 0}))
-    assert off.analyze("来了") == off.analyze("来了") and off._cache == {}
+    assert off.analyze("来了") == off.analyze("来了") and len(off._cache) == 0
+
+
+def test_the_analysis_cache_is_bounded_by_bytes_too(settings) -> None:
+    from nlp_service.analysis import Analyzer
+
+    budget = 2_000_000
+    a = Analyzer.load(settings.model_copy(update={"analysis_cache_size": 50_000, "analysis_cache_bytes": budget}))
+    for i in range(40):  # long distinct comments: ~220 KB each by the estimate
+        a.analyze(f"{i}号" + "主播今天的衣服好看吗" * 199)
+    assert a._cache.bytes <= budget and len(a._cache) < 40
+    assert len(a._cache) >= budget // 300_000  # still caching, not switched off

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     analysis_cache_size: int = Field(
         50_000, ge=0, description="distinct comment texts whose analysis is kept for reuse, ~1 KB each (0: off)"
     )
+    analysis_cache_bytes: int = Field(
+        64 * 2**20, ge=0, description="bytes the analysis cache may hold (estimated per text: long comments cost more)"
+    )
 
     # --- Redis and the live reply path -------------------------------------------------
     redis_url: str | None = Field(
