@@ -78,18 +78,35 @@ class ReplyCoalescer:
         while (batch := self._take()) is not None:
             comments, waiters = batch
             metrics.REPLY_BATCH.observe(len(comments))
-            try:
-                result: list[Outcome] | BaseException = self._handle(comments)
-            except Exception as exc:  # every request of the batch gets the error (a 500), none hangs
-                result = exc
             by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future, object]]] = {}
-            start = 0
-            for loop, fut, request in waiters:
-                value = result if isinstance(result, BaseException) else result[start : start + len(request)]
-                start += len(request)
+            for loop, fut, value in self._outcomes(comments, waiters):
                 by_loop.setdefault(loop, []).append((fut, value))
             for loop, items in by_loop.items():  # one wake-up per loop and batch, not per request
                 loop.call_soon_threadsafe(_resolve, items)
+
+
+    def _outcomes(self, comments: list[Comment], waiters: list[_Waiter]):
+        """(loop, future, outcomes or the error) per request. When the shared batch fails,
+        each request is run again on its own, so one hostile request fails alone and the
+        others are answered (safe to repeat: a comment id already answered gets the same
+        answer and consumes nothing, see replies/limits.py)."""
+        try:
+            result = self._handle(comments)
+        except Exception as exc:
+            if len(waiters) == 1:
+                loop, fut, _ = waiters[0]
+                yield loop, fut, exc  # a 500 for this request only; none hangs
+                return
+            for loop, fut, request in waiters:
+                try:
+                    yield loop, fut, self._handle(list(request))
+                except Exception as one:
+                    yield loop, fut, one
+            return
+        start = 0
+        for loop, fut, request in waiters:
+            yield loop, fut, result[start : start + len(request)]
+            start += len(request)
 
 
 def _resolve(items: list[tuple[asyncio.Future, object]]) -> None:

@@ -12,6 +12,42 @@ from nlp_service.replies.rules import ROOM_PATTERN
 MAX_TEXT = 2000
 
 
+# One unit (epoch milliseconds) and a sane range: a 400-digit or 10^20 ts used to reach the
+# rules' schedules and Redis (failing a whole shared batch), and "1764072600" as a string was
+# read as seconds while 1764072600 as a number was milliseconds.
+TS_MIN, TS_MAX = 946_684_800_000, 4_102_444_800_000  # 2000-01-01 … 2100-01-01 UTC
+TS_RANGE_TEXT = "between 2000-01-01 and 2100-01-01"
+
+
+def epoch_ms(value: object) -> int | None:
+    """``ts`` as epoch milliseconds, whatever form it came in; ``ValueError`` names the fix."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str | float):
+        raise ValueError("ts must be epoch milliseconds or an ISO 8601 time with zone")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("ts must be whole epoch milliseconds")
+        value = int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isascii() and text.isdigit() and len(text) <= 16:
+            value = int(text)
+        else:
+            try:
+                when = dt.datetime.fromisoformat(text) if len(text) <= 40 else None
+            except ValueError:
+                when = None
+            if when is None:
+                raise ValueError("ts must be epoch milliseconds or an ISO 8601 time with zone, e.g. 2025-11-25T20:00:00+08:00")
+            if when.tzinfo is None:
+                raise ValueError("ISO 8601 time needs a zone, e.g. 2025-11-25T20:00:00+08:00")
+            value = int(when.timestamp() * 1000)
+    if not TS_MIN <= value <= TS_MAX:  # type: ignore[operator]
+        raise ValueError(f"ts {value} is out of range: epoch milliseconds {TS_RANGE_TEXT} (seconds? multiply by 1000)")
+    return value  # type: ignore[return-value]
+
+
 class CommentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -20,16 +56,14 @@ class CommentIn(BaseModel):
     user: str = Field(min_length=1, max_length=128)
     nickname: str = Field("", max_length=64)
     text: str = Field(max_length=MAX_TEXT)
-    ts: int | dt.datetime | None = Field(None, description="epoch milliseconds or ISO 8601 with zone")
+    ts: int | None = Field(
+        None, description=f"epoch milliseconds (an integer, or its digits as a string) or ISO 8601 with zone; {TS_RANGE_TEXT}"
+    )
 
-    @field_validator("ts")
+    @field_validator("ts", mode="before")
     @classmethod
-    def _epoch_ms(cls, value: int | dt.datetime | None) -> int | None:
-        if isinstance(value, dt.datetime):
-            if value.tzinfo is None:
-                raise ValueError("ISO 8601 time needs a zone, e.g. 2025-11-25T20:00:00+08:00")
-            return int(value.timestamp() * 1000)
-        return value
+    def _epoch_ms(cls, value: object) -> int | None:
+        return epoch_ms(value)
 
     def to_comment(self) -> Comment:
         return Comment(self.id, self.room, self.user, self.nickname, self.text, self.ts)  # type: ignore[arg-type]

@@ -115,3 +115,22 @@ def test_the_bot_keys_name_is_its_own_user_unless_the_room_sets_bot_user(client,
     services.state.refresh()
     assert client.post("/v1/reply", json=comment(6, user="host-account"), headers=bot).json()["reason"] == "own_bot"
     assert client.post("/v1/reply", json=comment(7, user="bot"), headers=bot).json()["reply"] is not None
+
+
+def test_ts_has_one_unit_and_a_sane_range(client, bot) -> None:
+    base = {"id": "t1", "room": "room1", "user": "u1", "nickname": "n", "text": "几号链接"}
+    ok = {1764072600000: 1764072600000, "1764072600000": 1764072600000, "2025-11-25T20:10:00+08:00": 1764072600000}
+    for sent, _ms in ok.items():
+        r = client.post("/v1/reply", json={**base, "ts": sent}, headers=bot)
+        assert r.status_code == 200, (sent, r.text)
+    for bad in (10**20, int("9" * 400), True, 1764072600, "1764072600", 1.5, "2025-11-25T20:10:00", "soon", -1):
+        r = client.post("/v1/reply", json={**base, "ts": bad}, headers=bot)
+        assert r.status_code == 422, (bad, r.text)
+        assert r.json()["error"]["type"] == "validation_error" and "ts" in r.json()["error"]["message"]
+
+
+def test_one_bad_ts_in_a_batch_is_refused_before_any_comment_is_spent(client, bot, services) -> None:
+    good = {"id": "b1", "room": "room1", "user": "u1", "nickname": "n", "text": "几号链接", "ts": 1764072600000}
+    r = client.post("/v1/reply/batch", json={"comments": [good, {**good, "id": "b2", "ts": 10**20}]}, headers=bot)
+    assert r.status_code == 422 and "comments.1.ts" in r.json()["error"]["message"]
+    assert services.client.exists(services.keys.idempotency("room1", "b1")) == 0  # nothing was consumed
