@@ -71,3 +71,6 @@ def enable_multiprocess(directory: Path) -> None:
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True)
     os.environ[MULTIPROC_ENV] = str(directory)
+STATE_ERRORS = Counter(
+    "nlp_state_refresh_errors_total", "rooms whose state could not be rebuilt on refresh (a bad stored record; logged)", registry=REGISTRY
+)

@@ -8,15 +8,45 @@ poll interval, without a restart. Functions take the client explicitly.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import redis
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from nlp_service.core.errors import InvalidRuleError, RuleNotFoundError
 from nlp_service.replies.rules import GLOBAL_SCOPE, ROOM_PATTERN, Rule, parse_rules_yaml
 from nlp_service.store.redis import GLOBAL, Keys
 
-ROOM_SETTINGS = {"bot_user": str, "budget_per_second": float, "window_seconds": float, "max_mentions": int}
+log = logging.getLogger(__name__)
+
+class RoomConfig(BaseModel):
+    """A room's settings (``PUT /v1/rooms/{room}/settings``): finite numbers within the same
+    bounds as the service-wide defaults in ``core/config.py``; unset = the default."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    bot_user: str | None = Field(None, min_length=1, max_length=128)
+    budget_per_second: float | None = Field(None, gt=0, le=100)
+    window_seconds: float | None = Field(None, gt=0, le=3600)
+    max_mentions: int | None = Field(None, ge=1, le=50)
+
+
+ROOM_SETTINGS = tuple(RoomConfig.model_fields)
+
+
+def room_config(stored: dict[str, str], room: str = "") -> RoomConfig:
+    """The stored settings of a room; a field that no longer validates (written by an older
+    release, or by hand) is dropped and logged, so it can never break a state refresh."""
+    good = {}
+    for name, value in stored.items():
+        try:
+            RoomConfig.model_validate({name: value})
+        except ValidationError:
+            log.warning("room %r: ignoring stored setting %s=%r (invalid)", room, name, value)
+            continue
+        good[name] = value
+    return RoomConfig.model_validate(good)
 
 
 def _stored(rule: Rule) -> str:
@@ -146,18 +176,15 @@ def get_variables(client: redis.Redis, keys: Keys, room: str) -> dict[str, str]:
 def set_room_settings(client: redis.Redis, keys: Keys, room: str, values: dict[str, object]) -> dict[str, str]:
     """Room settings (bot_user, budget_per_second, window_seconds, max_mentions)."""
     check_room(room)
-    clean: dict[str, str] = {}
-    for name, value in values.items():
-        kind = ROOM_SETTINGS.get(name)
-        if kind is None:
-            raise InvalidRuleError(f"unknown room setting {name!r}; known: {', '.join(ROOM_SETTINGS)}")
-        try:
-            typed = kind(value)
-        except (TypeError, ValueError):
-            raise InvalidRuleError(f"room setting {name} must be {kind.__name__}, got {value!r}") from None
-        if kind is not str and typed <= 0:
-            raise InvalidRuleError(f"room setting {name} must be positive, got {value!r}")
-        clean[name] = str(typed)
+    unknown = sorted(set(values) - set(ROOM_SETTINGS))
+    if unknown:
+        raise InvalidRuleError(f"unknown room setting {unknown[0]!r}; known: {', '.join(ROOM_SETTINGS)}")
+    try:
+        parsed = RoomConfig.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InvalidRuleError(f"room setting {'.'.join(str(p) for p in first['loc'])}: {first['msg']} (got {first.get('input')!r})") from None
+    clean = {name: str(value) for name, value in parsed.model_dump(exclude_unset=True).items() if value is not None}
     pipe = client.pipeline()
     pipe.hset(keys.room_config(room), mapping=clean) if clean else None
     pipe.sadd(keys.rooms(), room)

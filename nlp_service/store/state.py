@@ -7,19 +7,23 @@ room per change). Steady state costs the reply path no Redis call at all.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
 
+from nlp_service.core import metrics
 from nlp_service.core.config import Settings
 from nlp_service.core.periodic import PeriodicThread
 from nlp_service.moderation.lexicon import Lexicon
 from nlp_service.moderation.lists import build_lexicon, scope_changes
 from nlp_service.replies.matcher import CompiledRules, effective_rules
-from nlp_service.replies.store import room_state, state_version
+from nlp_service.replies.store import room_config, room_state, state_version
 from nlp_service.store.redis import GLOBAL, Keys
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -76,9 +80,20 @@ class StateCache:
         version = state_version(self.client, self.keys)
         if version == self.version:
             return False
-        rebuilt = {room: self._build(room, version) for room in list(self._rooms)}
+        rebuilt, broken = {}, []
+        for room in list(self._rooms):
+            try:
+                rebuilt[room] = self._build(room, version)
+            except (redis.ConnectionError, redis.TimeoutError):
+                raise  # Redis away: keep serving from the cache, the next tick retries
+            except Exception:  # one bad record must not stop rules, keys and revocations reaching every room
+                log.exception("state refresh: room %r could not be rebuilt; it is rebuilt on its next comment", room)
+                metrics.STATE_ERRORS.inc()
+                broken.append(room)
         with self._lock:
             self._rooms.update(rebuilt)
+            for room in broken:
+                self._rooms.pop(room, None)
             self.version = version
         for listener in self._listeners:
             listener(version)
@@ -108,11 +123,12 @@ class StateCache:
         changes = scope_changes(self.client, self.keys, [GLOBAL, room] if room != GLOBAL else [GLOBAL])
         banned = {u: int(float(t)) for u, t in self.client.hgetall(self.keys.banned(room)).items()}
         s = self.settings
+        cfg = room_config(cfg, room)  # stored values that no longer validate fall back to the defaults
         settings = RoomSettings(
-            bot_user=cfg.get("bot_user") or None,
-            budget_ms=max(1, int(1000 / float(cfg.get("budget_per_second", s.reply_budget_per_second)))),
-            window_ms=int(1000 * float(cfg.get("window_seconds", s.reply_window_seconds))),
-            max_mentions=int(cfg.get("max_mentions", s.reply_max_mentions)),
+            bot_user=cfg.bot_user or None,
+            budget_ms=max(1, int(1000 / (cfg.budget_per_second or s.reply_budget_per_second))),
+            window_ms=int(1000 * (cfg.window_seconds or s.reply_window_seconds)),
+            max_mentions=cfg.max_mentions or s.reply_max_mentions,
         )
         compiled = CompiledRules(effective_rules(global_rules, room_rules), s.regex_timeout_seconds)
         lexicon = build_lexicon(s.data_dir, [changes[k] for k in changes])

@@ -47,3 +47,26 @@ def test_variables_settings_and_dry_run(client, admin, services) -> None:
     assert bad.status_code == 422
     unknown = client.put("/v1/rooms/room1/settings", json={"speed": 1}, headers=admin)
     assert unknown.status_code == 422 and "speed" in unknown.json()["error"]["message"]
+
+
+def test_room_settings_are_validated_and_a_bad_stored_one_cannot_stop_refresh(client, admin, services) -> None:
+    url = "/v1/rooms/room1/settings"
+    for bad in ({"budget_per_second": "nan"}, {"budget_per_second": "inf"}, {"window_seconds": -1}, {"max_mentions": 500}, {"colour": "red"}):
+        r = client.put(url, json=bad, headers=admin)
+        assert r.status_code == 422, (bad, r.text)
+    r = client.put(url, json={"budget_per_second": 2, "bot_user": "助手"}, headers=admin)
+    assert r.status_code == 200 and r.json()["settings"] == {"budget_per_second": "2.0", "bot_user": "助手"}
+    # a value written past the validation (an older release, by hand) is ignored, not fatal
+    services.state.room("room1")  # cached, so the refresh rebuilds it
+    services.client.hset(services.keys.room_config("room1"), "budget_per_second", "nan")
+    key = client.post("/v1/keys", json={"name": "late", "role": "bot", "rooms": ["room1"]}, headers=admin).json()
+    services.state.refresh()
+    snap = services.state.room("room1")
+    assert snap.settings.budget_ms == int(1000 / services.settings.reply_budget_per_second) and snap.settings.bot_user == "助手"
+    # and keys still propagate: the new key works, the revoked one stops
+    h = {"Authorization": f"Bearer {key['key']}"}
+    body = {"id": "s1", "room": "room1", "user": "u", "text": "几号链接", "ts": 1764072600000}
+    assert client.post("/v1/reply", json=body, headers=h).status_code == 200
+    assert client.delete(f"/v1/keys/{key['key_id']}", headers=admin).status_code == 204
+    services.state.refresh()
+    assert client.post("/v1/reply", json={**body, "id": "s2"}, headers=h).status_code == 401
