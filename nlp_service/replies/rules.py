@@ -216,9 +216,34 @@ def render(text: str, values: dict[str, str]) -> str:
     return text.format_map(values)
 
 
+# A rules document is shallow and plain: bounds on nesting and aliases keep a hostile one
+# (50,000 nested lists, a 300-byte "billion laughs" of aliases) from exhausting the worker.
+YAML_MAX_DEPTH = 20
+YAML_MAX_ALIASES = 50
+
+
+def _check_yaml_shape(document: str) -> None:
+    """Walk the YAML event stream (iterative: no recursion, no expansion) and refuse
+    documents nested deeper than ``YAML_MAX_DEPTH`` or with more than ``YAML_MAX_ALIASES`` aliases."""
+    depth = aliases = 0
+    for event in yaml.parse(document, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > YAML_MAX_DEPTH:
+                raise InvalidRuleError(f"rules YAML is nested deeper than {YAML_MAX_DEPTH} levels")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+        elif isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > YAML_MAX_ALIASES:
+                raise InvalidRuleError(f"rules YAML uses more than {YAML_MAX_ALIASES} aliases (*name); write the values out")
+
+
 def parse_rules_yaml(document: str) -> list[Rule]:
-    """Rules from a YAML document: a list of rules, or ``{rules: [...]}``."""
+    """Rules from a YAML document: a list of rules, or ``{rules: [...]}`` (safe YAML, with
+    bounded nesting and aliases)."""
     try:
+        _check_yaml_shape(document)
         data = yaml.safe_load(document)
     except yaml.YAMLError as exc:
         raise InvalidRuleError(f"rules YAML does not parse: {exc}") from None

@@ -92,3 +92,19 @@ def test_stored_rules_leave_unused_new_fields_out() -> None:
     assert "when_sentiment" not in data and "intents" not in data["match"]  # readable one release back
     fancy = Rule.model_validate({"id": "b", "match": {"intents": {"ask_price": 0.6}}, "replies": ["x"], "when_sentiment": ["neutral"]})
     assert Rule.model_validate_json(_stored(fancy)) == fancy
+
+
+def test_hostile_yaml_is_refused_cheaply() -> None:
+    from nlp_service.core.errors import InvalidRuleError
+    from nlp_service.replies.rules import parse_rules_yaml
+
+    deep = "[" * 50_000 + "]" * 50_000
+    with pytest.raises(InvalidRuleError, match="nested deeper"):
+        parse_rules_yaml(deep)
+    bomb = 'a: &a ["x","x","x","x","x","x","x","x","x"]\n' + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{','.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8)
+    )
+    with pytest.raises(InvalidRuleError, match="aliases"):
+        parse_rules_yaml(bomb)
+    ok = "rules:\n  - id: a\n    match: {any: [链接]}\n    replies: [在小黄车]\n"
+    assert [r.id for r in parse_rules_yaml(ok)] == ["a"]
