@@ -94,17 +94,23 @@ def evaluate(
         typer.echo(ev.format_confusion(m))
     if data is None:
         _eval_moderation_own()
+    elif "neutral" in _labels_of(data):
+        _eval_moderation_chatter(data, limit)
 
 
-def _is_offensive_set(path: Path) -> bool:
+def _labels_of(path: Path) -> set[str]:
+    """The distinct values of a CSV's ``label`` column (empty when it has none)."""
     import csv
 
     try:
         with path.open(encoding="utf-8", newline="") as fh:
-            row = next(csv.DictReader(fh), None)
-    except OSError as exc:
+            return {(row.get("label") or "").strip() for row in csv.DictReader(fh)} - {""}
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
         _fail(exc)
-    return bool(row) and row.get("label", "").strip() in {"safe", "offensive"}
+
+
+def _is_offensive_set(path: Path) -> bool:
+    return bool(_labels_of(path) & {"safe", "offensive"})
 
 
 def _eval_moderation_own() -> None:
@@ -120,7 +126,22 @@ def _eval_moderation_own() -> None:
     for c, m in result["categories"].items():
         ev_r = "-" if m["evasion_recall"] is None else f"{m['evasion_recall']:.3f} (n={m['evasion_support']})"
         typer.echo(f"{c:15s} {m['precision']:9.3f} {m['recall']:7.3f} {m['f1']:6.3f} {m['support']:7d} {ev_r:>15s}")
-    typer.echo(f"harmless comments flagged: {result['harmless_flagged']} of {result['harmless_total']}")
+    typer.echo(f"harmless comments flagged: {result['harmless_flagged']} of {result['harmless_total']} ({result['clean_flagged_share']:.1%}; target ≤ 5 %)")
+    typer.echo(f"harmful comments flagged at all (flag recall): {result['flag_recall']:.3f} (target ≥ 0.90)")
+
+
+def _eval_moderation_chatter(data: Path, limit: int | None) -> None:
+    from nlp_service.analysis import Analyzer
+    from nlp_service.moderation.evaluate import evaluate_chatter
+
+    try:
+        result = evaluate_chatter(Analyzer.load(), data, limit)
+    except NlpServiceError as exc:
+        _fail(exc)
+    typer.echo(f"\n== moderation · chatter (label neutral) of {data.name}: {result['chatter_rows']} rows")
+    typer.echo(f"flagged {result['flagged_share']:.2%} (target ≤ 2 %), blocked {result['blocked_share']:.2%} (target ≤ 0.2 %)")
+    for ex in result["flagged"][:20]:
+        typer.echo(f"  {ex['action']:6s} {','.join(ex['categories']):20s} {ex['text'][:60]}")
 
 
 def _eval_moderation_public(data: Path, limit: int | None) -> None:

@@ -9,7 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 from nlp_service.analysis import Analyzer
-from nlp_service.core.errors import DataFileError
+from nlp_service.core.errors import DataFileError, InvalidTextError
 from nlp_service.moderation.detect import CATEGORIES, moderate
 from nlp_service.moderation.lists import load_base_lexicon
 
@@ -27,7 +27,7 @@ def evaluate_own(analyzer: Analyzer, path: Path | None = None) -> dict:
         raise DataFileError(f"moderation evaluation set not found: {path}")
     lexicon = load_base_lexicon(analyzer.settings.data_dir)
     counts = {c: Counter() for c in CATEGORIES if c != "flood"}
-    flagged_none = total_none = 0
+    flagged_none = total_none = flagged_harmful = total_harmful = 0
     with path.open(encoding="utf-8", newline="") as fh:
         for row in csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE):
             truth = {c.strip() for c in row["categories"].split(",") if c.strip() and c.strip() != "none"}
@@ -36,6 +36,9 @@ def evaluate_own(analyzer: Analyzer, path: Path | None = None) -> dict:
             if not truth:
                 total_none += 1
                 flagged_none += bool(predicted)
+            else:
+                total_harmful += 1
+                flagged_harmful += bool(predicted)
             for c, k in counts.items():
                 if c in truth and c in predicted:
                     k["tp"] += 1
@@ -51,7 +54,48 @@ def evaluate_own(analyzer: Analyzer, path: Path | None = None) -> dict:
         ev = k["evasion_tp"] + k["evasion_fn"]
         per[c]["evasion_recall"] = round(k["evasion_tp"] / ev, 4) if ev else None
         per[c]["evasion_support"] = ev
-    return {"categories": per, "harmless_flagged": flagged_none, "harmless_total": total_none}
+    return {
+        "categories": per,
+        "harmless_flagged": flagged_none,
+        "harmless_total": total_none,
+        # a harmful comment counts as caught when it is flagged at all (a human sees it)
+        "flag_recall": round(flagged_harmful / total_harmful, 4) if total_harmful else 0.0,
+        "clean_flagged_share": round(flagged_none / total_none, 4) if total_none else 0.0,
+    }
+
+
+def evaluate_chatter(analyzer: Analyzer, path: Path, limit: int | None = None) -> dict:
+    """Share of chatter (rows labelled ``neutral`` in a text,label set such as danmaku_dev)
+    that moderation flags and blocks; the flagged rows are listed for reading."""
+    lexicon = load_base_lexicon(analyzer.settings.data_dir)
+    n = flagged = blocked = 0
+    examples: list[dict] = []
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        if not {"text", "label"} <= set(reader.fieldnames or ()):
+            raise DataFileError(f"{path}: needs columns text,label; found {reader.fieldnames}")
+        for row in reader:
+            if limit is not None and n >= limit:
+                break
+            text = (row["text"] or "").strip()
+            if not text or row["label"].strip() != "neutral":
+                continue
+            try:
+                analysis = analyzer.analyze(text)
+            except InvalidTextError:  # nothing visible left (e.g. control characters only)
+                continue
+            n += 1
+            m = moderate(analysis, lexicon)
+            if m.flagged:
+                flagged += 1
+                blocked += m.action == "block"
+                examples.append({"text": text, "action": m.action, "categories": list(m.categories)})
+    return {
+        "chatter_rows": n,
+        "flagged_share": round(flagged / n, 4) if n else 0.0,
+        "blocked_share": round(blocked / n, 4) if n else 0.0,
+        "flagged": examples,
+    }
 
 
 def evaluate_offensive(analyzer: Analyzer, path: Path, limit: int | None = None) -> dict:
@@ -75,7 +119,7 @@ def evaluate_offensive(analyzer: Analyzer, path: Path, limit: int | None = None)
             offensive = row["label"].strip() == "offensive"
             cats = set(moderate(analyzer.analyze(text), lexicon).categories)
             hit = "abuse" in cats
-            flag = bool(cats - {"complaint", "fraud_claim"})
+            flag = bool(cats)
             correct += hit == offensive
             abuse["tp" if hit and offensive else "fp" if hit else "fn" if offensive else "tn"] += 1
             any_flag["tp" if flag and offensive else "fp" if flag else "fn" if offensive else "tn"] += 1
@@ -83,7 +127,10 @@ def evaluate_offensive(analyzer: Analyzer, path: Path, limit: int | None = None)
                 fine["tp" if hit else "fn"] += 1
     return {
         "rows": n,
+        # the target: at least 60 % of offensive comments flagged, at most 5 % of safe ones
+        "offensive_flagged_share": round(any_flag["tp"] / (any_flag["tp"] + any_flag["fn"]), 4) if any_flag["tp"] + any_flag["fn"] else 0.0,
+        "safe_flagged_share": round(any_flag["fp"] / (any_flag["fp"] + any_flag["tn"]), 4) if any_flag["fp"] + any_flag["tn"] else 0.0,
         "abuse_vs_offensive": {**_pr(abuse["tp"], abuse["fp"], abuse["fn"]), "accuracy": round(correct / n, 4) if n else 0.0},
-        "any_block_category_vs_offensive": _pr(any_flag["tp"], any_flag["fp"], any_flag["fn"]),
+        "any_flag_vs_offensive": _pr(any_flag["tp"], any_flag["fp"], any_flag["fn"]),
         "abuse_recall_on_attacks_on_a_person (fine_grained 1)": round(fine["tp"] / (fine["tp"] + fine["fn"]), 4) if fine else None,
     }
