@@ -257,13 +257,17 @@ class Keys:
         return self._k(room, "budget")
 
     def waiting(self, room: str) -> str:
-        """ZSET askers waiting to be named by their rule's next reply: member
-        ``rule_id \x1f comment_id \x1f nickname``, score = deadline (question time + window, ms)."""
+        """ZSET askers waiting for their rule's burst: member ``rule_id \x1f comment_id \x1f
+        nickname``, score = the close time of the rule's window (ms), when the burst is posted."""
         return self._k(room, "waiting")
 
+    def burst_bodies(self, room: str) -> str:
+        """HASH comment_id → JSON {body, self}: the text a burst led by that waiting asker posts."""
+        return self._k(room, "burstbodies")
+
     def reply_log(self, room: str) -> str:
-        """STREAM final reply outcomes (capped): id, status (reply, named, expired, mention_cap,
-        dropped_budget), rule, by (the comment whose reply named it)."""
+        """STREAM deferred reply outcomes (capped): id, status (named, dropped_budget), rule,
+        by (the action id of the burst that named it)."""
         return self._k(room, "replylog")
 
     def rotation(self, room: str, rule_id: str) -> str:

@@ -62,16 +62,20 @@ def test_burst_is_answered_once_naming_the_askers(services) -> None:
     assert outs[0].reply["text"].startswith("@n1 @n2 @n3 @n4 ")
 
 
-def test_askers_during_the_window_are_named_in_the_next_reply(services) -> None:
+def test_askers_during_the_window_are_named_in_the_burst_when_it_closes(services) -> None:
+    from nlp_service.store import actions
+
     svc = services()
     setup_room(svc, lottery_rule(limits={"window_seconds": 0.2, "user_cooldown_seconds": 0}), settings={"budget_per_second": 100})
     first = svc.engine.handle([C(1)], now_ms=NOW)[0]
     assert first.reply["mentions"] == ["n1"]
     assert svc.engine.handle([C(2)], now_ms=NOW + 50)[0].reason == "aggregated"
     assert svc.engine.handle([C(3)], now_ms=NOW + 100)[0].reason == "aggregated"
-    later = svc.engine.handle([C(4)], now_ms=NOW + 250)[0]
-    assert later.reply["mentions"] == ["n2", "n3", "n4"]
-    assert later.reply["answers"] == ["m2", "m3", "m4"]
+    assert svc.engine.post_due_bursts(now_ms=NOW + 200) == 1  # the poll thread, as the window closes
+    [burst] = actions.read(svc.client, svc.keys, "room1", "0")
+    assert burst.payload["text"] == "@n2 @n3 福袋8点开" and burst.payload["reply_to"] == ["m2", "m3"]
+    later = svc.engine.handle([C(4)], now_ms=NOW + 250)[0]  # a new window: its own reply, nobody carried
+    assert later.reply["mentions"] == ["n4"] and later.reply["answers"] == ["m4"]
 
 
 def test_mentions_are_capped(services) -> None:
