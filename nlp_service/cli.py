@@ -12,8 +12,30 @@ from rich.console import Console
 
 from nlp_service.core.errors import NlpServiceError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="The comment brain for live-stream e-commerce rooms.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="The comment brain for live-stream e-commerce rooms.",
+    context_settings={"help_option_names": ["-h", "--help"]},  # on every command too
+)
 err = Console(stderr=True)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from nlp_service import __version__
+
+        typer.echo(f"nlp-service {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="print the version and exit")
+    ] = False,
+) -> None:
+    """The comment brain for live-stream e-commerce rooms."""
 
 
 def _fail(exc: Exception) -> None:
