@@ -170,6 +170,7 @@ def serve(
     import uvicorn
 
     from nlp_service.core.config import get_settings
+    from nlp_service.store.embedded import embedded_pid, stop_embedded
     from nlp_service.store.redis import connect, embedded_url
 
     settings = get_settings()
@@ -179,7 +180,7 @@ def serve(
         if url:
             os.environ["REDIS_URL"] = url
             get_settings.cache_clear()
-        err.print(f"embedded Redis at {url} (data in {settings.var_dir})")
+        err.print(f"embedded Redis (pid {embedded_pid(client)}) at {url} (data in {settings.var_dir})")
     metrics_dir = settings.var_dir / "metrics" / str(os.getpid())
     if workers > 1:  # /metrics sums every worker's counters (see core/metrics.py)
         from nlp_service.core.metrics import enable_multiprocess
@@ -189,6 +190,7 @@ def serve(
         uvicorn.run("nlp_service.api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
+        stop_embedded()  # after the workers are gone (also on exit or SIGTERM: store/embedded.py)
 
 
 @app.command()
