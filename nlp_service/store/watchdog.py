@@ -23,20 +23,22 @@ STOP_WAIT_SECONDS = 10.0
 
 def is_redis(pid: int) -> bool:
     """The pid is still that redis-server (not gone, not a zombie, not a reused pid)."""
+    if not os.path.isdir("/proc/self"):  # no procfs (macOS): the pid exists, launchd reaps
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass  # it exists, owned by someone else
+        return True
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             if f.read().rsplit(b")", 1)[1].split()[0] == b"Z":
                 return False
         with open(f"/proc/{pid}/cmdline", "rb") as f:
             return b"redis-server" in f.read()
-    except (FileNotFoundError, ProcessLookupError, IndexError):
+    except (OSError, IndexError):
         return False
-    except OSError:  # no /proc: fall back to "the pid exists"
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        return True
 
 
 def _shutdown(socket_file: str) -> None:
