@@ -80,7 +80,7 @@ class Analyzer:
         """Load everything once (models, jieba dictionary, IDF table); raises if a model is missing."""
         settings = settings or get_settings()
         sentiment, intent = load_sentiment(settings), load_intent(settings)
-        scorer = FusedLinear({"sentiment": sentiment.fast, "intent": intent.fast})
+        scorer = FusedLinear({"subjectivity": sentiment.subjectivity, "polarity": sentiment.polarity, "intent": intent.fast})
         return cls(settings, sentiment, intent, get_tables(settings), scorer, get_segmenter(settings))
 
     def analyze(self, text: object) -> Analysis:
@@ -100,7 +100,7 @@ class Analyzer:
         return Analysis(
             normalized=norm,
             tokens=tuple(tokens),
-            sentiment=self.sentiment_model.decide(probs["sentiment"]),
+            sentiment=self.sentiment_model.decide(probs["subjectivity"], probs["polarity"]),
             intent=self.intent_model.decide(probs["intent"]),
             keywords=tuple(comment_keywords(tokens, settings.keywords_top_k, self.keyword_tables)),
         )

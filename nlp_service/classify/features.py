@@ -4,11 +4,28 @@ A comment becomes a list of string features: the words jieba found (``w:``), cha
 bigrams of the matching form (``b:``, robust to segmentation errors and typos), single
 CJK characters (``c:``, for the very short 弹幕 that dominate rooms) and emoji (``e:``,
 kept as signals by normalisation).
+
+A hedged review puts its verdict after the contrast word: 位置不错，但是房间太小 is a
+complaint, 还行吧就是有点贵 too. So when a comment has a contrast word after some text,
+the words of the clause after the last one are repeated as ``a:`` features and the words
+before it as ``p:`` features: the model learns how much more the later clause weighs (and
+that 不错 before 但是 says less than 不错 alone).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+
+# The words jieba returns for "but": the clause after one of these carries the verdict.
+CONTRAST_WORDS = frozenset({"但是", "但", "不过", "可惜", "只是", "就是", "可是", "然而", "却", "而是"})
+
+
+def contrast_split(tokens: Sequence[str]) -> int:
+    """Index of the last contrast word that follows some text, or -1 (no hedge)."""
+    for i in range(len(tokens) - 1, 0, -1):
+        if tokens[i] in CONTRAST_WORDS:
+            return i
+    return -1
 
 
 def comment_features(text: str, tokens: Sequence[str], emojis: Iterable[str] = ()) -> list[str]:
@@ -25,6 +42,10 @@ def comment_features(text: str, tokens: Sequence[str], emojis: Iterable[str] = (
             feats.append("b:" + prev + ch)
         prev = ch
     feats.extend("e:" + e for e in emojis)
+    cut = contrast_split(tokens)
+    if cut > 0:
+        feats.extend("p:" + t for t in tokens[:cut] if t != " ")
+        feats.extend("a:" + t for t in tokens[cut + 1 :] if t != " ")
     return feats
 
 

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from nlp_service.classify.features import contrast_split
+
 if TYPE_CHECKING:  # the service never imports scikit-learn: it loads plain arrays
     from sklearn.pipeline import Pipeline
 
@@ -115,7 +117,7 @@ class FusedLinear:
         self._sublinear_tf = sublinear.pop()
         # The vocabulary split by feature kind and keyed by the bare text, so the hot path
         # looks a token or character up directly instead of building "w:…" strings first.
-        self._by_kind: dict[str, dict[str, int]] = {"w:": {}, "c:": {}, "b:": {}, "e:": {}}
+        self._by_kind: dict[str, dict[str, int]] = {"w:": {}, "c:": {}, "b:": {}, "e:": {}, "p:": {}, "a:": {}}
         for f, j in vocab.items():
             kind = self._by_kind.get(f[:2])
             if kind is not None:
@@ -154,6 +156,13 @@ class FusedLinear:
             j = emoji.get(e)
             if j is not None:
                 counts[j] = get(j, 0) + 1
+        cut = contrast_split(tokens)
+        if cut > 0:  # rare in chat: most comments pay one reverse scan of their tokens
+            for part, kind in ((tokens[:cut], by_kind["p:"]), (tokens[cut + 1 :], by_kind["a:"])):
+                for t in part:
+                    j = kind.get(t)
+                    if j is not None and t != " ":
+                        counts[j] = get(j, 0) + 1
         return counts
 
     def predict_proba(self, features: Sequence[str]) -> dict[str, list[float]]:

