@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from nlp_service.analysis import Analysis
+from nlp_service.moderation.classifier import ModerationClassifier
 from nlp_service.moderation.lexicon import EXACT, HOMOPHONE, PINYIN, Hit, Lexicon
 from nlp_service.moderation.patterns import find_patterns
 
@@ -73,15 +74,17 @@ def moderate(
     lexicon: Lexicon,
     replies: Mapping[str, Sequence[str]] | None = None,
     extra_categories: Sequence[str] = (),
+    classifier: ModerationClassifier | None = None,
 ) -> Moderation:
     """Moderate one analysed comment. ``extra_categories`` adds categories found elsewhere
-    (flood, tracked in Redis)."""
+    (flood, tracked in Redis); ``classifier`` adds what the lists miss (see _learned)."""
     norm = analysis.normalized
     terms: list[dict] = []
     scores: dict[str, float] = {}
     weak_only: set[str] = set()
     strong: set[str] = set()
-    for h in lexicon.find(norm.text):
+    lex_hits, pattern_hits = lexicon.find(norm.text), find_patterns(norm.original)
+    for h in lex_hits:
         if h.how in (HOMOPHONE, PINYIN):
             if h.category not in (_PINYIN_CATEGORIES if h.how == PINYIN else _SOUND_ALIKE_CATEGORIES):
                 continue
@@ -90,7 +93,7 @@ def moderate(
             strong.add(h.category)
         start, end = norm.to_original_span(h.start, h.end)
         _add(terms, scores, h, start, end, norm.original)
-    for h in find_patterns(norm.original):
+    for h in pattern_hits:
         _add(terms, scores, h, h.start, h.end, norm.original)
     intent, sentiment = analysis.intent, analysis.sentiment
     model_says_complaint = intent.label == "complaint" and intent.confidence >= COMPLAINT_MIN_CONFIDENCE and sentiment.score <= COMPLAINT_MAX_SENTIMENT
@@ -99,9 +102,12 @@ def moderate(
         scores["complaint"] = max(scores.get("complaint", 0.0), round(1 - sentiment.score, 4))
     for c in extra_categories:
         scores[c] = 1.0
+    learned_only = _learned(classifier, norm.text, [*lex_hits, *pattern_hits], scores, weak_only, strong, terms)
     if not scores:
         return Moderation()
     def action_of(c: str) -> str:
+        if c in learned_only:
+            return REVIEW
         if c in weak_only - strong - _SOUND_ALIKE_BLOCKS and DEFAULT_ACTION[c] == BLOCK and scores[c] < 1.0:
             return REVIEW
         return DEFAULT_ACTION[c]
@@ -118,6 +124,31 @@ def moderate(
     return Moderation(action, categories, tuple(terms), round(max(scores.values()), 4), suggestion)
 
 
+def _learned(
+    classifier: ModerationClassifier | None, text: str, hits: list[Hit], scores: dict[str, float],
+    weak_only: set[str], strong: set[str], terms: list[dict],
+) -> set[str]:  # fmt: skip
+    """Add the classifier's categories; returns those it found alone.
+
+    A category the model finds without any list hit goes to review, never to block: an
+    ordinary phrase must not be hidden on a model's word. When a weak (sound-alike) list hit
+    of the same category agrees, the hit counts as confirmed and takes the category's
+    default action (辣鸡主播 滚 blocks; 笑死 alone does not)."""
+    if classifier is None:
+        return set()
+    alone: set[str] = set()
+    for c, p in classifier.flags(text, hits).items():
+        terms.append({"category": c, "term": "classifier", "start": 0, "end": 0, "text": "", "how": "model", "score": round(p, 4)})
+        if c in scores:
+            if c in weak_only:
+                strong.add(c)  # confirmed: the sound-alike hit no longer downgrades to review
+            scores[c] = max(scores[c], round(p, 4))
+        else:
+            alone.add(c)
+            scores[c] = round(p, 4)
+    return alone
+
+
 def _add(terms: list[dict], scores: dict[str, float], h: Hit, start: int, end: int, original: str) -> None:
     terms.append({"category": h.category, "term": h.term, "start": start, "end": end, "text": original[start:end], "how": h.how})
     scores[h.category] = max(scores.get(h.category, 0.0), _CONFIDENCE.get(h.how, 1.0))
@@ -126,13 +157,16 @@ def _add(terms: list[dict], scores: dict[str, float], h: Hit, start: int, end: i
 _MEMO_LIMIT = 100_000
 
 
-def moderate_memo(analysis: Analysis, lexicon: Lexicon, replies: Mapping[str, Sequence[str]] | None = None) -> Moderation:
+def moderate_memo(
+    analysis: Analysis, lexicon: Lexicon, replies: Mapping[str, Sequence[str]] | None = None, classifier: ModerationClassifier | None = None
+) -> Moderation:
     """:func:`moderate`, remembered per text on the lexicon: rooms repeat themselves, and the
-    result depends only on the text and the lists (``replies`` is fixed per engine)."""
+    result depends only on the text and the lists (``replies`` and ``classifier`` are fixed
+    per engine)."""
     memo = lexicon.memo
     result = memo.get(analysis.text)
     if result is None:
-        result = moderate(analysis, lexicon, replies)
+        result = moderate(analysis, lexicon, replies, classifier=classifier)
         if len(memo) >= _MEMO_LIMIT:
             memo.clear()
         memo[analysis.text] = result
