@@ -133,7 +133,7 @@ def _learned(
     A category the model finds without any list hit goes to review, never to block: an
     ordinary phrase must not be hidden on a model's word. When a weak (sound-alike) list hit
     of the same category agrees, the hit counts as confirmed and takes the category's
-    default action (辣鸡主播 滚 blocks; 笑死 alone does not)."""
+    default action (智樟主播 blocks when the model agrees)."""
     if classifier is None:
         return set()
     alone: set[str] = set()
