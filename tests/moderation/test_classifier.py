@@ -11,6 +11,8 @@ from nlp_service.moderation import training
 from nlp_service.moderation.classifier import ModerationClassifier, comment_features
 from nlp_service.moderation.detect import BLOCK, REVIEW, moderate
 from nlp_service.moderation.lists import LIST_CATEGORIES, load_base_lexicon
+from nlp_service.moderation.patterns import find_patterns
+from nlp_service.text.normalize import normalize
 
 TRAIN_DIR = Path(__file__).resolve().parents[2] / "data" / "moderation" / "train"
 
@@ -131,3 +133,14 @@ def test_a_malformed_training_file_names_the_line(tmp_path):
     (tmp_path / "bad.tsv").write_text("text\tcategories\tkind\n好看\tnot_a_category\tplain\n", encoding="utf-8")
     with pytest.raises(ValueError, match="bad.tsv:2"):
         training.read_rows(tmp_path)
+
+
+def test_hot_path_walk_equals_the_training_features(lexicon, model, small_rows):
+    for row in small_rows:
+        norm = normalize(row.text)
+        hits = [*lexicon.find(norm.text), *find_patterns(norm.original)]
+        features = comment_features(norm.text, hits)
+        assert features == training.featurize(row.text, lexicon)
+        assert sorted(model.rows_of(norm.text, hits)) == sorted({model.vocabulary[f] for f in features if f in model.vocabulary})
+        scores = model.scores_of(features)
+        assert model.flags(norm.text, hits) == pytest.approx({c: p for c, p in scores.items() if p >= model.thresholds[c]})
