@@ -174,7 +174,11 @@ def _eval_moderation_public(data: Path, limit: int | None, use_model: bool = Tru
     except NlpServiceError as exc:
         _fail(exc)
     typer.echo(f"== moderation · {data.name} (evaluation only), {result['rows']} rows")
-    typer.echo(f"offensive caught {result['offensive_caught']:.2%} (target ≥ 60 %), safe flagged {result['safe_flagged']:.2%} (target ≤ 5 %)")
+    typer.echo(
+        f"offensive caught (a harm category) {result['offensive_caught']:.2%} (target ≥ 60 %), "
+        f"safe given one {result['safe_flagged']:.2%} (target ≤ 5 %); flagged at all, complaint included: "
+        f"offensive {result['offensive_flagged_any']:.2%}, safe {result['safe_flagged_any']:.2%}"
+    )
     typer.echo(json.dumps({k: v for k, v in result.items() if k != "rows"}, ensure_ascii=False, indent=2))
 
 

@@ -66,7 +66,9 @@ def evaluate_own(analyzer: Analyzer, path: Path | None = None, classifier: Moder
 
 def evaluate_offensive(analyzer: Analyzer, path: Path, limit: int | None = None, classifier: ModerationClassifier | None = None) -> dict:
     """``abuse`` (and any block category) against ``offensive`` on a public set like COLD;
-    ``offensive_caught`` / ``safe_flagged``: rows flagged at all (any category, any action)."""
+    ``offensive_caught`` / ``safe_flagged``: rows given a harm category (abuse, sexual,
+    ad_contact, illegal, personal_info); ``*_flagged_any``: rows flagged at all (complaint and
+    fraud_claim included, any action)."""
     lexicon = load_base_lexicon(analyzer.settings.data_dir)
     abuse = Counter()
     any_flag = Counter()
@@ -86,7 +88,9 @@ def evaluate_offensive(analyzer: Analyzer, path: Path, limit: int | None = None,
             n += 1
             offensive = row["label"].strip() == "offensive"
             cats = set(moderate(analyzer.analyze(text), lexicon, classifier=classifier).categories)
-            flagged[("offensive" if offensive else "safe", bool(cats))] += 1
+            label = "offensive" if offensive else "safe"
+            flagged[(label, bool(cats - {"complaint", "fraud_claim"}))] += 1
+            flagged[(label + "_any", bool(cats))] += 1
             hit = "abuse" in cats
             flag = bool(cats - {"complaint", "fraud_claim"})
             correct += hit == offensive
@@ -102,6 +106,8 @@ def evaluate_offensive(analyzer: Analyzer, path: Path, limit: int | None = None,
         "rows": n,
         "offensive_caught": share("offensive"),
         "safe_flagged": share("safe"),
+        "offensive_flagged_any": share("offensive_any"),
+        "safe_flagged_any": share("safe_any"),
         "abuse_vs_offensive": {**_pr(abuse["tp"], abuse["fp"], abuse["fn"]), "accuracy": round(correct / n, 4) if n else 0.0},
         "any_block_category_vs_offensive": _pr(any_flag["tp"], any_flag["fp"], any_flag["fn"]),
         "abuse_recall_on_attacks_on_a_person (fine_grained 1)": round(fine["tp"] / (fine["tp"] + fine["fn"]), 4) if fine else None,
