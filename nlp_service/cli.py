@@ -102,26 +102,23 @@ def evaluate(
         typer.echo(ev.format_confusion(m))
     if data is None:
         _eval_moderation_own(moderation_model)
-    elif _has_neutral(data):
+    elif "neutral" in _labels_of(data):
         _eval_moderation_chatter(data, limit, moderation_model)
 
 
-def _is_offensive_set(path: Path) -> bool:
+def _labels_of(path: Path) -> set[str]:
+    """The distinct values of a CSV's ``label`` column (empty when it has none)."""
     import csv
 
     try:
         with path.open(encoding="utf-8", newline="") as fh:
-            row = next(csv.DictReader(fh), None)
-    except OSError as exc:
+            return {(row.get("label") or "").strip() for row in csv.DictReader(fh)} - {""}
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
         _fail(exc)
-    return bool(row) and row.get("label", "").strip() in {"safe", "offensive"}
 
 
-def _has_neutral(path: Path) -> bool:
-    import csv
-
-    with path.open(encoding="utf-8", newline="") as fh:
-        return any(row.get("label", "").strip() == "neutral" for row in csv.DictReader(fh))
+def _is_offensive_set(path: Path) -> bool:
+    return bool(_labels_of(path) & {"safe", "offensive"})
 
 
 def _moderation_model(use: bool) -> ModerationClassifier | None:
@@ -131,21 +128,6 @@ def _moderation_model(use: bool) -> ModerationClassifier | None:
     model = load(get_settings().models_dir) if use else None
     err.print(f"moderation: {'word lists + classifier' if model else 'word lists alone'}")
     return model
-
-
-def _eval_moderation_chatter(data: Path, limit: int | None, use_model: bool) -> None:
-    from nlp_service.analysis import Analyzer
-    from nlp_service.moderation.evaluate import evaluate_chatter
-
-    try:
-        result = evaluate_chatter(Analyzer.load(), data, limit, _moderation_model(use_model))
-    except NlpServiceError as exc:
-        _fail(exc)
-    typer.echo(
-        f"\n== moderation · {data.name} (evaluation only): chatter (label neutral, n={result['neutral_rows']}) "
-        f"flagged {result['flagged_share']:.2%} (target ≤ 2 %), blocked {result['blocked_share']:.2%} (target ≤ 0.2 %)"
-    )
-    typer.echo(f"flagged by category: {result['flagged_by_category']}")
 
 
 def _eval_moderation_own(use_model: bool = True) -> None:
@@ -161,8 +143,22 @@ def _eval_moderation_own(use_model: bool = True) -> None:
     for c, m in result["categories"].items():
         ev_r = "-" if m["evasion_recall"] is None else f"{m['evasion_recall']:.3f} (n={m['evasion_support']})"
         typer.echo(f"{c:15s} {m['precision']:9.3f} {m['recall']:7.3f} {m['f1']:6.3f} {m['support']:7d} {ev_r:>15s}")
-    typer.echo(f"harmful comments flagged (any category): {result['harmful_flagged']} of {result['harmful_total']}")
-    typer.echo(f"harmless comments flagged: {result['harmless_flagged']} of {result['harmless_total']}")
+    typer.echo(f"harmless comments flagged: {result['harmless_flagged']} of {result['harmless_total']} ({result['clean_flagged_share']:.1%}; target ≤ 5 %)")
+    typer.echo(f"harmful comments flagged at all (flag recall): {result['flag_recall']:.3f} (target ≥ 0.90)")
+
+
+def _eval_moderation_chatter(data: Path, limit: int | None, use_model: bool = True) -> None:
+    from nlp_service.analysis import Analyzer
+    from nlp_service.moderation.evaluate import evaluate_chatter
+
+    try:
+        result = evaluate_chatter(Analyzer.load(), data, limit, _moderation_model(use_model))
+    except NlpServiceError as exc:
+        _fail(exc)
+    typer.echo(f"\n== moderation · chatter (label neutral) of {data.name}: {result['chatter_rows']} rows")
+    typer.echo(f"flagged {result['flagged_share']:.2%} (target ≤ 2 %), blocked {result['blocked_share']:.2%} (target ≤ 0.2 %)")
+    for ex in result["flagged"][:20]:
+        typer.echo(f"  {ex['action']:6s} {','.join(ex['categories']):20s} {ex['text'][:60]}")
 
 
 def _eval_moderation_public(data: Path, limit: int | None, use_model: bool = True) -> None:
@@ -174,11 +170,6 @@ def _eval_moderation_public(data: Path, limit: int | None, use_model: bool = Tru
     except NlpServiceError as exc:
         _fail(exc)
     typer.echo(f"== moderation · {data.name} (evaluation only), {result['rows']} rows")
-    typer.echo(
-        f"offensive caught (a harm category) {result['offensive_caught']:.2%} (target ≥ 60 %), "
-        f"safe given one {result['safe_flagged']:.2%} (target ≤ 5 %); flagged at all, complaint included: "
-        f"offensive {result['offensive_flagged_any']:.2%}, safe {result['safe_flagged_any']:.2%}"
-    )
     typer.echo(json.dumps({k: v for k, v in result.items() if k != "rows"}, ensure_ascii=False, indent=2))
 
 

@@ -1,21 +1,26 @@
 """Moderation of one analysed comment: categories, action, evidence and a suggested answer.
 
-Word lists (``lexicon.py``) and patterns (``patterns.py``) find harmful content; the
-sentiment and intent models add controversy (a strong complaint goes to review even
-without a listed word). The action is the strictest default action among the categories
+Word lists (``lexicon.py``) and patterns (``patterns.py``) find harmful content; a
+listed word counts only where a reader would see it (``context.py``: not inside a longer
+word, not across a clause break; mild words only when aimed at someone; names of things
+only beside an identifier or an offer). The action is the strictest default action among the categories
 found (PRODUCT.md): block for abuse, sexual, ad_contact, illegal, personal_info, flood;
-review for fraud_claim and complaint.
+review for fraud_claim and complaint. An optional learned classifier (``classifier.py``)
+adds what the lists cannot name; alone it only ever sends a comment to review.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from nlp_service.analysis import Analysis
 from nlp_service.moderation.classifier import ModerationClassifier
+from nlp_service.moderation.context import TextContext
 from nlp_service.moderation.lexicon import EXACT, HOMOPHONE, PINYIN, Hit, Lexicon
-from nlp_service.moderation.patterns import find_patterns
+from nlp_service.moderation.patterns import find_patterns, has_long_number
+from nlp_service.text.segment import get_segmenter
 
 PASS, REVIEW, BLOCK = "pass", "review", "block"
 CATEGORIES = ("abuse", "sexual", "ad_contact", "illegal", "personal_info", "fraud_claim", "complaint", "flood")
@@ -28,25 +33,21 @@ _CONFIDENCE = {EXACT: 1.0, "pattern": 1.0, HOMOPHONE: 0.8, PINYIN: 0.7}
 # Homophone and pinyin hits are weaker evidence. They count only for the categories where
 # evasion is the norm, and block on their own only for 引流 (加威信 is never innocent);
 # elsewhere they send the comment to a human instead.
-_SOUND_ALIKE_CATEGORIES = {"abuse", "sexual", "ad_contact", "illegal"}
+_SOUND_ALIKE_CATEGORIES = {"abuse", "sexual", "ad_contact", "illegal", "complaint"}  # 辣鸡店 → 垃圾店
 # Written-out pinyin (pianzi, jiahuo) is deliberate, so it also counts for accusations;
 # homophones there misfire too often (加抽奖 reads like 假抽奖).
 _PINYIN_CATEGORIES = _SOUND_ALIKE_CATEGORIES | {"fraud_claim"}
 _SOUND_ALIKE_BLOCKS = {"ad_contact"}
 
-# Controversy without a listed word, from the models. A comment goes to review as a
-# complaint when either
-#   * the intent model says complaint (confidence ≥ 0.25, above its 0.2 `other` threshold)
-#     and the sentiment score (P(positive) + ½P(neutral)) is below a neutral 0.5 − 0.05, or
-#   * the sentiment score is strongly negative (≤ 0.2) and the intent is about the goods or
-#     the order (not chit-chat, greetings or ads: "好无聊" is negative but no complaint).
-# Set a priori rather than tuned (the models have memorised their training split, so
-# tuning there means nothing); tests/moderation/test_detect.py checks the result on
-# held-out comments: most complaints flagged, almost no innocent comment blocked.
-COMPLAINT_MIN_CONFIDENCE = 0.25
-COMPLAINT_MAX_SENTIMENT = 0.45
-STRONG_NEGATIVE = 0.2
-_NOT_ABOUT_GOODS = {"other", "greeting", "spam_ad"}
+# Negative sentiment alone never queues anything (PRODUCT.md): an after-sales problem
+# (没发货, 坏了, 退款慢) is the intent after_sales, answered by a service script; only a
+# public, hostile call (避雷, 别买, 垃圾店, calls to report) is a complaint, and those are
+# listed words.
+
+# A mild word (data/moderation/mild.txt) is abuse only when the clause it sits in names a
+# person: the viewer addressed, the host, another viewer.
+_TARGETS = re.compile(r"你|您|妳|一群|主播|楼上|楼下|up主|博主|客服|老板|小编|商家|这人|此人|这货|@")
+_CLAUSE = re.compile(r"[，。！？；,.!?;\n…～~]")
 
 
 @dataclass(frozen=True)
@@ -83,26 +84,20 @@ def moderate(
     scores: dict[str, float] = {}
     weak_only: set[str] = set()
     strong: set[str] = set()
-    lex_hits, pattern_hits = lexicon.find(norm.text), find_patterns(norm.original)
-    for h in lex_hits:
+    patterns, found = find_patterns(norm.original), lexicon.find(norm.text)
+    for h in _word_hits(analysis, lexicon, found, has_identifier=bool(patterns) or has_long_number(norm.original)):
         if h.how in (HOMOPHONE, PINYIN):
-            if h.category not in (_PINYIN_CATEGORIES if h.how == PINYIN else _SOUND_ALIKE_CATEGORIES):
-                continue
             weak_only.add(h.category)
         else:
             strong.add(h.category)
         start, end = norm.to_original_span(h.start, h.end)
         _add(terms, scores, h, start, end, norm.original)
-    for h in pattern_hits:
+    for h in patterns:
         _add(terms, scores, h, h.start, h.end, norm.original)
-    intent, sentiment = analysis.intent, analysis.sentiment
-    model_says_complaint = intent.label == "complaint" and intent.confidence >= COMPLAINT_MIN_CONFIDENCE and sentiment.score <= COMPLAINT_MAX_SENTIMENT
-    strongly_negative = sentiment.score <= STRONG_NEGATIVE and intent.label not in _NOT_ABOUT_GOODS
-    if model_says_complaint or strongly_negative:
-        scores["complaint"] = max(scores.get("complaint", 0.0), round(1 - sentiment.score, 4))
     for c in extra_categories:
         scores[c] = 1.0
-    learned_only = _learned(classifier, norm.text, [*lex_hits, *pattern_hits], scores, weak_only, strong, terms)
+    # the model sees every raw hit (as in training), the context rules' rejects included
+    learned_only = _learned(classifier, norm.text, [*found, *patterns], scores, weak_only, strong, terms)
     if not scores:
         return Moderation()
     def action_of(c: str) -> str:
@@ -133,7 +128,7 @@ def _learned(
     A category the model finds without any list hit goes to review, never to block: an
     ordinary phrase must not be hidden on a model's word. When a weak (sound-alike) list hit
     of the same category agrees, the hit counts as confirmed and takes the category's
-    default action (智樟主播 blocks when the model agrees)."""
+    default action (辣鸡主播 blocks when the model agrees)."""
     if classifier is None:
         return set()
     alone: set[str] = set()
@@ -147,6 +142,37 @@ def _learned(
             alone.add(c)
             scores[c] = round(p, 4)
     return alone
+
+
+def _word_hits(analysis: Analysis, lexicon: Lexicon, found: list[Hit], has_identifier: bool) -> list[Hit]:
+    """The lexicon's hits (``found``) that a reader would see as the listed word, in context."""
+    norm = analysis.normalized
+    if not found:
+        return []
+    ctx = TextContext.of(norm, analysis.tokens, get_segmenter())
+    rules = lexicon.context
+    kept = []
+    for h in found:
+        if h.how in (HOMOPHONE, PINYIN) and h.category not in (_PINYIN_CATEGORIES if h.how == PINYIN else _SOUND_ALIKE_CATEGORIES):
+            continue
+        if not ctx.plausible(h):
+            continue
+        if h.term in rules.mild and not _aimed_at_someone(norm.original, *norm.to_original_span(h.start, h.end)):
+            continue
+        kept.append(h)
+    firm = {h.category for h in kept if h.term not in rules.needs_context}
+    if has_identifier or len(firm) == len({h.category for h in kept}):
+        return kept
+    offer = any(cue in norm.text for cue in rules.offer_cues)
+    return [h for h in kept if h.term not in rules.needs_context or h.category in firm or offer]
+
+
+def _aimed_at_someone(original: str, start: int, end: int) -> bool:
+    """Whether the clause around ``original[start:end]`` names a person."""
+    left = max((m.end() for m in _CLAUSE.finditer(original, 0, start)), default=0)
+    right = next((m.start() for m in _CLAUSE.finditer(original, end)), len(original))
+    clause = original[left:start] + original[end:right]
+    return bool(_TARGETS.search(clause.lower()))
 
 
 def _add(terms: list[dict], scores: dict[str, float], h: Hit, start: int, end: int, original: str) -> None:

@@ -34,6 +34,26 @@ from nlp_service.text.normalize import normalize
 EXACT, HOMOPHONE, PINYIN = "exact", "homophone", "pinyin"
 
 
+@dataclass(frozen=True)
+class ContextRules:
+    """Terms whose hits need context (see ``data/moderation/mild.txt``, ``needs_context.txt``
+    and ``offer_cues.txt``): mild words count only when aimed at someone; names of things
+    or of kinds of contact detail count only beside an identifier, a firm term of the same
+    category or an offer."""
+
+    mild: frozenset[str] = frozenset()
+    needs_context: frozenset[str] = frozenset()
+    offer_cues: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, mild: Iterable[str] = (), needs_context: Iterable[str] = (), offer_cues: Iterable[str] = ()) -> ContextRules:
+        return cls(
+            frozenset(t for t in map(_norm, mild) if t),
+            frozenset(t for t in map(_norm, needs_context) if t),
+            tuple(t for t in map(_norm, offer_cues) if t),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Hit:
     category: str
@@ -71,7 +91,8 @@ def _latin_words(text: str) -> Iterable[tuple[int, int, str]]:
 class Lexicon:
     """Compiled word lists of one scope: {category: terms} plus an allow list."""
 
-    def __init__(self, terms: Mapping[str, Iterable[str]], allow: Iterable[str] = ()) -> None:
+    def __init__(self, terms: Mapping[str, Iterable[str]], allow: Iterable[str] = (), context: ContextRules | None = None) -> None:
+        self.context = context or ContextRules()
         self._exact = ahocorasick.Automaton()
         self._trie: dict = {}
         self._latin: dict[str, list[tuple[str, str]]] = {}
@@ -85,7 +106,10 @@ class Lexicon:
                 entries.setdefault(term, set()).add(category)
         for term, categories in entries.items():
             cats = tuple(sorted(categories))
-            self._exact.add_word(term, (term, cats, term.isascii() and term.isalpha()))
+            # a term that begins or ends with a Latin letter matches only at a Latin word's
+            # edge there (sb not inside usb, a货 not inside fa货)
+            edges = (term[0].isascii() and term[0].isalpha(), term[-1].isascii() and term[-1].isalpha())
+            self._exact.add_word(term, (term, cats, edges))
             self.size += 1
             if len(term) >= 2 and all(_is_cjk(c) for c in term):
                 syllables = [reading(c) for c in term]
@@ -115,9 +139,9 @@ class Lexicon:
         """Hits in the matching form ``text``, after allow-list suppression."""
         hits: list[Hit] = []
         if self.size:
-            for end, (term, cats, latin) in self._exact.iter(text):
+            for end, (term, cats, (latin_head, latin_tail)) in self._exact.iter(text):
                 start = end - len(term) + 1
-                if latin and ((start > 0 and "a" <= text[start - 1] <= "z") or (end + 1 < len(text) and "a" <= text[end + 1] <= "z")):
+                if (latin_head and start > 0 and "a" <= text[start - 1] <= "z") or (latin_tail and end + 1 < len(text) and "a" <= text[end + 1] <= "z"):
                     continue  # sb inside usb
                 hits.extend(Hit(c, term, start, end + 1, EXACT) for c in cats)
         if self._trie:

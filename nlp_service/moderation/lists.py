@@ -15,7 +15,7 @@ import redis
 import yaml
 
 from nlp_service.core.errors import DataFileError, InvalidRuleError
-from nlp_service.moderation.lexicon import Lexicon
+from nlp_service.moderation.lexicon import ContextRules, Lexicon
 from nlp_service.replies.store import bump_version
 from nlp_service.store.redis import GLOBAL, Keys
 
@@ -39,9 +39,16 @@ def base_lists(data_dir: Path) -> dict[str, tuple[str, ...]]:
 
 
 @lru_cache(maxsize=4)
+def context_rules(data_dir: Path) -> ContextRules:
+    """Which listed terms need context to count (base data: not editable per room)."""
+    folder = data_dir / "moderation"
+    return ContextRules.of(*(read_list(folder / f"{name}.txt") for name in ("mild", "needs_context", "offer_cues")))
+
+
+@lru_cache(maxsize=4)
 def load_base_lexicon(data_dir: Path) -> Lexicon:
     lists = base_lists(data_dir)
-    return Lexicon({c: lists[c] for c in LIST_CATEGORIES}, lists[ALLOW])
+    return Lexicon({c: lists[c] for c in LIST_CATEGORIES}, lists[ALLOW], context_rules(data_dir))
 
 
 @lru_cache(maxsize=4)
@@ -115,4 +122,4 @@ def build_lexicon(data_dir: Path, changes: list[dict[str, tuple[set, set]]]) -> 
     if not any(added or removed for scope in changes for added, removed in scope.values()):
         return load_base_lexicon(data_dir)
     lists = effective_lists(data_dir, changes)
-    return Lexicon({c: lists[c] for c in LIST_CATEGORIES}, lists[ALLOW])
+    return Lexicon({c: lists[c] for c in LIST_CATEGORIES}, lists[ALLOW], context_rules(data_dir))

@@ -121,3 +121,14 @@ def find_patterns(original: str) -> list[Hit]:
             s, e = view.span(m.start(), m.end())
             hits.append(Hit(category, term, s, e, "pattern"))
     return hits
+
+
+_LONG_NUMBER = re.compile(r"\d{6,}")
+
+
+def has_long_number(original: str) -> bool:
+    """Six or more digits in a row (any script, gaps removed): an identifier of some kind,
+    even when no detector recognises it (a made-up ID number still names one)."""
+    if len(_DIGITISH.findall(original)) < 6:
+        return False
+    return bool(_LONG_NUMBER.search(digit_view(original).text))

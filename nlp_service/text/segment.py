@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from math import log
+from math import exp, log
 from pathlib import Path
 
 import jieba
@@ -53,6 +53,11 @@ class FastSegmenter:
         if self._tokenizer is None:
             self._tokenizer = self._make_tokenizer()
         return self._tokenizer
+
+    def frequency(self, word: str) -> int:
+        """How often jieba's dictionary (with the user dictionary) saw ``word``; 0 if it is no word."""
+        logp = self._pfx.get(word)
+        return 0 if logp is None else round(exp(logp - self._unknown))
 
     def cut(self, text: str) -> Iterator[str]:
         """Yield the words of ``text`` exactly as ``jieba.Tokenizer.cut(text, HMM=False)`` does."""

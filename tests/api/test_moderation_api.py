@@ -124,3 +124,12 @@ def test_moderate_is_scoped_to_the_key_rooms(client, bot) -> None:
     assert other.status_code == 403 and "room2" in other.json()["error"]["message"]
     base = client.post("/v1/moderate", json={"text": "加薇信 13812345678"}, headers=bot)  # global: the base lists
     assert base.status_code == 200 and base.json()["room"] == "global"
+
+
+def test_library_moderate_gives_the_api_answer(client, bot) -> None:
+    """nlp_service.moderate(text) is POST /v1/moderate with the base lists, field for field."""
+    import nlp_service
+
+    for text in ["加薇信 13812345678", "主播是骗子 卖假货", "大家避雷 别买", "困死我了", "[捂脸]", "几号链接"]:
+        served = client.post("/v1/moderate", json={"text": text}, headers=bot).json()
+        assert nlp_service.moderate(text) == served, text

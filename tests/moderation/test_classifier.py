@@ -85,7 +85,7 @@ def test_the_model_alone_never_blocks(analyzer, lexicon, model, text):
 
 
 def test_a_weak_list_hit_confirmed_by_the_model_takes_the_default_action(analyzer, lexicon, model):
-    analysis = analyzer.analyze("智樟主播")  # 智樟 sounds like 智障: alone, a review
+    analysis = analyzer.analyze("辣鸡主播")  # 辣鸡 sounds like 垃圾: alone, a review
     assert moderate(analysis, lexicon).action == REVIEW
     assert moderate(analysis, lexicon, classifier=_always(model)).action == BLOCK
 

@@ -31,7 +31,7 @@ def mod(analyzer, lexicon, replies, text):
         ("主播就是个傻逼", "block", "abuse"),
         ("你们卖假貨 騙子", "review", "fraud_claim"),
         ("网赌日赚过千", "block", "illegal"),
-        ("质量太差了 一洗就掉色", "review", "complaint"),
+        ("质量太差了 大家避雷 千万别买", "review", "complaint"),
     ],
 )
 def test_actions_and_categories(analyzer, lexicon, replies, text, action, category) -> None:
@@ -51,24 +51,33 @@ def test_ordinary_comments_pass(analyzer, lexicon, replies, text) -> None:
     assert mod(analyzer, lexicon, replies, text).action == "pass"
 
 
-def test_strong_complaint_without_a_listed_word_goes_to_review(analyzer, lexicon, replies) -> None:
-    m = mod(analyzer, lexicon, replies, "等了半个月还没到 再也不来了")
+@pytest.mark.parametrize("text", ["杯子收到就裂了咋办", "下单一周了还没发", "退款到现在还没到", "都5天了怎么还不发货", "质量太差了 一洗就掉色", "等了半个月还没到 气死了"])
+def test_after_sales_problems_are_not_queued(analyzer, lexicon, replies, text) -> None:
+    """An after-sales problem, however negative, is answered by the bot, not queued."""
+    assert mod(analyzer, lexicon, replies, text).action == "pass"
+
+
+@pytest.mark.parametrize("text", ["垃圾店 大家别买", "姐妹们避雷这家", "大家去举报这个直播间", "什么破店 再也不买了"])
+def test_public_hostile_complaints_go_to_review(analyzer, lexicon, replies, text) -> None:
+    m = mod(analyzer, lexicon, replies, text)
     assert m.action == "review" and "complaint" in m.categories
 
 
-def test_controversy_thresholds_on_held_out_comments(analyzer, lexicon, settings) -> None:
-    """On held-out labelled comments: most complaints are flagged, and almost no
-    question, praise, greeting or purchase is blocked."""
+def test_held_out_comments_are_not_queued_for_their_mood(analyzer, lexicon, settings) -> None:
+    """On held-out labelled comments: ads are flagged, questions, praise, greetings and
+    purchases are almost never blocked, and most complaints (mostly after-sales trouble)
+    stay out of the queue: negative sentiment alone queues nothing."""
     _, test = datasets.split(datasets.danmaku_intent(settings.labelled_dir))
     flagged, total, blocked_innocent = Counter(), Counter(), 0
-    innocent = {"praise", "purchase", "greeting", "other", "ask_price", "ask_coupon", "ask_lottery", "ask_link", "ask_size", "ask_shipping", "ask_stock", "ask_product"}
+    innocent = {"praise", "purchase", "greeting", "other", "ask_price", "ask_coupon", "ask_lottery", "ask_link", "ask_size", "ask_shipping", "ask_stock", "ask_product", "after_sales"}
     for e in test:
         m = moderate(analyzer.analyze(e.text), lexicon)
         total[e.label] += 1
         flagged[e.label] += m.flagged
         blocked_innocent += e.label in innocent and m.action == "block"
-    assert flagged["complaint"] >= 0.6 * total["complaint"]
     assert flagged["spam_ad"] >= 0.6 * total["spam_ad"]
+    assert flagged["after_sales"] <= 0.05 * total["after_sales"]
+    assert flagged["complaint"] <= 0.6 * total["complaint"]
     assert blocked_innocent <= 0.02 * sum(total[c] for c in innocent)
 
 
