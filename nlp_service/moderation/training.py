@@ -161,7 +161,7 @@ def _pr(y: np.ndarray, flagged: np.ndarray) -> dict:
 
 def train_from_rows(
     rows: Sequence[TrainingRow], lexicon: Lexicon, *, C: float = 2.0, min_df: int = 2, n_variants: int = 6,
-    precision_target: float = 0.9, clean_weight: float = 4.0, log: Callable[[str], None] = print,
+    precision_target: float = 0.9, clean_weight: float = 6.0, log: Callable[[str], None] = print,
 ) -> tuple[ModerationClassifier, dict]:  # fmt: skip
     """Fit on ``rows`` (thresholds from out-of-fold scores); returns the model and a report."""
     train_rows = [r for r in rows if not is_held_out(r.text)]
@@ -261,7 +261,8 @@ def model_card(report: dict) -> str:
     lines += [
         "",
         f"Held-out hard negatives (with their variants) flagged: {report['heldout_hard_negatives_flagged']}.",
-        "Held-out rows are 10 % of the base rows by a hash of the text. Figures on outside data: `nlp-service eval`.",
+        "Held-out rows are 10 % of the base rows by a hash of the text. These are the model's figures alone; "
+        "with the word lists, and on outside data, see `nlp-service eval`.",
         "",
     ]
     return "\n".join(lines)

@@ -33,7 +33,16 @@ def model(settings):
 @pytest.fixture(scope="module")
 def small_rows():
     rows = training.read_rows(TRAIN_DIR)
-    return rows[::8]  # every category is still present in every fold
+    return rows[::12]  # every category is still present in every fold
+
+
+def _train_small(rows):
+    return training.train_from_rows(rows, load_base_lexicon(TRAIN_DIR.parents[1]), n_variants=1, log=lambda _: None)
+
+
+@pytest.fixture(scope="module")
+def small_model(small_rows):
+    return _train_small(small_rows)
 
 
 # Phrasings written for this test (not in the training files): evasions no word list names.
@@ -45,7 +54,8 @@ def small_rows():
         ("菠菜群 天天带单", "illegal"),
         ("带你上岸 回本快", "illegal"),
         ("来点叶子 同城", "illegal"),  # drug slang
-        ("你是狗吧 一直叫", "abuse"),  # insult without a listed word
+        ("你是猪吧 听不懂人话", "abuse"),  # insults without a listed word
+        ("就你这样也配带货", "abuse"),
     ],
 )
 def test_evasions_the_lists_miss_go_to_review(analyzer, lexicon, model, text, category):
@@ -101,18 +111,16 @@ def test_fast_path_equals_scikit_learn(lexicon, small_rows):
     np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
 
 
-def test_training_is_deterministic(lexicon, small_rows):
-    def run() -> tuple[str, dict]:
-        model, report = training.train_from_rows(small_rows, lexicon, n_variants=1, log=lambda _: None)
-        return report["weights_hash"], model.thresholds
-
-    first, second = run(), run()
-    assert first == second
-    assert len(first[0]) == 16
+def test_training_is_deterministic(small_rows, small_model):
+    model, report = _train_small(small_rows)
+    first_model, first_report = small_model
+    assert report["weights_hash"] == first_report["weights_hash"]
+    assert model.thresholds == first_model.thresholds
+    assert training.weights_hash(model) == report["weights_hash"]
 
 
-def test_saved_model_loads_back_equal(tmp_path, lexicon, small_rows):
-    model, _ = training.train_from_rows(small_rows, lexicon, n_variants=1, log=lambda _: None)
+def test_saved_model_loads_back_equal(tmp_path, small_model):
+    model, _ = small_model
     clf_mod.save(tmp_path, model)
     loaded = clf_mod.load(tmp_path)
     assert loaded is not None and training.weights_hash(loaded) == training.weights_hash(model)
