@@ -15,8 +15,30 @@ from nlp_service.core.errors import NlpServiceError
 if TYPE_CHECKING:
     from nlp_service.moderation.classifier import ModerationClassifier
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="The comment brain for live-stream e-commerce rooms.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="The comment brain for live-stream e-commerce rooms.",
+    context_settings={"help_option_names": ["-h", "--help"]},  # on every command too
+)
 err = Console(stderr=True)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from nlp_service import __version__
+
+        typer.echo(f"nlp-service {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="print the version and exit")
+    ] = False,
+) -> None:
+    """The comment brain for live-stream e-commerce rooms."""
 
 
 def _fail(exc: Exception) -> None:
@@ -186,6 +208,7 @@ def serve(
     import uvicorn
 
     from nlp_service.core.config import get_settings
+    from nlp_service.store.embedded import embedded_pid, stop_embedded
     from nlp_service.store.redis import connect, embedded_url
 
     settings = get_settings()
@@ -195,7 +218,7 @@ def serve(
         if url:
             os.environ["REDIS_URL"] = url
             get_settings.cache_clear()
-        err.print(f"embedded Redis at {url} (data in {settings.var_dir})")
+        err.print(f"embedded Redis (pid {embedded_pid(client)}) at {url} (data in {settings.var_dir})")
     metrics_dir = settings.var_dir / "metrics" / str(os.getpid())
     if workers > 1:  # /metrics sums every worker's counters (see core/metrics.py)
         from nlp_service.core.metrics import enable_multiprocess
@@ -205,6 +228,7 @@ def serve(
         uvicorn.run("nlp_service.api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
+        stop_embedded()  # after the workers are gone (also on exit or SIGTERM: store/embedded.py)
 
 
 @app.command()

@@ -2,7 +2,9 @@
 
 Reads JSONL comments (id, room, user, nickname, text, ts), sends them to
 ``POST /v1/reply/batch`` in batches that follow the recording's clock (sped up by
-``speed``), and yields what a bot would post; the summary counts what happened.
+``speed``), follows each room's action feed for the reply bursts posted when a window
+closes (``GET /v1/rooms/{room}/actions``), and yields what a bot would post; the summary
+counts what happened.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ class ReplaySummary:
     askers_in_replies: int = 0
     named_ids: set = field(default_factory=set)  # comment ids named in another comment's reply
     held_ids: set = field(default_factory=set)  # aggregated / mention_cap / budget: answered only if named
+    waiting_ids: set = field(default_factory=set)  # aggregated: named by a reply or by a burst
     reasons: Counter = field(default_factory=Counter)
     errors: int = 0
     seconds: float = 0.0
@@ -73,11 +76,17 @@ def replay(
     comments: list[dict], http: httpx.Client, speed: float = 1.0, batch_window_ms: int = 250,
     summary: ReplaySummary | None = None,
     log: TextIO | None = None,
+    settle_seconds: float = 60.0,
+    quiet_seconds: float = 12.0,
 ) -> Iterator[tuple[dict, dict]]:
     """Yield (comment, reply) for every reply, sending comments at ``speed``× the recording
-    (0 = as fast as possible) in batches of the comments within ``batch_window_ms``."""
+    (0 = as fast as possible) in batches of the comments within ``batch_window_ms``. A burst
+    from the action feed is yielded with a stand-in comment ``{"id": "action:<id>", ...}``.
+    After the last batch the feed is followed until every aggregated asker is named (at
+    most ``settle_seconds``), for the bursts of the windows still open."""
     summary = summary if summary is not None else ReplaySummary()
     start_wall = time.monotonic()
+    feeds = _Feeds(http, {c.get("room") for c in comments if c.get("room")})
     t0 = comments[0].get("ts", 0) if comments else 0
     i = 0
     while i < len(comments):
@@ -95,6 +104,7 @@ def replay(
         if resp.status_code != 200:
             summary.errors += 1
             continue
+        yield from feeds.bursts(summary, log)
         for c, r in zip(batch, resp.json()["results"], strict=True):
             if log is not None:  # the reply log `nlp-service report --replies` reads
                 log.write(json.dumps({"id": c.get("id"), "room": c.get("room"), "ts": c.get("ts"), "reply": r["reply"], "reason": r["reason"]}, ensure_ascii=False) + "\n")
@@ -107,4 +117,47 @@ def replay(
                 summary.reasons[r["reason"] or "none"] += 1
                 if r["reason"] in {"aggregated", "mention_cap", "budget"}:
                     summary.held_ids.add(c.get("id"))
+                if r["reason"] == "aggregated":
+                    summary.waiting_ids.add(c.get("id"))
+    # follow the feed while askers still wait, until no burst came for quiet_seconds (longer
+    # than a reply window: a burst whose budget was spent is dropped, never posted)
+    deadline = time.monotonic() + settle_seconds
+    quiet_until = time.monotonic() + quiet_seconds
+    while summary.waiting_ids - summary.named_ids and time.monotonic() < min(deadline, quiet_until):
+        before = summary.replies
+        yield from feeds.bursts(summary, log, wait_ms=500)
+        if summary.replies > before:
+            quiet_until = time.monotonic() + quiet_seconds
     summary.seconds = time.monotonic() - start_wall
+
+
+class _Feeds:
+    """The rooms' action feeds, read from where they stood when the replay began."""
+
+    def __init__(self, http: httpx.Client, rooms: set[str]) -> None:
+        self.http = http
+        self.cursors: dict[str, str] = {}
+        for room in sorted(rooms):
+            resp = http.get(f"/v1/rooms/{room}/actions", params={"after": "$"})
+            if resp.status_code == 200:  # an analyst key cannot read the feed: no bursts then
+                self.cursors[room] = resp.json()["last_id"]
+
+    def bursts(self, summary: ReplaySummary, log: TextIO | None, wait_ms: int = 0) -> Iterator[tuple[dict, dict]]:
+        for room, after in self.cursors.items():
+            resp = self.http.get(f"/v1/rooms/{room}/actions", params={"after": after, "count": 1000, "wait_ms": wait_ms})
+            if resp.status_code != 200:
+                summary.errors += 1
+                continue
+            body = resp.json()
+            self.cursors[room] = body["last_id"]
+            for a in body["actions"]:
+                if a["kind"] != "post_text" or a.get("source") != "burst":
+                    continue
+                reply = {"text": a["text"], "rule_id": a.get("rule_id"), "mentions": a.get("mentions", []), "answers": a.get("reply_to", [])}
+                stand_in = {"id": "action:" + a["id"], "room": room, "ts": a["at"], "user": "(burst)", "nickname": "(burst)", "text": "(window closed)"}
+                if log is not None:
+                    log.write(json.dumps({"id": stand_in["id"], "room": room, "ts": a["at"], "reply": reply, "reason": None, "source": "burst"}, ensure_ascii=False) + "\n")
+                summary.replies += 1
+                summary.askers_in_replies += len(reply["mentions"])
+                summary.named_ids.update(reply["answers"])
+                yield stand_in, reply

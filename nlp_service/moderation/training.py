@@ -30,6 +30,7 @@ import numpy as np
 import sklearn
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
 
 from nlp_service.classify.datasets import is_held_out
 from nlp_service.classify.features import passthrough
@@ -164,6 +165,16 @@ def train_from_rows(
     precision_target: float = 0.9, clean_weight: float = 6.0, log: Callable[[str], None] = print,
 ) -> tuple[ModerationClassifier, dict]:  # fmt: skip
     """Fit on ``rows`` (thresholds from out-of-fold scores); returns the model and a report."""
+    # One BLAS thread, as for intent: lbfgs steps are tiny, threads only spin on a busy
+    # machine, and the weights then do not depend on the core count.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _train_from_rows(rows, lexicon, C=C, min_df=min_df, n_variants=n_variants, precision_target=precision_target, clean_weight=clean_weight, log=log)
+
+
+def _train_from_rows(
+    rows: Sequence[TrainingRow], lexicon: Lexicon, *, C: float, min_df: int, n_variants: int,
+    precision_target: float, clean_weight: float, log: Callable[[str], None],
+) -> tuple[ModerationClassifier, dict]:  # fmt: skip
     train_rows = [r for r in rows if not is_held_out(r.text)]
     test_rows = [r for r in rows if is_held_out(r.text)]
     table = augment.homophone_table(r.text for r in train_rows)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -30,10 +31,12 @@ from nlp_service.replies.limits import (
     Limiter,
     LimitRequest,
     RoomLimits,
+    Settled,
     decode_all,
+    sweep,
 )
 from nlp_service.replies.matcher import Candidate, MatchResult
-from nlp_service.replies.render import compose
+from nlp_service.replies.render import burst_body, compose
 from nlp_service.replies.rules import Rule
 from nlp_service.store.redis import execute
 from nlp_service.store.state import RoomSnapshot, StateCache
@@ -76,6 +79,14 @@ class Outcome:
             "moderation": self.moderation,
             **({"error": self.error} if self.error else {}),
         }
+
+
+def record_settled(settled: Settled) -> None:
+    """Metrics for what a limits call settled besides its own decisions."""
+    if settled.bursts:
+        metrics.REPLIES_SENT.inc(settled.bursts)
+    if settled.dropped:
+        metrics.COMMENTS_NOT_ANSWERED.labels("dropped_budget").inc(settled.dropped)
 
 
 def _pulse_event(c: Comment, analysis: Analysis, categories: tuple[str, ...], now_ms: int) -> PulseEvent:
@@ -136,6 +147,9 @@ class ReplyEngine:
         self.standard_answers = load_replies(self.settings.data_dir)
         self.moderation_model = load_classifier(self.settings.models_dir)  # None until trained: lists alone
         self._rng = random.Random()
+        # rooms where an asker of this instance waits for a burst → when the bursts fall due
+        self._bursts_due: dict[str, set[int]] = {}
+        self._bursts_lock = threading.Lock()
         self.recorder = Recorder(queue, self.queue_config, self.mark_flooder)
         self._seen: dict[tuple, float] = {}  # (room, user, digest) → until (monotonic): repeats go to Redis at once
         self._flooders: dict[tuple, float] = {}  # known flooders on this instance → until
@@ -275,8 +289,7 @@ class ReplyEngine:
                 order.append(("observe", room))
             if room in pending:
                 rs = snaps[room].settings
-                limits = RoomLimits(rs.budget_ms, rs.max_mentions, self.settings.idempotency_seconds * 1000, self.settings.flood_max_repeats)
-                self.limiter.call(room, [self._request(comments[p.index], p, rs) for p in pending[room]], limits, now_ms, pipe)
+                self.limiter.call(room, [self._request(comments[p.index], p, rs) for p in pending[room]], self.room_limits(snaps[room]), now_ms, pipe)
                 order.append(("limits", room))
         everything = execute(pipe)  # one round trip, scripts included
         self.recorder.results(d_order, everything[: len(d_order)])
@@ -285,9 +298,8 @@ class ReplyEngine:
         floods: dict[int, int] = {}
         for (kind, room), res in zip(order, results, strict=True):
             if kind == "limits":
-                decisions[room], expired = decode_all(res)
-                if expired:  # waiting askers whose window closed before the rule's next reply
-                    metrics.COMMENTS_NOT_ANSWERED.labels("expired").inc(expired)
+                decisions[room], settled = decode_all(res)
+                self._settled(room, settled)
             else:
                 for (i, _), (count, _queued) in zip(observed[room], res, strict=True):
                     floods[i] = int(count)
@@ -297,6 +309,10 @@ class ReplyEngine:
         rule = p.candidate.rule
         window = rule.limits.window_seconds
         user_cd = rule.limits.user_cooldown_seconds
+        pick = self._rng.randrange(len(p.variants)) if rule.choose == "random" else -1
+        asker = c.nickname or c.user
+        # the text a burst led by this asker would post (used only if the asker waits)
+        body, names_asker = burst_body(rule.replies[p.variants[max(pick, 0)]], {**p.values, "room": c.room, "question": c.text}, asker)
         return LimitRequest(
             comment_id=c.id,
             user=c.user,
@@ -305,9 +321,53 @@ class ReplyEngine:
             window_ms=int(1000 * window) if window else rs.window_ms,
             user_cooldown_ms=int(1000 * (user_cd if user_cd is not None else self.settings.user_cooldown_seconds)),
             n_variants=len(p.variants),
-            random_pick=self._rng.randrange(len(p.variants)) if rule.choose == "random" else -1,
+            random_pick=pick,
             text_digest=p.digest,
+            burst_body=body,
+            burst_names_asker=names_asker,
         )
+
+    def room_limits(self, snap: RoomSnapshot) -> RoomLimits:
+        rs = snap.settings
+        return RoomLimits(rs.budget_ms, rs.max_mentions, self.settings.idempotency_seconds * 1000, self.settings.flood_max_repeats)
+
+    def next_burst_due(self) -> int | None:
+        """When the earliest burst this instance knows of falls due (epoch ms), if any."""
+        with self._bursts_lock:
+            return min((min(d) for d in self._bursts_due.values()), default=None)
+
+    def post_due_bursts(self, now_ms: int | None = None, rooms: list[str] | None = None) -> int:
+        """Post the bursts of closed windows (one round trip; poll thread: a quiet room has no
+        next call to post them): of ``rooms``, or of the rooms where this instance saw an
+        asker wait and the burst is now due. Returns how many were posted."""
+        now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+        if rooms is None:
+            with self._bursts_lock:
+                rooms = [r for r, dues in self._bursts_due.items() if min(dues) <= now_ms]
+                for r in rooms:
+                    later = {d for d in self._bursts_due[r] if d > now_ms}
+                    if later:
+                        self._bursts_due[r] = later
+                    else:
+                        del self._bursts_due[r]
+        if not rooms:
+            return 0
+        pipe = self.limiter.client.pipeline(transaction=False)
+        for room in rooms:
+            sweep(self.limiter, room, self.room_limits(self.state.room(room)), now_ms, pipe)
+        posted = 0
+        for room, res in zip(rooms, execute(pipe), strict=True):
+            settled = decode_all(res)[1]
+            self._settled(room, settled)
+            posted += settled.bursts
+        return posted
+
+    def _settled(self, room: str, settled: Settled) -> None:
+        """Metrics, and remember when the room's next burst is due (for the poll thread)."""
+        record_settled(settled)
+        if settled.next_due is not None:
+            with self._bursts_lock:
+                self._bursts_due.setdefault(room, set()).add(settled.next_due)
 
     def _spool(self, comments, outcomes, observed, exc: Exception) -> None:
         """Redis is away: keep every flagged comment in the local spool (replayed later)."""

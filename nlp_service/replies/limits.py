@@ -6,30 +6,31 @@ banned users, the per-user cooldown, the per-rule burst window, the room-wide ou
 budget, the rotation counter, and aggregation. A batch request sends one script call per
 room in the request's single pipeline (``ReplyEngine._round_trip``).
 
-Aggregation keeps its promise. The contract is request/response (the bot posts what
-/v1/reply returns), so a reply can only name askers at the moment it is given:
+Aggregation keeps its promise. Every asker of a rule is named in exactly one reply, at
+most one window (W ms) after the question, or gets a definite reason:
 
-1. The first asker of a rule gets the reply at once; it opens the rule's window (W ms).
+1. The first asker of a rule gets the reply at once; it opens the rule's window [t0, t0+W).
 2. Askers of that rule later in the same batch are added to that reply's mentions
    (``aggregated``) until ``max_mentions``; the rest get ``mention_cap``.
-3. An asker during an open window in a later request is put on the room's waiting set with
-   a deadline = its question time + W (``aggregated``: "named by the rule's next reply"),
-   at most ``max_mentions - 1`` per rule (leaving room for the next asker); beyond that
-   ``mention_cap`` at once.
-4. The rule's next reply names its waiting askers whose deadline has not passed, so every
-   name is posted within W of the question; each is logged ``named`` (by that reply).
-5. Every call for the room first sweeps the waiting set: an asker whose deadline passed is
-   logged ``expired`` and never carried into a later burst.
-6. A comment blocked by the room budget gets ``budget`` (logged ``dropped_budget``): it is
-   not carried either, so no reply is ever padded with old names.
+3. An asker during the open window in a later request joins the rule's burst: the room's
+   waiting set, scored by the window's close time t0+W (``aggregated``), at most
+   ``max_mentions`` per rule; beyond that ``mention_cap`` at once. The engine passes the
+   text the burst would post with this asker leading it (``body``), kept beside the set.
+4. When the window closes, the burst is posted: the room's next call (any instance) or
+   the poll thread's chore (``sweep``, for a quiet room) takes the due askers atomically
+   and appends one ``post_text`` action to the room's action feed (``store/actions.py``)
+   naming them all, each logged ``named`` with ``by`` = the action id. If the room budget
+   is spent at that moment the burst waits for it, up to half a window; past that its
+   askers are logged ``dropped_budget``: never carried into a later reply. So a waiting
+   asker is named at most 1.5 windows after its question (at most one window when the
+   budget allows).
+5. A comment blocked by the room budget gets ``budget`` (logged ``dropped_budget``).
 
-Why not a delayed burst reply at window close: a response can only carry a reply for its
-own comment; riding a late burst on an unrelated comment's response is exactly the
-confusing "@a @b @c + size answer" this replaces. A room action feed
-(/v1/rooms/{room}/actions, planned) could post such bursts; the waiting set and the
-reply log are its seam. Every final outcome is counted (``final:<outcome>`` in the room's
-counters); the ones no response could carry (a waiting asker later ``named``, or
-``expired``) also go to the room's reply log stream.
+Why a burst on the action feed rather than the next response: a response carries the
+reply for its own comment; riding a late burst on an unrelated comment's response is the
+confusing "@a @b @c + size answer" this replaces, and a quiet room has no next response.
+Every final outcome is counted (``final:<outcome>`` in the room's counters); the deferred
+ones (named by a burst, or dropped when it fell due) also go to the room's reply log.
 
 Time is the caller's ``now`` (epoch ms): the window, budget and cooldown keys hold their
 end time and expire later only to be collected, so a recorded room replays at any speed.
@@ -43,6 +44,7 @@ from dataclasses import dataclass, field
 
 import redis
 
+from nlp_service.store.actions import MAX_ACTIONS
 from nlp_service.store.redis import Keys, register_script, run_script
 
 # Decision statuses (also the ``reason`` a comment gets when it is not answered).
@@ -63,7 +65,8 @@ local idem_ms = tonumber(ARGV[4])
 local n = tonumber(ARGV[5])
 local flood_max = tonumber(ARGV[6])
 local log_max = tonumber(ARGV[7])
-local K_BUDGET, K_BANNED, K_COUNTERS, K_WAIT, K_LOG = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local actions_max = tonumber(ARGV[8])
+local K_BUDGET, K_BANNED, K_COUNTERS, K_WAIT, K_LOG, K_ACTIONS, K_BODIES = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local SEP = string.char(31)
 -- outcomes a response already carries are only counted; the stream gets the deferred ones
 -- (a waiting asker named by a later reply, or expired), which no response could tell
@@ -88,14 +91,49 @@ end
 local function close_at(key, ms)
   redis.call('SET', key, tostring(now + ms), 'PX', ms + 60000)
 end
--- 1. sweep: askers whose deadline passed are told so, never carried into a later burst
-local expired = 0
-for _, m in ipairs(redis.call('ZRANGEBYSCORE', K_WAIT, '-inf', '(' .. now)) do
-  local rule, id = split(m)
-  log(id, 'expired', rule)
-  expired = expired + 1
+-- 1. bursts: the askers of every window that has closed are posted as one reply each
+local bursts, dropped = 0, 0
+local function burst(rule, group)  -- group: {member, id, nick} in order
+  local lead = cjson.decode(redis.call('HGET', K_BODIES, group[1][2]) or '{"body":"","self":false,"latest":0}')
+  if open(K_BUDGET) then
+    local free_at = tonumber(redis.call('GET', K_BUDGET))
+    if free_at <= (lead.latest or 0) then  -- wait for the budget, up to half a window late
+      for _, e in ipairs(group) do redis.call('ZADD', K_WAIT, free_at, e[1]) end
+      return
+    end
+    for _, e in ipairs(group) do log(e[2], 'dropped_budget', rule); redis.call('HDEL', K_BODIES, e[2]) end
+    dropped = dropped + #group
+    return
+  end
+  close_at(K_BUDGET, budget_ms)
+  local names, seen, ids = {}, {}, {}
+  for _, e in ipairs(group) do
+    if not seen[e[3]] then seen[e[3]] = true; table.insert(names, e[3]) end
+    table.insert(ids, e[2])
+  end
+  local prefix = {}
+  for k, name in ipairs(names) do
+    if not (lead.self and k == 1) then table.insert(prefix, '@' .. name) end
+  end
+  local text = lead.body
+  if #prefix > 0 then text = table.concat(prefix, ' ') .. ' ' .. text end
+  local payload = cjson.encode({text = text, reply_to = ids, mentions = names, nickname = names[1], rule_id = rule, source = 'burst'})
+  local aid = redis.call('XADD', K_ACTIONS, 'MAXLEN', '~', actions_max, '*', 'kind', 'post_text', 'at', tostring(now), 'payload', payload)
+  for _, e in ipairs(group) do log(e[2], 'named', rule, aid); redis.call('HDEL', K_BODIES, e[2]) end
+  count('burst')
+  bursts = bursts + 1
 end
-if expired > 0 then redis.call('ZREMRANGEBYSCORE', K_WAIT, '-inf', '(' .. now) end
+local due = redis.call('ZRANGEBYSCORE', K_WAIT, '-inf', now)
+if #due > 0 then
+  redis.call('ZREMRANGEBYSCORE', K_WAIT, '-inf', now)
+  local groups, order = {}, {}
+  for _, m in ipairs(due) do
+    local rule, id, nick = split(m)
+    if not groups[rule] then groups[rule] = {}; table.insert(order, rule) end
+    table.insert(groups[rule], {m, id, nick})
+  end
+  for _, rule in ipairs(order) do burst(rule, groups[rule]) end
+end
 local waiting = nil  -- rule -> list of {member, id, nick}, read once per call
 local function waiting_of(rule)
   if not waiting then
@@ -111,11 +149,11 @@ local function waiting_of(rule)
 end
 local decisions, fresh, replied = {}, {}, {}
 for i = 0, n - 1 do
-  local kb, ab = 5 + i * 5, 7 + i * 8
+  local kb, ab = 7 + i * 5, 8 + i * 10
   local k_idem, k_user, k_rule, k_rot, k_flood = KEYS[kb+1], KEYS[kb+2], KEYS[kb+3], KEYS[kb+4], KEYS[kb+5]
   local user, nick, rule_id = ARGV[ab+1], ARGV[ab+2], ARGV[ab+3]
   local user_cd, window_ms, n_variants, rnd = tonumber(ARGV[ab+4]), tonumber(ARGV[ab+5]), tonumber(ARGV[ab+6]), tonumber(ARGV[ab+7])
-  local cid = ARGV[ab+8]
+  local cid, body, names_self = ARGV[ab+8], ARGV[ab+9], ARGV[ab+10] == '1'
   local prev = redis.call('GET', k_idem)
   if prev then
     decisions[i+1] = cjson.decode(prev)
@@ -141,10 +179,13 @@ for i = 0, n - 1 do
           count('mention_cap')
           d = {status = 'mention_cap'}
         end
-      elseif #w < max_mentions - 1 then  -- the rule's next reply names it, if within the window
+      elseif #w < max_mentions then  -- it joins the burst posted when the window closes
         local m = rule_id .. SEP .. cid .. SEP .. nick
-        redis.call('ZADD', K_WAIT, now + window_ms, m)
+        local close = tonumber(redis.call('GET', k_rule))
+        redis.call('ZADD', K_WAIT, close, m)
         redis.call('PEXPIRE', K_WAIT, window_ms + 3600000)
+        redis.call('HSET', K_BODIES, cid, cjson.encode({body = body, self = names_self, latest = close + math.floor(window_ms / 2)}))
+        redis.call('PEXPIRE', K_BODIES, window_ms + 3600000)
         table.insert(w, {m, cid, nick})
         d = {status = 'aggregated'}
       else
@@ -158,21 +199,7 @@ for i = 0, n - 1 do
     else
       close_at(K_BUDGET, budget_ms)
       close_at(k_rule, window_ms)
-      local mentions, named, seen = {}, {}, {}
-      local w = waiting_of(rule_id)
-      for _, e in ipairs(w) do
-        redis.call('ZREM', K_WAIT, e[1])
-        if not seen[e[3]] and e[3] ~= nick and #mentions < max_mentions - 1 then
-          table.insert(mentions, e[3]); table.insert(named, e[2]); seen[e[3]] = true
-          log(e[2], 'named', rule_id, cid)
-        elseif seen[e[3]] or e[3] == nick then  -- the same name is already in this reply
-          log(e[2], 'named', rule_id, cid)
-          table.insert(named, e[2])
-        else
-          log(e[2], 'mention_cap', rule_id)
-        end
-      end
-      waiting[rule_id] = {}
+      local mentions, named = {}, {}
       table.insert(mentions, nick); table.insert(named, cid)
       count('reply')
       local variant = 0
@@ -197,7 +224,10 @@ for i = 1, n do
   if fresh[i] then redis.call('SET', fresh[i], enc, 'PX', idem_ms) end
   out[i] = enc
 end
-out[n + 1] = expired
+out[n + 1] = bursts
+out[n + 2] = dropped
+local nxt = redis.call('ZRANGE', K_WAIT, 0, 0, 'WITHSCORES')  -- when the room's next burst is due
+out[n + 3] = nxt[2] or '-1'
 return out
 """
 
@@ -215,6 +245,8 @@ class LimitRequest:
     n_variants: int
     random_pick: int = -1  # ≥ 0 picks that variant (random); -1 uses the rotation counter
     text_digest: str = ""  # of the normalised text, for the flood counter
+    burst_body: str = ""  # what a burst led by this asker posts after the mentions (render.burst_body)
+    burst_names_asker: bool = False  # the body already mentions this asker (a {nickname} template)
 
 
 @dataclass
@@ -246,8 +278,8 @@ class Limiter:
     def call(self, room: str, items: Sequence[LimitRequest], cfg: RoomLimits, now_ms: int, client) -> object:
         """Run (or, on a pipeline, queue) the script for one room's requests."""
         k = self.keys
-        keys = [k.room_budget(room), k.banned(room), k.counters(room), k.waiting(room), k.reply_log(room)]
-        args: list[object] = [now_ms, cfg.budget_ms, cfg.max_mentions, cfg.idempotency_ms, len(items), cfg.flood_max, LOG_MAXLEN]
+        keys = [k.room_budget(room), k.banned(room), k.counters(room), k.waiting(room), k.reply_log(room), k.actions(room), k.burst_bodies(room)]
+        args: list[object] = [now_ms, cfg.budget_ms, cfg.max_mentions, cfg.idempotency_ms, len(items), cfg.flood_max, LOG_MAXLEN, MAX_ACTIONS]
         for it in items:
             keys += [
                 k.idempotency(room, it.comment_id),
@@ -256,20 +288,31 @@ class Limiter:
                 k.rotation(room, it.rule_id),
                 k.flood(room, it.user, it.text_digest),
             ]
-            args += [it.user, it.nickname, it.rule_id, it.user_cooldown_ms, it.window_ms, it.n_variants, it.random_pick, it.comment_id]
+            args += [it.user, it.nickname, it.rule_id, it.user_cooldown_ms, it.window_ms, it.n_variants, it.random_pick, it.comment_id, it.burst_body, int(it.burst_names_asker)]
         return run_script(client, self._script, keys, args)
 
 
-def sweep(limiter: Limiter, room: str, now_ms: int) -> int:
-    """Settle a room's waiting askers whose deadline passed (logged ``expired``); returns
-    how many. Every reply call does this first; this is for a quiet room (and the seam a
-    room action feed would use)."""
-    return decode_all(limiter.call(room, [], RoomLimits(1, 1, 1), now_ms, limiter.client))[1]
+@dataclass(frozen=True)
+class Settled:
+    """What a call settled besides its own decisions: bursts posted, askers dropped, and
+    when the room's next burst falls due (epoch ms; None when nobody waits)."""
+
+    bursts: int = 0
+    dropped: int = 0
+    next_due: int | None = None
 
 
-def decode_all(raw: list) -> tuple[list[Decision], int]:
-    """The script's answer: one decision per request, then the number of askers that expired."""
-    return [decode(x) for x in raw[:-1]], int(raw[-1])
+def sweep(limiter: Limiter, room: str, cfg: RoomLimits, now_ms: int, client=None) -> object:
+    """Post the bursts of a room's closed windows (a quiet room has no next call to do it);
+    on a pipeline ``client`` the call is queued (decode with :func:`decode_all`)."""
+    return limiter.call(room, [], cfg, now_ms, client if client is not None else limiter.client)
+
+
+def decode_all(raw: list) -> tuple[list[Decision], Settled]:
+    """The script's answer: one decision per request, then the bursts posted, the askers
+    dropped and the next burst's due time."""
+    due = int(float(raw[-1]))
+    return [decode(x) for x in raw[:-3]], Settled(int(raw[-3]), int(raw[-2]), due if due >= 0 else None)
 
 
 def decode(raw: str | bytes) -> Decision:

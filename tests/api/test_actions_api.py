@@ -32,7 +32,7 @@ def test_delete_and_reply_reach_the_feed_and_a_resuming_bot_misses_nothing(clien
     again = client.get("/v1/rooms/room1/actions", params={"after": first["last_id"]}, headers=bot).json()
     kinds = [a["kind"] for a in again["actions"]]
     assert kinds == ["post_text", "ban_user", "hide_comment", "ban_user"]
-    assert again["actions"][0]["text"] == "家人们放心，假一赔十" and again["actions"][0]["reply_to"] == items[1]["comment"]["id"]
+    assert again["actions"][0]["text"] == "家人们放心，假一赔十" and again["actions"][0]["reply_to"] == [items[1]["comment"]["id"]]
     assert again["actions"][3]["user"] == "troll"
     # nothing twice: resuming from the newest id gives nothing; the full feed has each action once
     assert client.get("/v1/rooms/room1/actions", params={"after": again["last_id"]}, headers=bot).json()["actions"] == []
@@ -102,3 +102,21 @@ def test_mine_lists_held_items_with_age_and_return_time(client, admin, bot, serv
     _decide(client, alice, held["item_id"], action="approve")
     assert client.get("/v1/moderation/mine", headers=alice).json()["items"] == []
     assert client.get("/v1/moderation/mine", headers=bot).status_code == 403
+
+
+def test_a_long_poll_outlasts_the_client_socket_timeout(rclient, monkeypatch) -> None:
+    """redis-py reads with a socket timeout (5 s by default in redis-py 8): a long-poll
+    longer than that blocks in slices and returns empty, never a timeout error."""
+    import redis
+
+    from nlp_service.store import actions
+    from nlp_service.store.redis import Keys
+
+    pool = rclient.connection_pool
+    kwargs = {k: v for k, v in pool.connection_kwargs.items() if not k.startswith("orig_")}
+    short = redis.Redis(connection_pool=redis.ConnectionPool(connection_class=pool.connection_class, **{**kwargs, "socket_timeout": 0.3}))
+    monkeypatch.setattr(actions, "BLOCK_SLICE_MS", 100)
+    try:
+        assert actions.read(short, Keys("t-longpoll"), "room1", "0-0", wait_ms=800) == []
+    finally:
+        short.close()

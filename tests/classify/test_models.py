@@ -66,9 +66,11 @@ def test_low_confidence_intent_falls_back_to_other() -> None:
 
 
 def test_intent_training_is_deterministic(tmp_settings) -> None:
-    first = training.train_intent(tmp_settings, log=lambda _: None)
-    second = training.train_intent(tmp_settings, log=lambda _: None)
+    # a small set exercises the same folds, threshold search and fit as the full one
+    first = training.train_intent(tmp_settings, per_intent_limit=40, log=lambda _: None)
+    second = training.train_intent(tmp_settings, per_intent_limit=40, log=lambda _: None)
     assert first.weights_hash == second.weights_hash
+    assert first.sizes["danmaku_train"] + first.sizes["danmaku_heldout"] == 15 * 40
     card = (tmp_settings.models_dir / "intent.card.md").read_text(encoding="utf-8")
     assert first.weights_hash in card and "macro-F1" in card
 

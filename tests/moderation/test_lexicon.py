@@ -1,5 +1,3 @@
-import time
-
 import pytest
 
 from nlp_service.moderation.lexicon import Lexicon
@@ -54,11 +52,9 @@ def test_allow_entry_suppresses_only_hits_it_covers(lexicon) -> None:
     assert ("ad_contact", "微信") in found(lexicon, "微信支付 加微信")
 
 
-def test_hundred_thousand_terms_load_fast() -> None:
+def test_hundred_thousand_terms_load_and_match() -> None:
+    # how fast they load (the 2 s target) is measured in bench/bench_moderation.py, not here
     terms = {"abuse": [f"词{i}语{i % 97}" for i in range(100_000)]}
-    start = time.perf_counter()
     big = Lexicon(terms)
-    took = time.perf_counter() - start
     assert big.size == 100_000
     assert {h.term for h in big.find("这是词123语26吧")} == {"词123语26"}
-    assert took < 10  # the 2 s target is measured in bench/, with the figure in the README

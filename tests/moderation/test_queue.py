@@ -54,10 +54,10 @@ def test_item_goes_to_one_moderator_and_carries_context(svc) -> None:
 def test_undecided_item_comes_back_to_another_moderator(svc) -> None:
     svc.engine.handle([C(1)], now_ms=NOW)
     q = svc.engine.queue
-    [item] = q.pull(["room1"], "alice", 1, 0, claim_ms=100)
-    assert q.pull(["room1"], "bob", 1, 0, claim_ms=100) == []  # alice still has it
-    time.sleep(0.15)  # alice dropped it
-    [again] = q.pull(["room1"], "bob", 1, 0, claim_ms=100)
+    [item] = q.pull(["room1"], "alice", 1, 0, claim_ms=60_000)
+    assert q.pull(["room1"], "bob", 1, 0, claim_ms=60_000) == []  # alice still has it
+    # alice dropped it: a claim window of 0 says "her time is up" without waiting for it
+    [again] = q.pull(["room1"], "bob", 1, 0, claim_ms=0)
     assert again.item_id == item.item_id and again.delivered == 2
 
 
@@ -83,9 +83,11 @@ def test_stats_depth_and_oldest_age(svc) -> None:
     svc.engine.handle([C(i, text=f"骗子{i}号") for i in range(3)], now_ms=NOW)
     q = svc.engine.queue
     q.pull(["room1"], "alice", 1, 0, claim_ms=60_000)
-    stats = q.stats("room1", now_ms=int(time.time() * 1000) + 5000)
+    first_id = svc.client.xrange(svc.keys.mod_stream("room1"), count=1)[0][0]
+    queued_ms = int(first_id.split("-")[0])  # stream ids carry the time the item was queued
+    stats = q.stats("room1", now_ms=queued_ms + 5000)
     assert stats["depth"] == 3 and stats["pending"] == 1 and stats["undelivered"] == 2
-    assert stats["oldest_age_seconds"] >= 5
+    assert stats["oldest_age_seconds"] == 5.0
 
 
 def test_trim_never_drops_pending_or_undelivered_items(svc) -> None:
@@ -105,9 +107,9 @@ def test_ban_blocks_the_user_without_analysis(svc) -> None:
     svc.engine.handle([C(1, user="troll")], now_ms=NOW)
     q = svc.engine.queue
     [item] = q.pull(["room1"], "alice", 1, 0, claim_ms=60_000)
-    q.decide(item.item_id, "alice", "ban", "repeated accusations", ban_seconds=3600, now_ms=int(time.time() * 1000))
+    q.decide(item.item_id, "alice", "ban", "repeated accusations", ban_seconds=3600, now_ms=NOW)
     svc.state.version = -1  # force a reload, as the ban's version bump would
-    out = svc.engine.handle([C(2, text="几号链接", user="troll")])[0]
+    out = svc.engine.handle([C(2, text="几号链接", user="troll")], now_ms=NOW + 1000)[0]
     assert out.reason == "banned" and out.analysis is None and out.moderation["action"] == "block"
     svc.engine.recorder.flush()  # bookkeeping of comments that need no answer is deferred (≤ 20 ms)
     assert q.recent_comments("room1", "troll")[0]["text"] == "几号链接"  # still recorded

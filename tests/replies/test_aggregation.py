@@ -1,5 +1,6 @@
-"""Aggregation keeps its promise: every asker is named in exactly one reply, within the
-rule's window of the question, or gets a definite reason in the reply log."""
+"""Aggregation keeps its promise: every asker is named in exactly one reply (its response,
+or the burst posted on the room's action feed when the window closes), within the rule's
+window of the question, or gets a definite reason."""
 
 import json
 from collections import Counter
@@ -10,12 +11,12 @@ import pytest
 from nlp_service.api.services import Services
 from nlp_service.replies import store
 from nlp_service.replies.engine import Comment
-from nlp_service.replies.limits import sweep
 from nlp_service.replies.rules import Rule
+from nlp_service.store import actions
 
 NOW = 1764072600000
 ROOT = Path(__file__).resolve().parents[2]
-DEFINITE = {"mention_cap", "expired", "dropped_budget"}
+DEFINITE = {"mention_cap", "dropped_budget"}
 
 
 @pytest.fixture
@@ -43,15 +44,32 @@ def final_log(svc, room="room1") -> dict[str, list[str]]:
     return statuses
 
 
+def bursts(svc, room="room1") -> list[dict]:
+    return [a.to_dict() for a in actions.read(svc.client, svc.keys, room, "0", 1000) if a.kind == "post_text" and a.payload.get("source") == "burst"]
+
+
+def settle(svc, until_ms: int) -> None:
+    """What the poll thread does: post each burst when it falls due, up to ``until_ms``."""
+    while (due := svc.engine.next_burst_due()) is not None and due <= until_ms:
+        svc.engine.post_due_bursts(now_ms=due)
+
+
 def check_promise(svc, asked: dict[str, int], outcomes, window_ms: int, room="room1") -> Counter:
     """Every asker held back is named once, within the window, or has a definite reason:
-    at once in its response (mention_cap, budget), or later in the reply log (expired)."""
+    at once in its response (mention_cap, budget), or in the reply log (dropped_budget
+    when its burst fell due while the room budget was spent)."""
     named: Counter = Counter()
     for out, t in outcomes:
         if out.reply:
             for cid in out.reply["answers"]:
                 named[cid] += 1
                 assert t - asked[cid] <= window_ms, f"{cid} named {t - asked[cid]} ms after asking"
+    for b in bursts(svc, room):
+        assert b["text"].startswith(" ".join("@" + m for m in b["mentions"]))
+        for cid in b["reply_to"]:
+            named[cid] += 1
+            # a burst waits for a spent budget up to half a window (limits.py)
+            assert b["at"] - asked[cid] <= 1.5 * window_ms, f"{cid} named by a burst {b['at'] - asked[cid]} ms after asking"
     log = final_log(svc, room)
     tally: Counter = Counter()
     for out, _ in outcomes:
@@ -61,8 +79,8 @@ def check_promise(svc, asked: dict[str, int], outcomes, window_ms: int, room="ro
             assert named[cid] == 1 and not later
             tally["reply"] += 1
         elif out.reason == "aggregated":
-            assert (named[cid], later) in [(1, []), (1, ["named"]), (0, ["expired"])], (cid, named[cid], later)
-            tally["named" if named[cid] else "expired"] += 1
+            assert (named[cid], later) in [(1, []), (1, ["named"]), (0, ["dropped_budget"])], (cid, named[cid], later)
+            tally["named" if named[cid] else "dropped_budget"] += 1
         elif out.reason in {"mention_cap", "budget"}:
             assert named[cid] == 0 and not later, (cid, later)
             tally["dropped_budget" if out.reason == "budget" else "mention_cap"] += 1
@@ -79,23 +97,54 @@ def test_a_burst_of_thirty_users_names_each_once_or_gives_a_reason(svc) -> None:
         c = Comment(f"m{i}", "room1", f"u{i}", f"n{i}", "福袋几点开", t)
         asked[c.id] = t
         outcomes.append((svc.engine.handle([c], now_ms=t)[0], t))
-    late = NOW + 10_050  # the window closed 50 ms ago; the next asker's reply names who still waits
+    assert svc.engine.next_burst_due() == NOW + 10_000  # when the first reply's window closes
+    assert svc.engine.post_due_bursts(now_ms=NOW + 10_000) == 1  # the poll thread posts it
+    late = NOW + 10_050  # a new question after the window: a new reply, nobody carried over
     c = Comment("late", "room1", "ulate", "nlate", "福袋呢", late)
     asked["late"] = late
     outcomes.append((svc.engine.handle([c], now_ms=late)[0], late))
-    tally = check_promise(svc, asked, outcomes, 10_000)
-    assert tally["reply"] == 2 and tally["named"] == 4  # max_mentions - 1 waited, all within the window
-    assert tally["mention_cap"] == 25
-    assert outcomes[-1][0].reply["mentions"] == ["n1", "n2", "n3", "n4", "nlate"]
+    [burst] = bursts(svc)
+    assert burst["mentions"] == ["n1", "n2", "n3", "n4", "n5"] and burst["text"] == "@n1 @n2 @n3 @n4 @n5 答lottery"
+    assert outcomes[-1][0].reply["mentions"] == ["nlate"]  # never padded with earlier askers
+    tally = check_promise(svc, asked, outcomes, 10_050)
+    assert tally["reply"] == 2 and tally["named"] == 5 and tally["mention_cap"] == 24
 
 
-def test_stale_askers_are_never_carried_into_a_later_burst(svc) -> None:
+def test_a_quiet_room_gets_its_burst_when_the_window_closes(svc) -> None:
     setup(svc, rule(window=1.0), budget_per_second=100)
     svc.engine.handle([Comment("a", "room1", "ua", "na", "福袋", NOW)], now_ms=NOW)
     assert svc.engine.handle([Comment("b", "room1", "ub", "nb", "福袋", NOW + 100)], now_ms=NOW + 100)[0].reason == "aggregated"
+    assert svc.engine.post_due_bursts(now_ms=NOW + 999) == 0  # the window is still open
+    assert svc.engine.post_due_bursts(now_ms=NOW + 1000) == 1  # the poll thread's chore
+    [burst] = bursts(svc)
+    assert burst["reply_to"] == ["b"] and burst["at"] == NOW + 1000 and final_log(svc)["b"] == ["named"]
     later = svc.engine.handle([Comment("c", "room1", "uc", "nc", "福袋", NOW + 60_000)], now_ms=NOW + 60_000)[0]
-    assert later.reply["mentions"] == ["nc"]
-    assert final_log(svc)["b"] == ["expired"]
+    assert later.reply["mentions"] == ["nc"] and len(bursts(svc)) == 1  # b is never carried into a later reply
+    assert svc.engine.post_due_bursts(now_ms=NOW + 61_000) == 0
+
+
+def test_a_burst_waits_for_the_budget_up_to_half_a_window(svc) -> None:
+    setup(svc, rule("lottery", "福袋", window=4.0), budget_per_second=0.5)  # one message per 2 s
+    svc.engine.handle([Comment("a", "room1", "ua", "na", "福袋", NOW)], now_ms=NOW)
+    svc.engine.handle([Comment("b", "room1", "ub", "nb", "福袋", NOW + 100)], now_ms=NOW + 100)
+    svc.engine.handle([Comment("c", "room1", "uc", "nc", "别的 福袋", NOW + 3500)], now_ms=NOW + 3500)  # waits too
+    store.save_rule(svc.client, svc.keys, rule("coupon", "券", window=1.0))
+    svc.state.refresh()
+    assert svc.engine.handle([Comment("d", "room1", "ud", "nd", "券呢", NOW + 3000)], now_ms=NOW + 3000)[0].reply  # spends the budget to NOW + 5000
+    assert svc.engine.post_due_bursts(now_ms=NOW + 4000) == 0  # due, but the budget is spent: it waits
+    assert svc.engine.next_burst_due() == NOW + 5000
+    assert svc.engine.post_due_bursts(now_ms=NOW + 5000) == 1
+    [burst] = bursts(svc)
+    assert burst["reply_to"] == ["b", "c"] and burst["at"] == NOW + 5000
+
+
+def test_a_burst_that_falls_due_on_a_spent_budget_is_dropped_with_a_reason(svc) -> None:
+    setup(svc, rule("lottery", "福袋", window=1.0), rule("coupon", "券", window=5.0), budget_per_second=0.5)  # one message per 2 s
+    svc.engine.handle([Comment("a", "room1", "ua", "na", "福袋", NOW)], now_ms=NOW)
+    assert svc.engine.handle([Comment("b", "room1", "ub", "nb", "福袋", NOW + 100)], now_ms=NOW + 100)[0].reason == "aggregated"
+    svc.engine.post_due_bursts(now_ms=NOW + 1000)  # the budget is spent until NOW + 2000,
+    assert bursts(svc) == [] and final_log(svc)["b"] == ["dropped_budget"]  # past half a window
+    assert int(svc.client.hget(svc.keys.counters("room1"), "final:dropped_budget")) == 1
 
 
 def test_a_budget_limited_room_drops_with_reasons(svc) -> None:
@@ -126,10 +175,11 @@ def test_replaying_the_sample_room_keeps_every_promise(rclient, svc_settings, se
                 asked[r["id"]] = r["ts"]
                 i += 1
             now = batch[-1].ts
+            settle(svc, now)  # the poll thread posts bursts as they fall due, between batches
             outcomes += [(o, now) for o in svc.engine.handle(batch, now_ms=now)]
         window_ms = int(svc.settings.reply_window_seconds * 1000)
-        sweep(svc.engine.limiter, "room1", rows[-1]["ts"] + window_ms + 1)  # the room goes quiet: settle who still waits
-        tally = check_promise(svc, asked, outcomes, window_ms + 250)
+        settle(svc, rows[-1]["ts"] + 3_600_000)  # the room goes quiet: the last bursts are posted
+        tally = check_promise(svc, asked, outcomes, window_ms)
         assert tally["reply"] > 0 and tally["named"] > 0
         print("sample room through the engine:", dict(tally))
     finally:

@@ -1,13 +1,13 @@
 """The reply path against a real Redis: limits across instances, aggregation, idempotency."""
 
-import time
-
 import pytest
 
 from nlp_service.api.services import Services
 from nlp_service.replies import store
 from nlp_service.replies.engine import Comment
 from nlp_service.replies.rules import Rule
+from tests.roundtrips import counting_client
+from tests.waiting import StateWatch
 
 NOW = 1764072600000  # 2025-11-25 20:10 Asia/Shanghai
 
@@ -62,16 +62,20 @@ def test_burst_is_answered_once_naming_the_askers(services) -> None:
     assert outs[0].reply["text"].startswith("@n1 @n2 @n3 @n4 ")
 
 
-def test_askers_during_the_window_are_named_in_the_next_reply(services) -> None:
+def test_askers_during_the_window_are_named_in_the_burst_when_it_closes(services) -> None:
+    from nlp_service.store import actions
+
     svc = services()
     setup_room(svc, lottery_rule(limits={"window_seconds": 0.2, "user_cooldown_seconds": 0}), settings={"budget_per_second": 100})
     first = svc.engine.handle([C(1)], now_ms=NOW)[0]
     assert first.reply["mentions"] == ["n1"]
     assert svc.engine.handle([C(2)], now_ms=NOW + 50)[0].reason == "aggregated"
     assert svc.engine.handle([C(3)], now_ms=NOW + 100)[0].reason == "aggregated"
-    later = svc.engine.handle([C(4)], now_ms=NOW + 250)[0]
-    assert later.reply["mentions"] == ["n2", "n3", "n4"]
-    assert later.reply["answers"] == ["m2", "m3", "m4"]
+    assert svc.engine.post_due_bursts(now_ms=NOW + 200) == 1  # the poll thread, as the window closes
+    [burst] = actions.read(svc.client, svc.keys, "room1", "0")
+    assert burst.payload["text"] == "@n2 @n3 福袋8点开" and burst.payload["reply_to"] == ["m2", "m3"]
+    later = svc.engine.handle([C(4)], now_ms=NOW + 250)[0]  # a new window: its own reply, nobody carried
+    assert later.reply["mentions"] == ["n4"] and later.reply["answers"] == ["m4"]
 
 
 def test_mentions_are_capped(services) -> None:
@@ -147,19 +151,14 @@ def test_no_reply_to_banned_users_or_the_bot_itself(services) -> None:
 def test_rule_change_reaches_a_second_instance_without_restart(services, svc_settings, rclient) -> None:
     a = services()
     b = Services.start(svc_settings, rclient, poll=True)  # polls like a real instance
+    watch = StateWatch(b.state)
     try:
         setup_room(a, lottery_rule())
-        time.sleep(0.2)
+        assert watch.reaches(store.state_version(a.client, a.keys))
         assert b.engine.dry_run(C(1))["fired"]["would_reply"] == "@n1 福袋8点开"
         store.save_rule(a.client, a.keys, lottery_rule(replies=["新的回复"]))
-        changed_at = time.monotonic()
-        seen = None
-        while time.monotonic() - changed_at < 1.0:
-            if b.engine.dry_run(C(1))["fired"]["would_reply"] == "@n1 新的回复":
-                seen = time.monotonic() - changed_at
-                break
-            time.sleep(0.01)
-        assert seen is not None and seen < 1.0
+        assert watch.reaches(store.state_version(a.client, a.keys))  # b's poller saw it, no restart
+        assert b.engine.dry_run(C(1))["fired"]["would_reply"] == "@n1 新的回复"
     finally:
         b.close()
 
@@ -188,22 +187,30 @@ def test_seed_rules_load_once(rclient, svc_settings, settings) -> None:
     assert "coupon" not in {r.id for r in store.list_rules(rclient, first.keys)}
 
 
-def test_one_round_trip_per_batch_and_scripts_reload_after_a_flush(services, rclient) -> None:
-    svc = services()
-    setup_room(svc, lottery_rule())
-    rclient.script_flush()  # as after a Redis restart: the server has forgotten every script
-    rclient.config_resetstat()
-    out = svc.engine.handle([Comment("f1", "room1", "u1", "n1", "福袋几点开", NOW), Comment("f2", "room1", "u2", "n2", "主播是个傻逼", NOW)], NOW)
-    assert out[0].reply["text"] == "@n1 福袋8点开"  # NOSCRIPT: scripts loaded, failed commands resent
-    assert out[1].moderation["action"] == "block"
-    stats = rclient.info("commandstats")
-    assert "cmdstat_script|exists" not in stats  # redis-py's per-execute check is gone
-    rclient.config_resetstat()
-    out = svc.engine.handle([Comment("f3", "room1", "u3", "n3", "福袋什么时候开", NOW + 60_000)], NOW + 60_000)
-    assert out[0].reason is not None or out[0].reply is not None
-    stats = rclient.info("commandstats")
-    assert "cmdstat_script|exists" not in stats and "cmdstat_script|load" not in stats  # loaded once
-    assert stats["cmdstat_evalsha"]["calls"] >= 1
+def test_one_round_trip_per_batch_and_scripts_reload_after_a_flush(svc_settings, rclient) -> None:
+    counted, trips = counting_client(rclient)
+    svc = Services.start(svc_settings, counted, poll=False)  # poll=False: no background thread talks to Redis
+    try:
+        setup_room(svc, lottery_rule())
+        rclient.script_flush()  # as after a Redis restart: the server has forgotten every script
+        rclient.config_resetstat()
+        trips.count = 0
+        out = svc.engine.handle([Comment("f1", "room1", "u1", "n1", "福袋几点开", NOW), Comment("f2", "room1", "u2", "n2", "主播是个傻逼", NOW)], NOW)
+        assert out[0].reply["text"] == "@n1 福袋8点开"  # NOSCRIPT: scripts loaded, failed commands resent
+        assert out[1].moderation["action"] == "block"
+        stats = rclient.info("commandstats")
+        assert "cmdstat_script|exists" not in stats  # redis-py's per-execute check is gone
+        assert trips.count > 2  # the room's first load, the batch, the script loads, the resend
+        rclient.config_resetstat()
+        trips.count = 0
+        out = svc.engine.handle([Comment("f3", "room1", "u3", "n3", "福袋什么时候开", NOW + 60_000), Comment("f4", "room1", "u4", "n4", "主播是个傻逼", NOW + 60_000)], NOW + 60_000)
+        assert out[0].reply["text"] == "@n3 福袋8点开" and out[1].moderation["action"] == "block"
+        assert trips.count == 1  # a reply and a flagged comment: one pipeline, one round trip
+        stats = rclient.info("commandstats")
+        assert "cmdstat_script|exists" not in stats and "cmdstat_script|load" not in stats  # loaded once
+        assert stats["cmdstat_evalsha"]["calls"] >= 1
+    finally:
+        svc.close()
 
 
 @pytest.mark.parametrize("template", ["福袋{lottery_time}开", "@{nickname} 福袋{lottery_time}开", "{nickname}，福袋{lottery_time}开"])

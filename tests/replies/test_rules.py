@@ -1,5 +1,3 @@
-import time
-
 import pytest
 
 from nlp_service.core.errors import InvalidRuleError
@@ -41,10 +39,13 @@ def test_invalid_rules_are_rejected_with_a_reason(bad) -> None:
 
 @pytest.mark.parametrize("pattern", [r"(a+)+$", r"(\w+\s?)+$", r"(a|aa)+$", r"^(a+)+b"])
 def test_catastrophic_regex_is_rejected_when_saved(pattern) -> None:
-    started = time.perf_counter()
+    # decided by the pattern's shape, so the answer is the same on any machine
     with pytest.raises(ValueError, match="backtracks"):
         rule(match={"regex": pattern})
-    assert time.perf_counter() - started < 5  # the check itself is bounded
+
+
+def test_a_plain_regex_is_accepted_when_saved() -> None:
+    assert rule(match={"regex": r"(几|多少)号?链接"}).match.regex == r"(几|多少)号?链接"
 
 
 def test_regex_matching_is_bounded_at_run_time() -> None:
