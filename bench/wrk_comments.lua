@@ -1,6 +1,8 @@
 -- wrk script: POST a different realistic comment each request, with a unique id so
 -- idempotency never short-circuits. Texts come from the env var BENCH_TEXTS_FILE;
--- BENCH_UNIQUE=1 makes every text distinct (worst case: nothing is answered from a cache).
+-- BENCH_NEW_PERMILLE=400 makes 40 % of the texts new (never sent before: a sample text with
+-- two or three extra CJK characters spelling the request number, so no cache can answer it,
+-- and the comment still reads like chat); 1000 makes every text new.
 local texts = {}
 local counter = 0
 local thread_id = 0
@@ -14,15 +16,26 @@ function init(args)
   local path = os.getenv("BENCH_TEXTS_FILE")
   for line in io.lines(path) do texts[#texts + 1] = line end
   batch = tonumber(os.getenv("BENCH_BATCH") or "0")
-  unique = os.getenv("BENCH_UNIQUE") == "1"
+  new_permille = tonumber(os.getenv("BENCH_NEW_PERMILLE") or "0")
   token = os.getenv("BENCH_TOKEN") or ""
+end
+
+local pool = {"的", "了", "啊", "呀", "吧", "哦", "嗯", "呢", "哈", "嘛", "来", "看", "好", "真", "又", "也"}
+
+local function spell(n)  -- the request number in base 16 over the pool: distinct per request
+  local out = {}
+  repeat
+    out[#out + 1] = pool[(n % 16) + 1]
+    n = math.floor(n / 16)
+  until n == 0
+  return table.concat(out)
 end
 
 local function comment()
   counter = counter + 1
   local t = texts[(counter % #texts) + 1]
-  if unique then  -- a text never sent before: no cache can answer it
-    t = t:sub(1, -2) .. " " .. tid .. "x" .. counter .. '"'
+  if (counter * 7919) % 1000 < new_permille then  -- a text never sent before
+    t = t:sub(1, -2) .. spell(tid * 1000000 + counter) .. '"'
   end
   return string.format('{"id":"b%d-%d","room":"bench-room","user":"u%d","nickname":"n%d","text":%s}',
     tid, counter, counter % 500, counter % 500, t)
