@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from nlp_service.core.errors import NlpServiceError
+
+if TYPE_CHECKING:
+    from nlp_service.moderation.classifier import ModerationClassifier
 
 app = typer.Typer(
     add_completion=False,
@@ -66,12 +69,13 @@ def analyze(
 
 @app.command()
 def train(
-    only: Annotated[str | None, typer.Option(help="train just 'sentiment' or 'intent'")] = None,
+    only: Annotated[str | None, typer.Option(help="train just 'sentiment', 'intent' or 'moderation'")] = None,
 ) -> None:
     """Rebuild the model artifacts in models/ (deterministic) and their model cards."""
     from nlp_service.classify import training
+    from nlp_service.moderation.training import train_moderation
 
-    steps = {"sentiment": training.train_sentiment, "intent": training.train_intent}
+    steps = {"sentiment": training.train_sentiment, "intent": training.train_intent, "moderation": train_moderation}
     if only is not None and only not in steps:
         _fail(ValueError(f"--only must be one of {sorted(steps)}, got {only!r}"))
     try:
@@ -79,7 +83,10 @@ def train(
             if only in (None, name):
                 result = step(log=err.print)
                 for split_name, m in result.metrics.items():
-                    typer.echo(f"{name}: {split_name}: accuracy {m['accuracy']:.4f} macro-F1 {m['macro_f1']:.4f} (n={m['n']})")
+                    if "accuracy" in m:
+                        typer.echo(f"{name}: {split_name}: accuracy {m['accuracy']:.4f} macro-F1 {m['macro_f1']:.4f} (n={m['n']})")
+                    else:  # moderation: per-category precision/recall at the chosen threshold
+                        typer.echo(f"{name}: {split_name}: precision {m['precision']:.4f} recall {m['recall']:.4f} (n={m['support']})")
                 typer.echo(f"{name}: weights hash {result.weights_hash}")
     except NlpServiceError as exc:
         _fail(exc)
@@ -90,6 +97,7 @@ def evaluate(
     data: Annotated[Path | None, typer.Option(help="a public text,label CSV to evaluate on (evaluation only)")] = None,
     baseline: Annotated[bool, typer.Option(help="score SnowNLP on the same rows")] = True,
     limit: Annotated[int | None, typer.Option(help="evaluate at most this many rows of --data")] = None,
+    moderation_model: Annotated[bool, typer.Option(help="moderate with the trained classifier (off: word lists alone)")] = True,
 ) -> None:
     """Accuracy, macro-F1, per-class report and confusion matrix, ours beside SnowNLP;
     moderation precision/recall per category; with --data, a public set (a safe/offensive
@@ -97,7 +105,7 @@ def evaluate(
     from nlp_service.classify import evaluate as ev
 
     if data is not None and _is_offensive_set(data):
-        _eval_moderation_public(data, limit)
+        _eval_moderation_public(data, limit, moderation_model)
         return
     try:
         if data is None:
@@ -115,9 +123,9 @@ def evaluate(
         typer.echo(m["report"].rstrip())
         typer.echo(ev.format_confusion(m))
     if data is None:
-        _eval_moderation_own()
+        _eval_moderation_own(moderation_model)
     elif "neutral" in _labels_of(data):
-        _eval_moderation_chatter(data, limit)
+        _eval_moderation_chatter(data, limit, moderation_model)
 
 
 def _labels_of(path: Path) -> set[str]:
@@ -135,12 +143,21 @@ def _is_offensive_set(path: Path) -> bool:
     return bool(_labels_of(path) & {"safe", "offensive"})
 
 
-def _eval_moderation_own() -> None:
+def _moderation_model(use: bool) -> ModerationClassifier | None:
+    from nlp_service.core.config import get_settings
+    from nlp_service.moderation.classifier import load
+
+    model = load(get_settings().models_dir) if use else None
+    err.print(f"moderation: {'word lists + classifier' if model else 'word lists alone'}")
+    return model
+
+
+def _eval_moderation_own(use_model: bool = True) -> None:
     from nlp_service.analysis import Analyzer
     from nlp_service.moderation.evaluate import evaluate_own
 
     try:
-        result = evaluate_own(Analyzer.load())
+        result = evaluate_own(Analyzer.load(), classifier=_moderation_model(use_model))
     except NlpServiceError as exc:
         _fail(exc)
     typer.echo("\n== moderation · data/moderation/eval/labelled.tsv (written independently of the word lists)")
@@ -152,12 +169,12 @@ def _eval_moderation_own() -> None:
     typer.echo(f"harmful comments flagged at all (flag recall): {result['flag_recall']:.3f} (target ≥ 0.90)")
 
 
-def _eval_moderation_chatter(data: Path, limit: int | None) -> None:
+def _eval_moderation_chatter(data: Path, limit: int | None, use_model: bool = True) -> None:
     from nlp_service.analysis import Analyzer
     from nlp_service.moderation.evaluate import evaluate_chatter
 
     try:
-        result = evaluate_chatter(Analyzer.load(), data, limit)
+        result = evaluate_chatter(Analyzer.load(), data, limit, _moderation_model(use_model))
     except NlpServiceError as exc:
         _fail(exc)
     typer.echo(f"\n== moderation · chatter (label neutral) of {data.name}: {result['chatter_rows']} rows")
@@ -166,12 +183,12 @@ def _eval_moderation_chatter(data: Path, limit: int | None) -> None:
         typer.echo(f"  {ex['action']:6s} {','.join(ex['categories']):20s} {ex['text'][:60]}")
 
 
-def _eval_moderation_public(data: Path, limit: int | None) -> None:
+def _eval_moderation_public(data: Path, limit: int | None, use_model: bool = True) -> None:
     from nlp_service.analysis import Analyzer
     from nlp_service.moderation.evaluate import evaluate_offensive
 
     try:
-        result = evaluate_offensive(Analyzer.load(), data, limit)
+        result = evaluate_offensive(Analyzer.load(), data, limit, _moderation_model(use_model))
     except NlpServiceError as exc:
         _fail(exc)
     typer.echo(f"== moderation · {data.name} (evaluation only), {result['rows']} rows")

@@ -34,6 +34,7 @@ from nlp_service.core.errors import DataFileError, InvalidTextError
 
 if TYPE_CHECKING:  # the models load lazily, in the process that labels
     from nlp_service.analysis import Analyzer
+    from nlp_service.moderation.classifier import ModerationClassifier
     from nlp_service.moderation.lexicon import Lexicon
 
 OUTPUT_COLUMNS = ("sentiment", "sentiment_score", "intent", "intent_confidence", "keywords", "moderation_action", "moderation_categories")
@@ -84,8 +85,8 @@ class Labeler:
     here), so archives, which repeat texts a lot (111, 来了, 几号链接), score each distinct
     text once and reuse the result."""
 
-    def __init__(self, analyzer: Analyzer, lexicon: Lexicon) -> None:
-        self.analyzer, self.lexicon = analyzer, lexicon
+    def __init__(self, analyzer: Analyzer, lexicon: Lexicon, classifier: ModerationClassifier | None = None) -> None:
+        self.analyzer, self.lexicon, self.classifier = analyzer, lexicon, classifier
 
     def label(self, text: str) -> Labels | str:
         """The labels of ``text``, or the reason it cannot be scored."""
@@ -95,7 +96,7 @@ class Labeler:
             a = self.analyzer.analyze(text)
         except InvalidTextError as exc:
             return str(exc)
-        m = moderate(a, self.lexicon)
+        m = moderate(a, self.lexicon, classifier=self.classifier)
         return (a.sentiment.label, a.sentiment.score, a.intent.label, a.intent.confidence, a.keywords, m.action, m.categories)
 
     def label_memo(self, text: str, memo: dict) -> Labels | str:
@@ -117,11 +118,12 @@ def load_labeler() -> Labeler:
     if _labeler is None:
         from nlp_service.analysis import Analyzer
         from nlp_service.core.config import get_settings
+        from nlp_service.moderation.classifier import load as load_classifier
         from nlp_service.moderation.lists import load_base_lexicon
 
         # the labeler memoises whole label tuples itself: the analyzer's text cache would double it
         analyzer = Analyzer.load(get_settings().model_copy(update={"analysis_cache_size": 0}))
-        _labeler = Labeler(analyzer, load_base_lexicon(analyzer.settings.data_dir))
+        _labeler = Labeler(analyzer, load_base_lexicon(analyzer.settings.data_dir), load_classifier(analyzer.settings.models_dir))
     return _labeler
 
 

@@ -294,4 +294,6 @@ def model_card(result: TrainResult, models: dict[str, FastLinear]) -> str:
 
 def train_all(settings: Settings | None = None, log: Callable[[str], None] = print) -> list[TrainResult]:
     """Rebuild every model artifact in ``models/``."""
-    return [train_sentiment(settings, log=log), train_intent(settings, log=log)]
+    from nlp_service.moderation.training import train_moderation  # it builds on this module
+
+    return [train_sentiment(settings, log=log), train_intent(settings, log=log), train_moderation(settings, log=log)]

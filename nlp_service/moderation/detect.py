@@ -5,7 +5,8 @@ listed word counts only where a reader would see it (``context.py``: not inside 
 word, not across a clause break; mild words only when aimed at someone; names of things
 only beside an identifier or an offer). The action is the strictest default action among the categories
 found (PRODUCT.md): block for abuse, sexual, ad_contact, illegal, personal_info, flood;
-review for fraud_claim and complaint.
+review for fraud_claim and complaint. An optional learned classifier (``classifier.py``)
+adds what the lists cannot name; alone it only ever sends a comment to review.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from nlp_service.analysis import Analysis
+from nlp_service.moderation.classifier import ModerationClassifier
 from nlp_service.moderation.context import TextContext
 from nlp_service.moderation.lexicon import EXACT, HOMOPHONE, PINYIN, Hit, Lexicon
 from nlp_service.moderation.patterns import find_patterns, has_long_number
@@ -73,16 +75,17 @@ def moderate(
     lexicon: Lexicon,
     replies: Mapping[str, Sequence[str]] | None = None,
     extra_categories: Sequence[str] = (),
+    classifier: ModerationClassifier | None = None,
 ) -> Moderation:
     """Moderate one analysed comment. ``extra_categories`` adds categories found elsewhere
-    (flood, tracked in Redis)."""
+    (flood, tracked in Redis); ``classifier`` adds what the lists miss (see _learned)."""
     norm = analysis.normalized
     terms: list[dict] = []
     scores: dict[str, float] = {}
     weak_only: set[str] = set()
     strong: set[str] = set()
-    patterns = find_patterns(norm.original)
-    for h in _word_hits(analysis, lexicon, has_identifier=bool(patterns) or has_long_number(norm.original)):
+    patterns, found = find_patterns(norm.original), lexicon.find(norm.text)
+    for h in _word_hits(analysis, lexicon, found, has_identifier=bool(patterns) or has_long_number(norm.original)):
         if h.how in (HOMOPHONE, PINYIN):
             weak_only.add(h.category)
         else:
@@ -93,9 +96,13 @@ def moderate(
         _add(terms, scores, h, h.start, h.end, norm.original)
     for c in extra_categories:
         scores[c] = 1.0
+    # the model sees every raw hit (as in training), the context rules' rejects included
+    learned_only = _learned(classifier, norm.text, [*found, *patterns], scores, weak_only, strong, terms)
     if not scores:
         return Moderation()
     def action_of(c: str) -> str:
+        if c in learned_only:
+            return REVIEW
         if c in weak_only - strong - _SOUND_ALIKE_BLOCKS and DEFAULT_ACTION[c] == BLOCK and scores[c] < 1.0:
             return REVIEW
         return DEFAULT_ACTION[c]
@@ -112,10 +119,34 @@ def moderate(
     return Moderation(action, categories, tuple(terms), round(max(scores.values()), 4), suggestion)
 
 
-def _word_hits(analysis: Analysis, lexicon: Lexicon, has_identifier: bool) -> list[Hit]:
-    """The lexicon's hits that a reader would see as the listed word, in context."""
+def _learned(
+    classifier: ModerationClassifier | None, text: str, hits: list[Hit], scores: dict[str, float],
+    weak_only: set[str], strong: set[str], terms: list[dict],
+) -> set[str]:  # fmt: skip
+    """Add the classifier's categories; returns those it found alone.
+
+    A category the model finds without any list hit goes to review, never to block: an
+    ordinary phrase must not be hidden on a model's word. When a weak (sound-alike) list hit
+    of the same category agrees, the hit counts as confirmed and takes the category's
+    default action (辣鸡主播 blocks when the model agrees)."""
+    if classifier is None:
+        return set()
+    alone: set[str] = set()
+    for c, p in classifier.flags(text, hits).items():
+        terms.append({"category": c, "term": "classifier", "start": 0, "end": 0, "text": "", "how": "model", "score": round(p, 4)})
+        if c in scores:
+            if c in weak_only:
+                strong.add(c)  # confirmed: the sound-alike hit no longer downgrades to review
+            scores[c] = max(scores[c], round(p, 4))
+        else:
+            alone.add(c)
+            scores[c] = round(p, 4)
+    return alone
+
+
+def _word_hits(analysis: Analysis, lexicon: Lexicon, found: list[Hit], has_identifier: bool) -> list[Hit]:
+    """The lexicon's hits (``found``) that a reader would see as the listed word, in context."""
     norm = analysis.normalized
-    found = lexicon.find(norm.text)
     if not found:
         return []
     ctx = TextContext.of(norm, analysis.tokens, get_segmenter())
@@ -152,13 +183,16 @@ def _add(terms: list[dict], scores: dict[str, float], h: Hit, start: int, end: i
 _MEMO_LIMIT = 100_000
 
 
-def moderate_memo(analysis: Analysis, lexicon: Lexicon, replies: Mapping[str, Sequence[str]] | None = None) -> Moderation:
+def moderate_memo(
+    analysis: Analysis, lexicon: Lexicon, replies: Mapping[str, Sequence[str]] | None = None, classifier: ModerationClassifier | None = None
+) -> Moderation:
     """:func:`moderate`, remembered per text on the lexicon: rooms repeat themselves, and the
-    result depends only on the text and the lists (``replies`` is fixed per engine)."""
+    result depends only on the text and the lists (``replies`` and ``classifier`` are fixed
+    per engine)."""
     memo = lexicon.memo
     result = memo.get(analysis.text)
     if result is None:
-        result = moderate(analysis, lexicon, replies)
+        result = moderate(analysis, lexicon, replies, classifier=classifier)
         if len(memo) >= _MEMO_LIMIT:
             memo.clear()
         memo[analysis.text] = result

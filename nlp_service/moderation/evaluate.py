@@ -10,6 +10,7 @@ from pathlib import Path
 
 from nlp_service.analysis import Analyzer
 from nlp_service.core.errors import DataFileError, InvalidTextError
+from nlp_service.moderation.classifier import ModerationClassifier
 from nlp_service.moderation.detect import CATEGORIES, moderate
 from nlp_service.moderation.lists import load_base_lexicon
 
@@ -20,7 +21,7 @@ def _pr(tp: int, fp: int, fn: int) -> dict:
     return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(2 * p * r / (p + r), 4) if p + r else 0.0, "support": tp + fn}
 
 
-def evaluate_own(analyzer: Analyzer, path: Path | None = None) -> dict:
+def evaluate_own(analyzer: Analyzer, path: Path | None = None, classifier: ModerationClassifier | None = None) -> dict:
     """Per-category precision/recall (and recall on evasions) on our labelled set."""
     path = path or analyzer.settings.data_dir / "moderation" / "eval" / "labelled.tsv"
     if not path.is_file():
@@ -31,7 +32,7 @@ def evaluate_own(analyzer: Analyzer, path: Path | None = None) -> dict:
     with path.open(encoding="utf-8", newline="") as fh:
         for row in csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE):
             truth = {c.strip() for c in row["categories"].split(",") if c.strip() and c.strip() != "none"}
-            predicted = set(moderate(analyzer.analyze(row["text"]), lexicon).categories)
+            predicted = set(moderate(analyzer.analyze(row["text"]), lexicon, classifier=classifier).categories)
             evasion = row.get("evasion", "no").strip() == "yes"
             if not truth:
                 total_none += 1
@@ -64,7 +65,7 @@ def evaluate_own(analyzer: Analyzer, path: Path | None = None) -> dict:
     }
 
 
-def evaluate_chatter(analyzer: Analyzer, path: Path, limit: int | None = None) -> dict:
+def evaluate_chatter(analyzer: Analyzer, path: Path, limit: int | None = None, classifier: ModerationClassifier | None = None) -> dict:
     """Share of chatter (rows labelled ``neutral`` in a text,label set such as danmaku_dev)
     that moderation flags and blocks; the flagged rows are listed for reading."""
     lexicon = load_base_lexicon(analyzer.settings.data_dir)
@@ -85,7 +86,7 @@ def evaluate_chatter(analyzer: Analyzer, path: Path, limit: int | None = None) -
             except InvalidTextError:  # nothing visible left (e.g. control characters only)
                 continue
             n += 1
-            m = moderate(analysis, lexicon)
+            m = moderate(analysis, lexicon, classifier=classifier)
             if m.flagged:
                 flagged += 1
                 blocked += m.action == "block"
@@ -98,7 +99,7 @@ def evaluate_chatter(analyzer: Analyzer, path: Path, limit: int | None = None) -
     }
 
 
-def evaluate_offensive(analyzer: Analyzer, path: Path, limit: int | None = None) -> dict:
+def evaluate_offensive(analyzer: Analyzer, path: Path, limit: int | None = None, classifier: ModerationClassifier | None = None) -> dict:
     """``abuse`` (and any block category) against ``offensive`` on a public set like COLD."""
     lexicon = load_base_lexicon(analyzer.settings.data_dir)
     abuse = Counter()
@@ -117,7 +118,7 @@ def evaluate_offensive(analyzer: Analyzer, path: Path, limit: int | None = None)
                 continue
             n += 1
             offensive = row["label"].strip() == "offensive"
-            cats = set(moderate(analyzer.analyze(text), lexicon).categories)
+            cats = set(moderate(analyzer.analyze(text), lexicon, classifier=classifier).categories)
             hit = "abuse" in cats
             flag = bool(cats)
             correct += hit == offensive

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from nlp_service.analysis import get_analyzer
 from nlp_service.core.config import Settings
+from nlp_service.moderation.classifier import load as load_classifier
 from nlp_service.moderation.detect import moderate as moderate_analysis
 from nlp_service.moderation.lexicon import Lexicon
 from nlp_service.moderation.lists import (
@@ -38,5 +39,5 @@ def moderate(text: str, room: str | None = None) -> dict:
     analysis = analyzer.analyze(text)
     scope = room or "global"
     lexicon = load_base_lexicon(settings.data_dir) if scope == "global" else _room_lexicon(scope, settings)
-    result = moderate_analysis(analysis, lexicon, load_replies(settings.data_dir))
+    result = moderate_analysis(analysis, lexicon, load_replies(settings.data_dir), classifier=load_classifier(settings.models_dir))
     return {"room": scope, **result.to_dict(full=True)}

@@ -18,6 +18,7 @@ import redis
 from nlp_service.analysis import Analysis, Analyzer
 from nlp_service.core import metrics
 from nlp_service.core.errors import InvalidTextError
+from nlp_service.moderation.classifier import load as load_classifier
 from nlp_service.moderation.detect import BLOCK, moderate_memo
 from nlp_service.moderation.lists import load_replies
 from nlp_service.moderation.pulse import PulseEvent
@@ -144,6 +145,7 @@ class ReplyEngine:
         self.spool = spool
         self.settings = analyzer.settings
         self.standard_answers = load_replies(self.settings.data_dir)
+        self.moderation_model = load_classifier(self.settings.models_dir)  # None until trained: lists alone
         self._rng = random.Random()
         # rooms where an asker of this instance waits for a burst → when the bursts fall due
         self._bursts_due: dict[str, set[int]] = {}
@@ -212,7 +214,7 @@ class ReplyEngine:
             except InvalidTextError as exc:
                 out.reason, out.error = "invalid_text", str(exc)
                 continue
-            mod = moderate_memo(out.analysis, snap.lexicon, self.standard_answers)
+            mod = moderate_memo(out.analysis, snap.lexicon, self.standard_answers, self.moderation_model)
             out.moderation = mod.to_dict()
             payload = mod.to_dict(full=True) if mod.flagged else None
             record = _record(c, out.analysis.normalized.text)

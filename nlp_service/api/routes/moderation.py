@@ -123,5 +123,5 @@ def moderate_text(body: ModerateIn, key: AnyKey, services: ServicesDep) -> dict:
         require_rooms(key, [body.room])
     snap = services.state.room(body.room)
     analysis = services.analyzer.analyze(body.text)
-    result = moderate(analysis, snap.lexicon, services.engine.standard_answers)
+    result = moderate(analysis, snap.lexicon, services.engine.standard_answers, classifier=services.engine.moderation_model)
     return {"room": body.room, **result.to_dict(full=True)}

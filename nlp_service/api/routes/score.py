@@ -28,5 +28,5 @@ def score(body: ScoreIn, _: AnalystKey, services: ServicesDep) -> dict:
     intent_confidence, keywords, moderation_action, moderation_categories; rows that
     cannot be scored are listed in ``rejects`` with their row number (1-based) and reason."""
     rows = [{**r, "__row__": i + 1} for i, r in enumerate(body.comments)]
-    scored, rejects = score_rows(rows, body.text_col, Labeler(services.analyzer, load_base_lexicon(services.settings.data_dir)))
+    scored, rejects = score_rows(rows, body.text_col, Labeler(services.analyzer, load_base_lexicon(services.settings.data_dir), services.engine.moderation_model))
     return {"results": scored, "rejects": rejects}
