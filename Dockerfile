@@ -1,9 +1,20 @@
-# The service image: python slim base, non-root user, the same `nlp-service` entry point.
-FROM python:3.11-slim
+# The service image: the serving install only (no scikit-learn, snownlp, pyarrow, plotly or
+# Dask: those are the [train], [batch], [report] and [dask] extras), built in a first stage so
+# the final image holds the virtualenv and the data, not pip's build leftovers.
+FROM python:3.11-slim AS build
+ENV PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1
+RUN python -m venv /venv
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY nlp_service ./nlp_service
+# EXTRAS="[batch,report]" adds archive scoring and reports to the image
+ARG EXTRAS=""
+RUN /venv/bin/pip install ".${EXTRAS}" && /venv/bin/python -c "import nlp_service"
 
+FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    PIP_NO_CACHE_DIR=1 \
+    PATH=/venv/bin:$PATH \
     NLP_SERVICE_DATA_DIR=/app/data \
     NLP_SERVICE_MODELS_DIR=/app/models \
     NLP_SERVICE_CACHE_DIR=/home/app/.cache/nlp_service \
@@ -11,17 +22,18 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 RUN useradd --create-home --uid 10001 app
 WORKDIR /app
-
-COPY pyproject.toml README.md ./
-COPY nlp_service ./nlp_service
+COPY --from=build /venv /venv
 COPY data ./data
 COPY models ./models
-RUN pip install . && python -c "import nlp_service"
 
 USER app
 # Warm jieba's prefix-dictionary cache so the first request is fast.
 RUN nlp-service analyze "主播晚上好 几号链接" > /dev/null
+# The embedded Redis keeps its append-only file here (without REDIS_URL)
+VOLUME ["/home/app/var"]
 
 EXPOSE 8000
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s \
+  CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status == 200 else 1)"
 ENTRYPOINT ["nlp-service"]
 CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]

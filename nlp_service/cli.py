@@ -42,8 +42,20 @@ def _main(
 
 
 def _fail(exc: Exception) -> None:
-    err.print(f"[red]error:[/red] {exc}")
+    from rich.markup import escape
+
+    err.print(f"[red]error:[/red] {escape(str(exc))}")  # a message's [brackets] are text, not markup
     raise typer.Exit(2)
+
+
+def _require(extra: str, *modules: str) -> None:
+    """Serving installs what serving needs; training, archives, reports and Dask are extras
+    (pyproject.toml). Say which one to install instead of a traceback."""
+    import importlib.util
+
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        _fail(RuntimeError(f"this command needs {', '.join(missing)}: pip install 'nlp-service[{extra}]'"))
 
 
 @app.command()
@@ -72,6 +84,7 @@ def train(
     only: Annotated[str | None, typer.Option(help="train just 'sentiment', 'intent' or 'moderation'")] = None,
 ) -> None:
     """Rebuild the model artifacts in models/ (deterministic) and their model cards."""
+    _require("train", "sklearn")
     from nlp_service.classify import training
     from nlp_service.moderation.training import train_moderation
 
@@ -102,6 +115,7 @@ def evaluate(
     """Accuracy, macro-F1, per-class report and confusion matrix, ours beside SnowNLP;
     moderation precision/recall per category; with --data, a public set (a safe/offensive
     set such as COLD is scored for moderation, a positive/negative set for sentiment)."""
+    _require("train", "sklearn", "snownlp")
     from nlp_service.classify import evaluate as ev
 
     if data is not None and _is_offensive_set(data):
@@ -282,6 +296,7 @@ def score(
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (tcp://host:8786); none starts a local cluster")] = None,
 ) -> None:
     """Label every comment of an archive (sentiment, intent, keywords, moderation)."""
+    _require("batch", "pyarrow")
     import os
 
     from nlp_service.batch.score import ScoreOptions, score_file
@@ -289,6 +304,7 @@ def score(
     if engine not in ("local", "dask"):
         _fail(ValueError(f"--engine must be local or dask, got {engine!r}"))
     if engine == "dask":
+        _require("dask", "dask", "distributed")
         from nlp_service.batch.dask_engine import score_file_dask
 
         try:
@@ -347,6 +363,7 @@ def report(
     user_col: Annotated[str, typer.Option()] = "user",
 ) -> None:
     """Write a self-contained HTML report with charts, and report.json with the same figures."""
+    _require("report", "pyarrow", "plotly")
     from nlp_service.batch.report import write_report
 
     try:
@@ -364,6 +381,7 @@ def demo_archive(
     seed: Annotated[int, typer.Option()] = 7,
 ) -> None:
     """Write a realistic synthetic archive (two hours, a few rooms, planted events)."""
+    _require("batch", "pyarrow")
     from nlp_service.batch import demo
 
     try:

@@ -18,11 +18,10 @@ import os
 import shutil
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -30,15 +29,18 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from nlp_service.batch.io import Writer, columns_of, detect_format, read_chunks
-from nlp_service.core.errors import DataFileError, InvalidTextError
+from nlp_service.batch.labels import (
+    _MEMO_LIMIT,
+    OUTPUT_COLUMNS,
+    Labeler,
+    Labels,
+    _not_text,
+    load_labeler,
+    score_rows,
+)
+from nlp_service.core.errors import DataFileError
 
-if TYPE_CHECKING:  # the models load lazily, in the process that labels
-    from nlp_service.analysis import Analyzer
-    from nlp_service.moderation.classifier import ModerationClassifier
-    from nlp_service.moderation.lexicon import Lexicon
-
-OUTPUT_COLUMNS = ("sentiment", "sentiment_score", "intent", "intent_confidence", "keywords", "moderation_action", "moderation_categories")
-
+__all__ = ["OUTPUT_COLUMNS", "Labeler", "Labels", "ScoreOptions", "ScoreSummary", "load_labeler", "score_file", "score_rows"]
 
 @dataclass
 class ScoreOptions:
@@ -70,84 +72,6 @@ class ScoreSummary:
 
     def to_dict(self) -> dict:
         return {**asdict(self), "rows_per_second": round(self.rows_per_second, 1)}
-
-
-# --- labelling texts (also used by POST /v1/score and the Dask engine) ------------------
-
-Labels = tuple  # OUTPUT_COLUMNS in order; keywords and categories as tuples
-_MEMO_LIMIT = 300_000
-
-
-class Labeler:
-    """The seven labels of a text: analysis + moderation, loaded once per process.
-
-    Labels depend on the text alone (flood needs the live stream's timing and is not judged
-    here), so archives, which repeat texts a lot (111, 来了, 几号链接), score each distinct
-    text once and reuse the result."""
-
-    def __init__(self, analyzer: Analyzer, lexicon: Lexicon, classifier: ModerationClassifier | None = None) -> None:
-        self.analyzer, self.lexicon, self.classifier = analyzer, lexicon, classifier
-
-    def label(self, text: str) -> Labels | str:
-        """The labels of ``text``, or the reason it cannot be scored."""
-        from nlp_service.moderation.detect import moderate
-
-        try:
-            a = self.analyzer.analyze(text)
-        except InvalidTextError as exc:
-            return str(exc)
-        m = moderate(a, self.lexicon, classifier=self.classifier)
-        return (a.sentiment.label, a.sentiment.score, a.intent.label, a.intent.confidence, a.keywords, m.action, m.categories)
-
-    def label_memo(self, text: str, memo: dict) -> Labels | str:
-        labels = memo.get(text)
-        if labels is None:
-            labels = self.label(text)
-            if len(memo) >= _MEMO_LIMIT:
-                memo.clear()  # bounded: memory stays flat on archives of any size
-            memo[text] = labels
-        return labels
-
-
-_labeler: Labeler | None = None
-
-
-def load_labeler() -> Labeler:
-    """The process-wide labeler (models, jieba and the base word lists load on first use)."""
-    global _labeler
-    if _labeler is None:
-        from nlp_service.analysis import Analyzer
-        from nlp_service.core.config import get_settings
-        from nlp_service.moderation.classifier import load as load_classifier
-        from nlp_service.moderation.lists import load_base_lexicon
-
-        # the labeler memoises whole label tuples itself: the analyzer's text cache would double it
-        analyzer = Analyzer.load(get_settings().model_copy(update={"analysis_cache_size": 0}))
-        _labeler = Labeler(analyzer, load_base_lexicon(analyzer.settings.data_dir), load_classifier(analyzer.settings.models_dir))
-    return _labeler
-
-
-def score_rows(rows: Iterable[dict], text_col: str, labeler: Labeler, memo: dict | None = None) -> tuple[list[dict], list[dict]]:
-    """Score rows of dicts in order: (scored rows = input columns + OUTPUT_COLUMNS, rejects)."""
-    memo = memo if memo is not None else {}
-    scored, rejects = [], []
-    for i, row in enumerate(rows):
-        number = row.pop("__row__", i + 1)
-        text = row.get(text_col)
-        if not isinstance(text, str):
-            rejects.append(_not_text(number, text_col, text, json.dumps(row, ensure_ascii=False, default=str)))
-            continue
-        labels = labeler.label_memo(text, memo)
-        if isinstance(labels, str):
-            rejects.append({"row": number, "reason": labels, "raw": text[:300]})
-            continue
-        row.update(zip(OUTPUT_COLUMNS, (*labels[:4], list(labels[4]), labels[5], list(labels[6])), strict=True))
-        scored.append(row)
-    return scored, rejects
-
-
-def _not_text(number: int, text_col: str, value: object, raw: str) -> dict:
-    return {"row": number, "reason": f"{text_col} is {type(value).__name__}, not text", "raw": raw[:300]}
 
 
 # --- a chunk, column-wise ----------------------------------------------------------------

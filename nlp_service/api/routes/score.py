@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from nlp_service.api.deps import AnalystKey, ServicesDep
-from nlp_service.batch.score import Labeler, score_rows
+from nlp_service.batch.labels import Labeler, score_rows
 from nlp_service.moderation.lists import load_base_lexicon
 
 router = APIRouter(prefix="/v1", tags=["score"])
