@@ -24,7 +24,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from nlp_service.moderation.lexicon import EXACT, Hit
+from nlp_service.moderation.lexicon import EXACT, MIXED, Hit
 from nlp_service.text.normalize import Normalized
 from nlp_service.text.segment import FastSegmenter
 
@@ -112,7 +112,7 @@ class TextContext:
         s, e = self.normalized.to_original_span(hit.start, hit.end)
         if any(c in CLAUSE_BREAKS for c in self.normalized.original[s:e]):
             return False
-        if len(term) <= 2:
+        if len(term) <= 2 and hit.how != MIXED:  # a spelled-out syllable is no chance reading
             token = self.whole_token(hit.start, hit.end)
             return token is not None and self.segmenter.frequency(token) < COMMON_WORD_FREQUENCY
         return True

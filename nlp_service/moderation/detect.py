@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from nlp_service.analysis import Analysis
 from nlp_service.moderation.classifier import ModerationClassifier
 from nlp_service.moderation.context import TextContext
-from nlp_service.moderation.lexicon import EXACT, HOMOPHONE, PINYIN, Hit, Lexicon
+from nlp_service.moderation.lexicon import EXACT, HOMOPHONE, MIXED, PINYIN, Hit, Lexicon
 from nlp_service.moderation.patterns import find_patterns, has_long_number
 from nlp_service.text.segment import get_segmenter
 
@@ -29,7 +29,7 @@ DEFAULT_ACTION = {
     "fraud_claim": REVIEW, "complaint": REVIEW, "flood": BLOCK,
 }  # fmt: skip
 _RANK = {PASS: 0, REVIEW: 1, BLOCK: 2}
-_CONFIDENCE = {EXACT: 1.0, "pattern": 1.0, HOMOPHONE: 0.8, PINYIN: 0.7}
+_CONFIDENCE = {EXACT: 1.0, "pattern": 1.0, HOMOPHONE: 0.8, PINYIN: 0.7, MIXED: 0.7}
 # Homophone and pinyin hits are weaker evidence. They count only for the categories where
 # evasion is the norm, and block on their own only for 引流 (加威信 is never innocent);
 # elsewhere they send the comment to a human instead.
@@ -86,7 +86,7 @@ def moderate(
     strong: set[str] = set()
     patterns, found = find_patterns(norm.original), lexicon.find(norm.text)
     for h in _word_hits(analysis, lexicon, found, has_identifier=bool(patterns) or has_long_number(norm.original)):
-        if h.how in (HOMOPHONE, PINYIN):
+        if h.how in (HOMOPHONE, PINYIN, MIXED):
             weak_only.add(h.category)
         else:
             strong.add(h.category)
@@ -153,7 +153,7 @@ def _word_hits(analysis: Analysis, lexicon: Lexicon, found: list[Hit], has_ident
     rules = lexicon.context
     kept = []
     for h in found:
-        if h.how in (HOMOPHONE, PINYIN) and h.category not in (_PINYIN_CATEGORIES if h.how == PINYIN else _SOUND_ALIKE_CATEGORIES):
+        if h.how in (HOMOPHONE, PINYIN, MIXED) and h.category not in (_SOUND_ALIKE_CATEGORIES if h.how == HOMOPHONE else _PINYIN_CATEGORIES):
             continue
         if not ctx.plausible(h):
             continue

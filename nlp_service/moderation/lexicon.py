@@ -13,7 +13,12 @@ Three views of one normalised comment, each searched once:
 * the Latin words of the comment, against each term's full pinyin (pianzi → 骗子,
   jiahuo → 假货) and, for terms of four or more syllables, its initials (shorter
   abbreviations such as sb or nmsl are listed as terms themselves: computed three-letter
-  initials collide with slang like xdm = 兄弟们).
+  initials collide with slang like xdm = 兄弟们);
+* mixed spellings, where pinyin stands in for some characters of a term and the others are
+  written as listed (da麻 → 大麻, 假zheng → 假证, 代开fa票 → 代开发票): a Latin word that splits
+  into the terms' syllables is walked over the same syllable trie as the characters around
+  it. The written characters must be the term's own and the Latin word is used whole, so
+  chance readings of English or of other characters do not match.
 
 An allow-list entry suppresses every hit whose span it covers (女装 protects 女 + 装,
 路口交通 protects 口交), not only an exact-text match. Latin terms such as ``sb`` only match
@@ -31,7 +36,7 @@ from pypinyin import Style, pinyin
 
 from nlp_service.text.normalize import normalize
 
-EXACT, HOMOPHONE, PINYIN = "exact", "homophone", "pinyin"
+EXACT, HOMOPHONE, PINYIN, MIXED = "exact", "homophone", "pinyin", "mixed"
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,7 @@ class Lexicon:
         self._latin: dict[str, list[tuple[str, str]]] = {}
         entries: dict[str, set[str]] = {}
         self.size = 0
+        self._syllables: set[str] = set()
         for category, words in terms.items():
             for raw in words:
                 term = _norm(raw)
@@ -113,6 +119,7 @@ class Lexicon:
             self.size += 1
             if len(term) >= 2 and all(_is_cjk(c) for c in term):
                 syllables = [reading(c) for c in term]
+                self._syllables.update(syllables)
                 node = self._trie
                 for s in syllables:
                     node = node.setdefault(s, {})
@@ -146,6 +153,8 @@ class Lexicon:
                 hits.extend(Hit(c, term, start, end + 1, EXACT) for c in cats)
         if self._trie:
             hits.extend(self._homophones(text))
+        if self._trie and _has_latin_and_cjk(text):
+            hits.extend(self._mixed(text))
         if self._latin:
             for start, end, word in _latin_words(text):
                 for term, cats in self._latin.get(word, ()):
@@ -175,6 +184,82 @@ class Lexicon:
                 r = reading(text[j])
                 node = node.get(r) if r else None
         return out
+
+
+    def _mixed(self, text: str) -> list[Hit]:
+        """Terms spelled partly in pinyin (see the module docstring)."""
+        units = _units(text, self._syllables)  # (syllable or None, start, end, written char or None, run end or -1)
+        out: list[Hit] = []
+        n = len(units)
+        for i in range(n):
+            if units[i][0] is None or (units[i][3] is None and i > 0 and units[i - 1][4] == units[i][4]):
+                continue  # a breaker, or inside a Latin word (a hit uses whole words)
+            node = self._trie
+            j = i
+            while j < n and units[j][0] is not None:
+                node = node.get(units[j][0])
+                if node is None:
+                    break
+                ends_word = units[j][3] is not None or j + 1 == n or units[j + 1][4] != units[j][4]
+                if ends_word:
+                    for term, cats in node.get(None, ()):
+                        span = units[i : j + 1]
+                        written = [u[3] for u in span]
+                        if None in written and any(written) and all(w is None or w == c for w, c in zip(written, term, strict=True)):
+                            out.extend(Hit(c, term, span[0][1], span[-1][2], MIXED) for c in cats)
+                j += 1
+        return out
+
+
+def _has_latin_and_cjk(text: str) -> bool:
+    return any("a" <= ch <= "z" for ch in text) and any(_is_cjk(ch) for ch in text)
+
+
+def _split_syllables(word: str, syllables: set[str]) -> list[str] | None:
+    """``word`` as a sequence of known syllables (longest first, with backtracking), or None."""
+    if not word:
+        return []
+    for k in range(min(6, len(word)), 0, -1):
+        head = word[:k]
+        if head in syllables:
+            rest = _split_syllables(word[k:], syllables)
+            if rest is not None:
+                return [head, *rest]
+    return None
+
+
+def _units(text: str, syllables: set[str]) -> list[tuple[str | None, int, int, str | None, int]]:
+    """The comment as syllable units: a CJK character (its reading, itself), each syllable
+    of a Latin word that splits into syllables (the word's span, no character), and
+    breakers (None) for anything else."""
+    units: list[tuple[str | None, int, int, str | None, int]] = []
+    for start, end, word in _latin_word_spans(text):
+        if word is None:
+            ch = text[start]
+            r = reading(ch)
+            units.append((r or None, start, end, ch if r else None, -1))
+            continue
+        parts = _split_syllables(word, syllables) if len(word) <= 24 else None
+        if parts is None:
+            units.append((None, start, end, None, -1))
+        else:
+            units.extend((p, start, end, None, end) for p in parts)
+    return units
+
+
+def _latin_word_spans(text: str):
+    """(start, end, Latin word) for each Latin word, (i, i + 1, None) for any other character."""
+    i, n = 0, len(text)
+    while i < n:
+        if "a" <= text[i] <= "z":
+            j = i
+            while j < n and "a" <= text[j] <= "z":
+                j += 1
+            yield i, j, text[i:j]
+            i = j
+        else:
+            yield i, i + 1, None
+            i += 1
 
 
 def _norm(term: str) -> str:

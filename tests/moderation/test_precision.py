@@ -57,3 +57,15 @@ def test_ordinary_phrase_is_not_blocked(analyzer, lexicon, family, text) -> None
 )
 def test_harmful_form_is_still_caught(analyzer, lexicon, text) -> None:
     assert action(analyzer, lexicon, text) != "pass"
+
+
+@pytest.mark.parametrize(("text", "category"), [("假zheng 能过机", "illegal"), ("代开fa票 税点低", "illegal"), ("la圾东西 别买", "complaint"), ("se情 视频", "sexual"), ("假huo 还卖这么贵", "fraud_claim")])
+def test_a_term_spelled_partly_in_pinyin_is_caught(analyzer, lexicon, text, category) -> None:
+    m = moderate(analyzer.analyze(text), lexicon)
+    assert category in m.categories and any(t["how"] == "mixed" for t in m.terms), m
+
+
+@pytest.mark.parametrize("text", ["bilibili的视频", "up主好帅", "好high啊", "我是lily的粉丝", "这个dna检测准吗", "hhh笑死", "xdm冲"])
+def test_latin_words_in_chat_are_no_mixed_spelling(analyzer, lexicon, text) -> None:
+    m = moderate(analyzer.analyze(text), lexicon)
+    assert not any(t["how"] == "mixed" for t in m.terms), m
