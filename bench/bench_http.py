@@ -29,7 +29,7 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-ADMIN = "bench-admin-key"
+ADMIN = "bench-admin-key-0123456789"
 
 
 def free_port() -> int:

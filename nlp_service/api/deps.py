@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Path, Request
 
 from nlp_service.api.auth import authenticate, require_role
 from nlp_service.api.services import Services
+from nlp_service.replies.rules import ROOM_PATTERN
 from nlp_service.store.apikeys import ApiKey
 
 
@@ -34,3 +35,9 @@ AdminKey = Annotated[ApiKey, Depends(role("admin"))]
 ModeratorKey = Annotated[ApiKey, Depends(role("moderator"))]
 AnyKey = Annotated[ApiKey, Depends(role("admin", "bot", "moderator", "analyst"))]
 AnalystKey = Annotated[ApiKey, Depends(role("analyst"))]
+
+
+# Room names in paths follow the same rule as in bodies (422 otherwise), so no key, ban,
+# list or feed can be made for a name no comment could carry.
+RoomPath = Annotated[str, Path(pattern=ROOM_PATTERN, description="a room name")]
+ScopePath = Annotated[str, Path(pattern=ROOM_PATTERN, description="a room, or 'global' for every room")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -119,13 +120,13 @@ class KeyIn(BaseModel):
 
     name: str = Field(min_length=1, max_length=64)
     role: str
-    rooms: list[str] = Field(default_factory=lambda: ["*"])
+    rooms: list[Annotated[str, Field(pattern=ROOM_PATTERN + "|^\\*$")]] = Field(default_factory=lambda: ["*"], max_length=1000)
 
 
 class PullIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    rooms: list[str] | None = Field(None, description="rooms to pull from; default every room the key may see")
+    rooms: list[Annotated[str, Field(pattern=ROOM_PATTERN)]] | None = Field(None, description="rooms to pull from; default every room the key may see", max_length=1000)
     count: int = Field(10, ge=1, le=100)
     wait_ms: int = Field(0, ge=0, le=30_000, description="wait up to this long for an item")
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The source checkout: data/ and models/ sit beside the package.
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+MIN_ADMIN_KEY_LENGTH = 16
 
 
 class Settings(BaseSettings):
@@ -45,7 +46,7 @@ class Settings(BaseSettings):
     )
     var_dir: Path = Field(PROJECT_ROOT / "var", description="embedded Redis file, spool files")
     key_prefix: str = Field("svc", pattern=r"^[a-z][a-z0-9_-]{0,15}$", description="prefix of every Redis key")
-    admin_key: SecretStr | None = Field(None, description="first admin API key (NLP_SERVICE_ADMIN_KEY)")
+    admin_key: SecretStr | None = Field(None, description="first admin API key (NLP_SERVICE_ADMIN_KEY), at least 16 characters")
     state_poll_seconds: float = Field(
         0.25, gt=0, le=5, description="how often an instance checks Redis for rule/variable/key changes"
     )
@@ -64,6 +65,14 @@ class Settings(BaseSettings):
     moderation_dedupe_seconds: int = Field(7 * 86400, ge=60, description="how long a queued comment id is remembered")
     spool_path: Path | None = Field(None, description="append-only spool for flagged comments while Redis is down")
     seed_rules_path: Path | None = Field(None, description="seed rules loaded on first start; default data/rules/seed_rules.yaml")
+
+    @field_validator("admin_key")
+    @classmethod
+    def _strong_admin_key(cls, value: SecretStr | None) -> SecretStr | None:
+        # the admin key opens every room and every key: a short one is guessable
+        if value is not None and len(value.get_secret_value()) < MIN_ADMIN_KEY_LENGTH:
+            raise ValueError(f"NLP_SERVICE_ADMIN_KEY must be at least {MIN_ADMIN_KEY_LENGTH} characters")
+        return value
 
     @property
     def userdict_path(self) -> Path:

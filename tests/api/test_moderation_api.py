@@ -130,3 +130,14 @@ def test_library_moderate_gives_the_api_answer(client, bot) -> None:
     for text in ["加薇信 13812345678", "主播是骗子 卖假货", "大家避雷 别买", "困死我了", "[捂脸]", "几号链接"]:
         served = client.post("/v1/moderate", json={"text": text}, headers=bot).json()
         assert nlp_service.moderate(text) == served, text
+
+
+def test_room_names_are_checked_everywhere(client, admin, bot) -> None:
+    """A room name no comment could carry is refused on every path and body that names one."""
+    bad = "bad room!"
+    assert client.post(f"/v1/rooms/{bad}/bans", json={"user": "u", "seconds": 5}, headers=admin).status_code == 422
+    assert client.post(f"/v1/moderation/lists/{bad}/abuse", json={"add": ["x"]}, headers=admin).status_code == 422
+    assert client.get(f"/v1/rooms/{bad}/actions", headers=bot).status_code == 422
+    assert client.put(f"/v1/rooms/{bad}/variables", json={"a": "b"}, headers=admin).status_code == 422
+    assert client.post("/v1/keys", json={"name": "k", "role": "bot", "rooms": [bad]}, headers=admin).status_code == 422
+    assert client.post("/v1/keys", json={"name": "k", "role": "bot", "rooms": ["room1", "*"]}, headers=admin).status_code == 201

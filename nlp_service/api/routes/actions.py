@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
 from nlp_service.api.auth import require_rooms
-from nlp_service.api.deps import BotKey, ServicesDep
+from nlp_service.api.deps import BotKey, RoomPath, ServicesDep
 from nlp_service.store import actions
 
 router = APIRouter(prefix="/v1/rooms", tags=["actions"])
@@ -22,7 +22,7 @@ HEARTBEAT_MS = 15_000  # an SSE comment line this often keeps proxies from closi
 
 @router.get("/{room}/actions")
 def room_actions(
-    room: str, key: BotKey, services: ServicesDep, after: AfterQuery = "0",
+    room: RoomPath, key: BotKey, services: ServicesDep, after: AfterQuery = "0",
     count: Annotated[int, Query(ge=1, le=1000)] = 100, wait_ms: Annotated[int, Query(ge=0, le=actions.MAX_WAIT_MS)] = 0,
 ) -> dict:  # fmt: skip
     """Actions after ``after`` (long-poll up to ``wait_ms`` when there is none yet). Resume
@@ -35,7 +35,7 @@ def room_actions(
 
 @router.get("/{room}/actions/stream")
 async def room_actions_stream(
-    room: str, request: Request, key: BotKey, services: ServicesDep, after: AfterQuery = "$",
+    room: RoomPath, request: Request, key: BotKey, services: ServicesDep, after: AfterQuery = "$",
     last_event_id: Annotated[str | None, Header(pattern=STREAM_ID)] = None,
     limit: Annotated[int | None, Query(ge=1, le=100_000, description="close the stream after this many actions")] = None,
 ) -> StreamingResponse:  # fmt: skip

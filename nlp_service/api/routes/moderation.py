@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import APIRouter, Query, Response
 
 from nlp_service.api.auth import require_rooms
-from nlp_service.api.deps import AdminKey, AnyKey, ModeratorKey, ServicesDep
+from nlp_service.api.deps import AdminKey, AnyKey, ModeratorKey, RoomPath, ScopePath, ServicesDep
 from nlp_service.api.schemas import BanIn, DecisionIn, ModerateIn, PullIn, TermsIn
 from nlp_service.core.errors import InvalidTimeZoneError
 from nlp_service.moderation import bans, lists, pulse
@@ -72,14 +72,14 @@ def mine(key: ModeratorKey, services: ServicesDep) -> dict:
 
 
 @router.post("/lists/{scope}/{category}")
-def change_list(scope: str, category: str, body: TermsIn, _: AdminKey, services: ServicesDep) -> dict:
+def change_list(scope: ScopePath, category: str, body: TermsIn, _: AdminKey, services: ServicesDep) -> dict:
     """Add or remove terms of a word list (or the allow list) for a room or ``global``."""
     return lists.change_terms(services.client, services.keys, scope, category, body.add, body.remove)
 
 
 @rooms_router.get("/{room}/pulse")
 def room_pulse(
-    room: str, key: ModeratorKey, services: ServicesDep,
+    room: RoomPath, key: ModeratorKey, services: ServicesDep,
     minutes: Annotated[int, Query(ge=1, le=720, description="how many of the room's latest minutes with comments")] = 30,
     tz: Annotated[str, Query(description="IANA time zone of the minute times", max_length=64)] = "Asia/Shanghai",
 ) -> dict:  # fmt: skip
@@ -97,7 +97,7 @@ def _zone(name: str) -> ZoneInfo:
 
 
 @rooms_router.post("/{room}/bans", status_code=201)
-def ban(room: str, body: BanIn, key: AdminKey, services: ServicesDep) -> dict:
+def ban(room: RoomPath, body: BanIn, key: AdminKey, services: ServicesDep) -> dict:
     """Ban a user in a room for ``seconds`` (their comments are then blocked without analysis;
     the room's action feed tells the bot)."""
     until = bans.ban(services.client, services.keys, room, body.user, body.seconds, by=key.name)
@@ -105,12 +105,12 @@ def ban(room: str, body: BanIn, key: AdminKey, services: ServicesDep) -> dict:
 
 
 @rooms_router.get("/{room}/bans")
-def list_bans(room: str, _: AdminKey, services: ServicesDep) -> dict:
+def list_bans(room: RoomPath, _: AdminKey, services: ServicesDep) -> dict:
     return {"room": room, "bans": bans.active(services.client, services.keys, room)}
 
 
 @rooms_router.delete("/{room}/bans/{user}", status_code=204)
-def unban(room: str, user: str, _: AdminKey, services: ServicesDep) -> Response:
+def unban(room: RoomPath, user: str, _: AdminKey, services: ServicesDep) -> Response:
     bans.unban(services.client, services.keys, room, user)
     return Response(status_code=204)
 

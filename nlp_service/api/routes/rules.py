@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Response
 
-from nlp_service.api.deps import AdminKey, ServicesDep
+from nlp_service.api.deps import AdminKey, RoomPath, ScopePath, ServicesDep
 from nlp_service.api.schemas import DryRunIn
 from nlp_service.core.errors import InvalidRuleError
 from nlp_service.replies import store
@@ -55,34 +55,34 @@ def dry_run(body: DryRunIn, _: AdminKey, services: ServicesDep) -> dict:
 
 
 @router.get("/rules/{scope}/{rule_id}")
-def get_rule(scope: str, rule_id: str, _: AdminKey, services: ServicesDep) -> dict:
+def get_rule(scope: ScopePath, rule_id: str, _: AdminKey, services: ServicesDep) -> dict:
     return store.get_rule(services.client, services.keys, scope, rule_id).model_dump(mode="json")
 
 
 @router.put("/rules/{scope}/{rule_id}")
-def replace_rule(scope: str, rule_id: str, rule: Rule, _: AdminKey, services: ServicesDep) -> dict:
+def replace_rule(scope: ScopePath, rule_id: str, rule: Rule, _: AdminKey, services: ServicesDep) -> dict:
     if (rule.scope, rule.id) != (scope, rule_id):
         raise InvalidRuleError(f"body is rule {rule.scope}/{rule.id} but the path says {scope}/{rule_id}")
     return store.save_rule(services.client, services.keys, rule).model_dump(mode="json")
 
 
 @router.delete("/rules/{scope}/{rule_id}", status_code=204)
-def delete_rule(scope: str, rule_id: str, _: AdminKey, services: ServicesDep) -> Response:
+def delete_rule(scope: ScopePath, rule_id: str, _: AdminKey, services: ServicesDep) -> Response:
     store.delete_rule(services.client, services.keys, scope, rule_id)
     return Response(status_code=204)
 
 
 @router.get("/rooms/{room}/variables")
-def get_variables(room: str, _: AdminKey, services: ServicesDep) -> dict:
+def get_variables(room: RoomPath, _: AdminKey, services: ServicesDep) -> dict:
     return {"room": room, "variables": store.get_variables(services.client, services.keys, room)}
 
 
 @router.put("/rooms/{room}/variables")
-def set_variables(room: str, values: dict[str, str | None], _: AdminKey, services: ServicesDep) -> dict:
+def set_variables(room: RoomPath, values: dict[str, str | None], _: AdminKey, services: ServicesDep) -> dict:
     """Set variables (a null value removes one)."""
     return {"room": room, "variables": store.set_variables(services.client, services.keys, room, values)}
 
 
 @router.put("/rooms/{room}/settings")
-def set_settings(room: str, values: dict[str, str | int | float], _: AdminKey, services: ServicesDep) -> dict:
+def set_settings(room: RoomPath, values: dict[str, str | int | float], _: AdminKey, services: ServicesDep) -> dict:
     return {"room": room, "settings": store.set_room_settings(services.client, services.keys, room, values)}
