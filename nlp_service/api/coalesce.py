@@ -7,8 +7,13 @@ await the result: while the worker runs ``ReplyEngine.handle`` on one batch (ana
 then a single pipelined round trip for the whole batch), the loop goes on parsing new
 requests, which queue up for the next batch. Under light load a batch is one comment
 (same latency as before plus a thread hand-off); under heavy load batches grow and the
-per-comment Redis and scheduling cost shrinks. Comments keep their arrival order, and the
-contract is unchanged: each comment still takes part in exactly one round trip.
+per-comment Redis and scheduling cost shrinks. The contract is unchanged: each comment
+still takes part in exactly one round trip.
+
+Fair between rooms: a batch is filled round-robin over the rooms that are waiting (a
+request's room is its first comment's), up to ``max_batch`` comments and ``max_chars``
+characters, so one room's flood of long comments cannot keep another room's question
+waiting behind it; within a batch, and within a room, arrival order is kept.
 """
 
 from __future__ import annotations
@@ -24,9 +29,10 @@ _Waiter = tuple[asyncio.AbstractEventLoop, asyncio.Future, Sequence[Comment]]  #
 
 
 class ReplyCoalescer:
-    def __init__(self, handle: Callable[[list[Comment]], list[Outcome]], max_batch: int = 1000) -> None:
+    def __init__(self, handle: Callable[[list[Comment]], list[Outcome]], max_batch: int = 1000, max_chars: int = 100_000) -> None:
         self._handle = handle
         self._max_batch = max_batch
+        self._max_chars = max_chars
         self._waiters: list[_Waiter] = []
         self._lock = threading.Lock()
         self._ready = threading.Condition(self._lock)
@@ -59,19 +65,15 @@ class ReplyCoalescer:
             thread.join(timeout=5)
 
     def _take(self) -> tuple[list[Comment], list[_Waiter]] | None:
-        """The next batch: whole requests, up to ``max_batch`` comments (at least one request)."""
+        """The next batch: whole requests, chosen fairly between rooms (at least one request)."""
         with self._lock:
             while not self._waiters and not self._stopping:
                 self._ready.wait()
             if not self._waiters:
                 return None
-            n_requests, n_comments = 0, 0
-            for _loop, _fut, comments in self._waiters:
-                if n_requests and n_comments + len(comments) > self._max_batch:
-                    break
-                n_requests += 1
-                n_comments += len(comments)
-            waiters, self._waiters = self._waiters[:n_requests], self._waiters[n_requests:]
+            chosen = set(fair_pick([c for _loop, _fut, c in self._waiters], self._max_batch, self._max_chars))
+            waiters = [w for i, w in enumerate(self._waiters) if i in chosen]
+            self._waiters = [w for i, w in enumerate(self._waiters) if i not in chosen]
         return [c for _loop, _fut, comments in waiters for c in comments], waiters
 
     def _run(self) -> None:
@@ -117,3 +119,27 @@ def _resolve(items: list[tuple[asyncio.Future, object]]) -> None:
             fut.set_exception(value)
         else:
             fut.set_result(value)
+
+
+def fair_pick(requests: Sequence[Sequence[Comment]], max_comments: int, max_chars: int) -> list[int]:
+    """Indices of the requests for the next batch: one request per waiting room in turn
+    (rooms in the order of their oldest request), until the next would pass ``max_comments``
+    or ``max_chars``; the first request is always taken. Returned in arrival order."""
+    by_room: dict[str, list[int]] = {}
+    for i, comments in enumerate(requests):
+        by_room.setdefault(comments[0].room if comments else "", []).append(i)
+    queues = [q[::-1] for q in by_room.values()]  # popped from the end: oldest first
+    picked: list[int] = []
+    n_comments = n_chars = 0
+    while queues:
+        for q in list(queues):
+            i = q[-1]
+            size = len(requests[i])
+            chars = sum(len(c.text) if isinstance(c.text, str) else 0 for c in requests[i])
+            if picked and (n_comments + size > max_comments or n_chars + chars > max_chars):
+                return sorted(picked)
+            picked.append(q.pop())
+            n_comments, n_chars = n_comments + size, n_chars + chars
+            if not q:
+                queues.remove(q)
+    return sorted(picked)
