@@ -56,6 +56,16 @@ class ForbiddenError(NlpServiceError):
     """A valid key whose role or rooms do not allow this (HTTP 403)."""
 
 
+class RateLimitedError(NlpServiceError):
+    """The key is over its request or comment rate (HTTP 429 with Retry-After)."""
+
+    reason = "rate_limited"
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class StoreUnavailableError(NlpServiceError):
     """Redis cannot be reached."""
 
