@@ -379,7 +379,7 @@ def make_users(rng: random.Random) -> list[dict]:
     spam_nicks, troll_nicks = SPAM_NICKS[:], TROLL_NICKS[:]
     taken: set[str] = set()
     users = []
-    for kind, num in zip(kinds, numbers):
+    for kind, num in zip(kinds, numbers, strict=True):
         if kind == "spam":
             nick = spam_nicks.pop(0)
         elif kind == "troll":
