@@ -1,30 +1,30 @@
 # The service image: the serving install only (no scikit-learn, snownlp, pyarrow, plotly or
 # Dask: those are the [train], [batch], [report] and [dask] extras), built in a first stage so
-# the final image holds the virtualenv and the data, not pip's build leftovers.
+# the final image holds the virtualenv, not pip's build leftovers. The word lists, rules and
+# models ship inside the wheel (setup.py), so the final stage copies no data.
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1
 RUN python -m venv /venv
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py MANIFEST.in README.md constraints.txt ./
 COPY nlp_service ./nlp_service
+COPY data ./data
+COPY models ./models
 # EXTRAS="[batch,report]" adds archive scoring and reports to the image
 ARG EXTRAS=""
-RUN /venv/bin/pip install ".${EXTRAS}" && /venv/bin/python -c "import nlp_service"
+# constraints.txt: the dependency versions the test suite passed with
+RUN /venv/bin/pip install -c constraints.txt ".${EXTRAS}" && /venv/bin/python -c "import nlp_service"
 
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PATH=/venv/bin:$PATH \
-    NLP_SERVICE_DATA_DIR=/app/data \
-    NLP_SERVICE_MODELS_DIR=/app/models \
     NLP_SERVICE_CACHE_DIR=/home/app/.cache/nlp_service \
     NLP_SERVICE_VAR_DIR=/home/app/var
 
 RUN useradd --create-home --uid 10001 app
 WORKDIR /app
 COPY --from=build /venv /venv
-COPY data ./data
-COPY models ./models
 
 USER app
 # Warm jieba's prefix-dictionary cache so the first request is fast.

@@ -4,24 +4,72 @@ from __future__ import annotations
 
 import json
 import sys
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
+import click
 import typer
 from rich.console import Console
+from typer.core import TyperArgument, TyperCommand, TyperGroup
 
 from nlp_service.core.errors import NlpServiceError
 
 if TYPE_CHECKING:
     from nlp_service.moderation.classifier import ModerationClassifier
 
+RESUME_HINT = "interrupted: run the same command with --resume to continue after the last finished chunk"
+
+
+class _Argument(TyperArgument):
+    """An argument shown the way click shows one: its metavar (``FILE``, ``[TEXT]...``) in the
+    usage line and the help, not typer's ``{input}`` and ``<path>``."""
+
+    def _usage_display_name(self) -> str:
+        name = self.metavar or self.name.upper()
+        name = name if self.required else f"[{name}]"
+        return name + ("..." if self.nargs != 1 else "")
+
+    def _rich_display_name(self) -> str:
+        return (self.metavar or self.name.upper()) + ("..." if self.nargs != 1 else "")
+
+    def display_type_rich(self, ctx: click.Context) -> str | None:
+        return None
+
+
+def _conventional(params: list[click.Parameter]) -> list[click.Parameter]:
+    for param in params:
+        if isinstance(param, TyperArgument) and not isinstance(param, _Argument):
+            param.__class__ = _Argument
+        elif isinstance(param, click.Option) and param.is_flag and param.metavar is None:
+            param.metavar = ""  # a flag takes no value: no ``<bool>`` beside it
+    return params
+
+
+class _Command(TyperCommand):
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        return _conventional(super().get_params(ctx))  # the help option is made here
+
+
+class _Group(TyperGroup):
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        return _conventional(super().get_params(ctx))
+
+
+# Boxes, colours and rich tracebacks for a person at a terminal; plain click-style help and
+# errors when the output goes to a pipe, a file or a log.
+_TERMINAL = sys.stdout.isatty() and sys.stderr.isatty()
 app = typer.Typer(
+    cls=_Group,
     add_completion=False,
     no_args_is_help=True,
     help="The comment brain for live-stream e-commerce rooms.",
     context_settings={"help_option_names": ["-h", "--help"]},  # on every command too
+    rich_markup_mode="rich" if _TERMINAL else None,
+    pretty_exceptions_enable=_TERMINAL,
 )
-err = Console(stderr=True)
+command = partial(app.command, cls=_Command)
+err = Console(stderr=True)  # rich drops colour codes by itself when stderr is not a terminal
 
 
 def _print_version(value: bool) -> None:
@@ -58,9 +106,9 @@ def _require(extra: str, *modules: str) -> None:
         _fail(RuntimeError(f"this command needs {', '.join(missing)}: pip install 'nlp-service[{extra}]'"))
 
 
-@app.command()
+@command()
 def analyze(
-    texts: Annotated[list[str] | None, typer.Argument(help="comments; read one per line from stdin when omitted")] = None,
+    texts: Annotated[list[str] | None, typer.Argument(help="comments; read one per line from stdin when omitted", metavar="TEXT")] = None,
     pretty: Annotated[bool, typer.Option(help="indent the JSON")] = False,
 ) -> None:
     """Analyse comments and print one JSON object per comment (JSON Lines)."""
@@ -79,9 +127,9 @@ def analyze(
         typer.echo(json.dumps(out, ensure_ascii=False, indent=2 if pretty else None))
 
 
-@app.command()
+@command()
 def train(
-    only: Annotated[str | None, typer.Option(help="train just 'sentiment', 'intent' or 'moderation'")] = None,
+    only: Annotated[str | None, typer.Option(help="train just one model", metavar="[sentiment|intent|moderation]")] = None,
 ) -> None:
     """Rebuild the model artifacts in models/ (deterministic) and their model cards."""
     _require("train", "sklearn")
@@ -105,11 +153,11 @@ def train(
         _fail(exc)
 
 
-@app.command("eval")
+@command("eval")
 def evaluate(
-    data: Annotated[Path | None, typer.Option(help="a public text,label CSV to evaluate on (evaluation only)")] = None,
+    data: Annotated[Path | None, typer.Option(help="a public text,label CSV to evaluate on (evaluation only)", metavar="FILE")] = None,
     baseline: Annotated[bool, typer.Option(help="score SnowNLP on the same rows")] = True,
-    limit: Annotated[int | None, typer.Option(help="evaluate at most this many rows of --data")] = None,
+    limit: Annotated[int | None, typer.Option(help="evaluate at most this many rows of --data", metavar="INTEGER")] = None,
     moderation_model: Annotated[bool, typer.Option(help="moderate with the trained classifier (off: word lists alone)")] = True,
 ) -> None:
     """Accuracy, macro-F1, per-class report and confusion matrix, ours beside SnowNLP;
@@ -209,11 +257,11 @@ def _eval_moderation_public(data: Path, limit: int | None, use_model: bool = Tru
     typer.echo(json.dumps({k: v for k, v in result.items() if k != "rows"}, ensure_ascii=False, indent=2))
 
 
-@app.command()
+@command()
 def serve(
-    host: Annotated[str, typer.Option(envvar="NLP_SERVICE_HOST")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(envvar="NLP_SERVICE_PORT")] = 8000,
-    workers: Annotated[int, typer.Option(envvar="NLP_SERVICE_WORKERS", min=1)] = 1,
+    host: Annotated[str, typer.Option(envvar="NLP_SERVICE_HOST", help="address to listen on (0.0.0.0: every interface)", metavar="TEXT")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="NLP_SERVICE_PORT", help="TCP port", metavar="INTEGER")] = 8000,
+    workers: Annotated[int, typer.Option(envvar="NLP_SERVICE_WORKERS", min=1, help="worker processes", metavar="INTEGER")] = 1,
 ) -> None:
     """Start the HTTP API (uvicorn). Without REDIS_URL an embedded Redis is started first."""
     import os
@@ -245,15 +293,15 @@ def serve(
         stop_embedded()  # after the workers are gone (also on exit or SIGTERM: store/embedded.py)
 
 
-@app.command()
+@command()
 def replay(
-    file: Annotated[Path, typer.Argument(help="JSONL comments: id, room, user, nickname, text, ts")],
-    room: Annotated[str | None, typer.Option(help="send every comment to this room")] = None,
-    speed: Annotated[float, typer.Option(help="1 = real time, 10 = ten times faster, 0 = as fast as possible")] = 10.0,
-    url: Annotated[str, typer.Option(envvar="NLP_SERVICE_URL")] = "http://127.0.0.1:8000",
-    key: Annotated[str, typer.Option(envvar="NLP_SERVICE_API_KEY", help="a bot or admin key")] = "",
+    file: Annotated[Path, typer.Argument(help="JSONL comments: id, room, user, nickname, text, ts", metavar="FILE")],
+    room: Annotated[str | None, typer.Option(help="send every comment to this room", metavar="TEXT")] = None,
+    speed: Annotated[float, typer.Option(help="1 = real time, 10 = ten times faster, 0 = as fast as possible", metavar="FLOAT")] = 10.0,
+    url: Annotated[str, typer.Option(envvar="NLP_SERVICE_URL", help="the running service", metavar="URL")] = "http://127.0.0.1:8000",
+    key: Annotated[str, typer.Option(envvar="NLP_SERVICE_API_KEY", help="a bot or admin key", metavar="TEXT")] = "",
     quiet: Annotated[bool, typer.Option(help="print only the summary")] = False,
-    log: Annotated[Path | None, typer.Option(help="write every result (id, reply, reason) as JSONL: the reply log for `report --replies`")] = None,
+    log: Annotated[Path | None, typer.Option(help="write every result (id, reply, reason) as JSONL: the reply log for `report --replies`", metavar="FILE")] = None,
 ) -> None:
     """Stream a recorded room through a running service and print the bot's replies."""
     import datetime as dt
@@ -278,22 +326,22 @@ def replay(
     typer.echo(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2))
 
 
-@app.command()
+@command()
 def score(
-    input: Annotated[Path, typer.Argument(help="archive: .csv, .jsonl or .parquet")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="scored file: .csv, .jsonl or .parquet")],
-    format: Annotated[str | None, typer.Option("--format", help="input format when the extension does not say")] = None,
-    output_format: Annotated[str | None, typer.Option(help="output format when the extension does not say")] = None,
-    text_col: Annotated[str, typer.Option(help="column with the comment text")] = "text",
-    time_col: Annotated[str, typer.Option(help="column with the comment time")] = "ts",
-    room_col: Annotated[str, typer.Option(help="column with the room")] = "room",
-    user_col: Annotated[str, typer.Option(help="column with the user")] = "user",
-    workers: Annotated[int, typer.Option(help="processes; default: every core", envvar="NLP_SERVICE_WORKERS")] = 0,
-    chunk_rows: Annotated[int, typer.Option(help="rows per chunk", min=100)] = 20_000,
+    input: Annotated[Path, typer.Argument(help="archive: .csv, .jsonl or .parquet", metavar="FILE")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="scored file: .csv, .jsonl or .parquet", metavar="FILE")],
+    format: Annotated[str | None, typer.Option("--format", help="input format when the extension does not say", metavar="[csv|jsonl|parquet]")] = None,
+    output_format: Annotated[str | None, typer.Option(help="output format when the extension does not say", metavar="[csv|jsonl|parquet]")] = None,
+    text_col: Annotated[str, typer.Option(help="column with the comment text", metavar="TEXT")] = "text",
+    time_col: Annotated[str, typer.Option(help="column with the comment time", metavar="TEXT")] = "ts",
+    room_col: Annotated[str, typer.Option(help="column with the room", metavar="TEXT")] = "room",
+    user_col: Annotated[str, typer.Option(help="column with the user", metavar="TEXT")] = "user",
+    workers: Annotated[int, typer.Option(help="processes; 0: every core", envvar="NLP_SERVICE_WORKERS", metavar="INTEGER")] = 0,
+    chunk_rows: Annotated[int, typer.Option(help="rows per chunk", min=100, metavar="INTEGER")] = 20_000,
     resume: Annotated[bool, typer.Option(help="continue an interrupted run, skipping finished chunks")] = False,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
-    engine: Annotated[str, typer.Option(help="local (processes on this machine) or dask")] = "local",
-    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (tcp://host:8786); none starts a local cluster")] = None,
+    engine: Annotated[str, typer.Option(help="local (processes on this machine) or dask", metavar="[local|dask]")] = "local",
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (tcp://host:8786); none starts a local cluster", metavar="URL")] = None,
 ) -> None:
     """Label every comment of an archive (sentiment, intent, keywords, moderation)."""
     _require("batch", "pyarrow")
@@ -349,18 +397,21 @@ def score(
             summary = score_file(input, output, options)
     except NlpServiceError as exc:
         _fail(exc)
+    except KeyboardInterrupt:  # finished chunks are on disk: say how to keep them
+        err.print(RESUME_HINT, highlight=False, soft_wrap=True)
+        raise typer.Exit(130) from None  # 128 + SIGINT, as a shell reports it
     typer.echo(json.dumps(summary.to_dict(), ensure_ascii=False))
 
 
-@app.command()
+@command()
 def report(
-    scored: Annotated[Path, typer.Argument(help="output of `nlp-service score`")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="report.html (report.json is written beside it)")] = Path("report.html"),
-    replies: Annotated[Path | None, typer.Option(help="reply log: JSONL of /v1/reply results (id, reply, reason)")] = None,
-    format: Annotated[str | None, typer.Option("--format")] = None,
-    time_col: Annotated[str, typer.Option()] = "ts",
-    room_col: Annotated[str, typer.Option()] = "room",
-    user_col: Annotated[str, typer.Option()] = "user",
+    scored: Annotated[Path, typer.Argument(help="output of `nlp-service score`", metavar="FILE")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="report.html (report.json is written beside it)", metavar="FILE")] = Path("report.html"),
+    replies: Annotated[Path | None, typer.Option(help="reply log: JSONL of /v1/reply results (id, reply, reason)", metavar="FILE")] = None,
+    format: Annotated[str | None, typer.Option("--format", help="format of the scored file when the extension does not say", metavar="[csv|jsonl|parquet]")] = None,
+    time_col: Annotated[str, typer.Option(help="column with the comment time", metavar="TEXT")] = "ts",
+    room_col: Annotated[str, typer.Option(help="column with the room", metavar="TEXT")] = "room",
+    user_col: Annotated[str, typer.Option(help="column with the user", metavar="TEXT")] = "user",
 ) -> None:
     """Write a self-contained HTML report with charts, and report.json with the same figures."""
     _require("report", "pyarrow", "plotly")
@@ -373,12 +424,12 @@ def report(
     typer.echo(json.dumps({"html": str(output), "json": str(output.with_suffix(".json")), "summary": data["summary"]}, ensure_ascii=False))
 
 
-@app.command("demo-archive")
+@command("demo-archive")
 def demo_archive(
-    output: Annotated[Path, typer.Option("-o", "--output", help=".parquet, .csv or .jsonl")],
-    rows: Annotated[int, typer.Option(help="about this many comments", min=1000)] = 200_000,
-    rooms: Annotated[int, typer.Option(min=1, max=8)] = 3,
-    seed: Annotated[int, typer.Option()] = 7,
+    output: Annotated[Path, typer.Option("-o", "--output", help=".parquet, .csv or .jsonl", metavar="FILE")],
+    rows: Annotated[int, typer.Option(help="about this many comments", min=1000, metavar="INTEGER")] = 200_000,
+    rooms: Annotated[int, typer.Option(min=1, max=8, help="rooms in the archive", metavar="INTEGER")] = 3,
+    seed: Annotated[int, typer.Option(help="random seed: the same seed writes the same archive", metavar="INTEGER")] = 7,
 ) -> None:
     """Write a realistic synthetic archive (two hours, a few rooms, planted events)."""
     _require("batch", "pyarrow")

