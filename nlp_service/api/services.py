@@ -20,10 +20,10 @@ from nlp_service.moderation.queue import ModerationQueue
 from nlp_service.moderation.spool import Spool
 from nlp_service.replies.engine import ReplyEngine
 from nlp_service.replies.limits import Limiter
+from nlp_service.replies.state import StateCache
 from nlp_service.replies.store import seed_rules_once
 from nlp_service.store import apikeys
 from nlp_service.store.redis import Keys, connect
-from nlp_service.store.state import StateCache
 
 log = logging.getLogger("nlp_service")
 
