@@ -1,6 +1,6 @@
 """Requests that share an engine batch: one failing request fails alone."""
 
-from nlp_service.api.coalesce import ReplyCoalescer
+from nlp_service.live.coalesce import ReplyCoalescer
 from nlp_service.replies.engine import Comment
 
 

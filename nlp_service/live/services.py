@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import redis
 
 from nlp_service.analysis import Analyzer
-from nlp_service.api.coalesce import ReplyCoalescer
 from nlp_service.core.config import Settings
+from nlp_service.live.coalesce import ReplyCoalescer
 from nlp_service.moderation import pulse
 from nlp_service.moderation.queue import ModerationQueue
 from nlp_service.moderation.spool import Spool
