@@ -11,7 +11,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
-from nlp_service.classify.features import comment_features
 from nlp_service.classify.intent import Intent, IntentModel, load_intent
 from nlp_service.classify.linear import FusedLinear
 from nlp_service.classify.sentiment import Sentiment, SentimentModel, load_sentiment
@@ -20,7 +19,7 @@ from nlp_service.core.errors import InvalidTextError
 from nlp_service.core.memo import BoundedMemo, text_cost
 from nlp_service.text.keywords import KeywordTables, comment_keywords, get_tables
 from nlp_service.text.normalize import Normalized, check_text, normalize
-from nlp_service.text.segment import FastSegmenter, get_segmenter, lcut
+from nlp_service.text.segment import FastSegmenter, get_segmenter
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,10 +145,3 @@ def analyze_many(
 ) -> list[Analysis | InvalidTextError]:
     """Analyse many comments with the default settings. See :meth:`Analyzer.analyze_many`."""
     return get_analyzer().analyze_many(texts, on_error)
-
-
-def featurize(text: str, settings: Settings | None = None) -> list[str]:
-    """The model features of ``text`` exactly as :meth:`Analyzer.analyze` computes them
-    (training uses this, so train and serve can never drift apart)."""
-    norm = normalize(text)
-    return comment_features(norm.text, lcut(norm.text, settings), norm.emojis)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 
-from nlp_service.store.state import StateCache
+from nlp_service.replies.state import StateCache
 
 HANG_GUARD_SECONDS = 60.0
 

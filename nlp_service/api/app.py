@@ -13,7 +13,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nlp_service.api.fastpath import ReplyFastPath
 from nlp_service.api.routes import actions, health, keys, moderation, reply, rules, score
-from nlp_service.api.services import Services
 from nlp_service.core import metrics
 from nlp_service.core.config import Settings, get_settings
 from nlp_service.core.errors import (
@@ -25,6 +24,7 @@ from nlp_service.core.errors import (
     RuleNotFoundError,
     StoreUnavailableError,
 )
+from nlp_service.live.services import Services
 from nlp_service.moderation.queue import InvalidDecisionError, QueueItemNotFoundError
 
 # Domain error → HTTP status. Routes raise domain errors; only this table knows HTTP.

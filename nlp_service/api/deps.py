@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Path, Request
 
 from nlp_service.api.auth import authenticate, require_role
-from nlp_service.api.services import Services
+from nlp_service.live.services import Services
 from nlp_service.replies.rules import ROOM_PATTERN
 from nlp_service.store.apikeys import ApiKey
 

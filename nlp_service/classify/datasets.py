@@ -22,14 +22,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from nlp_service.classify.labels import INTENTS, SENTIMENTS
 from nlp_service.core.errors import DataFileError
-
-SENTIMENTS = ("negative", "neutral", "positive")
-INTENTS = (
-    "ask_price", "ask_coupon", "ask_lottery", "ask_link", "ask_size", "ask_shipping",
-    "ask_stock", "ask_product", "after_sales", "complaint", "praise", "purchase",
-    "greeting", "spam_ad", "other",
-)  # fmt: skip
 
 REVIEWS_DIR = "reviews"  # under the data directory
 TEST_SHARE = 10  # percent of texts held out

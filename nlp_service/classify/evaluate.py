@@ -14,6 +14,8 @@ from sklearn.metrics import accuracy_score, classification_report, confusion_mat
 
 from nlp_service.classify import datasets
 from nlp_service.classify.datasets import Example
+from nlp_service.classify.features import featurize
+from nlp_service.classify.labels import SENTIMENTS
 from nlp_service.core.config import Settings, get_settings
 from nlp_service.core.errors import InvalidTextError
 
@@ -81,8 +83,6 @@ def _ours_labels(texts: Sequence[str], settings: Settings, kind: str) -> list[st
 def _features_of(text: str, settings: Settings) -> list[str]:
     """The features of ``text``, none for a comment with nothing left after normalising
     (real chat has them, e.g. a lone “”): the model then answers from its intercept."""
-    from nlp_service.analysis import featurize
-
     try:
         return featurize(text, settings)
     except InvalidTextError:
@@ -145,7 +145,7 @@ def evaluate_public(
     settings = settings or get_settings()
     rows = datasets.public_csv(path)
     seen = training_texts(settings)
-    kept: list[Example] = [r for r in rows if r.text not in seen and r.label in datasets.SENTIMENTS]
+    kept: list[Example] = [r for r in rows if r.text not in seen and r.label in SENTIMENTS]
     counts = {"rows": len(rows), "dropped_in_training_data": sum(r.text in seen for r in rows)}
     if limit is not None:
         kept = kept[:limit]

@@ -1,4 +1,4 @@
-"""Features shared by the sentiment and intent models (pure functions).
+"""Features shared by the sentiment and intent models.
 
 A comment becomes a list of string features: the words jieba found (``w:``), character
 bigrams of the matching form (``b:``, robust to segmentation errors and typos), single
@@ -15,6 +15,10 @@ that 不错 before 但是 says less than 不错 alone).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+
+from nlp_service.core.config import Settings
+from nlp_service.text.normalize import normalize
+from nlp_service.text.segment import lcut
 
 # The words jieba returns for "but": the clause after one of these carries the verdict.
 CONTRAST_WORDS = frozenset({"但是", "但", "不过", "可惜", "只是", "就是", "可是", "然而", "却", "而是"})
@@ -47,6 +51,13 @@ def comment_features(text: str, tokens: Sequence[str], emojis: Iterable[str] = (
         feats.extend("p:" + t for t in tokens[:cut] if t != " ")
         feats.extend("a:" + t for t in tokens[cut + 1 :] if t != " ")
     return feats
+
+
+def featurize(text: str, settings: Settings | None = None) -> list[str]:
+    """The model features of ``text`` exactly as :meth:`Analyzer.analyze` computes them
+    (training uses this, so train and serve can never drift apart)."""
+    norm = normalize(text)
+    return comment_features(norm.text, lcut(norm.text, settings), norm.emojis)
 
 
 def passthrough(features: list[str]) -> list[str]:

@@ -1,6 +1,7 @@
 """Train the sentiment and intent models from data a fresh machine has.
 
-``nlp-service train`` calls :func:`train_all`. Everything is deterministic (fixed seeds,
+``nlp-service train`` calls :func:`train_sentiment` and :func:`train_intent` (and
+moderation's own trainer, which builds on this module). Everything is deterministic (fixed seeds,
 hash-based splits, a deterministic solver), so retraining on the same data gives the
 same weights, and the model card's weight hash proves it.
 """
@@ -21,13 +22,12 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
-from nlp_service.analysis import featurize
 from nlp_service.classify import artifacts, datasets
 from nlp_service.classify import intent as intent_mod
 from nlp_service.classify import sentiment as sentiment_mod
 from nlp_service.classify.datasets import Example
 from nlp_service.classify.evaluate import metrics_report
-from nlp_service.classify.features import passthrough
+from nlp_service.classify.features import featurize, passthrough
 from nlp_service.classify.linear import FastLinear
 from nlp_service.core.config import Settings, get_settings
 
@@ -291,9 +291,3 @@ def model_card(result: TrainResult, models: dict[str, FastLinear]) -> str:
         lines += ["```", m["report"].rstrip(), "```", ""]
     return "\n".join(lines)
 
-
-def train_all(settings: Settings | None = None, log: Callable[[str], None] = print) -> list[TrainResult]:
-    """Rebuild every model artifact in ``models/``."""
-    from nlp_service.moderation.training import train_moderation  # it builds on this module
-
-    return [train_sentiment(settings, log=log), train_intent(settings, log=log), train_moderation(settings, log=log)]

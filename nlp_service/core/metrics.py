@@ -47,7 +47,7 @@ COMMENTS_NOT_ANSWERED = Counter(
 )
 REPLY_BATCH = Histogram(
     "nlp_reply_batch_comments",
-    "comments per engine batch on the reply path (concurrent requests share one; see api/coalesce.py)",
+    "comments per engine batch on the reply path (concurrent requests share one; see live/coalesce.py)",
     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 1000),
     registry=REGISTRY,
 )

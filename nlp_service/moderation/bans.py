@@ -7,9 +7,9 @@ import time
 
 import redis
 
-from nlp_service.replies.store import bump_version
 from nlp_service.store import actions
 from nlp_service.store.redis import Keys
+from nlp_service.store.version import bump_version
 
 
 def ban(client: redis.Redis, keys: Keys, room: str, user: str, seconds: int, now_ms: int | None = None, by: str = "") -> int:

@@ -18,16 +18,11 @@ from dataclasses import dataclass, field
 from nlp_service.analysis import Analysis
 from nlp_service.moderation.classifier import ModerationClassifier
 from nlp_service.moderation.context import TextContext
+from nlp_service.moderation.labels import BLOCK, DEFAULT_ACTION, PASS, REVIEW
 from nlp_service.moderation.lexicon import EXACT, HOMOPHONE, MIXED, PINYIN, Hit, Lexicon
 from nlp_service.moderation.patterns import find_patterns, has_long_number
 from nlp_service.text.segment import get_segmenter
 
-PASS, REVIEW, BLOCK = "pass", "review", "block"
-CATEGORIES = ("abuse", "sexual", "ad_contact", "illegal", "personal_info", "fraud_claim", "complaint", "flood")
-DEFAULT_ACTION = {
-    "abuse": BLOCK, "sexual": BLOCK, "ad_contact": BLOCK, "illegal": BLOCK, "personal_info": BLOCK,
-    "fraud_claim": REVIEW, "complaint": REVIEW, "flood": BLOCK,
-}  # fmt: skip
 _RANK = {PASS: 0, REVIEW: 1, BLOCK: 2}
 _CONFIDENCE = {EXACT: 1.0, "pattern": 1.0, HOMOPHONE: 0.8, PINYIN: 0.7, MIXED: 0.7}
 # Homophone and pinyin hits are weaker evidence. They count only for the categories where

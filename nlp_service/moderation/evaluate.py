@@ -11,7 +11,8 @@ from pathlib import Path
 from nlp_service.analysis import Analyzer
 from nlp_service.core.errors import DataFileError, InvalidTextError
 from nlp_service.moderation.classifier import ModerationClassifier
-from nlp_service.moderation.detect import CATEGORIES, moderate
+from nlp_service.moderation.detect import moderate
+from nlp_service.moderation.labels import CATEGORIES
 from nlp_service.moderation.lists import load_base_lexicon
 
 

@@ -15,11 +15,11 @@ import redis
 import yaml
 
 from nlp_service.core.errors import DataFileError, InvalidRuleError
+from nlp_service.moderation.labels import LIST_CATEGORIES
 from nlp_service.moderation.lexicon import ContextRules, Lexicon
-from nlp_service.replies.store import bump_version
 from nlp_service.store.redis import GLOBAL, Keys
+from nlp_service.store.version import bump_version
 
-LIST_CATEGORIES = ("abuse", "sexual", "ad_contact", "illegal", "personal_info", "fraud_claim", "complaint")
 ALLOW = "allow"
 EDITABLE = (*LIST_CATEGORIES, ALLOW)
 MAX_TERM_LENGTH = 50

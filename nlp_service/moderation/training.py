@@ -40,8 +40,9 @@ from nlp_service.core.errors import DataFileError
 from nlp_service.moderation import augment
 from nlp_service.moderation import classifier as clf_mod
 from nlp_service.moderation.classifier import ModerationClassifier, comment_features
+from nlp_service.moderation.labels import LIST_CATEGORIES
 from nlp_service.moderation.lexicon import Lexicon
-from nlp_service.moderation.lists import LIST_CATEGORIES, load_base_lexicon
+from nlp_service.moderation.lists import load_base_lexicon
 from nlp_service.moderation.patterns import find_patterns
 from nlp_service.text.normalize import normalize
 

@@ -19,7 +19,8 @@ from nlp_service.analysis import Analysis, Analyzer
 from nlp_service.core import metrics
 from nlp_service.core.errors import InvalidTextError
 from nlp_service.moderation.classifier import load as load_classifier
-from nlp_service.moderation.detect import BLOCK, moderate_memo
+from nlp_service.moderation.detect import moderate_memo
+from nlp_service.moderation.labels import BLOCK
 from nlp_service.moderation.lists import load_replies
 from nlp_service.moderation.pulse import PulseEvent
 from nlp_service.moderation.queue import ModerationQueue
@@ -38,8 +39,8 @@ from nlp_service.replies.limits import (
 from nlp_service.replies.matcher import Candidate, MatchResult
 from nlp_service.replies.render import burst_body, compose
 from nlp_service.replies.rules import Rule
+from nlp_service.replies.state import RoomSnapshot, StateCache
 from nlp_service.store.redis import execute
-from nlp_service.store.state import RoomSnapshot, StateCache
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import regex
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from nlp_service.classify.datasets import INTENTS
+from nlp_service.classify.labels import INTENTS
 from nlp_service.core.errors import InvalidRuleError
 from nlp_service.replies.regex_safety import UnsafeRegex, check_structure
 from nlp_service.text.normalize import normalize

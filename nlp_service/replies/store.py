@@ -1,7 +1,7 @@
 """Rules, room variables and room settings in Redis: the one source of truth for all instances.
 
 Every write bumps the shared state version and announces it on a channel; instances poll
-the version (``store/state.py``) and reload, so a change is live everywhere within the
+the version (``replies/state.py``) and reload, so a change is live everywhere within the
 poll interval, without a restart. Functions take the client explicitly.
 """
 
@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from nlp_service.core.errors import InvalidRuleError, RuleNotFoundError
 from nlp_service.replies.rules import GLOBAL_SCOPE, ROOM_PATTERN, Rule, parse_rules_yaml
 from nlp_service.store.redis import GLOBAL, Keys
+from nlp_service.store.version import bump_version
 
 log = logging.getLogger(__name__)
 
@@ -61,15 +62,6 @@ def _stored(rule: Rule) -> str:
 
 def _scope_room(scope: str) -> str:
     return GLOBAL if scope == GLOBAL_SCOPE else scope
-
-
-def bump_version(client: redis.Redis | redis.client.Pipeline, keys: Keys) -> None:
-    client.incr(keys.state_version())
-    client.publish(keys.state_channel(), "changed")
-
-
-def state_version(client: redis.Redis, keys: Keys) -> int:
-    return int(client.get(keys.state_version()) or 0)
 
 
 def save_rule(client: redis.Redis, keys: Keys, rule: Rule) -> Rule:

@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass, field
 import redis
 
 from nlp_service.core.errors import InvalidRuleError
-from nlp_service.replies.store import bump_version
 from nlp_service.store.redis import Keys
+from nlp_service.store.version import bump_version
 
 ROLES = ("admin", "bot", "moderator", "analyst")
 ALL_ROOMS = "*"

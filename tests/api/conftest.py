@@ -3,7 +3,7 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from nlp_service.api.app import create_app
-from nlp_service.api.services import Services
+from nlp_service.live.services import Services
 
 ADMIN = "adm-test-key"
 

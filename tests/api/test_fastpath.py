@@ -9,7 +9,7 @@ import pytest
 
 from nlp_service.api import fastpath
 from nlp_service.api.app import create_app
-from nlp_service.api.coalesce import ReplyCoalescer
+from nlp_service.live.coalesce import ReplyCoalescer
 
 
 def comment(i: int, text: str = "福袋几点开") -> dict:

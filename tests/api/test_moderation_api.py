@@ -1,5 +1,5 @@
-from nlp_service.api.services import Services
-from nlp_service.replies.store import state_version
+from nlp_service.live.services import Services
+from nlp_service.store.version import state_version
 from tests.waiting import StateWatch
 
 

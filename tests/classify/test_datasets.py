@@ -1,6 +1,7 @@
 from collections import Counter
 
 from nlp_service.classify import datasets
+from nlp_service.classify.labels import INTENTS, SENTIMENTS
 
 
 def test_split_is_deterministic_and_disjoint() -> None:
@@ -23,8 +24,8 @@ def test_labelled_comments_cover_every_intent_and_sentiment(settings) -> None:
     rows = datasets.danmaku(settings.labelled_dir)
     assert len(rows) >= 1500
     intents = Counter(i for _, i, _ in rows)
-    assert set(intents) == set(datasets.INTENTS)
+    assert set(intents) == set(INTENTS)
     assert min(intents.values()) >= 80
     sentiments = Counter(s for _, _, s in rows)
-    assert set(sentiments) == set(datasets.SENTIMENTS)
+    assert set(sentiments) == set(SENTIMENTS)
     assert min(sentiments.values()) >= 150

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from nlp_service.analysis import featurize
 from nlp_service.classify import artifacts, datasets
+from nlp_service.classify.features import featurize
 from nlp_service.classify.linear import FastLinear, FusedLinear
 from nlp_service.classify.training import build_pipeline
 

@@ -2,9 +2,9 @@
 
 import pytest
 
-from nlp_service.analysis import featurize
 from nlp_service.classify import datasets, training
 from nlp_service.classify.evaluate import metrics_report
+from nlp_service.classify.features import featurize
 from nlp_service.classify.intent import apply_threshold, load_intent
 from nlp_service.classify.sentiment import load_sentiment
 

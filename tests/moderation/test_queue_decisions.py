@@ -3,7 +3,7 @@ after a reclaim; and the delivery count a moderator sees."""
 
 import pytest
 
-from nlp_service.api.services import Services
+from nlp_service.live.services import Services
 from nlp_service.replies.engine import Comment
 
 NOW = 1764072600000

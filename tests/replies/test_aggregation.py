@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from nlp_service.api.services import Services
+from nlp_service.live.services import Services
 from nlp_service.replies import store
 from nlp_service.replies.engine import Comment
 from nlp_service.replies.rules import Rule

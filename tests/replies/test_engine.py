@@ -2,10 +2,11 @@
 
 import pytest
 
-from nlp_service.api.services import Services
+from nlp_service.live.services import Services
 from nlp_service.replies import store
 from nlp_service.replies.engine import Comment
 from nlp_service.replies.rules import Rule
+from nlp_service.store.version import state_version
 from tests.roundtrips import counting_client
 from tests.waiting import StateWatch
 
@@ -154,10 +155,10 @@ def test_rule_change_reaches_a_second_instance_without_restart(services, svc_set
     watch = StateWatch(b.state)
     try:
         setup_room(a, lottery_rule())
-        assert watch.reaches(store.state_version(a.client, a.keys))
+        assert watch.reaches(state_version(a.client, a.keys))
         assert b.engine.dry_run(C(1))["fired"]["would_reply"] == "@n1 福袋8点开"
         store.save_rule(a.client, a.keys, lottery_rule(replies=["新的回复"]))
-        assert watch.reaches(store.state_version(a.client, a.keys))  # b's poller saw it, no restart
+        assert watch.reaches(state_version(a.client, a.keys))  # b's poller saw it, no restart
         assert b.engine.dry_run(C(1))["fired"]["would_reply"] == "@n1 新的回复"
     finally:
         b.close()

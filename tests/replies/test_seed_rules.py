@@ -3,7 +3,7 @@ fit the comment's mood (an upset customer gets an apology, never a cheerful FAQ 
 
 import pytest
 
-from nlp_service.api.services import Services
+from nlp_service.live.services import Services
 from nlp_service.replies import store
 from nlp_service.replies.engine import Comment
 

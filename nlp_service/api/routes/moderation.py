@@ -14,7 +14,7 @@ from nlp_service.core.errors import InvalidTimeZoneError
 from nlp_service.moderation import bans, lists, pulse
 from nlp_service.moderation.detect import moderate
 from nlp_service.moderation.queue import parse_item_id
-from nlp_service.replies.store import bump_version
+from nlp_service.store.version import bump_version
 
 router = APIRouter(prefix="/v1/moderation", tags=["moderation"])
 rooms_router = APIRouter(prefix="/v1/rooms", tags=["moderation"])

@@ -8,7 +8,7 @@ generic machinery would do at several times the cost: the body is validated stra
 (``model_validate_json``, no intermediate dict), the key is checked inline, and the
 response is serialised once by pydantic-core's JSON encoder (already installed with
 FastAPI, and several times faster than ``json.dumps``). The engine runs in the coalescer's
-worker thread (``api/coalesce.py``): concurrent requests share one batch and one Redis
+worker thread (``live/coalesce.py``): concurrent requests share one batch and one Redis
 round trip, and the event loop never waits on Redis. The request and response models
 still document the contract in OpenAPI.
 """
@@ -22,7 +22,7 @@ from pydantic_core import to_json
 
 from nlp_service.api.auth import authenticate, require_role, require_rooms
 from nlp_service.api.schemas import BatchIn, BatchOut, CommentIn, CommentOut
-from nlp_service.api.services import Services
+from nlp_service.live.services import Services
 from nlp_service.replies.engine import Comment, Outcome
 
 router = APIRouter(prefix="/v1", tags=["reply"])

@@ -13,17 +13,17 @@ from dataclasses import dataclass, field
 import redis
 
 from nlp_service.analysis import Analyzer
-from nlp_service.api.coalesce import ReplyCoalescer
 from nlp_service.core.config import Settings
+from nlp_service.live.coalesce import ReplyCoalescer
 from nlp_service.moderation import pulse
 from nlp_service.moderation.queue import ModerationQueue
 from nlp_service.moderation.spool import Spool
 from nlp_service.replies.engine import ReplyEngine
 from nlp_service.replies.limits import Limiter
+from nlp_service.replies.state import StateCache
 from nlp_service.replies.store import seed_rules_once
 from nlp_service.store import apikeys
 from nlp_service.store.redis import Keys, connect
-from nlp_service.store.state import StateCache
 
 log = logging.getLogger("nlp_service")
 

@@ -20,8 +20,9 @@ from nlp_service.core.periodic import PeriodicThread
 from nlp_service.moderation.lexicon import Lexicon
 from nlp_service.moderation.lists import build_lexicon, scope_changes
 from nlp_service.replies.matcher import CompiledRules, effective_rules
-from nlp_service.replies.store import room_config, room_state, state_version
+from nlp_service.replies.store import room_config, room_state
 from nlp_service.store.redis import GLOBAL, Keys
+from nlp_service.store.version import state_version
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Requests that share an engine batch: one failing request fails alone."""
 
-from nlp_service.api.coalesce import ReplyCoalescer
+from nlp_service.live.coalesce import ReplyCoalescer
 from nlp_service.replies.engine import Comment
 
 
@@ -45,7 +45,7 @@ def _r(room: str, i: int, text: str = "几号链接") -> list[Comment]:
 
 
 def test_a_flooding_room_cannot_keep_another_room_waiting() -> None:
-    from nlp_service.api.coalesce import fair_pick
+    from nlp_service.live.coalesce import fair_pick
 
     flood = [_r("big", i, "长" * 2000) for i in range(300)]  # one room's 300 long comments first
     requests = [*flood, _r("small", 0)]  # another room's question arrives last
@@ -56,7 +56,7 @@ def test_a_flooding_room_cannot_keep_another_room_waiting() -> None:
 
 
 def test_fair_pick_takes_rooms_in_turn_and_always_one_request() -> None:
-    from nlp_service.api.coalesce import fair_pick
+    from nlp_service.live.coalesce import fair_pick
 
     requests = [_r("a", 0), _r("a", 1), _r("a", 2), _r("b", 0), _r("c", 0)]
     assert fair_pick(requests, max_comments=3, max_chars=10_000) == [0, 3, 4]
