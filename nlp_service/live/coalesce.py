@@ -71,7 +71,10 @@ class ReplyCoalescer:
                 self._ready.wait()
             if not self._waiters:
                 return None
-            chosen = set(fair_pick([c for _loop, _fut, c in self._waiters], self._max_batch, self._max_chars))
+            try:
+                chosen = set(fair_pick([c for _loop, _fut, c in self._waiters], self._max_batch, self._max_chars))
+            except Exception:  # never let the worker die with requests waiting: the oldest alone
+                chosen = {0}
             waiters = [w for i, w in enumerate(self._waiters) if i in chosen]
             self._waiters = [w for i, w in enumerate(self._waiters) if i not in chosen]
         return [c for _loop, _fut, comments in waiters for c in comments], waiters
@@ -127,7 +130,7 @@ def fair_pick(requests: Sequence[Sequence[Comment]], max_comments: int, max_char
     or ``max_chars``; the first request is always taken. Returned in arrival order."""
     by_room: dict[str, list[int]] = {}
     for i, comments in enumerate(requests):
-        by_room.setdefault(comments[0].room if comments else "", []).append(i)
+        by_room.setdefault(getattr(comments[0], "room", "") if comments else "", []).append(i)
     queues = [q[::-1] for q in by_room.values()]  # popped from the end: oldest first
     picked: list[int] = []
     n_comments = n_chars = 0
@@ -135,7 +138,7 @@ def fair_pick(requests: Sequence[Sequence[Comment]], max_comments: int, max_char
         for q in list(queues):
             i = q[-1]
             size = len(requests[i])
-            chars = sum(len(c.text) if isinstance(c.text, str) else 0 for c in requests[i])
+            chars = sum(len(t) for c in requests[i] if isinstance(t := getattr(c, "text", None), str))
             if picked and (n_comments + size > max_comments or n_chars + chars > max_chars):
                 return sorted(picked)
             picked.append(q.pop())
