@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import math
 import time
 from contextlib import asynccontextmanager
 
@@ -21,6 +22,7 @@ from nlp_service.core.errors import (
     InvalidRuleError,
     InvalidTextError,
     InvalidTimeZoneError,
+    RateLimitedError,
     RuleNotFoundError,
     StoreUnavailableError,
 )
@@ -38,14 +40,15 @@ STATUS = {
     QueueItemNotFoundError: 404,
     InvalidDecisionError: 422,
     InvalidTimeZoneError: 422,
+    RateLimitedError: 429,
 }
 
 
-def _error(status: int, kind: str, message: str, details: list | None = None) -> JSONResponse:
+def _error(status: int, kind: str, message: str, details: list | None = None, headers: dict | None = None) -> JSONResponse:
     body: dict = {"error": {"type": kind, "message": message}}
     if details:
         body["error"]["details"] = details
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {**({"WWW-Authenticate": "Bearer"} if status == 401 else {}), **(headers or {})} or None
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -163,6 +166,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
 def _domain_handler(status: int):
     async def handler(_: Request, exc: Exception) -> JSONResponse:
-        return _error(status, getattr(exc, "reason", type(exc).__name__), str(exc))
+        retry = getattr(exc, "retry_after", None)
+        headers = {"Retry-After": str(max(1, math.ceil(retry)))} if retry is not None else None
+        return _error(status, getattr(exc, "reason", type(exc).__name__), str(exc), headers=headers)
 
     return handler

@@ -20,7 +20,9 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 async def _key(services: ServicesDep, authorization: Annotated[str | None, Header()] = None) -> ApiKey:
-    return authenticate(authorization, services.api_keys)
+    key = authenticate(authorization, services.api_keys)
+    services.rate_limiter.check(key.key_id or key.name)  # 429 + Retry-After
+    return key
 
 
 def role(*roles: str):

@@ -83,6 +83,13 @@ class Settings(BaseSettings):
     regex_timeout_seconds: float = Field(0.005, gt=0, le=1, description="bound on one rule regex match")
     max_body_bytes: int = Field(2_000_000, ge=1024, description="largest HTTP request body accepted")
     max_batch: int = Field(1000, ge=1, le=10000, description="most comments in one reply batch")
+    key_requests_per_second: float = Field(
+        10_000, ge=0, allow_inf_nan=False, description="requests per second per API key and serving process (0: no limit); over it: 429 with Retry-After"
+    )
+    key_comments_per_second: float = Field(
+        100_000, ge=0, allow_inf_nan=False, description="comments per second per API key and serving process on the reply endpoints (0: no limit)"
+    )
+    key_rate_burst_seconds: float = Field(2.0, gt=0, le=60, allow_inf_nan=False, description="a key may burst this many seconds' worth of its rates")
     flood_max_repeats: int = Field(3, ge=1, le=100, description="identical comments allowed per window before flood")
     flood_window_seconds: int = Field(60, ge=1, le=3600, description="flood window")
     recent_comments_kept: int = Field(10, ge=1, le=200, description="a user's recent comments kept for moderators")

@@ -14,6 +14,7 @@ import redis
 
 from nlp_service.analysis import Analyzer
 from nlp_service.core.config import Settings
+from nlp_service.core.ratelimit import KeyRateLimiter
 from nlp_service.live.coalesce import ReplyCoalescer
 from nlp_service.moderation import pulse
 from nlp_service.moderation.queue import ModerationQueue
@@ -40,9 +41,12 @@ class Services:
     generated_admin_key: str | None = None
     _last_run: dict[str, float] = field(default_factory=dict)
     coalescer: ReplyCoalescer = field(init=False)
+    rate_limiter: KeyRateLimiter = field(init=False)
 
     def __post_init__(self) -> None:
-        self.coalescer = ReplyCoalescer(self.engine.handle, max_batch=self.settings.max_batch)
+        s = self.settings
+        self.coalescer = ReplyCoalescer(self.engine.handle, max_batch=s.max_batch)
+        self.rate_limiter = KeyRateLimiter(s.key_requests_per_second, s.key_comments_per_second, s.key_rate_burst_seconds)
 
     @classmethod
     def start(cls, settings: Settings, client: redis.Redis | None = None, poll: bool = True) -> Services:

@@ -134,3 +134,22 @@ def test_one_bad_ts_in_a_batch_is_refused_before_any_comment_is_spent(client, bo
     r = client.post("/v1/reply/batch", json={"comments": [good, {**good, "id": "b2", "ts": 10**20}]}, headers=bot)
     assert r.status_code == 422 and "comments.1.ts" in r.json()["error"]["message"]
     assert services.client.exists(services.keys.idempotency("room1", "b1")) == 0  # nothing was consumed
+
+
+def test_a_key_over_its_rate_gets_429_with_retry_after(client, admin, bot, services) -> None:
+    """Per-key buckets: requests on every route, comments on the reply endpoints; one key's
+    flood leaves another key's requests alone."""
+    from nlp_service.core.ratelimit import KeyRateLimiter
+
+    services.rate_limiter = KeyRateLimiter(requests_per_second=3, comments_per_second=5, burst_seconds=1.0, clock=lambda: 0.0)
+    one = {"id": "r1", "room": "room1", "user": "u1", "nickname": "n", "text": "几号链接"}
+    assert client.post("/v1/reply", json=one, headers=bot).status_code == 200
+    batch = {"comments": [{**one, "id": f"r{i}"} for i in range(2, 7)]}  # 5 comments: over the 4 left
+    refused = client.post("/v1/reply/batch", json=batch, headers=bot)
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "1"
+    assert refused.json()["error"]["type"] == "rate_limited" and "comments" in refused.json()["error"]["message"]
+    assert client.post("/v1/reply", json={**one, "id": "r8"}, headers=bot).status_code == 200  # the refusal took nothing
+    assert client.post("/v1/reply", json={**one, "id": "r9"}, headers=bot).status_code == 200
+    over = client.post("/v1/reply", json={**one, "id": "r10"}, headers=bot)  # a 4th request in the same instant
+    assert over.status_code == 429 and int(over.headers["Retry-After"]) >= 1
+    assert client.get("/v1/rules", headers=admin).status_code == 200  # the admin key has its own buckets

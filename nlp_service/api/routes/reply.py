@@ -50,6 +50,7 @@ def comments_of(services: Services, model: type[CommentIn] | type[BatchIn], body
             raise HTTPException(413, f"batch has {len(parsed.comments)} comments; the limit is {limit}")
         require_rooms(key, {c.room for c in parsed.comments})
         comments = [c.to_comment() for c in parsed.comments]
+    services.rate_limiter.check(key.key_id or key.name, comments=len(comments))  # 429 + Retry-After
     for c in comments:  # the key's name is the bot's own user unless the room sets bot_user
         c.sender = key.name
     return comments
