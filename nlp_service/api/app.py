@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import math
+import re
 import time
 from contextlib import asynccontextmanager
 
@@ -164,10 +165,20 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     return app
 
 
+def error_type(exc: Exception) -> str:
+    """The ``error.type`` of a domain error, in the one style of every error response
+    (snake_case: ``rule_not_found``, ``invalid_rule``; ``reason`` when the error names one)."""
+    reason = getattr(exc, "reason", None)
+    if isinstance(reason, str) and reason:
+        return reason
+    name = type(exc).__name__.removesuffix("Error")
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
 def _domain_handler(status: int):
     async def handler(_: Request, exc: Exception) -> JSONResponse:
         retry = getattr(exc, "retry_after", None)
         headers = {"Retry-After": str(max(1, math.ceil(retry)))} if retry is not None else None
-        return _error(status, getattr(exc, "reason", type(exc).__name__), str(exc), headers=headers)
+        return _error(status, error_type(exc), str(exc), headers=headers)
 
     return handler

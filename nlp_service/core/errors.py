@@ -51,9 +51,13 @@ class RuleNotFoundError(NlpServiceError, KeyError):
 class AuthError(NlpServiceError):
     """Missing or unknown API key (HTTP 401)."""
 
+    reason = "unauthorized"
+
 
 class ForbiddenError(NlpServiceError):
     """A valid key whose role or rooms do not allow this (HTTP 403)."""
+
+    reason = "forbidden"
 
 
 class RateLimitedError(NlpServiceError):

@@ -3,6 +3,7 @@ everything it refuses to the full app (same error bodies), and concurrent reques
 engine batches without mixing up their answers."""
 
 import asyncio
+import threading
 
 import httpx
 import pytest
@@ -54,8 +55,10 @@ async def test_concurrent_requests_get_their_own_answers(services, bot) -> None:
 @pytest.mark.anyio
 async def test_coalescer_batches_waiting_requests_and_passes_errors_to_each() -> None:
     batches = []
+    go = threading.Event()  # the worker holds its first batch until every request is queued
 
     def handle(comments):
+        go.wait(timeout=30)
         batches.append(list(comments))
         if "boom" in comments:
             raise RuntimeError("engine failed")
@@ -63,7 +66,10 @@ async def test_coalescer_batches_waiting_requests_and_passes_errors_to_each() ->
 
     co = ReplyCoalescer(handle, max_batch=10)
     try:
-        results = await asyncio.gather(*[co.submit([f"c{i}"]) for i in range(25)], co.submit(["x", "y"]))
+        tasks = [asyncio.ensure_future(co.submit([f"c{i}"])) for i in range(25)] + [asyncio.ensure_future(co.submit(["x", "y"]))]
+        await asyncio.sleep(0)  # every submit has queued its request (they only wait after that)
+        go.set()
+        results = await asyncio.gather(*tasks)
         assert results[:25] == [[f"C{i}"] for i in range(25)] and results[25] == ["X", "Y"]
         assert all(len(b) <= 10 for b in batches) and len(batches) < 26  # shared batches, capped
         assert [c for b in batches for c in b] == [*[f"c{i}" for i in range(25)], "x", "y"]  # arrival order

@@ -70,3 +70,20 @@ def test_room_settings_are_validated_and_a_bad_stored_one_cannot_stop_refresh(cl
     assert client.delete(f"/v1/keys/{key['key_id']}", headers=admin).status_code == 204
     services.state.refresh()
     assert client.post("/v1/reply", json={**body, "id": "s2"}, headers=h).status_code == 401
+
+
+def test_every_error_type_has_one_style(client, admin, bot) -> None:
+    """error.type is snake_case everywhere: domain errors, validation, HTTP errors."""
+    import re
+
+    answers = [
+        client.get("/v1/rules"),  # no key
+        client.get("/v1/rules", headers=bot),  # wrong role
+        client.get("/v1/rules/room1/nope", headers=admin),  # unknown rule
+        client.post("/v1/rules", json={"id": "x"}, headers=admin),  # invalid rule
+        client.post("/v1/reply", content=b"{", headers={**bot, "content-type": "application/json"}),  # malformed JSON
+    ]
+    types = [r.json()["error"]["type"] for r in answers]
+    assert [r.status_code for r in answers] == [401, 403, 404, 422, 422]
+    assert types[:3] == ["unauthorized", "forbidden", "rule_not_found"]
+    assert all(re.fullmatch(r"[a-z]+(_[a-z]+)*", t) for t in types), types
