@@ -16,8 +16,9 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -25,7 +26,28 @@ from nlp_service.classify.linear import FastLinear
 from nlp_service.core.errors import ModelNotTrainedError
 
 _lock = threading.Lock()
-_cache: dict[Path, tuple[float, dict[str, Any]]] = {}
+_cache: dict[Path, tuple[float, Any]] = {}
+T = TypeVar("T")
+
+
+def load_npz(path: Path, build: Callable[[Any], T]) -> T:
+    """``build(arrays)`` of the ``.npz`` file at ``path`` (no pickles), cached per path and
+    reloaded when the file changes. Raises ``FileNotFoundError`` when there is none."""
+    mtime = path.stat().st_mtime
+    with _lock:
+        hit = _cache.get(path)
+        if hit and hit[0] == mtime:
+            return hit[1]
+        with np.load(path, allow_pickle=False) as z:
+            value = build(z)
+        _cache[path] = (mtime, value)
+        return value
+
+
+def forget(path: Path) -> None:
+    """Drop the cached load of ``path`` (after writing a new one)."""
+    with _lock:
+        _cache.pop(path, None)
 
 
 def artifact_path(models_dir: Path, name: str) -> Path:
@@ -67,8 +89,7 @@ def save(models_dir: Path, name: str, pipeline: Any, meta: dict[str, Any]) -> tu
             meta=np.array(json.dumps(meta, ensure_ascii=False)),
         )
     wpath.with_suffix(".tmp").replace(wpath)
-    with _lock:
-        _cache.pop(wpath, None)
+    forget(wpath)
     return fast, digest
 
 
@@ -80,28 +101,24 @@ def load(models_dir: Path, name: str) -> dict[str, Any]:
     """``{"fast": FastLinear, "meta": dict}`` for ``name`` (cached; reloaded when the file changes)."""
     path = weights_path(models_dir, name)
     try:
-        mtime = path.stat().st_mtime
+        return load_npz(path, _bundle)
     except FileNotFoundError:
         raise _missing(name, path) from None
-    with _lock:
-        hit = _cache.get(path)
-        if hit and hit[0] == mtime:
-            return hit[1]
-        with np.load(path, allow_pickle=False) as z:
-            vocab = z["vocabulary"].tolist()
-            sublinear, binary = (bool(x) for x in z["flags"])
-            fast = FastLinear(
-                vocabulary=dict(zip(vocab, range(len(vocab)), strict=True)),
-                idf=z["idf"],
-                weights=np.ascontiguousarray(z["weights"]),
-                intercept=z["intercept"],
-                classes=tuple(z["classes"].tolist()),
-                sublinear_tf=sublinear,
-                binary=binary,
-            )
-            bundle = {"fast": fast, "meta": json.loads(str(z["meta"]))}
-        _cache[path] = (mtime, bundle)
-        return bundle
+
+
+def _bundle(z: Any) -> dict[str, Any]:
+    vocab = z["vocabulary"].tolist()
+    sublinear, binary = (bool(x) for x in z["flags"])
+    fast = FastLinear(
+        vocabulary=dict(zip(vocab, range(len(vocab)), strict=True)),
+        idf=z["idf"],
+        weights=np.ascontiguousarray(z["weights"]),
+        intercept=z["intercept"],
+        classes=tuple(z["classes"].tolist()),
+        sublinear_tf=sublinear,
+        binary=binary,
+    )
+    return {"fast": fast, "meta": json.loads(str(z["meta"]))}
 
 
 def load_pipeline(models_dir: Path, name: str) -> Any:

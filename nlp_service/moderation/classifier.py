@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import math
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from nlp_service.classify import artifacts
 from nlp_service.moderation.lexicon import Hit
 
 if TYPE_CHECKING:  # the service never imports scikit-learn: it loads plain arrays
@@ -160,36 +160,26 @@ def save(models_dir: Path, model: ModerationClassifier) -> None:
             meta=np.array(json.dumps(meta, ensure_ascii=False, sort_keys=True)),
         )
     tmp.replace(path)
-    with _lock:
-        _cache.pop(path, None)
-
-
-_lock = threading.Lock()
-_cache: dict[Path, tuple[float, ModerationClassifier]] = {}
+    artifacts.forget(path)
 
 
 def load(models_dir: Path) -> ModerationClassifier | None:
     """The trained classifier, or None when ``nlp-service train`` has not made one (the
     word lists then work alone). Cached; reloaded when the file changes."""
-    path = weights_path(models_dir)
     try:
-        mtime = path.stat().st_mtime
+        return artifacts.load_npz(weights_path(models_dir), _from_arrays)
     except FileNotFoundError:
         return None
-    with _lock:
-        hit = _cache.get(path)
-        if hit and hit[0] == mtime:
-            return hit[1]
-        with np.load(path, allow_pickle=False) as z:
-            vocab = z["vocabulary"].tolist()
-            meta = json.loads(str(z["meta"]))
-            model = ModerationClassifier(
-                vocabulary=dict(zip(vocab, range(len(vocab)), strict=True)),
-                matrix=np.ascontiguousarray(z["matrix"]),
-                intercept=z["intercept"],
-                categories=tuple(z["categories"].tolist()),
-                thresholds={str(k): float(v) for k, v in meta.pop("thresholds").items()},
-                meta=meta,
-            )
-        _cache[path] = (mtime, model)
-        return model
+
+
+def _from_arrays(z) -> ModerationClassifier:
+    vocab = z["vocabulary"].tolist()
+    meta = json.loads(str(z["meta"]))
+    return ModerationClassifier(
+        vocabulary=dict(zip(vocab, range(len(vocab)), strict=True)),
+        matrix=np.ascontiguousarray(z["matrix"]),
+        intercept=z["intercept"],
+        categories=tuple(z["categories"].tolist()),
+        thresholds={str(k): float(v) for k, v in meta.pop("thresholds").items()},
+        meta=meta,
+    )
