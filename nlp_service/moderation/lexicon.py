@@ -27,7 +27,7 @@ as whole Latin words (not inside ``usb``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -81,16 +81,8 @@ def reading(ch: str) -> str:
 
 
 def _latin_words(text: str) -> Iterable[tuple[int, int, str]]:
-    i, n = 0, len(text)
-    while i < n:
-        if "a" <= text[i] <= "z":
-            j = i
-            while j < n and "a" <= text[j] <= "z":
-                j += 1
-            yield i, j, text[i:j]
-            i = j
-        else:
-            i += 1
+    """(start, end, word) of each Latin word."""
+    return ((start, end, word) for start, end, word in _latin_word_spans(text) if word is not None)
 
 
 class Lexicon:
@@ -247,7 +239,7 @@ def _units(text: str, syllables: set[str]) -> list[tuple[str | None, int, int, s
     return units
 
 
-def _latin_word_spans(text: str):
+def _latin_word_spans(text: str) -> Iterator[tuple[int, int, str | None]]:
     """(start, end, Latin word) for each Latin word, (i, i + 1, None) for any other character."""
     i, n = 0, len(text)
     while i < n:
