@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from nlp_service.analysis import Analyzer
+from nlp_service.analysis import Analysis, Analyzer
 from nlp_service.core.errors import DataFileError, InvalidTextError
 from nlp_service.moderation.classifier import ModerationClassifier
 from nlp_service.moderation.detect import moderate
@@ -66,32 +67,42 @@ def evaluate_own(analyzer: Analyzer, path: Path | None = None, classifier: Moder
     }
 
 
+def _analysed_rows(analyzer: Analyzer, path: Path, limit: int | None, keep: Callable[[dict], bool] = lambda _row: True) -> Iterator[tuple[str, Analysis, dict]]:
+    """(text, analysis, row) of a public ``text,label`` CSV: rows ``keep`` accepts, with a
+    text that is not empty once normalised (control characters only are skipped), at most
+    ``limit`` of them."""
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        if not {"text", "label"} <= set(reader.fieldnames or ()):
+            raise DataFileError(f"{path}: needs columns text,label; found {reader.fieldnames}")
+        taken = 0
+        for row in reader:
+            if limit is not None and taken >= limit:
+                return
+            text = (row["text"] or "").strip()
+            if not text or not keep(row):
+                continue
+            try:
+                analysis = analyzer.analyze(text)
+            except InvalidTextError:
+                continue
+            taken += 1
+            yield text, analysis, row
+
+
 def evaluate_chatter(analyzer: Analyzer, path: Path, limit: int | None = None, classifier: ModerationClassifier | None = None) -> dict:
     """Share of chatter (rows labelled ``neutral`` in a text,label set such as danmaku_dev)
     that moderation flags and blocks; the flagged rows are listed for reading."""
     lexicon = load_base_lexicon(analyzer.settings.data_dir)
     n = flagged = blocked = 0
     examples: list[dict] = []
-    with path.open(encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        if not {"text", "label"} <= set(reader.fieldnames or ()):
-            raise DataFileError(f"{path}: needs columns text,label; found {reader.fieldnames}")
-        for row in reader:
-            if limit is not None and n >= limit:
-                break
-            text = (row["text"] or "").strip()
-            if not text or row["label"].strip() != "neutral":
-                continue
-            try:
-                analysis = analyzer.analyze(text)
-            except InvalidTextError:  # nothing visible left (e.g. control characters only)
-                continue
-            n += 1
-            m = moderate(analysis, lexicon, classifier=classifier)
-            if m.flagged:
-                flagged += 1
-                blocked += m.action == "block"
-                examples.append({"text": text, "action": m.action, "categories": list(m.categories)})
+    for text, analysis, _row in _analysed_rows(analyzer, path, limit, keep=lambda r: r["label"].strip() == "neutral"):
+        n += 1
+        m = moderate(analysis, lexicon, classifier=classifier)
+        if m.flagged:
+            flagged += 1
+            blocked += m.action == "block"
+            examples.append({"text": text, "action": m.action, "categories": list(m.categories)})
     return {
         "chatter_rows": n,
         "flagged_share": round(flagged / n, 4) if n else 0.0,
@@ -107,26 +118,17 @@ def evaluate_offensive(analyzer: Analyzer, path: Path, limit: int | None = None,
     any_flag = Counter()
     fine = Counter()
     n = correct = 0
-    with path.open(encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        if not {"text", "label"} <= set(reader.fieldnames or ()):
-            raise DataFileError(f"{path}: needs columns text,label; found {reader.fieldnames}")
-        for row in reader:
-            if limit is not None and n >= limit:
-                break
-            text = row["text"].strip()
-            if not text:
-                continue
-            n += 1
-            offensive = row["label"].strip() == "offensive"
-            cats = set(moderate(analyzer.analyze(text), lexicon, classifier=classifier).categories)
-            hit = "abuse" in cats
-            flag = bool(cats)
-            correct += hit == offensive
-            abuse["tp" if hit and offensive else "fp" if hit else "fn" if offensive else "tn"] += 1
-            any_flag["tp" if flag and offensive else "fp" if flag else "fn" if offensive else "tn"] += 1
-            if row.get("fine_grained", "").strip() == "1":
-                fine["tp" if hit else "fn"] += 1
+    for _text, analysis, row in _analysed_rows(analyzer, path, limit):
+        n += 1
+        offensive = row["label"].strip() == "offensive"
+        cats = set(moderate(analysis, lexicon, classifier=classifier).categories)
+        hit = "abuse" in cats
+        flag = bool(cats)
+        correct += hit == offensive
+        abuse["tp" if hit and offensive else "fp" if hit else "fn" if offensive else "tn"] += 1
+        any_flag["tp" if flag and offensive else "fp" if flag else "fn" if offensive else "tn"] += 1
+        if (row.get("fine_grained") or "").strip() == "1":
+            fine["tp" if hit else "fn"] += 1
     return {
         "rows": n,
         # the target: at least 60 % of offensive comments flagged, at most 5 % of safe ones
