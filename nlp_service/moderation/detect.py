@@ -80,7 +80,7 @@ def moderate(
     weak_only: set[str] = set()
     strong: set[str] = set()
     patterns, found = find_patterns(norm.original), lexicon.find(norm.text)
-    for h in _word_hits(analysis, lexicon, found, has_identifier=bool(patterns) or has_long_number(norm.original)):
+    for h in _word_hits(analysis, lexicon, found, has_pattern=bool(patterns)):
         if h.how in (HOMOPHONE, PINYIN, MIXED):
             weak_only.add(h.category)
         else:
@@ -139,8 +139,9 @@ def _learned(
     return alone
 
 
-def _word_hits(analysis: Analysis, lexicon: Lexicon, found: list[Hit], has_identifier: bool) -> list[Hit]:
-    """The lexicon's hits (``found``) that a reader would see as the listed word, in context."""
+def _word_hits(analysis: Analysis, lexicon: Lexicon, found: list[Hit], has_pattern: bool) -> list[Hit]:
+    """The lexicon's hits (``found``) that a reader would see as the listed word, in context.
+    ``has_pattern``: a contact or ID pattern matched, which is an identifier beside them."""
     norm = analysis.normalized
     if not found:
         return []
@@ -156,8 +157,8 @@ def _word_hits(analysis: Analysis, lexicon: Lexicon, found: list[Hit], has_ident
             continue
         kept.append(h)
     firm = {h.category for h in kept if h.term not in rules.needs_context}
-    if has_identifier or len(firm) == len({h.category for h in kept}):
-        return kept
+    if len(firm) == len({h.category for h in kept}) or has_pattern or has_long_number(norm.original):
+        return kept  # the identifier checks run only for a named thing without firm support
     offer = any(cue in norm.text for cue in rules.offer_cues)
     return [h for h in kept if h.term not in rules.needs_context or h.category in firm or offer]
 
