@@ -69,7 +69,7 @@ local actions_max = tonumber(ARGV[8])
 local K_BUDGET, K_BANNED, K_COUNTERS, K_WAIT, K_LOG, K_ACTIONS, K_BODIES = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local SEP = string.char(31)
 -- outcomes a response already carries are only counted; the stream gets the deferred ones
--- (a waiting asker named by a later reply, or expired), which no response could tell
+-- (a waiting asker named by a burst, or dropped when its burst fell due), which no response could tell
 local function count(status) redis.call('HINCRBY', K_COUNTERS, 'final:' .. status, 1) end
 local function log(id, status, rule, by)
   if by then
