@@ -43,12 +43,19 @@ def _wait_gone(pid: int, tries: int = 3000) -> bool:
     return False
 
 
+def _default_sigint() -> None:
+    # A shell runs background jobs with SIGINT ignored, and Python keeps an ignored SIGINT
+    # ignored; the owner here must see Ctrl-C as an interactive process would.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _run_owner(var_dir: Path, mode: str) -> tuple[subprocess.Popen, int, str, int]:
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     env["NLP_SERVICE_VAR_DIR"] = str(var_dir)
     proc = subprocess.Popen(
         [sys.executable, "-c", OWNER, mode], env=env, cwd=ROOT, text=True,
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        preexec_fn=_default_sigint,
     )  # fmt: skip
     line = proc.stdout.readline()
     assert line, proc.stderr.read()
