@@ -1,0 +1,424 @@
+/* Compiled inner loops of the comment path (built by setup.py; every caller keeps the
+ * pure-Python formulation it replaces as the fallback and as the reference in the tests).
+ *
+ * Why C: for an unseen comment the Python interpreter's per-operation cost dominated
+ * (building a substring and a dict lookup per DAG edge, numpy's ~1 µs per call on rows of a
+ * few dozen floats). These functions do the same arithmetic in the same order, with no
+ * Python objects in between:
+ *
+ *   StrTable(mapping)        read-only open-addressing hash table, code-point strings →
+ *                            double (None stored as NaN: a prefix that is no word). It
+ *                            lives in C memory: after a fork every worker shares its pages,
+ *                            since lookups write nothing (a Python dict's lookups bump
+ *                            reference counts and so copy the pages they touch).
+ *   StrTable.cut_block(s, unknown)   jieba's DAG + maximum log-probability route (no HMM)
+ *                            over one block, with jieba's tie-breaking and ASCII gluing.
+ *   StrTable.gram_rows(text, max_n)  distinct table values (as int) of the character
+ *                            1..max_n-grams of ``text`` with spaces removed.
+ *   row_sums(matrix, rows[, tfs])    Σ tf·row and Σ tf²·row over rows of a C-contiguous
+ *                            float64 matrix.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#define FNV_OFFSET 1469598103934665603ULL
+#define FNV_PRIME 1099511628211ULL
+
+static inline uint64_t fnv_step(uint64_t h, Py_UCS4 c) { return (h ^ (uint64_t)c) * FNV_PRIME; }
+
+typedef struct {
+    uint64_t hash;
+    uint32_t start; /* offset into pool */
+    uint32_t len;
+    double value;
+} Entry;
+
+typedef struct {
+    PyObject_HEAD
+    uint32_t *slots;  /* 0 = empty, else entry index + 1 */
+    uint64_t mask;
+    Entry *entries;
+    Py_ssize_t n_entries;
+    Py_UCS4 *pool;
+    Py_ssize_t max_len;
+} StrTable;
+
+static void StrTable_dealloc(StrTable *self) {
+    PyMem_RawFree(self->slots);
+    PyMem_RawFree(self->entries);
+    PyMem_RawFree(self->pool);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static inline const Entry *table_find(const StrTable *t, const Py_UCS4 *s, Py_ssize_t len, uint64_t h) {
+    uint64_t i = h & t->mask;
+    for (;;) {
+        uint32_t slot = t->slots[i];
+        if (slot == 0) return NULL;
+        const Entry *e = &t->entries[slot - 1];
+        if (e->hash == h && e->len == (uint32_t)len && memcmp(t->pool + e->start, s, (size_t)len * sizeof(Py_UCS4)) == 0)
+            return e;
+        i = (i + 1) & t->mask;
+    }
+}
+
+/* The code points of a str in a freshly allocated buffer (PyMem_Free it). */
+static Py_UCS4 *ucs4_of(PyObject *s, Py_ssize_t *len) {
+    *len = PyUnicode_GET_LENGTH(s);
+    return PyUnicode_AsUCS4Copy(s);
+}
+
+static PyObject *StrTable_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    PyObject *mapping;
+    static char *kwlist[] = {"mapping", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!", kwlist, &PyDict_Type, &mapping)) return NULL;
+    StrTable *self = (StrTable *)type->tp_alloc(type, 0);
+    if (self == NULL) return NULL;
+    Py_ssize_t n = PyDict_Size(mapping), total = 0, pos = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(mapping, &pos, &key, &value)) {
+        if (!PyUnicode_Check(key)) {
+            PyErr_SetString(PyExc_TypeError, "StrTable keys must be str");
+            Py_DECREF(self);
+            return NULL;
+        }
+        total += PyUnicode_GET_LENGTH(key);
+    }
+    if (total > (Py_ssize_t)UINT32_MAX || n >= (Py_ssize_t)(UINT32_MAX / 4)) {
+        PyErr_SetString(PyExc_OverflowError, "StrTable too large");
+        Py_DECREF(self);
+        return NULL;
+    }
+    uint64_t size = 8;
+    while (size < (uint64_t)n * 2) size <<= 1; /* load factor at most 1/2 */
+    self->slots = PyMem_RawCalloc(size, sizeof(uint32_t));
+    self->entries = PyMem_RawMalloc((n ? n : 1) * sizeof(Entry));
+    self->pool = PyMem_RawMalloc((total ? total : 1) * sizeof(Py_UCS4));
+    if (!self->slots || !self->entries || !self->pool) {
+        Py_DECREF(self);
+        return PyErr_NoMemory();
+    }
+    self->mask = size - 1;
+    Py_ssize_t used = 0;
+    pos = 0;
+    while (PyDict_Next(mapping, &pos, &key, &value)) {
+        Py_ssize_t len = PyUnicode_GET_LENGTH(key);
+        if (len == 0) continue; /* an empty key can never be looked up by the walks below */
+        double v;
+        if (value == Py_None) {
+            v = NAN;
+        } else {
+            v = PyFloat_AsDouble(value);
+            if (v == -1.0 && PyErr_Occurred()) {
+                Py_DECREF(self);
+                return NULL;
+            }
+        }
+        Py_UCS4 *dst = self->pool + used;
+        if (!PyUnicode_AsUCS4(key, dst, len, 0)) {
+            Py_DECREF(self);
+            return NULL;
+        }
+        uint64_t h = FNV_OFFSET;
+        for (Py_ssize_t k = 0; k < len; k++) h = fnv_step(h, dst[k]);
+        const Entry *existing = table_find(self, dst, len, h);
+        if (existing != NULL) continue; /* dict keys are unique; kept for safety */
+        Entry *e = &self->entries[self->n_entries];
+        e->hash = h;
+        e->start = (uint32_t)used;
+        e->len = (uint32_t)len;
+        e->value = v;
+        uint64_t i = h & self->mask;
+        while (self->slots[i] != 0) i = (i + 1) & self->mask;
+        self->slots[i] = (uint32_t)(self->n_entries + 1);
+        self->n_entries++;
+        used += len;
+        if (len > self->max_len) self->max_len = len;
+    }
+    return (PyObject *)self;
+}
+
+static PyObject *StrTable_get(StrTable *self, PyObject *args) {
+    PyObject *key, *dflt = Py_None;
+    if (!PyArg_ParseTuple(args, "U|O", &key, &dflt)) return NULL;
+    Py_ssize_t len;
+    Py_UCS4 *s = ucs4_of(key, &len);
+    if (s == NULL) return NULL;
+    uint64_t h = FNV_OFFSET;
+    for (Py_ssize_t k = 0; k < len; k++) h = fnv_step(h, s[k]);
+    const Entry *e = len ? table_find(self, s, len, h) : NULL;
+    PyMem_Free(s);
+    if (e == NULL) return Py_NewRef(dflt);
+    if (isnan(e->value)) Py_RETURN_NONE;
+    return PyFloat_FromDouble(e->value);
+}
+
+static Py_ssize_t StrTable_len(StrTable *self) { return self->n_entries; }
+
+static int StrTable_contains(StrTable *self, PyObject *key) {
+    if (!PyUnicode_Check(key)) return 0;
+    Py_ssize_t len;
+    Py_UCS4 *s = ucs4_of(key, &len);
+    if (s == NULL) return -1;
+    uint64_t h = FNV_OFFSET;
+    for (Py_ssize_t k = 0; k < len; k++) h = fnv_step(h, s[k]);
+    int found = len && table_find(self, s, len, h) != NULL;
+    PyMem_Free(s);
+    return found;
+}
+
+static inline int ascii_alnum(Py_UCS4 c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static PyObject *StrTable_cut_block(StrTable *self, PyObject *args) {
+    PyObject *text;
+    double unknown;
+    if (!PyArg_ParseTuple(args, "Ud", &text, &unknown)) return NULL;
+    Py_ssize_t n;
+    Py_UCS4 *s = ucs4_of(text, &n);
+    if (s == NULL) return NULL;
+    double *route_p = PyMem_Malloc((n + 1) * sizeof(double));
+    Py_ssize_t *route_x = PyMem_Malloc((n + 1) * sizeof(Py_ssize_t));
+    if (!route_p || !route_x) {
+        PyMem_Free(s);
+        PyMem_Free(route_p);
+        PyMem_Free(route_x);
+        return PyErr_NoMemory();
+    }
+    route_p[n] = 0.0;
+    route_x[n] = 0;
+    for (Py_ssize_t k = n - 1; k >= 0; k--) {
+        int have = 0;
+        double best_p = 0.0;
+        Py_ssize_t best_x = k;
+        uint64_t h = FNV_OFFSET;
+        for (Py_ssize_t i = k; i < n; i++) {
+            h = fnv_step(h, s[i]);
+            const Entry *e = table_find(self, s + k, i - k + 1, h);
+            if (e == NULL) break; /* no longer a prefix of any word */
+            if (!isnan(e->value)) {
+                double p = e->value + route_p[i + 1];
+                if (!have || p >= best_p) { /* ties → the longer word, like max() on (p, x) */
+                    best_p = p;
+                    best_x = i;
+                    have = 1;
+                }
+            }
+        }
+        route_p[k] = have ? best_p : unknown + route_p[k + 1];
+        route_x[k] = best_x;
+    }
+    PyObject *words = PyList_New(0);
+    Py_ssize_t x = 0, buf_start = -1;
+    while (words != NULL && x < n) {
+        Py_ssize_t y = route_x[x] + 1;
+        if (y - x == 1 && ascii_alnum(s[x])) {
+            if (buf_start < 0) buf_start = x; /* jieba glues single ASCII letters/digits */
+        } else {
+            if (buf_start >= 0) {
+                PyObject *w = PyUnicode_Substring(text, buf_start, x);
+                if (w == NULL || PyList_Append(words, w) < 0) Py_CLEAR(words);
+                Py_XDECREF(w);
+                buf_start = -1;
+                if (words == NULL) break;
+            }
+            PyObject *w = PyUnicode_Substring(text, x, y);
+            if (w == NULL || PyList_Append(words, w) < 0) Py_CLEAR(words);
+            Py_XDECREF(w);
+        }
+        x = y;
+    }
+    if (words != NULL && buf_start >= 0) {
+        PyObject *w = PyUnicode_Substring(text, buf_start, n);
+        if (w == NULL || PyList_Append(words, w) < 0) Py_CLEAR(words);
+        Py_XDECREF(w);
+    }
+    PyMem_Free(s);
+    PyMem_Free(route_p);
+    PyMem_Free(route_x);
+    return words;
+}
+
+static PyObject *StrTable_gram_rows(StrTable *self, PyObject *args) {
+    PyObject *text;
+    Py_ssize_t max_n;
+    if (!PyArg_ParseTuple(args, "Un", &text, &max_n)) return NULL;
+    Py_ssize_t len;
+    Py_UCS4 *raw = ucs4_of(text, &len);
+    if (raw == NULL) return NULL;
+    Py_ssize_t n = 0;
+    for (Py_ssize_t i = 0; i < len; i++)
+        if (raw[i] != ' ') raw[n++] = raw[i]; /* spaces dropped: 看 我 主 页 reads as 看我主页 */
+    PyObject *rows = PyList_New(0);
+    long small[256];
+    long *seen = small;
+    Py_ssize_t n_seen = 0, cap = 256;
+    for (Py_ssize_t i = 0; rows != NULL && i < n; i++) {
+        uint64_t h = FNV_OFFSET;
+        for (Py_ssize_t k = 0; k < max_n && i + k < n; k++) {
+            h = fnv_step(h, raw[i + k]);
+            const Entry *e = table_find(self, raw + i, k + 1, h);
+            if (e == NULL || isnan(e->value)) continue;
+            long j = (long)e->value;
+            int dup = 0;
+            for (Py_ssize_t q = 0; q < n_seen; q++)
+                if (seen[q] == j) {
+                    dup = 1;
+                    break;
+                }
+            if (dup) continue;
+            if (n_seen == cap) {
+                long *bigger = PyMem_Malloc(2 * cap * sizeof(long));
+                if (bigger == NULL) {
+                    Py_CLEAR(rows);
+                    PyErr_NoMemory();
+                    break;
+                }
+                memcpy(bigger, seen, n_seen * sizeof(long));
+                if (seen != small) PyMem_Free(seen);
+                seen = bigger;
+                cap *= 2;
+            }
+            seen[n_seen++] = j;
+            PyObject *v = PyLong_FromLong(j);
+            if (v == NULL || PyList_Append(rows, v) < 0) Py_CLEAR(rows);
+            Py_XDECREF(v);
+            if (rows == NULL) break;
+        }
+    }
+    if (seen != small) PyMem_Free(seen);
+    PyMem_Free(raw);
+    return rows;
+}
+
+static PyMethodDef StrTable_methods[] = {
+    {"get", (PyCFunction)StrTable_get, METH_VARARGS, "get(key, default=None): the value (None for a prefix-only key), or default"},
+    {"cut_block", (PyCFunction)StrTable_cut_block, METH_VARARGS, "cut_block(block, unknown): jieba's words of one block (no HMM)"},
+    {"gram_rows", (PyCFunction)StrTable_gram_rows, METH_VARARGS, "gram_rows(text, max_n): distinct int values of the 1..max_n-grams, spaces removed"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PySequenceMethods StrTable_as_sequence = {
+    .sq_length = (lenfunc)StrTable_len,
+    .sq_contains = (objobjproc)StrTable_contains,
+};
+
+static PyTypeObject StrTableType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "nlp_service.core._speedups.StrTable",
+    .tp_basicsize = sizeof(StrTable),
+    .tp_dealloc = (destructor)StrTable_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Read-only hash table: str → float (None for a key stored without a value).",
+    .tp_new = StrTable_new,
+    .tp_methods = StrTable_methods,
+    .tp_as_sequence = &StrTable_as_sequence,
+};
+
+/* row_sums(matrix, rows, tfs=None) -> (lin, sq): lin[c] = Σ tf·m[r][c], sq[c] = Σ tf²·m[r][c]
+ * (sq only when tfs is given; otherwise tf = 1 and lin alone is returned as a list). */
+static PyObject *row_sums(PyObject *mod, PyObject *args) {
+    (void)mod;
+    PyObject *matrix, *rows, *tfs = Py_None;
+    if (!PyArg_ParseTuple(args, "OO|O", &matrix, &rows, &tfs)) return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(matrix, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return NULL;
+    PyObject *result = NULL;
+    double small_lin[64], small_sq[64];
+    double *lin = small_lin, *sq = small_sq;
+    if (view.ndim != 2 || view.format == NULL || strcmp(view.format, "d") != 0) {
+        PyErr_SetString(PyExc_TypeError, "row_sums needs a C-contiguous 2-D float64 matrix");
+        goto done;
+    }
+    Py_ssize_t n_rows = view.shape[0], n_cols = view.shape[1];
+    const double *data = (const double *)view.buf;
+    PyObject *rows_fast = PySequence_Fast(rows, "rows must be a sequence of ints");
+    if (rows_fast == NULL) goto done;
+    PyObject *tfs_fast = NULL;
+    if (tfs != Py_None) {
+        tfs_fast = PySequence_Fast(tfs, "tfs must be a sequence of floats");
+        if (tfs_fast == NULL || PySequence_Fast_GET_SIZE(tfs_fast) != PySequence_Fast_GET_SIZE(rows_fast)) {
+            if (tfs_fast != NULL) PyErr_SetString(PyExc_ValueError, "rows and tfs differ in length");
+            Py_DECREF(rows_fast);
+            Py_XDECREF(tfs_fast);
+            goto done;
+        }
+    }
+    if (n_cols > 64) {
+        lin = PyMem_Calloc(n_cols, sizeof(double));
+        sq = PyMem_Calloc(n_cols, sizeof(double));
+        if (!lin || !sq) {
+            PyErr_NoMemory();
+            Py_DECREF(rows_fast);
+            Py_XDECREF(tfs_fast);
+            goto done;
+        }
+    } else {
+        memset(small_lin, 0, sizeof small_lin);
+        memset(small_sq, 0, sizeof small_sq);
+    }
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(rows_fast);
+    for (Py_ssize_t q = 0; q < count; q++) {
+        Py_ssize_t r = PyLong_AsSsize_t(PySequence_Fast_GET_ITEM(rows_fast, q));
+        if (r == -1 && PyErr_Occurred()) break;
+        if (r < 0 || r >= n_rows) {
+            PyErr_SetString(PyExc_IndexError, "row index out of range");
+            break;
+        }
+        const double *row = data + r * n_cols;
+        if (tfs_fast == NULL) {
+            for (Py_ssize_t c = 0; c < n_cols; c++) lin[c] += row[c];
+        } else {
+            double tf = PyFloat_AsDouble(PySequence_Fast_GET_ITEM(tfs_fast, q));
+            if (tf == -1.0 && PyErr_Occurred()) break;
+            double tf2 = tf * tf;
+            for (Py_ssize_t c = 0; c < n_cols; c++) {
+                lin[c] += tf * row[c];
+                sq[c] += tf2 * row[c];
+            }
+        }
+    }
+    Py_DECREF(rows_fast);
+    if (!PyErr_Occurred()) {
+        PyObject *a = PyList_New(n_cols), *b = tfs_fast ? PyList_New(n_cols) : NULL;
+        if (a != NULL && (tfs_fast == NULL || b != NULL)) {
+            for (Py_ssize_t c = 0; c < n_cols; c++) {
+                PyList_SET_ITEM(a, c, PyFloat_FromDouble(lin[c]));
+                if (b) PyList_SET_ITEM(b, c, PyFloat_FromDouble(sq[c]));
+            }
+            result = b ? PyTuple_Pack(2, a, b) : Py_NewRef(a);
+        }
+        Py_XDECREF(a);
+        Py_XDECREF(b);
+    }
+    Py_XDECREF(tfs_fast);
+done:
+    if (lin != small_lin) PyMem_Free(lin);
+    if (sq != small_sq) PyMem_Free(sq);
+    PyBuffer_Release(&view);
+    return result;
+}
+
+static PyMethodDef module_methods[] = {
+    {"row_sums", row_sums, METH_VARARGS, "row_sums(matrix, rows, tfs=None): Σ rows (or (Σ tf·row, Σ tf²·row))"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_speedups", "Compiled inner loops of the comment path.", -1, module_methods, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__speedups(void) {
+    if (PyType_Ready(&StrTableType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL) return NULL;
+    if (PyModule_AddObjectRef(m, "StrTable", (PyObject *)&StrTableType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
