@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from nlp_service.classify.features import contrast_split
-from nlp_service.core.speedups import row_sums  # compiled, or None (the Python below)
+from nlp_service.core.speedups import StrTable, fused_probs  # compiled, or None (the Python below)
 
 if TYPE_CHECKING:  # the service never imports scikit-learn: it loads plain arrays
     from sklearn.pipeline import Pipeline
@@ -123,10 +123,21 @@ class FusedLinear:
             kind = self._by_kind.get(f[:2])
             if kind is not None:
                 kind[f[2:]] = j
+        # Compiled (core/_speedups.c): the whole vocabulary as one C table, looked up as
+        # prefix + text without building the keys, and the scoring in one call.
+        self._table = StrTable({f: float(j) for f, j in vocab.items()}) if StrTable is not None else None
+        self._c_layout = tuple((sq, first, width, tuple(b), binary) for _n, sq, first, width, b, binary in self._layout)
 
     def count_comment(self, text: str, tokens: Sequence[str], emojis: Iterable[str] = ()) -> dict[int, int]:
         """``count_features(self.vocabulary, comment_features(text, tokens, emojis))`` in one
-        pass without building the feature strings (tested equal on the held-out comments).
+        pass without building the feature strings (tested equal on the held-out comments);
+        in C when the extension is built (the same walk, the same order)."""
+        if self._table is not None:
+            return self._table.count_features(text, tokens, tuple(emojis), contrast_split(tokens))
+        return self.count_comment_py(text, tokens, emojis)
+
+    def count_comment_py(self, text: str, tokens: Sequence[str], emojis: Iterable[str] = ()) -> dict[int, int]:
+        """:meth:`count_comment` in Python (the fallback, and the reference for the C walk).
 
         The same walk as ``features.comment_features``, written twice on purpose: one shared
         walk returning unprefixed parts costs ~25 % more on this hot path, and the order of
@@ -172,21 +183,18 @@ class FusedLinear:
 
     def predict_counts(self, counts: dict[int, int]) -> dict[str, list[float]]:
         """:meth:`predict_proba` from column counts (:meth:`count_comment`)."""
+        if fused_probs is not None:  # all of the below in one C call
+            return dict(zip(self.names, fused_probs(self.matrix, counts, self._sublinear_tf, self._c_layout), strict=True))
+        return self.predict_counts_py(counts)
+
+    def predict_counts_py(self, counts: dict[int, int]) -> dict[str, list[float]]:
+        """:meth:`predict_counts` in Python and numpy (the fallback, and the reference)."""
         out: dict[str, list[float]] = {}
         if not counts:
             for name, _sq, _first, _width, b, binary in self._layout:
                 out[name] = _probabilities(list(b), binary)
             return out
-        # The idf·W columns need Σ tf·row, the idf² columns Σ tf²·row (tf = 1 + log c when
-        # sublinear). One C call does both (numpy costs ~1 µs per call on these few rows).
-        if row_sums is not None:
-            if len(counts) == sum(counts.values()):  # every feature once: tf = 1
-                lin = sq = row_sums(self.matrix, list(counts))
-            else:
-                tfs = [1.0 + math.log(c) if self._sublinear_tf else float(c) for c in counts.values()]
-                lin, sq = row_sums(self.matrix, list(counts), tfs)
-        else:
-            lin, sq = self._sums_numpy(counts)
+        lin, sq = self._sums_numpy(counts)
         return self._finish(lin, sq)
 
     def _sums_numpy(self, counts: dict[int, int]) -> tuple[list[float], list[float]]:

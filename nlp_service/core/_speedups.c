@@ -71,6 +71,23 @@ static Py_UCS4 *ucs4_of(PyObject *s, Py_ssize_t *len) {
     return PyUnicode_AsUCS4Copy(s);
 }
 
+/* Find prefix + s (the key "w:" + token without building it). */
+static inline const Entry *table_find2(const StrTable *t, const Py_UCS4 *pre, Py_ssize_t npre, const Py_UCS4 *s, Py_ssize_t n) {
+    uint64_t h = FNV_OFFSET;
+    for (Py_ssize_t k = 0; k < npre; k++) h = fnv_step(h, pre[k]);
+    for (Py_ssize_t k = 0; k < n; k++) h = fnv_step(h, s[k]);
+    uint64_t i = h & t->mask;
+    for (;;) {
+        uint32_t slot = t->slots[i];
+        if (slot == 0) return NULL;
+        const Entry *e = &t->entries[slot - 1];
+        if (e->hash == h && e->len == (uint32_t)(npre + n) && memcmp(t->pool + e->start, pre, (size_t)npre * sizeof(Py_UCS4)) == 0 &&
+            memcmp(t->pool + e->start + npre, s, (size_t)n * sizeof(Py_UCS4)) == 0)
+            return e;
+        i = (i + 1) & t->mask;
+    }
+}
+
 static PyObject *StrTable_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
     PyObject *mapping;
     static char *kwlist[] = {"mapping", NULL};
@@ -295,7 +312,92 @@ static PyObject *StrTable_gram_rows(StrTable *self, PyObject *args) {
     return rows;
 }
 
+/* counts[j] += 1 for the row j of prefix + s, when the table has it. */
+static int count_key(const StrTable *t, PyObject *counts, const Py_UCS4 *pre, const Py_UCS4 *s, Py_ssize_t n) {
+    const Entry *e = table_find2(t, pre, 2, s, n);
+    if (e == NULL || isnan(e->value)) return 0;
+    PyObject *key = PyLong_FromLong((long)e->value);
+    if (key == NULL) return -1;
+    PyObject *old = PyDict_GetItemWithError(counts, key);
+    long c = 0;
+    if (old != NULL) {
+        c = PyLong_AsLong(old);
+    } else if (PyErr_Occurred()) {
+        Py_DECREF(key);
+        return -1;
+    }
+    PyObject *value = PyLong_FromLong(c + 1);
+    int rc = value == NULL ? -1 : PyDict_SetItem(counts, key, value);
+    Py_DECREF(key);
+    Py_XDECREF(value);
+    return rc;
+}
+
+static int count_str(const StrTable *t, PyObject *counts, const Py_UCS4 *pre, PyObject *str, int skip_space) {
+    if (!PyUnicode_Check(str)) {
+        PyErr_SetString(PyExc_TypeError, "tokens and emojis must be str");
+        return -1;
+    }
+    Py_ssize_t n;
+    Py_UCS4 *buf = ucs4_of(str, &n);
+    if (buf == NULL) return -1;
+    int rc = (skip_space && n == 1 && buf[0] == ' ') ? 0 : count_key(t, counts, pre, buf, n);
+    PyMem_Free(buf);
+    return rc;
+}
+
+/* count_features(text, tokens, emojis, cut) -> {row: count}: the rows of "w:" + each token,
+ * "c:" + each CJK character and "b:" + each character bigram of text (spaces break them),
+ * "e:" + each emoji, and when cut > 0 "p:" + the tokens before tokens[cut] and "a:" + those
+ * after it; in this order (FusedLinear.count_comment's walk; tested equal). */
+static PyObject *StrTable_count_features(StrTable *self, PyObject *args) {
+    PyObject *text, *tokens, *emojis;
+    Py_ssize_t cut;
+    if (!PyArg_ParseTuple(args, "UOOn", &text, &tokens, &emojis, &cut)) return NULL;
+    static const Py_UCS4 W[2] = {'w', ':'}, C[2] = {'c', ':'}, B[2] = {'b', ':'}, E[2] = {'e', ':'}, P[2] = {'p', ':'}, A[2] = {'a', ':'};
+    PyObject *toks = PySequence_Fast(tokens, "tokens must be a sequence of str");
+    if (toks == NULL) return NULL;
+    PyObject *ems = PySequence_Fast(emojis, "emojis must be a sequence of str");
+    if (ems == NULL) {
+        Py_DECREF(toks);
+        return NULL;
+    }
+    PyObject *counts = PyDict_New();
+    Py_ssize_t n_tok = PySequence_Fast_GET_SIZE(toks);
+    for (Py_ssize_t q = 0; counts && q < n_tok; q++)
+        if (count_str(self, counts, W, PySequence_Fast_GET_ITEM(toks, q), 1) < 0) Py_CLEAR(counts);
+    if (counts) {
+        Py_ssize_t n;
+        Py_UCS4 *s = ucs4_of(text, &n);
+        if (s == NULL) Py_CLEAR(counts);
+        Py_ssize_t prev = -1;
+        for (Py_ssize_t i = 0; counts && i < n; i++) {
+            if (s[i] == ' ') {
+                prev = -1;
+                continue;
+            }
+            if (s[i] >= 0x4e00 && s[i] <= 0x9fff && count_key(self, counts, C, s + i, 1) < 0) Py_CLEAR(counts);
+            if (counts && prev >= 0 && count_key(self, counts, B, s + prev, 2) < 0) Py_CLEAR(counts);
+            prev = i;
+        }
+        PyMem_Free(s);
+    }
+    Py_ssize_t n_em = PySequence_Fast_GET_SIZE(ems);
+    for (Py_ssize_t q = 0; counts && q < n_em; q++)
+        if (count_str(self, counts, E, PySequence_Fast_GET_ITEM(ems, q), 0) < 0) Py_CLEAR(counts);
+    if (cut > 0 && cut < n_tok) {
+        for (Py_ssize_t q = 0; counts && q < cut; q++)
+            if (count_str(self, counts, P, PySequence_Fast_GET_ITEM(toks, q), 1) < 0) Py_CLEAR(counts);
+        for (Py_ssize_t q = cut + 1; counts && q < n_tok; q++)
+            if (count_str(self, counts, A, PySequence_Fast_GET_ITEM(toks, q), 1) < 0) Py_CLEAR(counts);
+    }
+    Py_DECREF(toks);
+    Py_DECREF(ems);
+    return counts;
+}
+
 static PyMethodDef StrTable_methods[] = {
+    {"count_features", (PyCFunction)StrTable_count_features, METH_VARARGS, "count_features(text, tokens, emojis, cut): {row: count} (see the C comment)"},
     {"get", (PyCFunction)StrTable_get, METH_VARARGS, "get(key, default=None): the value (None for a prefix-only key), or default"},
     {"cut_block", (PyCFunction)StrTable_cut_block, METH_VARARGS, "cut_block(block, unknown): jieba's words of one block (no HMM)"},
     {"gram_rows", (PyCFunction)StrTable_gram_rows, METH_VARARGS, "gram_rows(text, max_n): distinct int values of the 1..max_n-grams, spaces removed"},
@@ -403,7 +505,106 @@ done:
     return result;
 }
 
+/* fused_probs(matrix, counts, sublinear, layout) -> [probabilities per model]: FusedLinear's
+ * scoring from {row: count}. tf = 1 + log(count) when sublinear, else count; per model
+ * (sq_col, first, width, biases, binary) of layout: z = Σ tf·row[first:first+width] /
+ * √(Σ tf²·row[sq_col]) + biases (biases alone when that norm is 0), then the sigmoid
+ * ([1 - p, p]) or the softmax, with the arithmetic of linear._probabilities. */
+static PyObject *fused_probs(PyObject *mod, PyObject *args) {
+    (void)mod;
+    PyObject *matrix, *counts, *layout;
+    int sublinear;
+    if (!PyArg_ParseTuple(args, "OO!pO!", &matrix, &PyDict_Type, &counts, &sublinear, &PyTuple_Type, &layout)) return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(matrix, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return NULL;
+    PyObject *result = NULL;
+    double *lin = NULL, *sq = NULL, *z = NULL;
+    if (view.ndim != 2 || view.format == NULL || strcmp(view.format, "d") != 0) {
+        PyErr_SetString(PyExc_TypeError, "fused_probs needs a C-contiguous 2-D float64 matrix");
+        goto done;
+    }
+    Py_ssize_t n_rows = view.shape[0], n_cols = view.shape[1];
+    const double *data = (const double *)view.buf;
+    lin = PyMem_Calloc(n_cols, sizeof(double));
+    sq = PyMem_Calloc(n_cols, sizeof(double));
+    z = PyMem_Calloc(n_cols, sizeof(double));
+    if (!lin || !sq || !z) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(counts, &pos, &key, &value)) {
+        Py_ssize_t r = PyLong_AsSsize_t(key);
+        long c = PyLong_AsLong(value);
+        if ((r == -1 || c == -1) && PyErr_Occurred()) goto done;
+        if (r < 0 || r >= n_rows) {
+            PyErr_SetString(PyExc_IndexError, "row index out of range");
+            goto done;
+        }
+        double tf = sublinear ? 1.0 + log((double)c) : (double)c, tf2 = tf * tf;
+        const double *row = data + r * n_cols;
+        for (Py_ssize_t k = 0; k < n_cols; k++) {
+            lin[k] += tf * row[k];
+            sq[k] += tf2 * row[k];
+        }
+    }
+    Py_ssize_t n_models = PyTuple_GET_SIZE(layout);
+    result = PyList_New(n_models);
+    for (Py_ssize_t m = 0; result != NULL && m < n_models; m++) {
+        Py_ssize_t sq_col, first, width;
+        PyObject *biases;
+        int binary;
+        if (!PyArg_ParseTuple(PyTuple_GET_ITEM(layout, m), "nnnO!p", &sq_col, &first, &width, &PyTuple_Type, &biases, &binary) ||
+            PyTuple_GET_SIZE(biases) != width || sq_col < 0 || first < 0 || width < 1 || first + width > n_cols || sq_col >= n_cols) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "bad layout");
+            Py_CLEAR(result);
+            break;
+        }
+        double norm2 = sq[sq_col], inv = norm2 <= 0.0 ? 0.0 : 1.0 / sqrt(norm2);
+        for (Py_ssize_t k = 0; k < width; k++) {
+            double b = PyFloat_AsDouble(PyTuple_GET_ITEM(biases, k));
+            z[k] = norm2 <= 0.0 ? b : lin[first + k] * inv + b;
+        }
+        if (PyErr_Occurred()) {
+            Py_CLEAR(result);
+            break;
+        }
+        PyObject *probs;
+        if (binary) {
+            double p = 1.0 / (1.0 + exp(-z[0]));
+            probs = Py_BuildValue("[dd]", 1.0 - p, p);
+        } else {
+            double top = z[0], total = 0.0;
+            for (Py_ssize_t k = 1; k < width; k++)
+                if (z[k] > top) top = z[k];
+            for (Py_ssize_t k = 0; k < width; k++) {
+                z[k] = exp(z[k] - top);
+                total += z[k];
+            }
+            probs = PyList_New(width);
+            for (Py_ssize_t k = 0; probs != NULL && k < width; k++) {
+                PyObject *f = PyFloat_FromDouble(z[k] / total);
+                if (f == NULL) Py_CLEAR(probs);
+                else PyList_SET_ITEM(probs, k, f);
+            }
+        }
+        if (probs == NULL) {
+            Py_CLEAR(result);
+            break;
+        }
+        PyList_SET_ITEM(result, m, probs);
+    }
+done:
+    PyMem_Free(lin);
+    PyMem_Free(sq);
+    PyMem_Free(z);
+    PyBuffer_Release(&view);
+    return result;
+}
+
 static PyMethodDef module_methods[] = {
+    {"fused_probs", fused_probs, METH_VARARGS, "fused_probs(matrix, counts, sublinear, layout): probabilities per model"},
     {"row_sums", row_sums, METH_VARARGS, "row_sums(matrix, rows, tfs=None): Σ rows (or (Σ tf·row, Σ tf²·row))"},
     {NULL, NULL, 0, NULL},
 };

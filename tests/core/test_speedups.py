@@ -102,14 +102,15 @@ def test_row_sums_refuse_bad_input() -> None:
 
 
 def test_fused_scores_from_the_c_sums_give_the_same_labels(analyzer, settings) -> None:
-    """Every labelled comment: the C sums equal numpy's and the labels are identical."""
+    """Every labelled comment: the C counts (in the same order) and probabilities equal the
+    Python ones, and so do the labels."""
     scorer = analyzer.scorer
     for text, _, _ in datasets.danmaku(settings.labelled_dir):
         norm = normalize(text)
-        counts = scorer.count_comment(norm.text, [w for w in analyzer.segmenter.cut(norm.text) if not w.isspace()], norm.emojis)
-        if not counts:
-            continue
-        fast, slow = scorer.predict_counts(counts), scorer._finish(*scorer._sums_numpy(counts))
+        tokens = [w for w in analyzer.segmenter.cut(norm.text) if not w.isspace()]
+        counts = scorer.count_comment(norm.text, tokens, norm.emojis)
+        assert list(counts.items()) == list(scorer.count_comment_py(norm.text, tokens, norm.emojis).items())
+        fast, slow = scorer.predict_counts(counts), scorer.predict_counts_py(counts)
         for name in fast:
             np.testing.assert_allclose(fast[name], slow[name], rtol=0, atol=1e-12)
         assert analyzer.intent_model.decide(fast["intent"]) == analyzer.intent_model.decide(slow["intent"])
