@@ -228,11 +228,9 @@ class FusedLinear:
 
 def argmax(values: Sequence[float]) -> int:
     """Index of the largest value (the first on ties), for lists and arrays alike."""
-    best = 0
-    for i in range(1, len(values)):
-        if values[i] > values[best]:
-            best = i
-    return best
+    if len(values) == 0:
+        return 0
+    return max(range(len(values)), key=values.__getitem__)  # max keeps the first of equals
 
 
 def _probabilities(z: list[float], binary: bool) -> list[float]:

@@ -191,21 +191,26 @@ static inline int ascii_alnum(Py_UCS4 c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-static PyObject *StrTable_cut_block(StrTable *self, PyObject *args) {
-    PyObject *text;
-    double unknown;
-    if (!PyArg_ParseTuple(args, "Ud", &text, &unknown)) return NULL;
-    Py_ssize_t n;
-    Py_UCS4 *s = ucs4_of(text, &n);
-    if (s == NULL) return NULL;
+static int append_sub(PyObject *words, PyObject *text, Py_ssize_t a, Py_ssize_t b) {
+    PyObject *w = PyUnicode_Substring(text, a, b);
+    if (w == NULL) return -1;
+    int rc = PyList_Append(words, w);
+    Py_DECREF(w);
+    return rc;
+}
+
+/* Append jieba's words of the block s[lo:hi] (code points in s, the str in text). */
+static int cut_range(const StrTable *self, PyObject *words, PyObject *text, const Py_UCS4 *s, Py_ssize_t lo, Py_ssize_t hi, double unknown) {
+    Py_ssize_t n = hi - lo;
     double *route_p = PyMem_Malloc((n + 1) * sizeof(double));
     Py_ssize_t *route_x = PyMem_Malloc((n + 1) * sizeof(Py_ssize_t));
     if (!route_p || !route_x) {
-        PyMem_Free(s);
         PyMem_Free(route_p);
         PyMem_Free(route_x);
-        return PyErr_NoMemory();
+        PyErr_NoMemory();
+        return -1;
     }
+    const Py_UCS4 *b = s + lo;
     route_p[n] = 0.0;
     route_x[n] = 0;
     for (Py_ssize_t k = n - 1; k >= 0; k--) {
@@ -214,8 +219,8 @@ static PyObject *StrTable_cut_block(StrTable *self, PyObject *args) {
         Py_ssize_t best_x = k;
         uint64_t h = FNV_OFFSET;
         for (Py_ssize_t i = k; i < n; i++) {
-            h = fnv_step(h, s[i]);
-            const Entry *e = table_find(self, s + k, i - k + 1, h);
+            h = fnv_step(h, b[i]);
+            const Entry *e = table_find(self, b + k, i - k + 1, h);
             if (e == NULL) break; /* no longer a prefix of any word */
             if (!isnan(e->value)) {
                 double p = e->value + route_p[i + 1];
@@ -229,34 +234,69 @@ static PyObject *StrTable_cut_block(StrTable *self, PyObject *args) {
         route_p[k] = have ? best_p : unknown + route_p[k + 1];
         route_x[k] = best_x;
     }
-    PyObject *words = PyList_New(0);
+    int rc = 0;
     Py_ssize_t x = 0, buf_start = -1;
-    while (words != NULL && x < n) {
+    while (rc == 0 && x < n) {
         Py_ssize_t y = route_x[x] + 1;
-        if (y - x == 1 && ascii_alnum(s[x])) {
+        if (y - x == 1 && ascii_alnum(b[x])) {
             if (buf_start < 0) buf_start = x; /* jieba glues single ASCII letters/digits */
         } else {
             if (buf_start >= 0) {
-                PyObject *w = PyUnicode_Substring(text, buf_start, x);
-                if (w == NULL || PyList_Append(words, w) < 0) Py_CLEAR(words);
-                Py_XDECREF(w);
+                rc = append_sub(words, text, lo + buf_start, lo + x);
                 buf_start = -1;
-                if (words == NULL) break;
             }
-            PyObject *w = PyUnicode_Substring(text, x, y);
-            if (w == NULL || PyList_Append(words, w) < 0) Py_CLEAR(words);
-            Py_XDECREF(w);
+            if (rc == 0) rc = append_sub(words, text, lo + x, lo + y);
         }
         x = y;
     }
-    if (words != NULL && buf_start >= 0) {
-        PyObject *w = PyUnicode_Substring(text, buf_start, n);
-        if (w == NULL || PyList_Append(words, w) < 0) Py_CLEAR(words);
-        Py_XDECREF(w);
-    }
-    PyMem_Free(s);
+    if (rc == 0 && buf_start >= 0) rc = append_sub(words, text, lo + buf_start, hi);
     PyMem_Free(route_p);
     PyMem_Free(route_x);
+    return rc;
+}
+
+static PyObject *StrTable_cut_block(StrTable *self, PyObject *args) {
+    PyObject *text;
+    double unknown;
+    if (!PyArg_ParseTuple(args, "Ud", &text, &unknown)) return NULL;
+    Py_ssize_t n;
+    Py_UCS4 *s = ucs4_of(text, &n);
+    if (s == NULL) return NULL;
+    PyObject *words = PyList_New(0);
+    if (words != NULL && cut_range(self, words, text, s, 0, n, unknown) < 0) Py_CLEAR(words);
+    PyMem_Free(s);
+    return words;
+}
+
+/* jieba's re_han_default: [\u4E00-\u9FD5a-zA-Z0-9+#&\._%\-] */
+static inline int han_char(Py_UCS4 c) {
+    return (c >= 0x4E00 && c <= 0x9FD5) || ascii_alnum(c) || c == '+' || c == '#' || c == '&' || c == '.' || c == '_' || c == '%' || c == '-';
+}
+
+/* words(text, unknown) -> the words of jieba's cut(text, HMM=False) that are not whitespace:
+ * runs of re_han_default characters cut as blocks, every other character a word of its own
+ * unless it is whitespace (what `[w for w in cut(text) if not w.isspace()]` keeps). */
+static PyObject *StrTable_words(StrTable *self, PyObject *args) {
+    PyObject *text;
+    double unknown;
+    if (!PyArg_ParseTuple(args, "Ud", &text, &unknown)) return NULL;
+    Py_ssize_t n;
+    Py_UCS4 *s = ucs4_of(text, &n);
+    if (s == NULL) return NULL;
+    PyObject *words = PyList_New(0);
+    Py_ssize_t i = 0;
+    while (words != NULL && i < n) {
+        if (han_char(s[i])) {
+            Py_ssize_t j = i + 1;
+            while (j < n && han_char(s[j])) j++;
+            if (cut_range(self, words, text, s, i, j, unknown) < 0) Py_CLEAR(words);
+            i = j;
+        } else {
+            if (!Py_UNICODE_ISSPACE(s[i]) && append_sub(words, text, i, i + 1) < 0) Py_CLEAR(words);
+            i++;
+        }
+    }
+    PyMem_Free(s);
     return words;
 }
 
@@ -400,6 +440,7 @@ static PyMethodDef StrTable_methods[] = {
     {"count_features", (PyCFunction)StrTable_count_features, METH_VARARGS, "count_features(text, tokens, emojis, cut): {row: count} (see the C comment)"},
     {"get", (PyCFunction)StrTable_get, METH_VARARGS, "get(key, default=None): the value (None for a prefix-only key), or default"},
     {"cut_block", (PyCFunction)StrTable_cut_block, METH_VARARGS, "cut_block(block, unknown): jieba's words of one block (no HMM)"},
+    {"words", (PyCFunction)StrTable_words, METH_VARARGS, "words(text, unknown): jieba's non-space words of text (no HMM)"},
     {"gram_rows", (PyCFunction)StrTable_gram_rows, METH_VARARGS, "gram_rows(text, max_n): distinct int values of the 1..max_n-grams, spaces removed"},
     {NULL, NULL, 0, NULL},
 };

@@ -89,6 +89,13 @@ class FastSegmenter:
                     else:
                         yield from x
 
+    def words(self, text: str) -> list[str]:
+        """The words of ``text`` that are not whitespace: ``[w for w in cut(text) if not
+        w.isspace()]``, in one C call when compiled (the block splitting included; tested equal)."""
+        if self._table is not None and not self.hmm:
+            return self._table.words(text, self._unknown)
+        return [w for w in self.cut(text) if not w.isspace()]
+
     @property
     def compiled(self) -> bool:
         """Whether blocks are cut by the compiled loop."""
@@ -208,4 +215,4 @@ def cut(text: str, settings: Settings | None = None) -> Iterator[str]:
 
 def lcut(text: str, settings: Settings | None = None) -> list[str]:
     """List form of :func:`cut`."""
-    return list(cut(text, settings))
+    return get_segmenter(settings).words(text)

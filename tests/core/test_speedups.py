@@ -68,6 +68,14 @@ def test_compiled_segmentation_equals_the_python_loop_on_random_strings(python_s
     assert list(seg.cut(text)) == list(python_segmenter.cut(text)) == list(seg.tokenizer.cut(text, HMM=False))
 
 
+@hsettings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from([*_ALPHABET, "\t", "\r", "\n", "\u3000", "，", "。", "～", "\u200b"]), max_size=60))
+def test_compiled_words_equal_the_cut_without_whitespace(python_segmenter, text) -> None:
+    seg = get_segmenter()
+    expected = [w for w in seg.tokenizer.cut(text, HMM=False) if not w.isspace()]
+    assert seg.words(text) == python_segmenter.words(text) == expected
+
+
 def test_word_frequencies_read_from_the_c_table_equal_jieba(python_segmenter) -> None:
     seg = get_segmenter()
     words = list(seg.tokenizer.FREQ)[::50] + ["不存在的词语", "出生", "威信"]
