@@ -644,7 +644,65 @@ done:
     return result;
 }
 
+/* flagged_logits(matrix, rows, biases, logit_thresholds) -> [(k, z)] for the columns k whose
+ * z = Σ row[1 + k] / √(Σ row[0]) + biases[k] (biases[k] alone without rows) reaches its
+ * threshold: the moderation classifier's flags() on a clean comment returns an empty list
+ * without one Python float made (binary tf: each row counted once, see classifier.py). */
+static PyObject *flagged_logits(PyObject *mod, PyObject *args) {
+    (void)mod;
+    PyObject *matrix, *rows, *biases, *thresholds;
+    if (!PyArg_ParseTuple(args, "OO!O!O!", &matrix, &PyList_Type, &rows, &PyTuple_Type, &biases, &PyTuple_Type, &thresholds)) return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(matrix, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return NULL;
+    PyObject *result = NULL;
+    double small[64];
+    double *sum = small;
+    Py_ssize_t n_rows = view.ndim == 2 ? view.shape[0] : 0, n_cols = view.ndim == 2 ? view.shape[1] : 0;
+    Py_ssize_t width = PyTuple_GET_SIZE(biases);
+    if (view.ndim != 2 || view.format == NULL || strcmp(view.format, "d") != 0 || n_cols != width + 1 || PyTuple_GET_SIZE(thresholds) != width) {
+        PyErr_SetString(PyExc_TypeError, "flagged_logits needs a float64 matrix of 1 + len(biases) columns and one threshold per bias");
+        goto done;
+    }
+    if (n_cols > 64 && (sum = PyMem_Calloc(n_cols, sizeof(double))) == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (sum == small) memset(small, 0, sizeof small);
+    const double *data = (const double *)view.buf;
+    Py_ssize_t count = PyList_GET_SIZE(rows);
+    for (Py_ssize_t q = 0; q < count; q++) {
+        Py_ssize_t r = PyLong_AsSsize_t(PyList_GET_ITEM(rows, q));
+        if (r == -1 && PyErr_Occurred()) goto done;
+        if (r < 0 || r >= n_rows) {
+            PyErr_SetString(PyExc_IndexError, "row index out of range");
+            goto done;
+        }
+        const double *row = data + r * n_cols;
+        for (Py_ssize_t c = 0; c < n_cols; c++) sum[c] += row[c];
+    }
+    double inv = count ? 1.0 / sqrt(sum[0]) : 0.0;
+    result = PyList_New(0);
+    for (Py_ssize_t k = 0; result != NULL && k < width; k++) {
+        double b = PyFloat_AsDouble(PyTuple_GET_ITEM(biases, k)), t = PyFloat_AsDouble(PyTuple_GET_ITEM(thresholds, k));
+        if (PyErr_Occurred()) {
+            Py_CLEAR(result);
+            break;
+        }
+        double z = count ? sum[1 + k] * inv + b : b;
+        if (z >= t) {
+            PyObject *item = Py_BuildValue("(nd)", k, z);
+            if (item == NULL || PyList_Append(result, item) < 0) Py_CLEAR(result);
+            Py_XDECREF(item);
+        }
+    }
+done:
+    if (sum != small) PyMem_Free(sum);
+    PyBuffer_Release(&view);
+    return result;
+}
+
 static PyMethodDef module_methods[] = {
+    {"flagged_logits", flagged_logits, METH_VARARGS, "flagged_logits(matrix, rows, biases, thresholds): [(k, z)] at or over threshold"},
     {"fused_probs", fused_probs, METH_VARARGS, "fused_probs(matrix, counts, sublinear, layout): probabilities per model"},
     {"row_sums", row_sums, METH_VARARGS, "row_sums(matrix, rows, tfs=None): Σ rows (or (Σ tf·row, Σ tf²·row))"},
     {NULL, NULL, 0, NULL},

@@ -16,4 +16,5 @@ except ImportError:  # pragma: no cover - exercised only where the build was ski
 StrTable = getattr(_speedups, "StrTable", None)
 row_sums = getattr(_speedups, "row_sums", None)
 fused_probs = getattr(_speedups, "fused_probs", None)
+flagged_logits = getattr(_speedups, "flagged_logits", None)
 AVAILABLE = _speedups is not None

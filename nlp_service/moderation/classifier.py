@@ -25,7 +25,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from nlp_service.classify import artifacts
-from nlp_service.core.speedups import StrTable, row_sums  # compiled, or None (the Python below)
+from nlp_service.core.speedups import (  # compiled, or None (the Python below)
+    StrTable,
+    flagged_logits,
+    row_sums,
+)
 from nlp_service.moderation.lexicon import Hit
 
 if TYPE_CHECKING:  # the service never imports scikit-learn: it loads plain arrays
@@ -90,6 +94,8 @@ class ModerationClassifier:
         th = [min(max(self.thresholds.get(c, 1.0), 1e-9), 1 - 1e-9) for c in self.categories]
         object.__setattr__(self, "_logit", [math.log(t / (1 - t)) for t in th])
         object.__setattr__(self, "_bias", self.intercept.tolist())
+        object.__setattr__(self, "_bias_t", tuple(self._bias))
+        object.__setattr__(self, "_logit_t", tuple(self._logit))
         # the vocabulary as a C table: one call finds every n-gram's row (no substrings built)
         table = StrTable({f: float(j) for f, j in self.vocabulary.items()}) if StrTable is not None else None
         object.__setattr__(self, "_table", table)
@@ -147,6 +153,13 @@ class ModerationClassifier:
 
     def flags(self, text: str, hits: Iterable[Hit] = ()) -> dict[str, float]:
         """The categories whose score reaches its threshold: {category: score}."""
+        if flagged_logits is not None:  # one C call; a clean comment makes no float at all
+            found = flagged_logits(self.matrix, self.rows_of(text, hits), self._bias_t, self._logit_t)
+            return {self.categories[k]: 1.0 / (1.0 + math.exp(-v)) for k, v in found}
+        return self.flags_py(text, hits)
+
+    def flags_py(self, text: str, hits: Iterable[Hit] = ()) -> dict[str, float]:
+        """:meth:`flags` in Python (the fallback, and the reference for the C call)."""
         z = self._raw(self.rows_of(text, hits))
         return {c: 1.0 / (1.0 + math.exp(-v)) for c, v, t in zip(self.categories, z, self._logit, strict=True) if v >= t}
 

@@ -126,7 +126,7 @@ def test_fused_scores_from_the_c_sums_give_the_same_labels(analyzer, settings) -
         assert sm.decide(fast["subjectivity"], fast["polarity"]) == sm.decide(slow["subjectivity"], slow["polarity"])
 
 
-def test_moderation_rows_from_the_c_walk_equal_the_python_walk(settings) -> None:
+def test_moderation_rows_and_flags_from_c_equal_the_python_walk(settings) -> None:
     from nlp_service.moderation.classifier import load
     from nlp_service.moderation.lists import load_base_lexicon
     from nlp_service.moderation.patterns import find_patterns
@@ -137,9 +137,16 @@ def test_moderation_rows_from_the_c_walk_equal_the_python_walk(settings) -> None
     with (settings.data_dir / "moderation" / "eval" / "labelled.tsv").open(encoding="utf-8") as fh:
         texts = [r["text"] for r in csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE) if r["text"].strip()]
     texts += ["看 我 主 页", "加 v x 123456", "😀😀", "a"]
+    flagged = 0
     for text in texts:
         norm = normalize(text)
         hits = [*lexicon.find(norm.text), *find_patterns(norm.original)]
         rows = model.rows_of(norm.text, hits)
         assert len(rows) == len(set(rows))
         assert set(rows) == set(model.rows_of_py(norm.text, hits))
+        flags = model.flags(norm.text, hits)
+        expected = model.flags_py(norm.text, hits)
+        assert list(flags) == list(expected)  # the same categories, in the same order
+        np.testing.assert_allclose(list(flags.values()), list(expected.values()), rtol=1e-12)
+        flagged += bool(flags)
+    assert flagged > 50  # the set exercises the flagged branch, not only clean comments
