@@ -160,7 +160,7 @@ class Lexicon:
             allowed = [(end - length + 1, end + 1) for end, length in self._allow.iter(text)]
             if allowed:
                 hits = [h for h in hits if not any(a <= h.start and h.end <= b for a, b in allowed)]
-        return _dedupe(hits)
+        return _dedupe(hits) if hits else hits
 
     def _homophones(self, text: str) -> list[Hit]:
         out: list[Hit] = []
