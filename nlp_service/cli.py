@@ -287,15 +287,16 @@ def serve(
             get_settings.cache_clear()
         err.print(f"embedded Redis (pid {embedded_pid(client)}) at {url} (data in {settings.var_dir})")
     status = 0
+    options = {"log_level": "info"}  # uvicorn's options, the same for one worker and for N
     try:
         if workers > 1:
             from nlp_service.api.prefork import Prefork
 
-            status = Prefork(get_settings(), host, port, workers).run()
+            status = Prefork(get_settings(), host, port, workers, uvicorn_options=options).run()
         else:
             import uvicorn
 
-            uvicorn.run("nlp_service.api.app:create_app", factory=True, host=host, port=port, log_level="info")
+            uvicorn.run("nlp_service.api.app:create_app", factory=True, host=host, port=port, **options)
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
         stop_embedded()  # after the workers are gone (also on exit or SIGTERM: store/embedded.py)

@@ -63,7 +63,7 @@ class Prefork:
     host: str
     port: int
     workers: int
-    log_level: str = "info"
+    uvicorn_options: dict = field(default_factory=lambda: {"log_level": "info"})  # uvicorn.Config keywords, as serve passes them
     grace_seconds: float = 30.0
     max_restarts: int = 5  # per minute
     poll_seconds: float = 0.2
@@ -80,7 +80,7 @@ class Prefork:
         import nlp_service.api.app  # noqa: F401 - imported once here, shared by the workers
 
         analyzer = preload(self.settings)
-        sock = uvicorn.Config("nlp_service.api.app:create_app", host=self.host, port=self.port).bind_socket()
+        sock = uvicorn.Config("nlp_service.api.app:create_app", host=self.host, port=self.port, **self.uvicorn_options).bind_socket()
         gc.collect()
         gc.freeze()  # everything loaded so far lives as long as the processes
         previous = {s: signal.signal(s, self._on_signal) for s in _STOP_SIGNALS}
@@ -137,7 +137,7 @@ class Prefork:
         _die_with_parent()
         if os.getppid() != master:  # the master died between fork and prctl
             return 0
-        config = uvicorn.Config(create_app(self.settings, analyzer=analyzer), host=self.host, port=self.port, log_level=self.log_level)
+        config = uvicorn.Config(create_app(self.settings, analyzer=analyzer), host=self.host, port=self.port, **self.uvicorn_options)
         uvicorn.Server(config).run(sockets=[sock])
         return 0
 
