@@ -3,7 +3,9 @@
 ``setup.py`` compiles the extension on ``pip install`` (editable or wheel). It is optional so
 that a machine without a C compiler still installs: every caller keeps the pure-Python
 formulation it replaced, as the fallback and as the reference the tests compare with
-(``tests/core/test_speedups.py``, which also fails when the build is missing).
+(``tests/core/test_speedups.py``, which also fails when the build is missing). After an
+edit of ``_speedups.c`` (or a merge that brings one), run ``pip install -e .`` again: an
+editable install compiles the module once, it does not watch the source.
 """
 
 from __future__ import annotations
