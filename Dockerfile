@@ -4,6 +4,9 @@
 # models ship inside the wheel (setup.py), so the final stage copies no data.
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1
+# gcc compiles nlp_service/core/_speedups.c (the compiled segmenter and scoring loops); only
+# this stage has it, the final image gets the built module inside the virtualenv
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/*
 RUN python -m venv /venv
 WORKDIR /src
 COPY pyproject.toml setup.py MANIFEST.in README.md constraints.txt ./
@@ -13,7 +16,7 @@ COPY models ./models
 # EXTRAS="[batch,report]" adds archive scoring and reports to the image
 ARG EXTRAS=""
 # constraints.txt: the dependency versions the test suite passed with
-RUN /venv/bin/pip install -c constraints.txt ".${EXTRAS}" && /venv/bin/python -c "import nlp_service"
+RUN /venv/bin/pip install -c constraints.txt ".${EXTRAS}" && /venv/bin/python -c "import nlp_service.core._speedups"
 
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -5,8 +5,9 @@
 Comments: the project's labelled live-room comments (about 2,200 distinct texts, the
 length mix of a real room), each timed on its own with perf_counter_ns. Reports p50/p99
 for jieba.lcut alone (jieba's global default, HMM on, as people call it), SnowNLP's
-sentiment, and our full analyze() (normalise, segment, sentiment, intent, keywords),
-then analyze_many() throughput on one core. The analyzer's text cache is off, so every
+sentiment, our full analyze() (normalise, segment, sentiment, intent, keywords), and
+analyze() followed by moderate() with the word lists and the classifier (what an unseen
+comment costs on the reply path), then analyze_many() throughput on one core. The analyzer's text cache is off, so every
 call is a full analysis. Pin to one core for the targets:
 ``taskset -c 0 python bench/bench_analysis.py``.
 """
@@ -66,10 +67,23 @@ def main() -> None:
         analyzer.analyze(t)
         snow(t)
 
+    from nlp_service.moderation.classifier import load as load_classifier
+    from nlp_service.moderation.detect import moderate
+    from nlp_service.moderation.lists import load_base_lexicon, load_replies
+
+    lexicon, replies = load_base_lexicon(analyzer.settings.data_dir), load_replies(analyzer.settings.data_dir)
+    classifier = load_classifier(analyzer.settings.models_dir)
+
+    def analyze_and_moderate(t: str) -> object:  # what the reply path does for an unseen comment
+        return moderate(analyzer.analyze(t), lexicon, replies, classifier=classifier)
+
+    for t in texts[:50]:
+        analyze_and_moderate(t)
     rows = [
         ("jieba.lcut alone", latencies(jieba.lcut, texts, args.rounds)),
         ("SnowNLP sentiment", latencies(snow, texts[: args.snownlp_sample], 1)),
         ("nlp_service analyze()", latencies(analyzer.analyze, texts, args.rounds)),
+        ("analyze() + moderate()", latencies(analyze_and_moderate, texts, args.rounds)),
     ]
     batch = texts * args.batch_repeat
     start = time.perf_counter()
@@ -85,6 +99,9 @@ def main() -> None:
     ours = rows[2][1]
     print(f"ratio p50: jieba.lcut / analyze = {pct(rows[0][1], .5) / pct(ours, .5):.2f}x, "
           f"SnowNLP / analyze = {pct(rows[1][1], .5) / pct(ours, .5):.1f}x")
+    both = rows[3][1]
+    print(f"ratio p50: (analyze + moderate) / jieba.lcut = {pct(both, .5) / pct(rows[0][1], .5):.2f}x (target ≤ 1.5x, issue 15; "
+          f"the classifier {'on' if classifier else 'off: not trained'})")
     print(f"analyze_many batch throughput (one process): {per_sec:,.0f} comments/s over {len(batch):,} comments")
 
 

@@ -94,7 +94,7 @@ class Analyzer:
     def _analyze(self, text: object) -> Analysis:
         settings = self.settings
         norm = normalize(check_text(text, settings.max_text_length))
-        tokens = [w for w in self.segmenter.cut(norm.text) if not w.isspace()]
+        tokens = self.segmenter.words(norm.text)
         probs = self.scorer.predict_counts(self.scorer.count_comment(norm.text, tokens, norm.emojis))
         return Analysis(
             normalized=norm,

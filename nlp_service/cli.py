@@ -263,17 +263,22 @@ def serve(
     port: Annotated[int, typer.Option(envvar="NLP_SERVICE_PORT", help="TCP port", metavar="INTEGER")] = 8000,
     workers: Annotated[int, typer.Option(envvar="NLP_SERVICE_WORKERS", min=1, help="worker processes", metavar="INTEGER")] = 1,
 ) -> None:
-    """Start the HTTP API (uvicorn). Without REDIS_URL an embedded Redis is started first."""
+    """Start the HTTP API (uvicorn). Without REDIS_URL an embedded Redis is started first.
+    With several workers, one master loads everything and forks them (api/prefork.py)."""
     import os
     import shutil
 
-    import uvicorn
-
     from nlp_service.core.config import get_settings
+    from nlp_service.core.multiproc import enable_multiprocess
+
+    settings = get_settings()
+    metrics_dir = settings.var_dir / "metrics" / str(os.getpid())
+    if workers > 1:  # /metrics sums every worker's values; set before prometheus-client is imported
+        enable_multiprocess(metrics_dir)
+
     from nlp_service.store.embedded import embedded_pid, stop_embedded
     from nlp_service.store.redis import connect, embedded_url
 
-    settings = get_settings()
     if not settings.redis_url:
         client = connect(settings)  # start the embedded server once, share it with workers
         url = embedded_url(client)
@@ -281,16 +286,22 @@ def serve(
             os.environ["REDIS_URL"] = url
             get_settings.cache_clear()
         err.print(f"embedded Redis (pid {embedded_pid(client)}) at {url} (data in {settings.var_dir})")
-    metrics_dir = settings.var_dir / "metrics" / str(os.getpid())
-    if workers > 1:  # /metrics sums every worker's counters (see core/metrics.py)
-        from nlp_service.core.metrics import enable_multiprocess
-
-        enable_multiprocess(metrics_dir)
+    status = 0
+    options = {"log_level": "info"}  # uvicorn's options, the same for one worker and for N
     try:
-        uvicorn.run("nlp_service.api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+        if workers > 1:
+            from nlp_service.api.prefork import Prefork
+
+            status = Prefork(get_settings(), host, port, workers, uvicorn_options=options).run()
+        else:
+            import uvicorn
+
+            uvicorn.run("nlp_service.api.app:create_app", factory=True, host=host, port=port, **options)
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
         stop_embedded()  # after the workers are gone (also on exit or SIGTERM: store/embedded.py)
+    if status:
+        raise typer.Exit(status)
 
 
 @command()

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from nlp_service.analysis import Analyzer
 from nlp_service.api.fastpath import ReplyFastPath
 from nlp_service.api.routes import actions, health, keys, moderation, reply, rules, score
 from nlp_service.core import metrics
@@ -111,14 +112,15 @@ class Metrics:
             metrics.HTTP_LATENCY.labels(scope["method"], path).observe(time.perf_counter() - start)
 
 
-def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
-    """The app. Pass ``services`` to share one set (tests); otherwise they start in the lifespan."""
+def create_app(settings: Settings | None = None, services: Services | None = None, analyzer: Analyzer | None = None) -> FastAPI:
+    """The app. Pass ``services`` to share one set (tests); otherwise they start in the
+    lifespan, with ``analyzer`` when one was loaded before (``api/prefork.py``)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         own = services is None
-        app.state.services = services or Services.start(settings)
+        app.state.services = services or Services.start(settings, analyzer=analyzer)
         if app.state.services.generated_admin_key:
             print(
                 "nlp-service: created the first admin API key (shown once, store it now):\n"

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from nlp_service.classify.features import contrast_split
+from nlp_service.core.speedups import StrTable, fused_probs  # compiled, or None (the Python below)
 
 if TYPE_CHECKING:  # the service never imports scikit-learn: it loads plain arrays
     from sklearn.pipeline import Pipeline
@@ -122,10 +123,21 @@ class FusedLinear:
             kind = self._by_kind.get(f[:2])
             if kind is not None:
                 kind[f[2:]] = j
+        # Compiled (core/_speedups.c): the whole vocabulary as one C table, looked up as
+        # prefix + text without building the keys, and the scoring in one call.
+        self._table = StrTable({f: float(j) for f, j in vocab.items()}) if StrTable is not None else None
+        self._c_layout = tuple((sq, first, width, tuple(b), binary) for _n, sq, first, width, b, binary in self._layout)
 
     def count_comment(self, text: str, tokens: Sequence[str], emojis: Iterable[str] = ()) -> dict[int, int]:
         """``count_features(self.vocabulary, comment_features(text, tokens, emojis))`` in one
-        pass without building the feature strings (tested equal on the held-out comments).
+        pass without building the feature strings (tested equal on the held-out comments);
+        in C when the extension is built (the same walk, the same order)."""
+        if self._table is not None:
+            return self._table.count_features(text, tokens, tuple(emojis), contrast_split(tokens))
+        return self.count_comment_py(text, tokens, emojis)
+
+    def count_comment_py(self, text: str, tokens: Sequence[str], emojis: Iterable[str] = ()) -> dict[int, int]:
+        """:meth:`count_comment` in Python (the fallback, and the reference for the C walk).
 
         The same walk as ``features.comment_features``, written twice on purpose: one shared
         walk returning unprefixed parts costs ~25 % more on this hot path, and the order of
@@ -171,14 +183,24 @@ class FusedLinear:
 
     def predict_counts(self, counts: dict[int, int]) -> dict[str, list[float]]:
         """:meth:`predict_proba` from column counts (:meth:`count_comment`)."""
+        if fused_probs is not None:  # all of the below in one C call
+            return dict(zip(self.names, fused_probs(self.matrix, counts, self._sublinear_tf, self._c_layout), strict=True))
+        return self.predict_counts_py(counts)
+
+    def predict_counts_py(self, counts: dict[int, int]) -> dict[str, list[float]]:
+        """:meth:`predict_counts` in Python and numpy (the fallback, and the reference)."""
         out: dict[str, list[float]] = {}
         if not counts:
             for name, _sq, _first, _width, b, binary in self._layout:
                 out[name] = _probabilities(list(b), binary)
             return out
-        # Σ rows with every tf = 1 in one C call, then correct the few repeated features
-        # (tf = 1 + log c when sublinear): the idf·W columns by (tf − 1)·row and the idf²
-        # columns by (tf² − 1)·row. A 2×k matrix product costs more than this on short text.
+        lin, sq = self._sums_numpy(counts)
+        return self._finish(lin, sq)
+
+    def _sums_numpy(self, counts: dict[int, int]) -> tuple[list[float], list[float]]:
+        """The fallback (and the reference the C sums are tested against): Σ rows with every
+        tf = 1 in one numpy call, then the few repeated features corrected: the idf·W columns
+        by (tf − 1)·row, the idf² columns by (tf² − 1)·row."""
         lin = np.add.reduce(self.matrix.take(list(counts), axis=0), 0).tolist()
         sq = lin[:]
         for j, c in counts.items():
@@ -189,6 +211,10 @@ class FusedLinear:
                 for k, v in enumerate(row):
                     lin[k] += d1 * v
                     sq[k] += d2 * v
+        return lin, sq
+
+    def _finish(self, lin: list[float], sq: list[float]) -> dict[str, list[float]]:
+        out: dict[str, list[float]] = {}
         for name, sq_col, first, width, b, binary in self._layout:
             norm2 = sq[sq_col]
             if norm2 <= 0.0:
@@ -202,11 +228,9 @@ class FusedLinear:
 
 def argmax(values: Sequence[float]) -> int:
     """Index of the largest value (the first on ties), for lists and arrays alike."""
-    best = 0
-    for i in range(1, len(values)):
-        if values[i] > values[best]:
-            best = i
-    return best
+    if len(values) == 0:
+        return 0
+    return max(range(len(values)), key=values.__getitem__)  # max keeps the first of equals
 
 
 def _probabilities(z: list[float], binary: bool) -> list[float]:

@@ -4,13 +4,18 @@ Live rooms and archives repeat themselves, so several stages keep a result per t
 used to be a dict cleared when it reached an entry count; a count does not bound memory
 when one 2,000-character comment costs two hundred times what a 10-character one does.
 :class:`BoundedMemo` bounds both the entries and an estimate of the bytes they hold
-(the caller says what an entry costs), and evicts the oldest entries first (insertion
-order: a dict keeps it, so eviction is O(1) and needs no second structure), so a burst of
+(the caller says what an entry costs), and evicts the oldest entries first, so a burst of
 long texts pushes out old entries instead of growing the process.
+
+The entries live in an ``OrderedDict``: popping the oldest is O(1) there. A plain dict keeps
+insertion order too, but ``next(iter(d))`` after many deletions at the front walks over
+every deleted slot until the next resize: with 50,000 entries an evicting put cost ~25 µs
+on average (more than analysing the comment), 55 µs at 200,000 (bench in issue 15).
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
@@ -27,7 +32,7 @@ class BoundedMemo(Generic[K, V]):
     def __init__(self, max_entries: int, max_bytes: int, cost: Callable[[K], int]) -> None:
         if max_entries < 0 or max_bytes < 0:
             raise ValueError("BoundedMemo bounds must be >= 0")
-        self._data: dict[K, tuple[V, int]] = {}
+        self._data: OrderedDict[K, tuple[V, int]] = OrderedDict()
         self._cost = cost
         self.max_entries = max_entries
         self.max_bytes = max_bytes
@@ -49,7 +54,7 @@ class BoundedMemo(Generic[K, V]):
             self.bytes -= old[1]
         data = self._data
         while data and (len(data) >= self.max_entries or self.bytes + cost > self.max_bytes):
-            _, (_, oldest_cost) = _pop_oldest(data)
+            _, (_, oldest_cost) = data.popitem(last=False)
             self.bytes -= oldest_cost
         data[key] = (value, cost)
         self.bytes += cost
@@ -70,11 +75,6 @@ class BoundedMemo(Generic[K, V]):
 
     def __contains__(self, key: object) -> bool:
         return key in self._data
-
-
-def _pop_oldest(data: dict):
-    key = next(iter(data))
-    return key, data.pop(key)
 
 
 def text_cost(per_char: int, base: int) -> Callable[[str], int]:

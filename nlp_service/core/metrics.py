@@ -11,8 +11,6 @@ values to memory-mapped files there, and :func:`exposition` sums them across wor
 from __future__ import annotations
 
 import os
-import shutil
-from pathlib import Path
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -23,7 +21,8 @@ from prometheus_client import (
     multiprocess,
 )
 
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+from nlp_service.core.multiproc import MULTIPROC_ENV, enable_multiprocess  # noqa: F401 - re-exported
+
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 HTTP_REQUESTS = Counter(
@@ -65,12 +64,12 @@ def exposition() -> tuple[bytes, str]:
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
 
-def enable_multiprocess(directory: Path) -> None:
-    """Switch the processes started after this call to multiprocess mode, in an emptied
-    ``directory`` (values of an earlier run must not be summed in)."""
-    shutil.rmtree(directory, ignore_errors=True)
-    directory.mkdir(parents=True)
-    os.environ[MULTIPROC_ENV] = str(directory)
+def multiprocess_values() -> bool:
+    """Whether this process writes its values for the multiprocess exposition (the switch was
+    set before prometheus-client was imported)."""
+    from prometheus_client import values
+
+    return values.ValueClass is not values.MutexValue
 STATE_ERRORS = Counter(
     "nlp_state_refresh_errors_total", "rooms whose state could not be rebuilt on refresh (a bad stored record; logged)", registry=REGISTRY
 )

@@ -49,10 +49,12 @@ class Services:
         self.rate_limiter = KeyRateLimiter(s.key_requests_per_second, s.key_comments_per_second, s.key_rate_burst_seconds)
 
     @classmethod
-    def start(cls, settings: Settings, client: redis.Redis | None = None, poll: bool = True) -> Services:
+    def start(cls, settings: Settings, client: redis.Redis | None = None, poll: bool = True, analyzer: Analyzer | None = None) -> Services:
+        """Connect and load. ``analyzer``: one loaded before (``serve --workers N`` loads it
+        once in the process the workers are forked from, so they share its memory)."""
         client = client if client is not None else connect(settings)
         keys = Keys(settings.key_prefix)
-        analyzer = Analyzer.load(settings)
+        analyzer = analyzer if analyzer is not None else Analyzer.load(settings)
         seeded = seed_rules_once(client, keys, settings.seed_rules_file)
         if seeded:
             log.info("loaded %d seed rules from %s", seeded, settings.seed_rules_file)

@@ -25,6 +25,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from nlp_service.classify import artifacts
+from nlp_service.core.speedups import (  # compiled, or None (the Python below)
+    StrTable,
+    flagged_logits,
+    row_sums,
+)
 from nlp_service.moderation.lexicon import Hit
 
 if TYPE_CHECKING:  # the service never imports scikit-learn: it loads plain arrays
@@ -89,10 +94,27 @@ class ModerationClassifier:
         th = [min(max(self.thresholds.get(c, 1.0), 1e-9), 1 - 1e-9) for c in self.categories]
         object.__setattr__(self, "_logit", [math.log(t / (1 - t)) for t in th])
         object.__setattr__(self, "_bias", self.intercept.tolist())
+        object.__setattr__(self, "_bias_t", tuple(self._bias))
+        object.__setattr__(self, "_logit_t", tuple(self._logit))
+        # the vocabulary as a C table: one call finds every n-gram's row (no substrings built)
+        table = StrTable({f: float(j) for f, j in self.vocabulary.items()}) if StrTable is not None else None
+        object.__setattr__(self, "_table", table)
 
     def rows_of(self, text: str, hits: Iterable[Hit] = ()) -> list[int]:
         """The known feature rows of a comment: ``comment_features`` looked up in one pass
         without building the n-gram list first (the hot path; tested equal)."""
+        if self._table is not None:
+            rows = self._table.gram_rows(text, MAX_NGRAM)
+            get = self.vocabulary.get
+            for h in hits:
+                j = get(f"hit:{h.category}:{h.how}")
+                if j is not None and j not in rows:
+                    rows.append(j)
+            return rows
+        return self.rows_of_py(text, hits)
+
+    def rows_of_py(self, text: str, hits: Iterable[Hit] = ()) -> list[int]:
+        """:meth:`rows_of` in Python (the fallback, and the reference for the C walk)."""
         vocab = self.vocabulary
         get = vocab.get
         s = text.replace(" ", "")
@@ -113,7 +135,7 @@ class ModerationClassifier:
         plain Python than as numpy operations (each costs ~1 µs of call overhead)."""
         if not idx:
             return list(self._bias)
-        row = np.add.reduce(self.matrix.take(idx, axis=0), 0).tolist()
+        row = row_sums(self.matrix, idx) if row_sums is not None else np.add.reduce(self.matrix.take(idx, axis=0), 0).tolist()
         inv = 1.0 / math.sqrt(row[0])
         return [v * inv + b for v, b in zip(row[1:], self._bias, strict=True)]
 
@@ -131,6 +153,13 @@ class ModerationClassifier:
 
     def flags(self, text: str, hits: Iterable[Hit] = ()) -> dict[str, float]:
         """The categories whose score reaches its threshold: {category: score}."""
+        if flagged_logits is not None:  # one C call; a clean comment makes no float at all
+            found = flagged_logits(self.matrix, self.rows_of(text, hits), self._bias_t, self._logit_t)
+            return {self.categories[k]: 1.0 / (1.0 + math.exp(-v)) for k, v in found}
+        return self.flags_py(text, hits)
+
+    def flags_py(self, text: str, hits: Iterable[Hit] = ()) -> dict[str, float]:
+        """:meth:`flags` in Python (the fallback, and the reference for the C call)."""
         z = self._raw(self.rows_of(text, hits))
         return {c: 1.0 / (1.0 + math.exp(-v)) for c, v, t in zip(self.categories, z, self._logit, strict=True) if v >= t}
 

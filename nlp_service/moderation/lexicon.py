@@ -27,6 +27,7 @@ as whole Latin words (not inside ``usb``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -133,6 +134,9 @@ class Lexicon:
         # moderate() results of texts already seen with these lists (see detect.moderate_memo);
         # a change to the lists builds a new Lexicon, so the memo can never be stale
         self.memo: dict[str, object] = {}
+        # character → the syllable trie's node for its reading (None: no term starts with that
+        # sound), filled as characters are seen: bounded by the characters a room uses
+        self._heads: dict[str, dict | None] = {}
 
     def find(self, text: str) -> list[Hit]:
         """Hits in the matching form ``text``, after allow-list suppression."""
@@ -145,9 +149,10 @@ class Lexicon:
                 hits.extend(Hit(c, term, start, end + 1, EXACT) for c in cats)
         if self._trie:
             hits.extend(self._homophones(text))
-        if self._trie and _has_latin_and_cjk(text):
+        latin = _LATIN.search(text) is not None  # most comments have no Latin letter: skip both walks
+        if latin and self._trie and _has_latin_and_cjk(text):
             hits.extend(self._mixed(text))
-        if self._latin:
+        if latin and self._latin:
             for start, end, word in _latin_words(text):
                 for term, cats in self._latin.get(word, ()):
                     hits.extend(Hit(c, term, start, end, PINYIN) for c in cats)
@@ -155,14 +160,20 @@ class Lexicon:
             allowed = [(end - length + 1, end + 1) for end, length in self._allow.iter(text)]
             if allowed:
                 hits = [h for h in hits if not any(a <= h.start and h.end <= b for a, b in allowed)]
-        return _dedupe(hits)
+        return _dedupe(hits) if hits else hits
 
     def _homophones(self, text: str) -> list[Hit]:
         out: list[Hit] = []
         n = len(text)
         trie = self._trie
+        heads = self._heads
         for i in range(n):
-            node = trie.get(reading(text[i]))
+            ch = text[i]
+            node = heads.get(ch, _UNSEEN)
+            if node is _UNSEEN:
+                node = heads[ch] = trie.get(reading(ch))
+            if node is None:  # the usual case: no listed term starts with this sound
+                continue
             j = i
             while node is not None:
                 for term, cats in node.get(None, ()):
@@ -201,6 +212,10 @@ class Lexicon:
                             out.extend(Hit(c, term, span[0][1], span[-1][2], MIXED) for c in cats)
                 j += 1
         return out
+
+
+_UNSEEN = object()
+_LATIN = re.compile("[a-z]")
 
 
 def _has_latin_and_cjk(text: str) -> bool:

@@ -41,13 +41,33 @@ def _fold(ch: str) -> str:
     return folded if len(folded) == 1 else ch
 
 
+class _FoldTable(dict):
+    """``str.translate`` table: code point → :func:`_fold` of it (always one character, so
+    positions stay aligned), filled as characters are seen: one C call folds a comment."""
+
+    def __missing__(self, cp: int) -> str:
+        value = self[cp] = _fold(chr(cp))
+        return value
+
+
+_fold_table = _FoldTable()
+_HAS_GAP = re.compile("[" + re.escape("".join(sorted(_DIGIT_GAP))) + "]")
+
+
+def _invisible(ch: str) -> bool:
+    return unicodedata.category(ch) in ("Cf", "Cc") and not ch.isspace()
+
+
 def digit_view(original: str) -> DigitView:
     """Numerals → digits, gaps between digits and invisible characters removed."""
-    text = "".join(_fold(c) for c in original)
+    text = original.translate(_fold_table)
+    printable = text.isprintable()  # no Cf/Cc character at all: nothing invisible to drop
+    if printable and not _HAS_GAP.search(text):
+        return DigitView(text, tuple(range(len(text))))  # the usual comment: nothing to remove
     chars: list[str] = []
     origin: list[int] = []
     for i, ch in enumerate(text):
-        if unicodedata.category(ch) in ("Cf", "Cc") and not ch.isspace():
+        if not printable and _invisible(ch):
             continue
         d = ch
         if ch in _DIGIT_GAP and chars and chars[-1].isdigit():

@@ -41,5 +41,7 @@ def test_segmenter_from_cache_equals_a_fresh_build(tmp_settings) -> None:
     fresh = segment._load_segmenter(tmp_settings)  # builds jieba and writes the cache
     cached = segment._load_segmenter(tmp_settings)  # reads it
     assert cached._tokenizer is None and fresh._tokenizer is not None
-    assert cached._pfx == fresh._pfx and cached._unknown == fresh._unknown
+    assert cached._unknown == fresh._unknown
+    words = list(fresh.tokenizer.FREQ)[::20]  # word and prefix-only entries alike
+    assert [cached.frequency(w) for w in words] == [fresh.frequency(w) for w in words]
     assert list(cached.cut("家人们上链接福袋几点开")) == list(fresh.tokenizer.cut("家人们上链接福袋几点开", HMM=False))

@@ -1,4 +1,7 @@
 import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from nlp_service.moderation.patterns import find_patterns, valid_id_card
 
@@ -54,3 +57,38 @@ def test_address() -> None:
 @pytest.mark.parametrize("text", ["160 100斤穿什么码", "1号链接多少钱", "满199减30", "订单号1234567890123", "2件8折", "3号4号都要"])
 def test_shopping_numbers_are_not_contact_details(text) -> None:
     assert terms(text) == set()
+
+
+def _digit_view_reference(original: str):
+    """The digit view as first written (a fold per character, a category per character):
+    the reference for the translate-table version."""
+    import unicodedata
+
+    from nlp_service.moderation.patterns import _DIGIT_GAP, _fold
+
+    text = "".join(_fold(c) for c in original)
+    chars, origin = [], []
+    for i, ch in enumerate(text):
+        if unicodedata.category(ch) in ("Cf", "Cc") and not ch.isspace():
+            continue
+        if ch in _DIGIT_GAP and chars and chars[-1].isdigit():
+            j = i + 1
+            while j < len(text) and text[j] in _DIGIT_GAP:
+                j += 1
+            if j < len(text) and text[j].isdigit():
+                continue
+        chars.append(ch)
+        origin.append(i)
+    return "".join(chars), tuple(origin)
+
+
+_VIEW_ALPHABET = list("0123456789一二三四五六七八九零幺壹贰叁①②③０１２ＡＢａbcQqVv微信加 -_.,/|~*+·\u200b\u200d\t\n\r\x07啊的ﬁ²")
+
+
+@hsettings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from(_VIEW_ALPHABET), max_size=40))
+def test_digit_view_equals_the_per_character_reference(text) -> None:
+    from nlp_service.moderation.patterns import digit_view
+
+    view = digit_view(text)
+    assert (view.text, view.origin) == _digit_view_reference(text)

@@ -1,0 +1,189 @@
+"""``nlp-service serve --workers N``: load once, bind once, fork N uvicorn servers.
+
+uvicorn's own ``--workers`` spawns fresh interpreters, and each loaded jieba's table, the
+models, the word lists and pypinyin's dictionaries again (about 380 MB a worker before the
+tables moved to C). Here one master process loads everything the workers only read (the
+analyzer, the moderation classifier, the base word lists, the standard answers), binds the
+listening socket, and then forks: the workers share those pages copy-on-write. The C
+tables and the numpy arrays stay shared because reading them writes nothing;
+``gc.freeze()`` before the fork keeps the collector from writing into the headers of the
+Python objects (reference counts still dirty the pages of objects a worker touches).
+
+The master serves nothing itself. SIGTERM or SIGINT to it: SIGTERM to every worker
+(uvicorn's graceful shutdown: in-flight requests finish), a wait of ``grace_seconds``,
+SIGKILL for what is left, every worker reaped; then it returns. A worker that dies on its
+own is replaced (at most ``max_restarts`` a minute, then the master stops: a worker that
+cannot start would otherwise be forked forever). A worker asks the kernel for SIGTERM when
+the master dies (``PR_SET_PDEATHSIG``), so a killed master leaves no worker behind.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import logging
+import os
+import signal
+import socket
+import time
+from dataclasses import dataclass, field
+
+from nlp_service.analysis import Analyzer
+from nlp_service.core.config import Settings
+from nlp_service.core.metrics import multiprocess_values
+from nlp_service.moderation.classifier import load as load_classifier
+from nlp_service.moderation.detect import moderate
+from nlp_service.moderation.lists import load_base_lexicon, load_replies
+
+log = logging.getLogger("uvicorn.error")  # the server's own log, formatted like uvicorn's lines
+
+_PR_SET_PDEATHSIG = 1
+_STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+# Comments that walk every loaded table once (normalisation memo, pinyin readings, keyword
+# weights), so that what they fill is filled in the master and shared too.
+_WARM_UP = ("主播晚上好，几号链接？", "福袋几点开", "加薇信领福利 vx123456", "这衣服质量太差了，避雷", "666 哈哈哈哈 👍")
+
+
+def preload(settings: Settings) -> Analyzer:
+    """Load everything a worker reads (cached where the loaders cache) and warm it up."""
+    analyzer = Analyzer.load(settings)
+    lexicon = load_base_lexicon(settings.data_dir)
+    replies = load_replies(settings.data_dir)
+    classifier = load_classifier(settings.models_dir)
+    for text in _WARM_UP:
+        moderate(analyzer.analyze(text), lexicon, replies, classifier=classifier)
+    return analyzer
+
+
+@dataclass
+class Prefork:
+    """The master: :meth:`run` forks the workers and supervises them until told to stop."""
+
+    settings: Settings
+    host: str
+    port: int
+    workers: int
+    uvicorn_options: dict = field(default_factory=lambda: {"log_level": "info"})  # uvicorn.Config keywords, as serve passes them
+    grace_seconds: float = 30.0
+    max_restarts: int = 5  # per minute
+    poll_seconds: float = 0.2
+    children: dict[int, float] = field(default_factory=dict)  # pid → start (monotonic)
+    stopping: bool = False
+    _restarts: list[float] = field(default_factory=list)
+
+    def run(self) -> int:
+        """Serve until SIGTERM/SIGINT; returns the exit status (0, or 1 after a crash loop)."""
+        import uvicorn
+
+        if self.workers > 1 and not multiprocess_values():
+            raise RuntimeError("set PROMETHEUS_MULTIPROC_DIR (core/multiproc.enable_multiprocess) before importing the app")
+        import nlp_service.api.app  # noqa: F401 - imported once here, shared by the workers
+
+        analyzer = preload(self.settings)
+        sock = uvicorn.Config("nlp_service.api.app:create_app", host=self.host, port=self.port, **self.uvicorn_options).bind_socket()
+        gc.collect()
+        gc.freeze()  # everything loaded so far lives as long as the processes
+        previous = {s: signal.signal(s, self._on_signal) for s in _STOP_SIGNALS}
+        status = 0
+        try:
+            for _ in range(self.workers):
+                self._fork(sock, analyzer)
+            log.info("nlp-service: master %d forked %d workers after loading", os.getpid(), self.workers)
+            status = self._supervise(sock, analyzer)
+        finally:
+            self._stop_all()
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+            sock.close()
+        return status
+
+    def _on_signal(self, signum: int, _frame: object) -> None:
+        self.stopping = True
+        self._signal_all(signal.SIGTERM)
+
+    def _signal_all(self, signum: int) -> None:
+        for pid in list(self.children):
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
+
+    def _fork(self, sock: socket.socket, analyzer: Analyzer) -> None:
+        master = os.getpid()
+        # Signals wait until the worker has its own handlers: one that reached the copy of the
+        # master's handler in the new worker would be swallowed there (and the worker live on).
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+        pid = os.fork()
+        if pid == 0:  # the worker: never returns into the master's code (os._exit)
+            self.children = {}
+            for s in _STOP_SIGNALS:
+                signal.signal(s, signal.SIG_DFL)  # uvicorn installs its own while serving
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # one sent meanwhile ends it now
+            status = 1
+            try:
+                status = self._worker(sock, analyzer, master)
+            except BaseException:  # noqa: BLE001 - logged, then the worker exits
+                log.exception("nlp-service worker %d failed", os.getpid())
+            finally:
+                os._exit(status)  # not sys.exit: the master's atexit hooks (embedded Redis) are not ours
+        self.children[pid] = time.monotonic()
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+    def _worker(self, sock: socket.socket, analyzer: Analyzer, master: int) -> int:
+        import uvicorn
+
+        from nlp_service.api.app import create_app
+
+        _die_with_parent()
+        if os.getppid() != master:  # the master died between fork and prctl
+            return 0
+        config = uvicorn.Config(create_app(self.settings, analyzer=analyzer), host=self.host, port=self.port, **self.uvicorn_options)
+        uvicorn.Server(config).run(sockets=[sock])
+        return 0
+
+    def _supervise(self, sock: socket.socket, analyzer: Analyzer) -> int:
+        while not self.stopping:
+            for pid in list(self.children):
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if not done:
+                    continue
+                del self.children[pid]
+                if self.stopping:
+                    break
+                now = time.monotonic()
+                self._restarts = [t for t in self._restarts if now - t < 60] + [now]
+                if len(self._restarts) > self.max_restarts:
+                    log.error("nlp-service: workers keep dying (%d in a minute); stopping", len(self._restarts))
+                    return 1
+                log.warning("nlp-service: worker %d ended (status %d); forking a new one", pid, status)
+                self._fork(sock, analyzer)
+            time.sleep(self.poll_seconds)
+        return 0
+
+    def _stop_all(self) -> None:
+        """SIGTERM, a grace period, SIGKILL; every worker reaped."""
+        self._signal_all(signal.SIGTERM)
+        deadline = time.monotonic() + self.grace_seconds
+        while self.children:
+            for pid in list(self.children):
+                try:
+                    done, _ = os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:
+                    done = pid
+                if done:
+                    del self.children[pid]
+            if not self.children:
+                break
+            if time.monotonic() > deadline:
+                self._signal_all(signal.SIGKILL)
+                deadline = float("inf")  # SIGKILL cannot be ignored: the next rounds reap them
+            time.sleep(0.05)
+
+
+def _die_with_parent() -> None:
+    """Ask Linux for SIGTERM when the master dies (no effect elsewhere)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass

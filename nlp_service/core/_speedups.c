@@ -1,0 +1,724 @@
+/* Compiled inner loops of the comment path (built by setup.py; every caller keeps the
+ * pure-Python formulation it replaces as the fallback and as the reference in the tests).
+ *
+ * Why C: for an unseen comment the Python interpreter's per-operation cost dominated
+ * (building a substring and a dict lookup per DAG edge, numpy's ~1 µs per call on rows of a
+ * few dozen floats). These functions do the same arithmetic in the same order, with no
+ * Python objects in between:
+ *
+ *   StrTable(mapping)        read-only open-addressing hash table, code-point strings →
+ *                            double (None stored as NaN: a prefix that is no word). It
+ *                            lives in C memory: after a fork every worker shares its pages,
+ *                            since lookups write nothing (a Python dict's lookups bump
+ *                            reference counts and so copy the pages they touch).
+ *   StrTable.cut_block(s, unknown)   jieba's DAG + maximum log-probability route (no HMM)
+ *                            over one block, with jieba's tie-breaking and ASCII gluing.
+ *   StrTable.gram_rows(text, max_n)  distinct table values (as int) of the character
+ *                            1..max_n-grams of ``text`` with spaces removed.
+ *   row_sums(matrix, rows[, tfs])    Σ tf·row and Σ tf²·row over rows of a C-contiguous
+ *                            float64 matrix.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#define FNV_OFFSET 1469598103934665603ULL
+#define FNV_PRIME 1099511628211ULL
+
+static inline uint64_t fnv_step(uint64_t h, Py_UCS4 c) { return (h ^ (uint64_t)c) * FNV_PRIME; }
+
+typedef struct {
+    uint64_t hash;
+    uint32_t start; /* offset into pool */
+    uint32_t len;
+    double value;
+} Entry;
+
+typedef struct {
+    PyObject_HEAD
+    uint32_t *slots;  /* 0 = empty, else entry index + 1 */
+    uint64_t mask;
+    Entry *entries;
+    Py_ssize_t n_entries;
+    Py_UCS4 *pool;
+    Py_ssize_t max_len;
+} StrTable;
+
+static void StrTable_dealloc(StrTable *self) {
+    PyMem_RawFree(self->slots);
+    PyMem_RawFree(self->entries);
+    PyMem_RawFree(self->pool);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static inline const Entry *table_find(const StrTable *t, const Py_UCS4 *s, Py_ssize_t len, uint64_t h) {
+    uint64_t i = h & t->mask;
+    for (;;) {
+        uint32_t slot = t->slots[i];
+        if (slot == 0) return NULL;
+        const Entry *e = &t->entries[slot - 1];
+        if (e->hash == h && e->len == (uint32_t)len && memcmp(t->pool + e->start, s, (size_t)len * sizeof(Py_UCS4)) == 0)
+            return e;
+        i = (i + 1) & t->mask;
+    }
+}
+
+/* The code points of a str in a freshly allocated buffer (PyMem_Free it). */
+static Py_UCS4 *ucs4_of(PyObject *s, Py_ssize_t *len) {
+    *len = PyUnicode_GET_LENGTH(s);
+    return PyUnicode_AsUCS4Copy(s);
+}
+
+/* Find prefix + s (the key "w:" + token without building it). */
+static inline const Entry *table_find2(const StrTable *t, const Py_UCS4 *pre, Py_ssize_t npre, const Py_UCS4 *s, Py_ssize_t n) {
+    uint64_t h = FNV_OFFSET;
+    for (Py_ssize_t k = 0; k < npre; k++) h = fnv_step(h, pre[k]);
+    for (Py_ssize_t k = 0; k < n; k++) h = fnv_step(h, s[k]);
+    uint64_t i = h & t->mask;
+    for (;;) {
+        uint32_t slot = t->slots[i];
+        if (slot == 0) return NULL;
+        const Entry *e = &t->entries[slot - 1];
+        if (e->hash == h && e->len == (uint32_t)(npre + n) && memcmp(t->pool + e->start, pre, (size_t)npre * sizeof(Py_UCS4)) == 0 &&
+            memcmp(t->pool + e->start + npre, s, (size_t)n * sizeof(Py_UCS4)) == 0)
+            return e;
+        i = (i + 1) & t->mask;
+    }
+}
+
+static PyObject *StrTable_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    PyObject *mapping;
+    static char *kwlist[] = {"mapping", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!", kwlist, &PyDict_Type, &mapping)) return NULL;
+    StrTable *self = (StrTable *)type->tp_alloc(type, 0);
+    if (self == NULL) return NULL;
+    Py_ssize_t n = PyDict_Size(mapping), total = 0, pos = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(mapping, &pos, &key, &value)) {
+        if (!PyUnicode_Check(key)) {
+            PyErr_SetString(PyExc_TypeError, "StrTable keys must be str");
+            Py_DECREF(self);
+            return NULL;
+        }
+        total += PyUnicode_GET_LENGTH(key);
+    }
+    if (total > (Py_ssize_t)UINT32_MAX || n >= (Py_ssize_t)(UINT32_MAX / 4)) {
+        PyErr_SetString(PyExc_OverflowError, "StrTable too large");
+        Py_DECREF(self);
+        return NULL;
+    }
+    uint64_t size = 8;
+    while (size < (uint64_t)n * 2) size <<= 1; /* load factor at most 1/2 */
+    self->slots = PyMem_RawCalloc(size, sizeof(uint32_t));
+    self->entries = PyMem_RawMalloc((n ? n : 1) * sizeof(Entry));
+    self->pool = PyMem_RawMalloc((total ? total : 1) * sizeof(Py_UCS4));
+    if (!self->slots || !self->entries || !self->pool) {
+        Py_DECREF(self);
+        return PyErr_NoMemory();
+    }
+    self->mask = size - 1;
+    Py_ssize_t used = 0;
+    pos = 0;
+    while (PyDict_Next(mapping, &pos, &key, &value)) {
+        Py_ssize_t len = PyUnicode_GET_LENGTH(key);
+        if (len == 0) continue; /* an empty key can never be looked up by the walks below */
+        double v;
+        if (value == Py_None) {
+            v = NAN;
+        } else {
+            v = PyFloat_AsDouble(value);
+            if (v == -1.0 && PyErr_Occurred()) {
+                Py_DECREF(self);
+                return NULL;
+            }
+        }
+        Py_UCS4 *dst = self->pool + used;
+        if (!PyUnicode_AsUCS4(key, dst, len, 0)) {
+            Py_DECREF(self);
+            return NULL;
+        }
+        uint64_t h = FNV_OFFSET;
+        for (Py_ssize_t k = 0; k < len; k++) h = fnv_step(h, dst[k]);
+        const Entry *existing = table_find(self, dst, len, h);
+        if (existing != NULL) continue; /* dict keys are unique; kept for safety */
+        Entry *e = &self->entries[self->n_entries];
+        e->hash = h;
+        e->start = (uint32_t)used;
+        e->len = (uint32_t)len;
+        e->value = v;
+        uint64_t i = h & self->mask;
+        while (self->slots[i] != 0) i = (i + 1) & self->mask;
+        self->slots[i] = (uint32_t)(self->n_entries + 1);
+        self->n_entries++;
+        used += len;
+        if (len > self->max_len) self->max_len = len;
+    }
+    return (PyObject *)self;
+}
+
+static PyObject *StrTable_get(StrTable *self, PyObject *args) {
+    PyObject *key, *dflt = Py_None;
+    if (!PyArg_ParseTuple(args, "U|O", &key, &dflt)) return NULL;
+    Py_ssize_t len;
+    Py_UCS4 *s = ucs4_of(key, &len);
+    if (s == NULL) return NULL;
+    uint64_t h = FNV_OFFSET;
+    for (Py_ssize_t k = 0; k < len; k++) h = fnv_step(h, s[k]);
+    const Entry *e = len ? table_find(self, s, len, h) : NULL;
+    PyMem_Free(s);
+    if (e == NULL) return Py_NewRef(dflt);
+    if (isnan(e->value)) Py_RETURN_NONE;
+    return PyFloat_FromDouble(e->value);
+}
+
+static Py_ssize_t StrTable_len(StrTable *self) { return self->n_entries; }
+
+static int StrTable_contains(StrTable *self, PyObject *key) {
+    if (!PyUnicode_Check(key)) return 0;
+    Py_ssize_t len;
+    Py_UCS4 *s = ucs4_of(key, &len);
+    if (s == NULL) return -1;
+    uint64_t h = FNV_OFFSET;
+    for (Py_ssize_t k = 0; k < len; k++) h = fnv_step(h, s[k]);
+    int found = len && table_find(self, s, len, h) != NULL;
+    PyMem_Free(s);
+    return found;
+}
+
+static inline int ascii_alnum(Py_UCS4 c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int append_sub(PyObject *words, PyObject *text, Py_ssize_t a, Py_ssize_t b) {
+    PyObject *w = PyUnicode_Substring(text, a, b);
+    if (w == NULL) return -1;
+    int rc = PyList_Append(words, w);
+    Py_DECREF(w);
+    return rc;
+}
+
+/* Append jieba's words of the block s[lo:hi] (code points in s, the str in text). */
+static int cut_range(const StrTable *self, PyObject *words, PyObject *text, const Py_UCS4 *s, Py_ssize_t lo, Py_ssize_t hi, double unknown) {
+    Py_ssize_t n = hi - lo;
+    double *route_p = PyMem_Malloc((n + 1) * sizeof(double));
+    Py_ssize_t *route_x = PyMem_Malloc((n + 1) * sizeof(Py_ssize_t));
+    if (!route_p || !route_x) {
+        PyMem_Free(route_p);
+        PyMem_Free(route_x);
+        PyErr_NoMemory();
+        return -1;
+    }
+    const Py_UCS4 *b = s + lo;
+    route_p[n] = 0.0;
+    route_x[n] = 0;
+    for (Py_ssize_t k = n - 1; k >= 0; k--) {
+        int have = 0;
+        double best_p = 0.0;
+        Py_ssize_t best_x = k;
+        uint64_t h = FNV_OFFSET;
+        for (Py_ssize_t i = k; i < n; i++) {
+            h = fnv_step(h, b[i]);
+            const Entry *e = table_find(self, b + k, i - k + 1, h);
+            if (e == NULL) break; /* no longer a prefix of any word */
+            if (!isnan(e->value)) {
+                double p = e->value + route_p[i + 1];
+                if (!have || p >= best_p) { /* ties → the longer word, like max() on (p, x) */
+                    best_p = p;
+                    best_x = i;
+                    have = 1;
+                }
+            }
+        }
+        route_p[k] = have ? best_p : unknown + route_p[k + 1];
+        route_x[k] = best_x;
+    }
+    int rc = 0;
+    Py_ssize_t x = 0, buf_start = -1;
+    while (rc == 0 && x < n) {
+        Py_ssize_t y = route_x[x] + 1;
+        if (y - x == 1 && ascii_alnum(b[x])) {
+            if (buf_start < 0) buf_start = x; /* jieba glues single ASCII letters/digits */
+        } else {
+            if (buf_start >= 0) {
+                rc = append_sub(words, text, lo + buf_start, lo + x);
+                buf_start = -1;
+            }
+            if (rc == 0) rc = append_sub(words, text, lo + x, lo + y);
+        }
+        x = y;
+    }
+    if (rc == 0 && buf_start >= 0) rc = append_sub(words, text, lo + buf_start, hi);
+    PyMem_Free(route_p);
+    PyMem_Free(route_x);
+    return rc;
+}
+
+static PyObject *StrTable_cut_block(StrTable *self, PyObject *args) {
+    PyObject *text;
+    double unknown;
+    if (!PyArg_ParseTuple(args, "Ud", &text, &unknown)) return NULL;
+    Py_ssize_t n;
+    Py_UCS4 *s = ucs4_of(text, &n);
+    if (s == NULL) return NULL;
+    PyObject *words = PyList_New(0);
+    if (words != NULL && cut_range(self, words, text, s, 0, n, unknown) < 0) Py_CLEAR(words);
+    PyMem_Free(s);
+    return words;
+}
+
+/* jieba's re_han_default: [\u4E00-\u9FD5a-zA-Z0-9+#&\._%\-] */
+static inline int han_char(Py_UCS4 c) {
+    return (c >= 0x4E00 && c <= 0x9FD5) || ascii_alnum(c) || c == '+' || c == '#' || c == '&' || c == '.' || c == '_' || c == '%' || c == '-';
+}
+
+/* words(text, unknown) -> the words of jieba's cut(text, HMM=False) that are not whitespace:
+ * runs of re_han_default characters cut as blocks, every other character a word of its own
+ * unless it is whitespace (what `[w for w in cut(text) if not w.isspace()]` keeps). */
+static PyObject *StrTable_words(StrTable *self, PyObject *args) {
+    PyObject *text;
+    double unknown;
+    if (!PyArg_ParseTuple(args, "Ud", &text, &unknown)) return NULL;
+    Py_ssize_t n;
+    Py_UCS4 *s = ucs4_of(text, &n);
+    if (s == NULL) return NULL;
+    PyObject *words = PyList_New(0);
+    Py_ssize_t i = 0;
+    while (words != NULL && i < n) {
+        if (han_char(s[i])) {
+            Py_ssize_t j = i + 1;
+            while (j < n && han_char(s[j])) j++;
+            if (cut_range(self, words, text, s, i, j, unknown) < 0) Py_CLEAR(words);
+            i = j;
+        } else {
+            if (!Py_UNICODE_ISSPACE(s[i]) && append_sub(words, text, i, i + 1) < 0) Py_CLEAR(words);
+            i++;
+        }
+    }
+    PyMem_Free(s);
+    return words;
+}
+
+static PyObject *StrTable_gram_rows(StrTable *self, PyObject *args) {
+    PyObject *text;
+    Py_ssize_t max_n;
+    if (!PyArg_ParseTuple(args, "Un", &text, &max_n)) return NULL;
+    Py_ssize_t len;
+    Py_UCS4 *raw = ucs4_of(text, &len);
+    if (raw == NULL) return NULL;
+    Py_ssize_t n = 0;
+    for (Py_ssize_t i = 0; i < len; i++)
+        if (raw[i] != ' ') raw[n++] = raw[i]; /* spaces dropped: 看 我 主 页 reads as 看我主页 */
+    PyObject *rows = PyList_New(0);
+    long small[256];
+    long *seen = small;
+    Py_ssize_t n_seen = 0, cap = 256;
+    for (Py_ssize_t i = 0; rows != NULL && i < n; i++) {
+        uint64_t h = FNV_OFFSET;
+        for (Py_ssize_t k = 0; k < max_n && i + k < n; k++) {
+            h = fnv_step(h, raw[i + k]);
+            const Entry *e = table_find(self, raw + i, k + 1, h);
+            if (e == NULL || isnan(e->value)) continue;
+            long j = (long)e->value;
+            int dup = 0;
+            for (Py_ssize_t q = 0; q < n_seen; q++)
+                if (seen[q] == j) {
+                    dup = 1;
+                    break;
+                }
+            if (dup) continue;
+            if (n_seen == cap) {
+                long *bigger = PyMem_Malloc(2 * cap * sizeof(long));
+                if (bigger == NULL) {
+                    Py_CLEAR(rows);
+                    PyErr_NoMemory();
+                    break;
+                }
+                memcpy(bigger, seen, n_seen * sizeof(long));
+                if (seen != small) PyMem_Free(seen);
+                seen = bigger;
+                cap *= 2;
+            }
+            seen[n_seen++] = j;
+            PyObject *v = PyLong_FromLong(j);
+            if (v == NULL || PyList_Append(rows, v) < 0) Py_CLEAR(rows);
+            Py_XDECREF(v);
+            if (rows == NULL) break;
+        }
+    }
+    if (seen != small) PyMem_Free(seen);
+    PyMem_Free(raw);
+    return rows;
+}
+
+/* counts[j] += 1 for the row j of prefix + s, when the table has it. */
+static int count_key(const StrTable *t, PyObject *counts, const Py_UCS4 *pre, const Py_UCS4 *s, Py_ssize_t n) {
+    const Entry *e = table_find2(t, pre, 2, s, n);
+    if (e == NULL || isnan(e->value)) return 0;
+    PyObject *key = PyLong_FromLong((long)e->value);
+    if (key == NULL) return -1;
+    PyObject *old = PyDict_GetItemWithError(counts, key);
+    long c = 0;
+    if (old != NULL) {
+        c = PyLong_AsLong(old);
+    } else if (PyErr_Occurred()) {
+        Py_DECREF(key);
+        return -1;
+    }
+    PyObject *value = PyLong_FromLong(c + 1);
+    int rc = value == NULL ? -1 : PyDict_SetItem(counts, key, value);
+    Py_DECREF(key);
+    Py_XDECREF(value);
+    return rc;
+}
+
+static int count_str(const StrTable *t, PyObject *counts, const Py_UCS4 *pre, PyObject *str, int skip_space) {
+    if (!PyUnicode_Check(str)) {
+        PyErr_SetString(PyExc_TypeError, "tokens and emojis must be str");
+        return -1;
+    }
+    Py_ssize_t n;
+    Py_UCS4 *buf = ucs4_of(str, &n);
+    if (buf == NULL) return -1;
+    int rc = (skip_space && n == 1 && buf[0] == ' ') ? 0 : count_key(t, counts, pre, buf, n);
+    PyMem_Free(buf);
+    return rc;
+}
+
+/* count_features(text, tokens, emojis, cut) -> {row: count}: the rows of "w:" + each token,
+ * "c:" + each CJK character and "b:" + each character bigram of text (spaces break them),
+ * "e:" + each emoji, and when cut > 0 "p:" + the tokens before tokens[cut] and "a:" + those
+ * after it; in this order (FusedLinear.count_comment's walk; tested equal). */
+static PyObject *StrTable_count_features(StrTable *self, PyObject *args) {
+    PyObject *text, *tokens, *emojis;
+    Py_ssize_t cut;
+    if (!PyArg_ParseTuple(args, "UOOn", &text, &tokens, &emojis, &cut)) return NULL;
+    static const Py_UCS4 W[2] = {'w', ':'}, C[2] = {'c', ':'}, B[2] = {'b', ':'}, E[2] = {'e', ':'}, P[2] = {'p', ':'}, A[2] = {'a', ':'};
+    PyObject *toks = PySequence_Fast(tokens, "tokens must be a sequence of str");
+    if (toks == NULL) return NULL;
+    PyObject *ems = PySequence_Fast(emojis, "emojis must be a sequence of str");
+    if (ems == NULL) {
+        Py_DECREF(toks);
+        return NULL;
+    }
+    PyObject *counts = PyDict_New();
+    Py_ssize_t n_tok = PySequence_Fast_GET_SIZE(toks);
+    for (Py_ssize_t q = 0; counts && q < n_tok; q++)
+        if (count_str(self, counts, W, PySequence_Fast_GET_ITEM(toks, q), 1) < 0) Py_CLEAR(counts);
+    if (counts) {
+        Py_ssize_t n;
+        Py_UCS4 *s = ucs4_of(text, &n);
+        if (s == NULL) Py_CLEAR(counts);
+        Py_ssize_t prev = -1;
+        for (Py_ssize_t i = 0; counts && i < n; i++) {
+            if (s[i] == ' ') {
+                prev = -1;
+                continue;
+            }
+            if (s[i] >= 0x4e00 && s[i] <= 0x9fff && count_key(self, counts, C, s + i, 1) < 0) Py_CLEAR(counts);
+            if (counts && prev >= 0 && count_key(self, counts, B, s + prev, 2) < 0) Py_CLEAR(counts);
+            prev = i;
+        }
+        PyMem_Free(s);
+    }
+    Py_ssize_t n_em = PySequence_Fast_GET_SIZE(ems);
+    for (Py_ssize_t q = 0; counts && q < n_em; q++)
+        if (count_str(self, counts, E, PySequence_Fast_GET_ITEM(ems, q), 0) < 0) Py_CLEAR(counts);
+    if (cut > 0 && cut < n_tok) {
+        for (Py_ssize_t q = 0; counts && q < cut; q++)
+            if (count_str(self, counts, P, PySequence_Fast_GET_ITEM(toks, q), 1) < 0) Py_CLEAR(counts);
+        for (Py_ssize_t q = cut + 1; counts && q < n_tok; q++)
+            if (count_str(self, counts, A, PySequence_Fast_GET_ITEM(toks, q), 1) < 0) Py_CLEAR(counts);
+    }
+    Py_DECREF(toks);
+    Py_DECREF(ems);
+    return counts;
+}
+
+static PyMethodDef StrTable_methods[] = {
+    {"count_features", (PyCFunction)StrTable_count_features, METH_VARARGS, "count_features(text, tokens, emojis, cut): {row: count} (see the C comment)"},
+    {"get", (PyCFunction)StrTable_get, METH_VARARGS, "get(key, default=None): the value (None for a prefix-only key), or default"},
+    {"cut_block", (PyCFunction)StrTable_cut_block, METH_VARARGS, "cut_block(block, unknown): jieba's words of one block (no HMM)"},
+    {"words", (PyCFunction)StrTable_words, METH_VARARGS, "words(text, unknown): jieba's non-space words of text (no HMM)"},
+    {"gram_rows", (PyCFunction)StrTable_gram_rows, METH_VARARGS, "gram_rows(text, max_n): distinct int values of the 1..max_n-grams, spaces removed"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PySequenceMethods StrTable_as_sequence = {
+    .sq_length = (lenfunc)StrTable_len,
+    .sq_contains = (objobjproc)StrTable_contains,
+};
+
+static PyTypeObject StrTableType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "nlp_service.core._speedups.StrTable",
+    .tp_basicsize = sizeof(StrTable),
+    .tp_dealloc = (destructor)StrTable_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Read-only hash table: str → float (None for a key stored without a value).",
+    .tp_new = StrTable_new,
+    .tp_methods = StrTable_methods,
+    .tp_as_sequence = &StrTable_as_sequence,
+};
+
+/* row_sums(matrix, rows, tfs=None) -> (lin, sq): lin[c] = Σ tf·m[r][c], sq[c] = Σ tf²·m[r][c]
+ * (sq only when tfs is given; otherwise tf = 1 and lin alone is returned as a list). */
+static PyObject *row_sums(PyObject *mod, PyObject *args) {
+    (void)mod;
+    PyObject *matrix, *rows, *tfs = Py_None;
+    if (!PyArg_ParseTuple(args, "OO|O", &matrix, &rows, &tfs)) return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(matrix, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return NULL;
+    PyObject *result = NULL;
+    double small_lin[64], small_sq[64];
+    double *lin = small_lin, *sq = small_sq;
+    if (view.ndim != 2 || view.format == NULL || strcmp(view.format, "d") != 0) {
+        PyErr_SetString(PyExc_TypeError, "row_sums needs a C-contiguous 2-D float64 matrix");
+        goto done;
+    }
+    Py_ssize_t n_rows = view.shape[0], n_cols = view.shape[1];
+    const double *data = (const double *)view.buf;
+    PyObject *rows_fast = PySequence_Fast(rows, "rows must be a sequence of ints");
+    if (rows_fast == NULL) goto done;
+    PyObject *tfs_fast = NULL;
+    if (tfs != Py_None) {
+        tfs_fast = PySequence_Fast(tfs, "tfs must be a sequence of floats");
+        if (tfs_fast == NULL || PySequence_Fast_GET_SIZE(tfs_fast) != PySequence_Fast_GET_SIZE(rows_fast)) {
+            if (tfs_fast != NULL) PyErr_SetString(PyExc_ValueError, "rows and tfs differ in length");
+            Py_DECREF(rows_fast);
+            Py_XDECREF(tfs_fast);
+            goto done;
+        }
+    }
+    if (n_cols > 64) {
+        lin = PyMem_Calloc(n_cols, sizeof(double));
+        sq = PyMem_Calloc(n_cols, sizeof(double));
+        if (!lin || !sq) {
+            PyErr_NoMemory();
+            Py_DECREF(rows_fast);
+            Py_XDECREF(tfs_fast);
+            goto done;
+        }
+    } else {
+        memset(small_lin, 0, sizeof small_lin);
+        memset(small_sq, 0, sizeof small_sq);
+    }
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(rows_fast);
+    for (Py_ssize_t q = 0; q < count; q++) {
+        Py_ssize_t r = PyLong_AsSsize_t(PySequence_Fast_GET_ITEM(rows_fast, q));
+        if (r == -1 && PyErr_Occurred()) break;
+        if (r < 0 || r >= n_rows) {
+            PyErr_SetString(PyExc_IndexError, "row index out of range");
+            break;
+        }
+        const double *row = data + r * n_cols;
+        if (tfs_fast == NULL) {
+            for (Py_ssize_t c = 0; c < n_cols; c++) lin[c] += row[c];
+        } else {
+            double tf = PyFloat_AsDouble(PySequence_Fast_GET_ITEM(tfs_fast, q));
+            if (tf == -1.0 && PyErr_Occurred()) break;
+            double tf2 = tf * tf;
+            for (Py_ssize_t c = 0; c < n_cols; c++) {
+                lin[c] += tf * row[c];
+                sq[c] += tf2 * row[c];
+            }
+        }
+    }
+    Py_DECREF(rows_fast);
+    if (!PyErr_Occurred()) {
+        PyObject *a = PyList_New(n_cols), *b = tfs_fast ? PyList_New(n_cols) : NULL;
+        if (a != NULL && (tfs_fast == NULL || b != NULL)) {
+            for (Py_ssize_t c = 0; c < n_cols; c++) {
+                PyList_SET_ITEM(a, c, PyFloat_FromDouble(lin[c]));
+                if (b) PyList_SET_ITEM(b, c, PyFloat_FromDouble(sq[c]));
+            }
+            result = b ? PyTuple_Pack(2, a, b) : Py_NewRef(a);
+        }
+        Py_XDECREF(a);
+        Py_XDECREF(b);
+    }
+    Py_XDECREF(tfs_fast);
+done:
+    if (lin != small_lin) PyMem_Free(lin);
+    if (sq != small_sq) PyMem_Free(sq);
+    PyBuffer_Release(&view);
+    return result;
+}
+
+/* fused_probs(matrix, counts, sublinear, layout) -> [probabilities per model]: FusedLinear's
+ * scoring from {row: count}. tf = 1 + log(count) when sublinear, else count; per model
+ * (sq_col, first, width, biases, binary) of layout: z = Σ tf·row[first:first+width] /
+ * √(Σ tf²·row[sq_col]) + biases (biases alone when that norm is 0), then the sigmoid
+ * ([1 - p, p]) or the softmax, with the arithmetic of linear._probabilities. */
+static PyObject *fused_probs(PyObject *mod, PyObject *args) {
+    (void)mod;
+    PyObject *matrix, *counts, *layout;
+    int sublinear;
+    if (!PyArg_ParseTuple(args, "OO!pO!", &matrix, &PyDict_Type, &counts, &sublinear, &PyTuple_Type, &layout)) return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(matrix, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return NULL;
+    PyObject *result = NULL;
+    double *lin = NULL, *sq = NULL, *z = NULL;
+    if (view.ndim != 2 || view.format == NULL || strcmp(view.format, "d") != 0) {
+        PyErr_SetString(PyExc_TypeError, "fused_probs needs a C-contiguous 2-D float64 matrix");
+        goto done;
+    }
+    Py_ssize_t n_rows = view.shape[0], n_cols = view.shape[1];
+    const double *data = (const double *)view.buf;
+    lin = PyMem_Calloc(n_cols, sizeof(double));
+    sq = PyMem_Calloc(n_cols, sizeof(double));
+    z = PyMem_Calloc(n_cols, sizeof(double));
+    if (!lin || !sq || !z) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(counts, &pos, &key, &value)) {
+        Py_ssize_t r = PyLong_AsSsize_t(key);
+        long c = PyLong_AsLong(value);
+        if ((r == -1 || c == -1) && PyErr_Occurred()) goto done;
+        if (r < 0 || r >= n_rows) {
+            PyErr_SetString(PyExc_IndexError, "row index out of range");
+            goto done;
+        }
+        double tf = sublinear ? 1.0 + log((double)c) : (double)c, tf2 = tf * tf;
+        const double *row = data + r * n_cols;
+        for (Py_ssize_t k = 0; k < n_cols; k++) {
+            lin[k] += tf * row[k];
+            sq[k] += tf2 * row[k];
+        }
+    }
+    Py_ssize_t n_models = PyTuple_GET_SIZE(layout);
+    result = PyList_New(n_models);
+    for (Py_ssize_t m = 0; result != NULL && m < n_models; m++) {
+        Py_ssize_t sq_col, first, width;
+        PyObject *biases;
+        int binary;
+        if (!PyArg_ParseTuple(PyTuple_GET_ITEM(layout, m), "nnnO!p", &sq_col, &first, &width, &PyTuple_Type, &biases, &binary) ||
+            PyTuple_GET_SIZE(biases) != width || sq_col < 0 || first < 0 || width < 1 || first + width > n_cols || sq_col >= n_cols) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "bad layout");
+            Py_CLEAR(result);
+            break;
+        }
+        double norm2 = sq[sq_col], inv = norm2 <= 0.0 ? 0.0 : 1.0 / sqrt(norm2);
+        for (Py_ssize_t k = 0; k < width; k++) {
+            double b = PyFloat_AsDouble(PyTuple_GET_ITEM(biases, k));
+            z[k] = norm2 <= 0.0 ? b : lin[first + k] * inv + b;
+        }
+        if (PyErr_Occurred()) {
+            Py_CLEAR(result);
+            break;
+        }
+        PyObject *probs;
+        if (binary) {
+            double p = 1.0 / (1.0 + exp(-z[0]));
+            probs = Py_BuildValue("[dd]", 1.0 - p, p);
+        } else {
+            double top = z[0], total = 0.0;
+            for (Py_ssize_t k = 1; k < width; k++)
+                if (z[k] > top) top = z[k];
+            for (Py_ssize_t k = 0; k < width; k++) {
+                z[k] = exp(z[k] - top);
+                total += z[k];
+            }
+            probs = PyList_New(width);
+            for (Py_ssize_t k = 0; probs != NULL && k < width; k++) {
+                PyObject *f = PyFloat_FromDouble(z[k] / total);
+                if (f == NULL) Py_CLEAR(probs);
+                else PyList_SET_ITEM(probs, k, f);
+            }
+        }
+        if (probs == NULL) {
+            Py_CLEAR(result);
+            break;
+        }
+        PyList_SET_ITEM(result, m, probs);
+    }
+done:
+    PyMem_Free(lin);
+    PyMem_Free(sq);
+    PyMem_Free(z);
+    PyBuffer_Release(&view);
+    return result;
+}
+
+/* flagged_logits(matrix, rows, biases, logit_thresholds) -> [(k, z)] for the columns k whose
+ * z = Σ row[1 + k] / √(Σ row[0]) + biases[k] (biases[k] alone without rows) reaches its
+ * threshold: the moderation classifier's flags() on a clean comment returns an empty list
+ * without one Python float made (binary tf: each row counted once, see classifier.py). */
+static PyObject *flagged_logits(PyObject *mod, PyObject *args) {
+    (void)mod;
+    PyObject *matrix, *rows, *biases, *thresholds;
+    if (!PyArg_ParseTuple(args, "OO!O!O!", &matrix, &PyList_Type, &rows, &PyTuple_Type, &biases, &PyTuple_Type, &thresholds)) return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(matrix, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return NULL;
+    PyObject *result = NULL;
+    double small[64];
+    double *sum = small;
+    Py_ssize_t n_rows = view.ndim == 2 ? view.shape[0] : 0, n_cols = view.ndim == 2 ? view.shape[1] : 0;
+    Py_ssize_t width = PyTuple_GET_SIZE(biases);
+    if (view.ndim != 2 || view.format == NULL || strcmp(view.format, "d") != 0 || n_cols != width + 1 || PyTuple_GET_SIZE(thresholds) != width) {
+        PyErr_SetString(PyExc_TypeError, "flagged_logits needs a float64 matrix of 1 + len(biases) columns and one threshold per bias");
+        goto done;
+    }
+    if (n_cols > 64 && (sum = PyMem_Calloc(n_cols, sizeof(double))) == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (sum == small) memset(small, 0, sizeof small);
+    const double *data = (const double *)view.buf;
+    Py_ssize_t count = PyList_GET_SIZE(rows);
+    for (Py_ssize_t q = 0; q < count; q++) {
+        Py_ssize_t r = PyLong_AsSsize_t(PyList_GET_ITEM(rows, q));
+        if (r == -1 && PyErr_Occurred()) goto done;
+        if (r < 0 || r >= n_rows) {
+            PyErr_SetString(PyExc_IndexError, "row index out of range");
+            goto done;
+        }
+        const double *row = data + r * n_cols;
+        for (Py_ssize_t c = 0; c < n_cols; c++) sum[c] += row[c];
+    }
+    double inv = count ? 1.0 / sqrt(sum[0]) : 0.0;
+    result = PyList_New(0);
+    for (Py_ssize_t k = 0; result != NULL && k < width; k++) {
+        double b = PyFloat_AsDouble(PyTuple_GET_ITEM(biases, k)), t = PyFloat_AsDouble(PyTuple_GET_ITEM(thresholds, k));
+        if (PyErr_Occurred()) {
+            Py_CLEAR(result);
+            break;
+        }
+        double z = count ? sum[1 + k] * inv + b : b;
+        if (z >= t) {
+            PyObject *item = Py_BuildValue("(nd)", k, z);
+            if (item == NULL || PyList_Append(result, item) < 0) Py_CLEAR(result);
+            Py_XDECREF(item);
+        }
+    }
+done:
+    if (sum != small) PyMem_Free(sum);
+    PyBuffer_Release(&view);
+    return result;
+}
+
+static PyMethodDef module_methods[] = {
+    {"flagged_logits", flagged_logits, METH_VARARGS, "flagged_logits(matrix, rows, biases, thresholds): [(k, z)] at or over threshold"},
+    {"fused_probs", fused_probs, METH_VARARGS, "fused_probs(matrix, counts, sublinear, layout): probabilities per model"},
+    {"row_sums", row_sums, METH_VARARGS, "row_sums(matrix, rows, tfs=None): Σ rows (or (Σ tf·row, Σ tf²·row))"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_speedups", "Compiled inner loops of the comment path.", -1, module_methods, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__speedups(void) {
+    if (PyType_Ready(&StrTableType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL) return NULL;
+    if (PyModule_AddObjectRef(m, "StrTable", (PyObject *)&StrTableType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

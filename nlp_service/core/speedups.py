@@ -1,0 +1,22 @@
+"""The compiled inner loops (``_speedups.c``), or None for each where the build was skipped.
+
+``setup.py`` compiles the extension on ``pip install`` (editable or wheel). It is optional so
+that a machine without a C compiler still installs: every caller keeps the pure-Python
+formulation it replaced, as the fallback and as the reference the tests compare with
+(``tests/core/test_speedups.py``, which also fails when the build is missing). After an
+edit of ``_speedups.c`` (or a merge that brings one), run ``pip install -e .`` again: an
+editable install compiles the module once, it does not watch the source.
+"""
+
+from __future__ import annotations
+
+try:
+    from nlp_service.core import _speedups
+except ImportError:  # pragma: no cover - exercised only where the build was skipped
+    _speedups = None
+
+StrTable = getattr(_speedups, "StrTable", None)
+row_sums = getattr(_speedups, "row_sums", None)
+fused_probs = getattr(_speedups, "fused_probs", None)
+flagged_logits = getattr(_speedups, "flagged_logits", None)
+AVAILABLE = _speedups is not None

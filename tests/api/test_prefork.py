@@ -1,0 +1,101 @@
+"""`nlp-service serve --workers N`: one master loads and forks N workers (api/prefork.py).
+
+Started for real (a subprocess with the embedded Redis), so the tests see what an operator
+sees: N workers that are children of the master, /metrics summing them all, a worker that
+dies replaced, and SIGTERM or SIGINT leaving no process behind (workers and Redis alike).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from tests.test_serve_e2e import _gone, free_port, poll
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _workers(master: psutil.Process) -> list[psutil.Process]:
+    """The forked workers: children that run the master's own command line."""
+    cmd = master.cmdline()
+    found = []
+    for child in master.children():
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE and child.cmdline() == cmd:
+                found.append(child)
+        except psutil.Error:  # ended (or a zombie not yet reaped) while we looked
+            continue
+    return found
+
+
+@pytest.fixture
+def prefork(tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "NLP_SERVICE_ADMIN_KEY"}}
+    env.update({"NLP_SERVICE_VAR_DIR": str(tmp_path / "var"), "NLP_SERVICE_CACHE_DIR": str(tmp_path / "cache")})
+    log = (tmp_path / "serve.log").open("w+")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nlp_service.cli", "serve", "--port", str(port), "--workers", "2"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    master = psutil.Process(proc.pid)
+
+    def ready() -> bool:
+        try:
+            return proc.poll() is not None or (httpx.get(url + "/readyz", timeout=1).status_code == 200 and len(_workers(master)) == 2)
+        except (httpx.HTTPError, psutil.Error):
+            return False
+
+    try:
+        poll(ready)
+        log.seek(0)
+        output = log.read()
+        assert proc.poll() is None, output
+        redis_pid = int(re.search(r"embedded Redis \(pid (\d+)\)", output).group(1))
+        yield proc, master, url, redis_pid, log
+    finally:
+        if proc.poll() is None:
+            proc.kill()  # only after a failed assertion: the tests stop it themselves
+            proc.wait(timeout=30)
+        log.close()
+
+
+def _stops_cleanly(proc: subprocess.Popen, workers: list[psutil.Process], redis_pid: int, signum: int) -> None:
+    proc.send_signal(signum)
+    assert proc.wait(timeout=60) == 0
+    assert all(_gone(w.pid) for w in workers)  # no worker left behind
+    assert _gone(redis_pid)  # and the embedded Redis stopped after them
+
+
+def test_workers_are_forked_after_loading_and_metrics_sum_them(prefork) -> None:
+    proc, master, url, redis_pid, log = prefork
+    workers = _workers(master)
+    assert len(workers) == 2 and all(w.ppid() == master.pid for w in workers)
+    for _ in range(30):  # a new connection each: the kernel hands them to either worker
+        assert httpx.get(url + "/healthz").status_code == 200
+    text = httpx.get(url + "/metrics").text
+    served = re.search(r'nlp_http_requests_total\{method="GET",route="/healthz",status="200"\} (\d+)', text)
+    assert served and float(served.group(1)) == 30  # summed over the workers, whichever served
+    log.seek(0)
+    assert "forked 2 workers after loading" in log.read()
+    _stops_cleanly(proc, workers, redis_pid, signal.SIGTERM)
+
+
+def test_a_dead_worker_is_replaced_and_sigint_stops_everything(prefork) -> None:
+    proc, master, url, redis_pid, _log = prefork
+    first, second = _workers(master)
+    first.kill()
+    assert poll(lambda: first.pid not in {w.pid for w in _workers(master)} and len(_workers(master)) == 2)
+    assert httpx.get(url + "/readyz").status_code == 200
+    workers = _workers(master)
+    assert second.pid in {w.pid for w in workers}
+    _stops_cleanly(proc, workers, redis_pid, signal.SIGINT)
