@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from nlp_service.core import metrics
+from nlp_service.live.reasons import MODERATION
 from nlp_service.live.screen import flood_moderation
 from nlp_service.live.types import Matched, Outcome
 from nlp_service.replies.limits import REPLY, Decision, Settled
@@ -30,7 +31,7 @@ def apply_flood(out: Outcome) -> None:
     """Redis counted this comment over the flood limit: block it (its reason stays if it had one)."""
     out.moderation = flood_moderation(out.moderation["categories"])
     if out.reason is None:
-        out.reason = "moderation"
+        out.reason = MODERATION
 
 
 def count_settled(settled: Settled) -> None:

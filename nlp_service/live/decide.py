@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from nlp_service.live.reasons import MISSING_VARIABLE, NO_MATCH, SCHEDULE
 from nlp_service.replies.matcher import Candidate, MatchResult
 from nlp_service.replies.rules import Rule
 
-SkipWhy = Literal["sentiment", "schedule", "missing_variable"]
-NO_MATCH = "no_match"
+SkipWhy = Literal["sentiment", "schedule", "missing_variable"]  # "schedule" and "missing_variable" are also reasons
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +32,7 @@ class Skip:
         """The sentence the dry run shows (its wording is part of the API)."""
         if self.why == "sentiment":
             return f"{self.rule_id}: sentiment {self.sentiment} is not one of {', '.join(self.allowed)}"
-        if self.why == "schedule":
+        if self.why == SCHEDULE:
             return f"{self.rule_id}: outside its schedule"
         return f"{self.rule_id}: variable(s) not set: {', '.join(self.missing)}"
 
@@ -79,11 +79,11 @@ def select(result: MatchResult, sentiment: str, variables: dict[str, str], ts_ms
             skipped.append(Skip(rule.id, "sentiment", sentiment=sentiment, allowed=tuple(rule.when_sentiment)))
             continue
         if rule.schedule is not None and not rule.schedule.active(ts_ms):
-            skipped.append(Skip(rule.id, "schedule"))
+            skipped.append(Skip(rule.id, SCHEDULE))
             continue
         variants, missing = usable_variants(rule, variables)
         if not variants:
-            skipped.append(Skip(rule.id, "missing_variable", missing=tuple(sorted(missing))))
+            skipped.append(Skip(rule.id, MISSING_VARIABLE, missing=tuple(sorted(missing))))
             continue
         return Selection(result, cand, tuple(variants), tuple(skipped))
     return Selection(result, None, (), tuple(skipped))

@@ -26,8 +26,9 @@ from nlp_service.core.errors import InvalidTextError
 from nlp_service.live import explain
 from nlp_service.live.apply import apply_decision, apply_flood, count_settled
 from nlp_service.live.bursts import BurstSchedule
-from nlp_service.live.decide import NO_MATCH, Selection, select
+from nlp_service.live.decide import Selection, select
 from nlp_service.live.flood import FloodMemory
+from nlp_service.live.reasons import INVALID_TEXT, MODERATION, NO_MATCH, OWN_BOT, STORE_UNAVAILABLE
 from nlp_service.live.roundtrip import (
     Answer,
     limit_request,
@@ -44,7 +45,7 @@ from nlp_service.moderation.lists import load_replies
 from nlp_service.moderation.queue import ModerationQueue, ObserveConfig, QueueEntry
 from nlp_service.moderation.recorder import Recorder
 from nlp_service.moderation.spool import Spool
-from nlp_service.replies.limits import Limiter, RoomLimits, Settled, decode_all, sweep
+from nlp_service.replies.limits import BANNED, Limiter, RoomLimits, Settled, decode_all, sweep
 from nlp_service.replies.state import RoomSnapshot, StateCache
 from nlp_service.store.redis import execute
 
@@ -93,7 +94,7 @@ class ReplyEngine:
             self._spool(plan.observed, exc)
             for items in plan.matched.values():
                 for m in items:
-                    outcomes[m.index].reason = "store_unavailable"
+                    outcomes[m.index].reason = STORE_UNAVAILABLE
             return outcomes
         for room, settled in answer.settled.items():
             self._settled(room, settled)
@@ -112,13 +113,13 @@ class ReplyEngine:
         c = out.comment
         snap = plan.snapshot(c.room, self.state)
         if snap.is_banned(c.user, now_ms):  # blocked without analysis, still recorded
-            out.reason, out.moderation = "banned", {"action": BLOCK, "categories": []}
+            out.reason, out.moderation = BANNED, {"action": BLOCK, "categories": []}
             plan.defer(c.room, QueueEntry(c.id, c.user, queue_record(c, ""), None))
             return
         try:
             out.analysis = self.analyzer.analyze(c.text)
         except InvalidTextError as exc:
-            out.reason, out.error = "invalid_text", str(exc)
+            out.reason, out.error = INVALID_TEXT, str(exc)
             return
         mod = moderate_memo(out.analysis, snap.lexicon, self.standard_answers, self.moderation_model)
         out.moderation = mod.to_dict()
@@ -127,14 +128,14 @@ class ReplyEngine:
         plan.event(c.room, pulse_event(c, out.analysis, mod.categories, now_ms))
         repeat = self.flood.seen(c.room, c.user, entry.digest)
         if self.flood.is_flooder(c.room, c.user, entry.digest):  # known flooder: block now
-            out.moderation, out.reason = flood_moderation(mod.categories), "moderation"
+            out.moderation, out.reason = flood_moderation(mod.categories), MODERATION
             plan.defer(c.room, entry)
             return
         matched = None
         if mod.action == BLOCK:
-            out.reason = "moderation"
+            out.reason = MODERATION
         elif c.user == (snap.settings.bot_user or c.sender):  # the bot's own message is never a question
-            out.reason = "own_bot"
+            out.reason = OWN_BOT
         else:
             matched = self._decide(i, out, snap, entry.digest, now_ms)
         # flagged (queue it durably), a repeat (count it now) or matched (it goes to Redis anyway)

@@ -25,21 +25,12 @@ from dataclasses import dataclass
 import redis
 from pydantic_core import to_json
 
-from nlp_service.core.errors import NlpServiceError
+from nlp_service.core.errors import InvalidDecisionError, QueueItemNotFoundError
 from nlp_service.store import actions
 from nlp_service.store.redis import Keys, register_script, run_script
 
 GROUP = "moderators"
 DECISIONS = ("approve", "delete", "ban", "reply")
-
-
-class QueueItemNotFoundError(NlpServiceError, KeyError):
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else "item not found"
-
-
-class InvalidDecisionError(NlpServiceError, ValueError):
-    pass
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,9 +6,10 @@ import datetime as dt
 
 from nlp_service.live.apply import apply_decision, apply_flood
 from nlp_service.live.bursts import BurstSchedule
-from nlp_service.live.decide import NO_MATCH, Skip, select, usable_variants
+from nlp_service.live.decide import Skip, select, usable_variants
 from nlp_service.live.explain import Gates, considered
 from nlp_service.live.flood import FloodMemory
+from nlp_service.live.reasons import NO_MATCH
 from nlp_service.live.screen import Plan, flood_moderation, queue_record
 from nlp_service.live.types import Comment, Matched, Outcome
 from nlp_service.moderation.queue import QueueEntry
