@@ -34,6 +34,7 @@ from functools import lru_cache
 import ahocorasick
 from pypinyin import Style, pinyin
 
+from nlp_service.core.memo import BoundedMemo, text_cost
 from nlp_service.text.normalize import normalize
 
 EXACT, HOMOPHONE, PINYIN, MIXED = "exact", "homophone", "pinyin", "mixed"
@@ -132,7 +133,9 @@ class Lexicon:
         self._has_allow = bool(allow_terms)
         # moderate() results of texts already seen with these lists (see detect.moderate_memo);
         # a change to the lists builds a new Lexicon, so the memo can never be stale
-        self.memo: dict[str, object] = {}
+        # (about 270 bytes a result with its key on the sample room, tracemalloc; the per-character
+        # part is an estimate: the terms list grows with the text)
+        self.memo: BoundedMemo[str, object] = BoundedMemo(100_000, 64 << 20, text_cost(per_char=20, base=300))
 
     def find(self, text: str) -> list[Hit]:
         """Hits in the matching form ``text``, after allow-list suppression."""
