@@ -72,9 +72,6 @@ class ReplyEngine:
         self.flood = FloodMemory(self.settings.flood_window_seconds)
         self.recorder = Recorder(queue, self.queue_config, self.flood.mark)
 
-    def mark_flooder(self, room: str, user: str, digest: str) -> None:
-        self.flood.mark(room, user, digest)
-
     # --- the live path -----------------------------------------------------------------
     def handle(self, comments: list[Comment], now_ms: int | None = None) -> list[Outcome]:
         """Answer a batch of comments, in order, with one Redis round trip."""
@@ -147,6 +144,7 @@ class ReplyEngine:
             plan.match(c.room, matched)
 
     def _select(self, comment: Comment, analysis: Analysis, snap: RoomSnapshot, now_ms: int) -> Selection:
+        """Match the room's rules, then :func:`~nlp_service.live.decide.select` (shared with the dry run)."""
         result = snap.rules.match(analysis.normalized.text, analysis.intent.label, analysis.intent.confidence)
         if result.regex_timeouts:
             metrics.REGEX_TIMEOUTS.inc(result.regex_timeouts)
