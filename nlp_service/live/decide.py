@@ -37,7 +37,7 @@ class Skip:
         return f"{self.rule_id}: variable(s) not set: {', '.join(self.missing)}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per comment (see live/types.Matched); nothing mutates it
 class Selection:
     """The rule to try for a comment (``chosen``), or none and the reason."""
 

@@ -123,8 +123,8 @@ class ReplyEngine:
         entry = QueueEntry(c.id, c.user, queue_record(c, out.analysis.normalized.text), mod.to_dict(full=True) if mod.flagged else None)
         plan.digests[i] = entry.digest
         plan.event(c.room, pulse_event(c, out.analysis, mod.categories, now_ms))
-        repeat = self.flood.seen(c.room, c.user, entry.digest)
-        if self.flood.is_flooder(c.room, c.user, entry.digest):  # known flooder: block now
+        repeat, flooder = self.flood.check(c.room, c.user, entry.digest)
+        if flooder:  # known flooder: block now
             out.moderation, out.reason = flood_moderation(mod.categories), MODERATION
             plan.defer(c.room, entry)
             return

@@ -26,19 +26,18 @@ class FloodMemory:
         self._flooders: BoundedMemo[Key, float] = BoundedMemo(max_flooders, max_flooders * _ENTRY_BYTES, lambda _k: _ENTRY_BYTES)
         self._lock = threading.Lock()  # the recorder's thread marks flooders too
 
-    def seen(self, room: str, user: str, digest: str) -> bool:
-        """Remember this comment; True when the user sent the same text within the window."""
+    def check(self, room: str, user: str, digest: str) -> tuple[bool, bool]:
+        """Remember this comment. Returns (a repeat: the user sent the same text within the
+        window, a known flooder: Redis already counted this user's text over the limit)."""
         key = (room, user, digest)
         now = self._clock()
-        with self._lock:
+        with self._lock:  # one lock for both: this runs for every comment
             repeat = (self._seen.get(key) or 0.0) > now
             self._seen.put(key, now + self.window_seconds)
-        return repeat
+            flooder = (self._flooders.get(key) or 0.0) > now
+        return repeat, flooder
 
     def mark(self, room: str, user: str, digest: str) -> None:
         """Redis counted this user's text over the limit: block the next ones here."""
         with self._lock:
             self._flooders.put((room, user, digest), self._clock() + self.window_seconds)
-
-    def is_flooder(self, room: str, user: str, digest: str) -> bool:
-        return (self._flooders.get((room, user, digest)) or 0.0) > self._clock()

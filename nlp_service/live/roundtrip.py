@@ -27,7 +27,7 @@ from nlp_service.replies.state import RoomSettings, RoomSnapshot
 from nlp_service.store.redis import execute
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: built per request (see live/types.Matched)
 class Answer:
     """What one round trip decided."""
 

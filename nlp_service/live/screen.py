@@ -47,7 +47,7 @@ def flood_moderation(categories) -> dict:
     return {"action": BLOCK, "categories": ["flood", *[x for x in categories if x != "flood"]]}
 
 
-@dataclass
+@dataclass(slots=True)
 class Plan:
     """One batch, sorted by room and by what Redis must do with each comment."""
 

@@ -58,7 +58,10 @@ class Outcome:
         }
 
 
-@dataclass(frozen=True, slots=True)
+# slots, not frozen: a frozen dataclass's __init__ costs 1.2 µs against 0.2 µs (one
+# object.__setattr__ per field; timeit, Python 3.11), paid per comment on the reply path.
+# Nothing mutates it after it is built.
+@dataclass(slots=True)
 class Matched:
     """A comment whose rule was chosen (``decide.select``): it waits for the limits' decision."""
 
@@ -69,7 +72,7 @@ class Matched:
     digest: str = ""  # of the normalised text (flood counter key)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: see Matched
 class Observed:
     """A comment that goes to Redis in the request: flagged, a repeat, or matched."""
 

@@ -33,7 +33,10 @@ GROUP = "moderators"
 DECISIONS = ("approve", "delete", "ban", "reply")
 
 
-@dataclass(frozen=True, slots=True)
+# slots, not frozen: a frozen dataclass's __init__ costs 1.2 µs against 0.2 µs (one
+# object.__setattr__ per field; timeit, Python 3.11), paid per comment on the reply path.
+# Nothing mutates it after it is built.
+@dataclass(slots=True)
 class QueueEntry:
     """One comment as the observe script gets it (from the engine, the recorder or the spool)."""
 

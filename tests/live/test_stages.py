@@ -145,22 +145,23 @@ def test_the_queue_record_digest_is_of_the_normalised_text() -> None:
 def test_flood_memory_remembers_within_the_window_only() -> None:
     now = [100.0]
     memory = FloodMemory(60, clock=lambda: now[0])
-    assert memory.seen("r", "u", "d") is False
-    assert memory.seen("r", "u", "d") is True
+    assert memory.check("r", "u", "d") == (False, False)
+    assert memory.check("r", "u", "d") == (True, False)
     now[0] += 61
-    assert memory.seen("r", "u", "d") is False
+    assert memory.check("r", "u", "d") == (False, False)
     memory.mark("r", "u", "d")
-    assert memory.is_flooder("r", "u", "d") and not memory.is_flooder("r", "u", "other")
+    assert memory.check("r", "u", "d") == (True, True)
+    assert memory.check("r", "u", "other") == (False, False)
     now[0] += 61
-    assert not memory.is_flooder("r", "u", "d")
+    assert memory.check("r", "u", "d") == (False, False)
 
 
 def test_flood_memory_is_bounded_and_forgets_the_oldest_first() -> None:
     memory = FloodMemory(60, clock=lambda: 0.0, max_seen=3)
     for user in "abcd":
-        memory.seen("r", user, "d")
-    assert memory.seen("r", "a", "d") is False  # pushed out by d
-    assert memory.seen("r", "d", "d") is True
+        memory.check("r", user, "d")
+    assert memory.check("r", "a", "d") == (False, False)  # pushed out by d
+    assert memory.check("r", "d", "d") == (True, False)
 
 
 def test_burst_schedule_hands_out_due_rooms_once() -> None:
