@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from nlp_service.core.errors import InvalidTextError
 from nlp_service.core.memo import BoundedMemo, text_cost
@@ -17,10 +17,25 @@ if TYPE_CHECKING:  # the models load lazily, in the process that labels
     from nlp_service.moderation.classifier import ModerationClassifier
     from nlp_service.moderation.lexicon import Lexicon
 
-OUTPUT_COLUMNS = ("sentiment", "sentiment_score", "intent", "intent_confidence", "keywords", "moderation_action", "moderation_categories")
+
+class Labels(NamedTuple):
+    """The seven labels of a text: the columns ``score`` adds, in their order (a tuple, so the
+    chunked path can walk them column by column; pickled cheaply to and from workers)."""
+
+    sentiment: str
+    sentiment_score: float
+    intent: str
+    intent_confidence: float
+    keywords: tuple[str, ...]
+    moderation_action: str
+    moderation_categories: tuple[str, ...]
+
+    def row(self) -> dict[str, object]:
+        """The labels as a row's columns (lists where a JSON or Arrow row wants a list)."""
+        return {**self._asdict(), "keywords": list(self.keywords), "moderation_categories": list(self.moderation_categories)}
 
 
-Labels = tuple  # OUTPUT_COLUMNS in order; keywords and categories as tuples
+OUTPUT_COLUMNS: tuple[str, ...] = Labels._fields
 LabelMemo = BoundedMemo[str, "Labels | str"]  # text → its labels, or why it cannot be labelled
 
 
@@ -50,7 +65,7 @@ class Labeler:
         except InvalidTextError as exc:
             return str(exc)
         m = moderate(a, self.lexicon, classifier=self.classifier)
-        return (a.sentiment.label, a.sentiment.score, a.intent.label, a.intent.confidence, a.keywords, m.action, m.categories)
+        return Labels(a.sentiment.label, a.sentiment.score, a.intent.label, a.intent.confidence, tuple(a.keywords), m.action, tuple(m.categories))
 
     def label_memo(self, text: str, memo: LabelMemo) -> Labels | str:
         """:meth:`label`, remembered in ``memo`` (see :func:`new_memo`)."""
@@ -89,7 +104,7 @@ def score_rows(rows: Iterable[dict], text_col: str, labeler: Labeler, memo: Labe
         if isinstance(labels, str):
             rejects.append(reject(number, labels, text))
             continue
-        row.update(zip(OUTPUT_COLUMNS, (*labels[:4], list(labels[4]), labels[5], list(labels[6])), strict=True))
+        row.update(labels.row())
         scored.append(row)
     return scored, rejects
 
