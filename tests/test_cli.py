@@ -76,3 +76,13 @@ def test_ctrl_c_during_score_prints_the_resume_hint(tmp_path: Path, monkeypatch:
     result = CliRunner().invoke(app, ["score", str(src), "-o", str(tmp_path / "out.csv"), "--quiet"])
     assert result.exit_code == 130, result.output
     assert RESUME_HINT in result.output
+
+
+def test_engine_is_a_choice_named_in_help_and_checked_before_any_work(tmp_path) -> None:
+    archive = tmp_path / "a.csv"
+    archive.write_text("text\n来了\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    result = CliRunner().invoke(app, ["score", str(archive), "-o", str(out), "--engine", "spark"])
+    assert result.exit_code == 2 and "spark" in result.output and "local" in result.output
+    assert not out.exists()
+    assert "[local|dask]" in CliRunner().invoke(app, ["score", "-h"]).output

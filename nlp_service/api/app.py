@@ -21,15 +21,18 @@ from nlp_service.core.config import Settings, get_settings
 from nlp_service.core.errors import (
     AuthError,
     ForbiddenError,
+    InvalidDecisionError,
+    InvalidRoleError,
     InvalidRuleError,
     InvalidTextError,
     InvalidTimeZoneError,
+    InvalidWordListError,
+    QueueItemNotFoundError,
     RateLimitedError,
     RuleNotFoundError,
     StoreUnavailableError,
 )
 from nlp_service.live.services import Services
-from nlp_service.moderation.queue import InvalidDecisionError, QueueItemNotFoundError
 
 # Domain error → HTTP status. Routes raise domain errors; only this table knows HTTP.
 STATUS = {
@@ -42,6 +45,8 @@ STATUS = {
     QueueItemNotFoundError: 404,
     InvalidDecisionError: 422,
     InvalidTimeZoneError: 422,
+    InvalidRoleError: 422,
+    InvalidWordListError: 422,
     RateLimitedError: 429,
 }
 

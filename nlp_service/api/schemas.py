@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from nlp_service.replies.engine import Comment
+from nlp_service.classify.labels import INTENTS, SENTIMENTS
+from nlp_service.live.reasons import REASONS
+from nlp_service.live.types import Comment
+from nlp_service.moderation.labels import ACTIONS, CATEGORIES
 from nlp_service.replies.rules import ROOM_PATTERN
+from nlp_service.store.apikeys import Role
 
 MAX_TEXT = 2000
+
+# The enumerations of the OpenAPI document, built from the vocabularies (``Literal`` of a
+# tuple is the Literal of its members), so a label is spelled in one place only.
+SentimentLabel = Literal[SENTIMENTS]  # type: ignore[valid-type]
+IntentLabel = Literal[INTENTS]  # type: ignore[valid-type]
+ModerationAction = Literal[ACTIONS]  # type: ignore[valid-type]
+ModerationCategory = Literal[CATEGORIES]  # type: ignore[valid-type]
+Reason = Literal[REASONS]  # type: ignore[valid-type]
 
 
 # One unit (epoch milliseconds) and a sane range: a 400-digit or 10^20 ts used to reach the
@@ -76,10 +88,41 @@ class BatchIn(BaseModel):
     comments: list[CommentIn] = Field(min_length=1)
 
 
-class Label(BaseModel):
-    label: str
-    score: float | None = None
-    confidence: float | None = None
+class SentimentOut(BaseModel):
+    label: SentimentLabel
+    score: float = Field(description="P(positive) + ½·P(neutral)")
+
+
+class IntentOut(BaseModel):
+    label: IntentLabel
+    confidence: float
+
+
+class ModerationOut(BaseModel):
+    action: ModerationAction
+    categories: list[ModerationCategory]
+
+
+class TermHit(BaseModel):
+    category: ModerationCategory
+    term: str
+    start: int = Field(description="span in the original text")
+    end: int
+    text: str = Field(description="the original text of the span")
+    how: str = Field(description="how it matched: exact, homophone, pinyin, pattern, model …")
+    score: float | None = Field(None, description="the classifier's probability (how = model)")
+
+
+class ModerationDetail(ModerationOut):
+    """The full moderation result (``POST /v1/moderate``, a queued item)."""
+
+    terms: list[TermHit]
+    score: float
+    suggested_reply: str | None
+
+
+class ModerateOut(ModerationDetail):
+    room: str
 
 
 class ReplyOut(BaseModel):
@@ -92,12 +135,12 @@ class ReplyOut(BaseModel):
 class CommentOut(BaseModel):
     id: str
     room: str
-    sentiment: dict | None
-    intent: dict | None
+    sentiment: SentimentOut | None
+    intent: IntentOut | None
     keywords: list[str]
     reply: ReplyOut | None
-    reason: str | None
-    moderation: dict
+    reason: Reason | None = Field(description="why there is no reply (null when there is one)")
+    moderation: ModerationOut
     error: str | None = None
 
 
@@ -119,7 +162,7 @@ class KeyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=64)
-    role: str
+    role: Role
     rooms: list[Annotated[str, Field(pattern=ROOM_PATTERN + "|^\\*$")]] = Field(default_factory=lambda: ["*"], max_length=1000)
 
 
@@ -159,3 +202,59 @@ class ModerateIn(BaseModel):
 
     text: str = Field(max_length=MAX_TEXT)
     room: str = Field("global", pattern=ROOM_PATTERN)
+
+
+class KeyOut(BaseModel):
+    key_id: str
+    name: str
+    role: Role
+    rooms: list[str]
+
+
+class KeyCreatedOut(KeyOut):
+    key: str = Field(description="the key itself, shown this once")
+
+
+class KeysOut(BaseModel):
+    keys: list[KeyOut]
+
+
+class FiredOut(BaseModel):
+    rule_id: str
+    priority: int
+    spans: list[dict]
+    intent: IntentLabel | None
+    confidence: float | None
+    would_reply: str
+    mentions: list[str]
+    limits_now: list[Literal["clear", "rule_window_open", "user_cooldown", "room_budget_spent"]]
+
+
+class DryRunOut(BaseModel):
+    room: str
+    normalized: str
+    intent: IntentOut
+    sentiment: SentimentOut
+    fired: FiredOut | None
+    reason: Reason | None
+    considered: list[dict]
+
+
+class PulledItem(BaseModel):
+    item_id: str
+    room: str
+    comment: dict
+    moderation: ModerationOut
+    deliveries: int
+    recent_comments: list[dict]
+    suggested_reply: str | None
+
+
+class PullOut(BaseModel):
+    items: list[PulledItem]
+
+
+def documented(model: type[BaseModel], status: int = 200) -> dict:
+    """Route arguments that put ``model`` in the OpenAPI document as the response body,
+    while the route still returns its dict as it is (nothing filtered or reordered)."""
+    return {"response_model": None, "responses": {status: {"model": model, "description": "Successful Response"}}}

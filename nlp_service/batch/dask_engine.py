@@ -14,9 +14,10 @@ import time
 from pathlib import Path
 
 from nlp_service.batch.io import Writer, detect_format
+from nlp_service.batch.labels import new_memo
 from nlp_service.batch.score import OUTPUT_COLUMNS, ScoreSummary, check_columns
 
-_memo: dict = {}  # per worker process: labels of the texts it has seen
+_memo = new_memo()  # per worker process: labels of the texts it has seen
 
 
 def _score_partition(pdf, text_col: str):

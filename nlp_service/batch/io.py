@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from nlp_service.batch.labels import reject
 from nlp_service.core.errors import DataFileError
 
 FORMATS = ("csv", "jsonl", "parquet")
@@ -82,7 +83,7 @@ def read_chunks(
 
         def on_invalid(row) -> str:  # a malformed CSV row is rejected, not fatal
             # pyarrow cannot number rows when values may span lines: then the row is null
-            bad_rows.append({"row": row.number, "reason": f"malformed CSV row: {row.text[:60]!r}", "raw": row.text[:200]})
+            bad_rows.append(reject(row.number, f"malformed CSV row: {row.text[:60]!r}", row.text, keep=200))
             return "skip"
 
         reader = _open_csv(path, 4 << 20, tuple(c for c in text_columns if c != bytes_column), bytes_column, on_invalid)
@@ -128,7 +129,7 @@ def _read_jsonl(path: Path, chunk_rows: int) -> Iterator[tuple[int, list[dict], 
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                rejects.append({"row": lineno, "reason": f"invalid UTF-8 at byte {exc.start}", "raw": raw[:200].decode("utf-8", "replace")})
+                rejects.append(reject(lineno, f"invalid UTF-8 at byte {exc.start}", raw, keep=200))
                 line = None
             if line is not None and line.strip():
                 try:
@@ -138,7 +139,7 @@ def _read_jsonl(path: Path, chunk_rows: int) -> Iterator[tuple[int, list[dict], 
                     obj["__row__"] = lineno
                     rows.append(obj)
                 except ValueError as exc:
-                    rejects.append({"row": lineno, "reason": f"broken JSON: {exc}", "raw": line[:200]})
+                    rejects.append(reject(lineno, f"broken JSON: {exc}", line, keep=200))
             if lineno - first + 1 >= chunk_rows:
                 yield first, rows, rejects
                 rows, rejects, first = [], [], lineno + 1

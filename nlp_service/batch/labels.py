@@ -7,20 +7,43 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from nlp_service.core.errors import InvalidTextError
+from nlp_service.core.memo import BoundedMemo, text_cost
 
 if TYPE_CHECKING:  # the models load lazily, in the process that labels
     from nlp_service.analysis import Analyzer
     from nlp_service.moderation.classifier import ModerationClassifier
     from nlp_service.moderation.lexicon import Lexicon
 
-OUTPUT_COLUMNS = ("sentiment", "sentiment_score", "intent", "intent_confidence", "keywords", "moderation_action", "moderation_categories")
+
+class Labels(NamedTuple):
+    """The seven labels of a text: the columns ``score`` adds, in their order (a tuple, so the
+    chunked path can walk them column by column; pickled cheaply to and from workers)."""
+
+    sentiment: str
+    sentiment_score: float
+    intent: str
+    intent_confidence: float
+    keywords: tuple[str, ...]
+    moderation_action: str
+    moderation_categories: tuple[str, ...]
+
+    def row(self) -> dict[str, object]:
+        """The labels as a row's columns (lists where a JSON or Arrow row wants a list)."""
+        return {**self._asdict(), "keywords": list(self.keywords), "moderation_categories": list(self.moderation_categories)}
 
 
-Labels = tuple  # OUTPUT_COLUMNS in order; keywords and categories as tuples
-_MEMO_LIMIT = 300_000
+OUTPUT_COLUMNS: tuple[str, ...] = Labels._fields
+LabelMemo = BoundedMemo[str, "Labels | str"]  # text → its labels, or why it cannot be labelled
+
+
+def new_memo() -> LabelMemo:
+    """The labels of texts already seen, bounded so memory stays flat on archives of any size:
+    300,000 texts or about 256 MB (about 500 bytes an entry with its key on the sample room,
+    tracemalloc; the per-character part is an estimate: keywords grow with the text)."""
+    return BoundedMemo(300_000, 256 << 20, text_cost(per_char=40, base=500))
 
 
 class Labeler:
@@ -42,16 +65,11 @@ class Labeler:
         except InvalidTextError as exc:
             return str(exc)
         m = moderate(a, self.lexicon, classifier=self.classifier)
-        return (a.sentiment.label, a.sentiment.score, a.intent.label, a.intent.confidence, a.keywords, m.action, m.categories)
+        return Labels(a.sentiment.label, a.sentiment.score, a.intent.label, a.intent.confidence, tuple(a.keywords), m.action, tuple(m.categories))
 
-    def label_memo(self, text: str, memo: dict) -> Labels | str:
-        labels = memo.get(text)
-        if labels is None:
-            labels = self.label(text)
-            if len(memo) >= _MEMO_LIMIT:
-                memo.clear()  # bounded: memory stays flat on archives of any size
-            memo[text] = labels
-        return labels
+    def label_memo(self, text: str, memo: LabelMemo) -> Labels | str:
+        """:meth:`label`, remembered in ``memo`` (see :func:`new_memo`)."""
+        return memo.get_or_compute(text, self.label)
 
 
 _labeler: Labeler | None = None
@@ -72,26 +90,35 @@ def load_labeler() -> Labeler:
     return _labeler
 
 
-def score_rows(rows: Iterable[dict], text_col: str, labeler: Labeler, memo: dict | None = None) -> tuple[list[dict], list[dict]]:
+def score_rows(rows: Iterable[dict], text_col: str, labeler: Labeler, memo: LabelMemo | None = None) -> tuple[list[dict], list[dict]]:
     """Score rows of dicts in order: (scored rows = input columns + OUTPUT_COLUMNS, rejects)."""
-    memo = memo if memo is not None else {}
+    memo = memo if memo is not None else new_memo()
     scored, rejects = [], []
     for i, row in enumerate(rows):
         number = row.pop("__row__", i + 1)
         text = row.get(text_col)
         if not isinstance(text, str):
-            rejects.append(_not_text(number, text_col, text, json.dumps(row, ensure_ascii=False, default=str)))
+            rejects.append(not_text(number, text_col, text, json.dumps(row, ensure_ascii=False, default=str)))
             continue
         labels = labeler.label_memo(text, memo)
         if isinstance(labels, str):
-            rejects.append({"row": number, "reason": labels, "raw": text[:300]})
+            rejects.append(reject(number, labels, text))
             continue
-        row.update(zip(OUTPUT_COLUMNS, (*labels[:4], list(labels[4]), labels[5], list(labels[6])), strict=True))
+        row.update(labels.row())
         scored.append(row)
     return scored, rejects
 
 
-def _not_text(number: int, text_col: str, value: object, raw: str) -> dict:
-    return {"row": number, "reason": f"{text_col} is {type(value).__name__}, not text", "raw": raw[:300]}
+def reject(row: int | None, reason: str, raw: str | bytes, keep: int = 300) -> dict:
+    """A reject of archive scoring (every reader and labeller builds them here): the row's
+    number (None when the CSV reader cannot tell it), why, and the first ``keep``
+    characters of what it held (bytes decoded with replacement characters)."""
+    shown = raw[:keep].decode("utf-8", "replace") if isinstance(raw, bytes) else raw[:keep]
+    return {"row": row, "reason": reason, "raw": shown}
+
+
+def not_text(number: int, text_col: str, value: object, raw: str) -> dict:
+    """The reject of a row whose text column holds something other than text."""
+    return reject(number, f"{text_col} is {type(value).__name__}, not text", raw)
 
 

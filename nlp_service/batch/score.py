@@ -30,12 +30,13 @@ import pyarrow.parquet as pq
 
 from nlp_service.batch.io import Writer, columns_of, detect_format, read_chunks
 from nlp_service.batch.labels import (
-    _MEMO_LIMIT,
     OUTPUT_COLUMNS,
     Labeler,
     Labels,
-    _not_text,
     load_labeler,
+    new_memo,
+    not_text,
+    reject,
     score_rows,
 )
 from nlp_service.core.errors import DataFileError
@@ -108,7 +109,7 @@ def prepare_chunk(index: int, first_row: int, rows: list[dict] | pa.RecordBatch,
             if isinstance(text, str):
                 good.append((number, row))
             else:
-                rejects.append(_not_text(number, text_col, text, json.dumps(row, ensure_ascii=False, default=str)))
+                rejects.append(not_text(number, text_col, text, json.dumps(row, ensure_ascii=False, default=str)))
         table, numbers = _to_table([r for _, r in good]), np.array([n for n, _ in good], dtype=np.int64)
     if table.num_rows == 0 or text_col not in table.column_names:
         return Chunk(index, table.slice(0, 0), numbers[:0], np.zeros(0, np.int64), [], rejects)
@@ -138,16 +139,16 @@ def _text_column(col: pa.Array, numbers: np.ndarray, text_col: str, rejects: lis
                 try:
                     v = v.decode("utf-8")
                 except UnicodeDecodeError as exc:
-                    rejects.append({"row": number, "reason": f"invalid UTF-8 at byte {exc.start}", "raw": v[:300].decode("utf-8", "replace")})
+                    rejects.append(reject(number, f"invalid UTF-8 at byte {exc.start}", v))
                     v = None
             elif not isinstance(v, str):
-                rejects.append(_not_text(number, text_col, v, str(v)))
+                rejects.append(not_text(number, text_col, v, str(v)))
                 v = None
             keep.append(v is not None)
             decoded.append(v)
         return pa.array(decoded, pa.string()), pa.array(keep, pa.bool_())
     for number, v in zip(numbers.tolist(), col.to_pylist(), strict=True):  # numbers, dates, …
-        rejects.append(_not_text(number, text_col, v, str(v)))
+        rejects.append(not_text(number, text_col, v, str(v)))
     return pa.nulls(len(col), pa.string()), pa.array([False] * len(col), pa.bool_())
 
 
@@ -162,7 +163,7 @@ def label_chunk(chunk: Chunk, labels_of: Callable[[str], Labels | str], text_col
         bad = np.isin(codes, failed)
         for pos in np.flatnonzero(bad).tolist():
             text = chunk.distinct[codes[pos]]
-            rejects.append({"row": int(numbers[pos]), "reason": labels[codes[pos]], "raw": text[:300]})
+            rejects.append(reject(int(numbers[pos]), labels[codes[pos]], text))
         keep = ~bad
         table, codes = table.filter(pa.array(keep)), codes[keep]
         empty = (None,) * len(OUTPUT_COLUMNS)
@@ -255,7 +256,7 @@ def _run(todo, options: ScoreOptions, parts: Path, progress: Callable[[int], Non
     per-row work); the workers, forked after the models are loaded (no start-up cost, shared
     memory), only label texts that no earlier chunk had, while the next chunk is read."""
     labeler = load_labeler()
-    memo: dict[str, Labels | str] = {}
+    memo = new_memo()  # bounded: a later chunk relabels what was pushed out
     pending: set[str] = set()
     workers = max(1, options.workers)
     pool = None
@@ -268,12 +269,11 @@ def _run(todo, options: ScoreOptions, parts: Path, progress: Callable[[int], Non
 
     def finish(chunk: Chunk, size: int) -> None:
         for texts, fut in chunk.in_flight:
-            memo.update(zip(texts, fut.result(), strict=True))
+            for text, labels in zip(texts, fut.result(), strict=True):
+                memo.put(text, labels)
             pending.difference_update(texts)
         table, rejects = label_chunk(chunk, labels_of, options.text_col)
         _write_part(parts, chunk.index, table, rejects)
-        if len(memo) >= _MEMO_LIMIT:
-            memo.clear()  # bounded; a later chunk relabels what it needs
         if progress:
             progress(size)
 

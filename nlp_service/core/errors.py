@@ -41,6 +41,25 @@ class InvalidRuleError(NlpServiceError, ValueError):
     """A reply rule (or a YAML document of rules) that fails validation."""
 
 
+class InvalidRoleError(NlpServiceError, ValueError):
+    """An API key role that is not one of admin, bot, moderator, analyst."""
+
+
+class InvalidWordListError(NlpServiceError, ValueError):
+    """A word-list change that cannot be applied: an unknown category, an over-long term."""
+
+
+class QueueItemNotFoundError(NlpServiceError, KeyError):
+    """No moderation item with that id (or an id not of the form <room>~<stream id>)."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; we want it plain
+        return str(self.args[0]) if self.args else "item not found"
+
+
+class InvalidDecisionError(NlpServiceError, ValueError):
+    """A moderator decision that cannot be applied (unknown action, a ban without seconds …)."""
+
+
 class RuleNotFoundError(NlpServiceError, KeyError):
     """No rule with that id in that scope."""
 

@@ -66,6 +66,16 @@ class BoundedMemo(Generic[K, V]):
             return hit[0]
         return self.put(key, compute(key))
 
+    def discard(self, key: K) -> None:
+        """Forget ``key`` if it is there."""
+        old = self._data.pop(key, None)
+        if old is not None:
+            self.bytes -= old[1]
+
+    def keys(self) -> list[K]:
+        """The keys now, oldest first (a copy: safe to change the memo while walking it)."""
+        return list(self._data)
+
     def clear(self) -> None:
         self._data.clear()
         self.bytes = 0

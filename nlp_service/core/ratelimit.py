@@ -15,6 +15,9 @@ import time
 from collections.abc import Callable
 
 from nlp_service.core.errors import RateLimitedError
+from nlp_service.core.memo import BoundedMemo
+
+_BUCKET_BYTES = 250  # a key id, the kind, a _Bucket: order of magnitude
 
 
 class _Bucket:
@@ -28,14 +31,14 @@ class KeyRateLimiter:
     """``check(key_id, comments)`` raises :class:`RateLimitedError` or takes the tokens.
     A rate of 0 turns that limit off."""
 
-    MAX_KEYS = 100_000  # buckets of keys not seen for a while are dropped beyond this
+    MAX_KEYS = 100_000  # beyond this the oldest buckets are dropped (a dropped key starts full again)
 
     def __init__(self, requests_per_second: float, comments_per_second: float, burst_seconds: float = 2.0,
                  clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
         self.rates = (float(requests_per_second), float(comments_per_second))
         self.burst = max(float(burst_seconds), 1e-3)
         self._clock = clock
-        self._buckets: dict[tuple[str, int], _Bucket] = {}
+        self._buckets: BoundedMemo[tuple[str, int], _Bucket] = BoundedMemo(self.MAX_KEYS, self.MAX_KEYS * _BUCKET_BYTES, lambda _k: _BUCKET_BYTES)
         self._lock = threading.Lock()
 
     def check(self, key_id: str, comments: int = 0) -> None:
@@ -53,20 +56,18 @@ class KeyRateLimiter:
                     waits.append((amount - b.tokens) / rate if amount <= capacity else math.inf)
             if waits:
                 wait = max(waits)
-                what = "requests" if self.rates[0] > 0 and self._buckets[(key_id, 0)].tokens < 1 else "comments"
+                what = "requests" if self.rates[0] > 0 and self._buckets.get((key_id, 0)).tokens < 1 else "comments"
                 retry = self.burst if math.isinf(wait) else wait
                 raise RateLimitedError(f"this key is over its {what} rate; retry in {math.ceil(retry)} s", retry)
             for kind, amount in needs:
                 if self.rates[kind] > 0 and amount > 0:
-                    self._buckets[(key_id, kind)].tokens -= amount
+                    self._buckets.get((key_id, kind)).tokens -= amount
 
     def _bucket(self, key_id: str, kind: int, now: float) -> _Bucket:
         rate, capacity = self.rates[kind], self.rates[kind] * self.burst
         b = self._buckets.get((key_id, kind))
         if b is None:
-            if len(self._buckets) >= self.MAX_KEYS:
-                self._buckets.clear()
-            b = self._buckets[(key_id, kind)] = _Bucket(capacity, now)
+            b = self._buckets.put((key_id, kind), _Bucket(capacity, now))
         else:
             b.tokens = min(capacity, b.tokens + (now - b.at) * rate)
             b.at = now

@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable, Sequence
 
 from nlp_service.core import metrics
-from nlp_service.replies.engine import Comment, Outcome
+from nlp_service.live.types import Comment, Outcome
 
 _Waiter = tuple[asyncio.AbstractEventLoop, asyncio.Future, Sequence[Comment]]  # one request
 

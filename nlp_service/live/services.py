@@ -16,10 +16,10 @@ from nlp_service.analysis import Analyzer
 from nlp_service.core.config import Settings
 from nlp_service.core.ratelimit import KeyRateLimiter
 from nlp_service.live.coalesce import ReplyCoalescer
+from nlp_service.live.engine import ReplyEngine
 from nlp_service.moderation import pulse
 from nlp_service.moderation.queue import ModerationQueue
 from nlp_service.moderation.spool import Spool
-from nlp_service.replies.engine import ReplyEngine
 from nlp_service.replies.limits import Limiter
 from nlp_service.replies.state import StateCache
 from nlp_service.replies.store import seed_rules_once

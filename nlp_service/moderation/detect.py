@@ -176,9 +176,6 @@ def _add(terms: list[dict], scores: dict[str, float], h: Hit, start: int, end: i
     scores[h.category] = max(scores.get(h.category, 0.0), _CONFIDENCE.get(h.how, 1.0))
 
 
-_MEMO_LIMIT = 100_000
-
-
 def moderate_memo(
     analysis: Analysis, lexicon: Lexicon, replies: Mapping[str, Sequence[str]] | None = None, classifier: ModerationClassifier | None = None
 ) -> Moderation:
@@ -188,8 +185,5 @@ def moderate_memo(
     memo = lexicon.memo
     result = memo.get(analysis.text)
     if result is None:
-        result = moderate(analysis, lexicon, replies, classifier=classifier)
-        if len(memo) >= _MEMO_LIMIT:
-            memo.clear()
-        memo[analysis.text] = result
+        result = memo.put(analysis.text, moderate(analysis, lexicon, replies, classifier=classifier))
     return result  # type: ignore[return-value]

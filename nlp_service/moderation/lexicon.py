@@ -35,6 +35,7 @@ from functools import lru_cache
 import ahocorasick
 from pypinyin import Style, pinyin
 
+from nlp_service.core.memo import BoundedMemo, text_cost
 from nlp_service.text.normalize import normalize
 
 EXACT, HOMOPHONE, PINYIN, MIXED = "exact", "homophone", "pinyin", "mixed"
@@ -133,7 +134,9 @@ class Lexicon:
         self._has_allow = bool(allow_terms)
         # moderate() results of texts already seen with these lists (see detect.moderate_memo);
         # a change to the lists builds a new Lexicon, so the memo can never be stale
-        self.memo: dict[str, object] = {}
+        # (about 270 bytes a result with its key on the sample room, tracemalloc; the per-character
+        # part is an estimate: the terms list grows with the text)
+        self.memo: BoundedMemo[str, object] = BoundedMemo(100_000, 64 << 20, text_cost(per_char=20, base=300))
         # character → the syllable trie's node for its reading (None: no term starts with that
         # sound), filled as characters are seen: bounded by the characters a room uses
         self._heads: dict[str, dict | None] = {}

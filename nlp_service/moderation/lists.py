@@ -14,7 +14,7 @@ from pathlib import Path
 import redis
 import yaml
 
-from nlp_service.core.errors import DataFileError, InvalidRuleError
+from nlp_service.core.errors import DataFileError, InvalidWordListError
 from nlp_service.moderation.labels import LIST_CATEGORIES
 from nlp_service.moderation.lexicon import ContextRules, Lexicon
 from nlp_service.store.redis import GLOBAL, Keys
@@ -64,11 +64,11 @@ def load_replies(data_dir: Path) -> dict[str, list[str]]:
 
 def _check(category: str, terms: list[str]) -> list[str]:
     if category not in EDITABLE:
-        raise InvalidRuleError(f"unknown word-list category {category!r}; use one of {', '.join(EDITABLE)}")
+        raise InvalidWordListError(f"unknown word-list category {category!r}; use one of {', '.join(EDITABLE)}")
     clean = [t.strip() for t in terms if t and t.strip()]
     for t in clean:
         if len(t) > MAX_TERM_LENGTH:
-            raise InvalidRuleError(f"term {t[:20]!r}… is longer than {MAX_TERM_LENGTH} characters")
+            raise InvalidWordListError(f"term {t[:20]!r}… is longer than {MAX_TERM_LENGTH} characters")
     return clean
 
 

@@ -21,38 +21,39 @@ import redis
 from nlp_service.core.periodic import PeriodicThread
 from nlp_service.moderation import pulse
 from nlp_service.moderation.pulse import PulseEvent
-from nlp_service.moderation.queue import ModerationQueue
+from nlp_service.moderation.queue import ModerationQueue, ObserveConfig, QueueEntry
 from nlp_service.store.redis import execute
 
 log = logging.getLogger(__name__)
 
-Entry = tuple  # (comment_id, user, record, payload or None, observe?)
+Entries = dict[str, list[QueueEntry]]  # room → its comments, in arrival order
+Events = dict[str, list[PulseEvent]]
 
 
 class Recorder:
-    def __init__(self, queue: ModerationQueue, cfg: dict, on_flood: Callable[[str, str, str], None], interval: float = 0.02) -> None:
+    def __init__(self, queue: ModerationQueue, cfg: ObserveConfig, on_flood: Callable[[str, str, str], None], interval: float = 0.02) -> None:
         self.queue = queue
         self.cfg = cfg
         self.on_flood = on_flood
         self._lock = threading.Lock()
-        self._entries: dict[str, list[Entry]] = {}
-        self._events: dict[str, list[PulseEvent]] = {}
+        self._entries: Entries = {}
+        self._events: Events = {}
         self._flusher = PeriodicThread("recorder", interval, self.flush)
 
-    def add(self, room: str, entries: list[Entry], events: list[PulseEvent]) -> None:
+    def add(self, room: str, entries: list[QueueEntry], events: list[PulseEvent]) -> None:
         with self._lock:
             if entries:
                 self._entries.setdefault(room, []).extend(entries)
             if events:
                 self._events.setdefault(room, []).extend(events)
 
-    def take(self) -> tuple[dict[str, list[Entry]], dict[str, list[PulseEvent]]]:
+    def take(self) -> tuple[Entries, Events]:
         with self._lock:
             entries, events = self._entries, self._events
             self._entries, self._events = {}, {}
         return entries, events
 
-    def queue_on(self, pipe, entries: dict[str, list[Entry]], events: dict[str, list[PulseEvent]], now_ms: int) -> list[tuple[str, list[Entry]]]:
+    def queue_on(self, pipe, entries: Entries, events: Events, now_ms: int) -> list[tuple[str, list[QueueEntry]]]:
         """Put taken bookkeeping on ``pipe``; returns the order of its observe scripts."""
         order = []
         for room, items in entries.items():
@@ -62,12 +63,12 @@ class Recorder:
             pulse.queue_updates(pipe, self.queue.keys, room, room_events)
         return order
 
-    def results(self, order: list[tuple[str, list[Entry]]], results: list) -> None:
+    def results(self, order: list[tuple[str, list[QueueEntry]]], results: list) -> None:
         """Mark flooders found by the deferred counters (their next comment is blocked)."""
         for (room, items), res in zip(order, results, strict=False):
             for entry, (count, _queued) in zip(items, res, strict=True):
-                if int(count) > self.cfg["flood_max"]:
-                    self.on_flood(room, entry[1], entry[2].get("digest", ""))
+                if int(count) > self.cfg.flood_max:
+                    self.on_flood(room, entry.user, entry.digest)
 
     def flush(self, now_ms: int | None = None) -> int:
         """Send everything buffered now; returns how many comments were recorded."""

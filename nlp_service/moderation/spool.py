@@ -14,7 +14,7 @@ import threading
 from collections import defaultdict
 from pathlib import Path
 
-from nlp_service.moderation.queue import ModerationQueue
+from nlp_service.moderation.queue import ModerationQueue, ObserveConfig, QueueEntry
 from nlp_service.store.redis import execute
 
 
@@ -39,7 +39,7 @@ class Spool:
     def pending(self) -> bool:
         return self.replaying.exists() or (self.path.exists() and self.path.stat().st_size > 0)
 
-    def replay(self, queue: ModerationQueue, cfg: dict, now_ms: int) -> int:
+    def replay(self, queue: ModerationQueue, cfg: ObserveConfig, now_ms: int) -> int:
         """Move spooled entries into the streams; returns how many were newly queued.
         Raises ``redis.RedisError`` when Redis is still away (the spool is kept)."""
         with self._lock:
@@ -47,7 +47,7 @@ class Spool:
                 if not self.path.exists():
                     return 0
                 self.path.replace(self.replaying)  # appends now go to a fresh file
-        by_room: dict[str, list] = defaultdict(list)
+        by_room: dict[str, list[QueueEntry]] = defaultdict(list)
         for line in self.replaying.read_text(encoding="utf-8").splitlines():
             if not line.strip():
                 continue
@@ -55,7 +55,7 @@ class Spool:
                 e = json.loads(line)
             except json.JSONDecodeError:
                 continue  # a torn last line from a crash mid-write
-            by_room[e["room"]].append((e["comment_id"], e["user"], e["record"], e["moderation"], False))
+            by_room[e["room"]].append(QueueEntry(e["comment_id"], e["user"], e["record"], e["moderation"], observe=False))
         pipe = queue.client.pipeline(transaction=False)
         for room, entries in by_room.items():
             queue.observe_call(pipe, room, entries, cfg, now_ms)

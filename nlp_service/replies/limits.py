@@ -4,7 +4,7 @@ One Lua script per room does, for each comment that matched a rule, atomically:
 idempotency (a retried message id gets its first decision back and consumes nothing),
 banned users, the per-user cooldown, the per-rule burst window, the room-wide outbound
 budget, the rotation counter, and aggregation. A batch request sends one script call per
-room in the request's single pipeline (``ReplyEngine._round_trip``).
+room in the request's single pipeline (``live/roundtrip.py``).
 
 Aggregation keeps its promise. Every asker of a rule is named in exactly one reply, at
 most one window (W ms) after the question, or gets a definite reason:

@@ -17,7 +17,7 @@ import regex
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from nlp_service.classify.labels import INTENTS
+from nlp_service.classify.labels import INTENTS, SENTIMENTS
 from nlp_service.core.errors import InvalidRuleError
 from nlp_service.replies.regex_safety import UnsafeRegex, check_structure
 from nlp_service.text.normalize import normalize
@@ -167,7 +167,7 @@ class Rule(BaseModel):
     match: Match
     replies: list[str] = Field(min_length=1, max_length=50)
     choose: Literal["rotation", "random"] = "rotation"
-    when_sentiment: list[Literal["positive", "neutral", "negative"]] = Field(
+    when_sentiment: list[Literal[SENTIMENTS]] = Field(  # type: ignore[valid-type]
         default_factory=list,
         description="fire only for comments of these sentiments (empty: any); e.g. a cheerful FAQ answer for "
         "[neutral, positive] and an apology for [negative]",

@@ -16,6 +16,7 @@ import redis
 
 from nlp_service.core import metrics
 from nlp_service.core.config import Settings
+from nlp_service.core.memo import BoundedMemo
 from nlp_service.core.periodic import PeriodicThread
 from nlp_service.moderation.lexicon import Lexicon
 from nlp_service.moderation.lists import build_lexicon, scope_changes
@@ -55,7 +56,8 @@ class StateCache:
         self.keys = keys
         self.settings = settings
         self.version = state_version(client, keys)
-        self._rooms: dict[str, RoomSnapshot] = {}
+        # bounded by rooms only (cost 1 each): a snapshot's size is its rules, which the entry bound keeps sane
+        self._rooms: BoundedMemo[str, RoomSnapshot] = BoundedMemo(10_000, 10_000, lambda _room: 1)
         self._lock = threading.Lock()
         self._poller = PeriodicThread("state-poll", settings.state_poll_seconds, self._tick)
         self._listeners: list[Callable[[int], None]] = []
@@ -82,7 +84,7 @@ class StateCache:
         if version == self.version:
             return False
         rebuilt, broken = {}, []
-        for room in list(self._rooms):
+        for room in self._rooms.keys():
             try:
                 rebuilt[room] = self._build(room, version)
             except (redis.ConnectionError, redis.TimeoutError):
@@ -92,9 +94,10 @@ class StateCache:
                 metrics.STATE_ERRORS.inc()
                 broken.append(room)
         with self._lock:
-            self._rooms.update(rebuilt)
+            for room, snap in rebuilt.items():
+                self._rooms.put(room, snap)
             for room in broken:
-                self._rooms.pop(room, None)
+                self._rooms.discard(room)
             self.version = version
         for listener in self._listeners:
             listener(version)
@@ -114,9 +117,7 @@ class StateCache:
             return snap
         snap = self._build(room, version)
         with self._lock:
-            if len(self._rooms) > 10_000:
-                self._rooms.clear()
-            self._rooms[room] = snap
+            self._rooms.put(room, snap)
         return snap
 
     def _build(self, room: str, version: int) -> RoomSnapshot:

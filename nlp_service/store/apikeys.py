@@ -11,21 +11,23 @@ import hashlib
 import json
 import secrets
 from dataclasses import asdict, dataclass, field
+from typing import Literal, get_args
 
 import redis
 
-from nlp_service.core.errors import InvalidRuleError
+from nlp_service.core.errors import InvalidRoleError
 from nlp_service.store.redis import Keys
 from nlp_service.store.version import bump_version
 
-ROLES = ("admin", "bot", "moderator", "analyst")
+Role = Literal["admin", "bot", "moderator", "analyst"]
+ROLES: tuple[Role, ...] = get_args(Role)
 ALL_ROOMS = "*"
 
 
 @dataclass(frozen=True)
 class ApiKey:
     name: str
-    role: str
+    role: Role
     rooms: tuple[str, ...] = field(default=(ALL_ROOMS,))
     key_id: str = ""
 
@@ -38,11 +40,11 @@ def hash_key(raw: str) -> str:
 
 
 def create_key(
-    client: redis.Redis, keys: Keys, name: str, role: str, rooms: list[str] | None = None, raw: str | None = None
+    client: redis.Redis, keys: Keys, name: str, role: Role, rooms: list[str] | None = None, raw: str | None = None
 ) -> tuple[str, ApiKey]:
     """Create a key; returns (the raw key — shown once, never stored, record)."""
     if role not in ROLES:
-        raise InvalidRuleError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+        raise InvalidRoleError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
     raw = raw or "nlps_" + secrets.token_urlsafe(32)
     digest = hash_key(raw)
     record = ApiKey(name=name, role=role, rooms=tuple(rooms or [ALL_ROOMS]), key_id=digest[:12])

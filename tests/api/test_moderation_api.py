@@ -62,7 +62,7 @@ def test_word_list_change_reaches_another_instance_without_restart(client, admin
 
 
 def _c(text, i=1):
-    from nlp_service.replies.engine import Comment
+    from nlp_service.live.types import Comment
 
     return Comment(f"x{i}", "room1", f"u{i}", "n", text)
 

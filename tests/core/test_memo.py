@@ -42,3 +42,16 @@ def test_bounds_always_hold(keys, max_entries, max_bytes) -> None:
         memo.put(k, k)
         assert len(memo) <= max_entries and memo.bytes <= max_bytes
         assert memo.bytes == sum(3 + 7 * len(x) for x in memo._data)
+
+
+def test_discard_and_keys_keep_the_byte_count_right() -> None:
+    memo = BoundedMemo(10, 100, lambda k: len(k))
+    for k in ("a", "bb", "ccc"):
+        memo.put(k, k)
+    assert memo.keys() == ["a", "bb", "ccc"] and memo.bytes == 6
+    memo.discard("bb")
+    memo.discard("zz")  # not there: nothing happens
+    assert memo.keys() == ["a", "ccc"] and memo.bytes == 4
+    for k in memo.keys():  # a copy: the memo may change while it is walked
+        memo.discard(k)
+    assert len(memo) == 0 and memo.bytes == 0

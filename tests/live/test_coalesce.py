@@ -1,7 +1,7 @@
 """Requests that share an engine batch: one failing request fails alone."""
 
 from nlp_service.live.coalesce import ReplyCoalescer
-from nlp_service.replies.engine import Comment
+from nlp_service.live.types import Comment
 
 
 def _c(i: int, text: str) -> Comment:

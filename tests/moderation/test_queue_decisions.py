@@ -4,7 +4,7 @@ after a reclaim; and the delivery count a moderator sees."""
 import pytest
 
 from nlp_service.live.services import Services
-from nlp_service.replies.engine import Comment
+from nlp_service.live.types import Comment
 
 NOW = 1764072600000
 

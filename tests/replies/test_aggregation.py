@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from nlp_service.live.services import Services
+from nlp_service.live.types import Comment
 from nlp_service.replies import store
-from nlp_service.replies.engine import Comment
 from nlp_service.replies.rules import Rule
 from nlp_service.store import actions
 

@@ -3,8 +3,8 @@
 import pytest
 
 from nlp_service.live.services import Services
+from nlp_service.live.types import Comment
 from nlp_service.replies import store
-from nlp_service.replies.engine import Comment
 from nlp_service.replies.rules import Rule
 from nlp_service.store.version import state_version
 from tests.roundtrips import counting_client

@@ -4,8 +4,8 @@ fit the comment's mood (an upset customer gets an apology, never a cheerful FAQ 
 import pytest
 
 from nlp_service.live.services import Services
+from nlp_service.live.types import Comment
 from nlp_service.replies import store
-from nlp_service.replies.engine import Comment
 
 NOW = 1764072600000
 VARIABLES = {"lottery_time": "8点", "coupon_code": "LIVE20", "current_link": "3", "courier": "顺丰", "price": "99元"}

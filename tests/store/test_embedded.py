@@ -23,6 +23,8 @@ client.incr("runs")
 print(embedded_pid(client), client.socket_file, client.get("runs"), flush=True)
 if sys.argv[1] == "wait":
     sys.stdin.read()  # until the test ends this process
+else:
+    sys.stdin.readline()  # exit once the test has seen the server running (communicate() closes stdin)
 """
 
 

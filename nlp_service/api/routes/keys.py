@@ -5,20 +5,20 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Response
 
 from nlp_service.api.deps import AdminKey, ServicesDep
-from nlp_service.api.schemas import KeyIn
+from nlp_service.api.schemas import KeyCreatedOut, KeyIn, KeysOut, documented
 from nlp_service.store import apikeys
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, **documented(KeyCreatedOut, 201))
 def create_key(body: KeyIn, _: AdminKey, services: ServicesDep) -> dict:
     raw, record = apikeys.create_key(services.client, services.keys, body.name, body.role, body.rooms)
     services.reload_keys()
     return {"key": raw, "key_id": record.key_id, "name": record.name, "role": record.role, "rooms": list(record.rooms)}
 
 
-@router.get("")
+@router.get("", **documented(KeysOut))
 def list_keys(_: AdminKey, services: ServicesDep) -> dict:
     return {"keys": [{"key_id": k.key_id, "name": k.name, "role": k.role, "rooms": list(k.rooms)} for k in apikeys.list_keys(services.client, services.keys)]}
 

@@ -9,7 +9,16 @@ from fastapi import APIRouter, Query, Response
 
 from nlp_service.api.auth import require_rooms
 from nlp_service.api.deps import AdminKey, AnyKey, ModeratorKey, RoomPath, ScopePath, ServicesDep
-from nlp_service.api.schemas import BanIn, DecisionIn, ModerateIn, PullIn, TermsIn
+from nlp_service.api.schemas import (
+    BanIn,
+    DecisionIn,
+    ModerateIn,
+    ModerateOut,
+    PullIn,
+    PullOut,
+    TermsIn,
+    documented,
+)
 from nlp_service.core.errors import InvalidTimeZoneError
 from nlp_service.moderation import bans, lists, pulse
 from nlp_service.moderation.detect import moderate
@@ -21,7 +30,7 @@ rooms_router = APIRouter(prefix="/v1/rooms", tags=["moderation"])
 any_router = APIRouter(prefix="/v1", tags=["moderation"])
 
 
-@router.post("/pull")
+@router.post("/pull", **documented(PullOut))
 def pull(body: PullIn, key: ModeratorKey, services: ServicesDep) -> dict:
     """Items for this moderator (each given to one moderator only), with why they were
     flagged, the user's recent comments and a suggested standard answer."""
@@ -115,7 +124,7 @@ def unban(room: RoomPath, user: str, _: AdminKey, services: ServicesDep) -> Resp
     return Response(status_code=204)
 
 
-@any_router.post("/moderate")
+@any_router.post("/moderate", **documented(ModerateOut))
 def moderate_text(body: ModerateIn, key: AnyKey, services: ServicesDep) -> dict:
     """The moderation result alone (any role, with that room's lists: the key must cover the
     room; ``global``, the base lists, is open to every key); nothing is queued or counted."""

@@ -23,7 +23,7 @@ from pydantic_core import to_json
 from nlp_service.api.auth import authenticate, require_role, require_rooms
 from nlp_service.api.schemas import BatchIn, BatchOut, CommentIn, CommentOut
 from nlp_service.live.services import Services
-from nlp_service.replies.engine import Comment, Outcome
+from nlp_service.live.types import Comment, Outcome
 
 router = APIRouter(prefix="/v1", tags=["reply"])
 

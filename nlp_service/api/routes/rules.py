@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Response
 
 from nlp_service.api.deps import AdminKey, RoomPath, ScopePath, ServicesDep
-from nlp_service.api.schemas import DryRunIn
+from nlp_service.api.schemas import DryRunIn, DryRunOut, documented
 from nlp_service.core.errors import InvalidRuleError
+from nlp_service.live.types import Comment
 from nlp_service.replies import store
-from nlp_service.replies.engine import Comment
 from nlp_service.replies.rules import Rule, dump_rules_yaml, parse_rules_yaml
 
 router = APIRouter(prefix="/v1", tags=["rules"])
@@ -47,7 +47,7 @@ def import_rules(
     return {"imported": store.save_rules(services.client, services.keys, rules, replace_scopes=replace)}
 
 
-@router.post("/rules/dry-run")
+@router.post("/rules/dry-run", **documented(DryRunOut))
 def dry_run(body: DryRunIn, _: AdminKey, services: ServicesDep) -> dict:
     """Which rule would fire for this comment and why; consumes no limit."""
     comment = Comment("dry-run", body.room, body.user, body.nickname, body.text, body.ts)

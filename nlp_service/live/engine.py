@@ -1,0 +1,228 @@
+"""The live reply path, stage by stage: screen → decide → round trip → apply (→ explain).
+
+``ReplyEngine.handle(comments)`` answers a batch with one Redis round trip (none when no
+comment matched a rule, was flagged or repeated itself); ``dry_run`` explains a decision
+without consuming any limit. The stages live beside this file:
+
+* ``screen.py``: bans, analysis, moderation, the local flood memory (``flood.py``), and
+  where each comment goes in Redis (a :class:`~nlp_service.live.screen.Plan`);
+* ``decide.py``: which rule a comment gets (pure; a ``Selection`` with its reasons as data);
+* ``roundtrip.py``: the batch's one pipeline (observe and limits scripts, per room);
+* ``apply.py``: the decisions and flood counts into the outcomes;
+* ``explain.py``: the dry run; ``bursts.py``: when waiting askers' bursts fall due.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+
+import redis
+
+from nlp_service.analysis import Analysis, Analyzer
+from nlp_service.core import metrics
+from nlp_service.core.errors import InvalidTextError
+from nlp_service.live import explain
+from nlp_service.live.apply import apply_decision, apply_flood, count_settled
+from nlp_service.live.bursts import BurstSchedule
+from nlp_service.live.decide import Selection, select
+from nlp_service.live.flood import FloodMemory
+from nlp_service.live.reasons import INVALID_TEXT, MODERATION, NO_MATCH, OWN_BOT, STORE_UNAVAILABLE
+from nlp_service.live.roundtrip import (
+    Answer,
+    limit_request,
+    observe_config,
+    room_limits,
+    round_trip,
+)
+from nlp_service.live.screen import Plan, flood_moderation, pulse_event, queue_record
+from nlp_service.live.types import Comment, Matched, Observed, Outcome
+from nlp_service.moderation.classifier import load as load_classifier
+from nlp_service.moderation.detect import moderate_memo
+from nlp_service.moderation.labels import BLOCK
+from nlp_service.moderation.lists import load_replies
+from nlp_service.moderation.queue import ModerationQueue, ObserveConfig, QueueEntry
+from nlp_service.moderation.recorder import Recorder
+from nlp_service.moderation.spool import Spool
+from nlp_service.replies.limits import BANNED, Limiter, RoomLimits, Settled, decode_all, sweep
+from nlp_service.replies.state import RoomSnapshot, StateCache
+from nlp_service.store.redis import execute
+
+log = logging.getLogger(__name__)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class ReplyEngine:
+    def __init__(self, analyzer: Analyzer, state: StateCache, limiter: Limiter, queue: ModerationQueue, spool: Spool) -> None:
+        self.analyzer = analyzer
+        self.state = state
+        self.limiter = limiter
+        self.queue = queue
+        self.spool = spool
+        self.settings = analyzer.settings
+        self.standard_answers = load_replies(self.settings.data_dir)
+        self.moderation_model = load_classifier(self.settings.models_dir)  # None until trained: lists alone
+        self.queue_config: ObserveConfig = observe_config(self.settings)
+        self._rng = random.Random()
+        self.bursts = BurstSchedule()  # rooms where an asker of this instance waits for a burst
+        self.flood = FloodMemory(self.settings.flood_window_seconds)
+        self.recorder = Recorder(queue, self.queue_config, self.flood.mark)
+
+    # --- the live path -----------------------------------------------------------------
+    def handle(self, comments: list[Comment], now_ms: int | None = None) -> list[Outcome]:
+        """Answer a batch of comments, in order, with one Redis round trip."""
+        now_ms = now_ms if now_ms is not None else _now_ms()
+        outcomes = [Outcome(c) for c in comments]
+        plan = Plan()
+        for i, out in enumerate(outcomes):
+            metrics.COMMENTS.inc()
+            self._screen(i, out, plan, now_ms)
+        for room in set(plan.deferred) | set(plan.events):
+            self.recorder.add(room, plan.deferred.get(room, []), plan.events.get(room, []))
+        if not plan.needs_redis:
+            return outcomes
+        try:
+            answer = self._round_trip(comments, plan, now_ms)
+        except redis.RedisError as exc:
+            self._spool(plan.observed, exc)
+            for items in plan.matched.values():
+                for m in items:
+                    outcomes[m.index].reason = STORE_UNAVAILABLE
+            return outcomes
+        for room, settled in answer.settled.items():
+            self._settled(room, settled)
+        for i, count in answer.floods.items():
+            if count > self.settings.flood_max_repeats:
+                c = comments[i]
+                self.flood.mark(c.room, c.user, plan.digests[i])
+                apply_flood(outcomes[i])
+        for room, items in plan.matched.items():
+            for m, d in zip(items, answer.decisions.get(room, []), strict=True):
+                apply_decision(outcomes[m.index], m, d)
+        return outcomes
+
+    def _screen(self, i: int, out: Outcome, plan: Plan, now_ms: int) -> None:
+        """One comment before Redis: ban, analysis, moderation, flood, own bot, rule."""
+        c = out.comment
+        snap = plan.snapshot(c.room, self.state)
+        if snap.is_banned(c.user, now_ms):  # blocked without analysis, still recorded
+            out.reason, out.moderation = BANNED, {"action": BLOCK, "categories": []}
+            plan.defer(c.room, QueueEntry(c.id, c.user, queue_record(c, ""), None))
+            return
+        try:
+            out.analysis = self.analyzer.analyze(c.text)
+        except InvalidTextError as exc:
+            out.reason, out.error = INVALID_TEXT, str(exc)
+            return
+        mod = moderate_memo(out.analysis, snap.lexicon, self.standard_answers, self.moderation_model)
+        out.moderation = mod.to_dict()
+        entry = QueueEntry(c.id, c.user, queue_record(c, out.analysis.normalized.text), mod.to_dict(full=True) if mod.flagged else None)
+        plan.digests[i] = entry.digest
+        plan.event(c.room, pulse_event(c, out.analysis, mod.categories, now_ms))
+        repeat, flooder = self.flood.check(c.room, c.user, entry.digest)
+        if flooder:  # known flooder: block now
+            out.moderation, out.reason = flood_moderation(mod.categories), MODERATION
+            plan.defer(c.room, entry)
+            return
+        matched = None
+        if mod.action == BLOCK:
+            out.reason = MODERATION
+        elif c.user == (snap.settings.bot_user or c.sender):  # the bot's own message is never a question
+            out.reason = OWN_BOT
+        else:
+            matched = self._decide(i, out, snap, entry.digest, now_ms)
+        # flagged (queue it durably), a repeat (count it now) or matched (it goes to Redis anyway)
+        if mod.flagged or repeat or matched is not None:
+            plan.observe(c.room, i, entry)
+        else:
+            plan.defer(c.room, entry)
+        if matched is not None:
+            plan.match(c.room, matched)
+
+    def _select(self, comment: Comment, analysis: Analysis, snap: RoomSnapshot, now_ms: int) -> Selection:
+        """Match the room's rules, then :func:`~nlp_service.live.decide.select` (shared with the dry run)."""
+        result = snap.rules.match(analysis.normalized.text, analysis.intent.label, analysis.intent.confidence)
+        if result.regex_timeouts:
+            metrics.REGEX_TIMEOUTS.inc(result.regex_timeouts)
+        ts = comment.ts if comment.ts is not None else now_ms
+        return select(result, analysis.sentiment.label, snap.variables, ts)
+
+    def _decide(self, i: int, out: Outcome, snap: RoomSnapshot, digest: str, now_ms: int) -> Matched | None:
+        """The rule this comment asks the limits for, or None (and the reason) when none fits."""
+        sel = self._select(out.comment, out.analysis, snap, now_ms)
+        if sel.chosen is None:
+            out.reason = sel.reason
+            if sel.reason != NO_MATCH:
+                metrics.COMMENTS_NOT_ANSWERED.labels(sel.reason).inc()
+            return None
+        return Matched(i, sel.chosen, sel.variants, snap.variables, digest)
+
+    def _round_trip(self, comments: list[Comment], plan: Plan, now_ms: int) -> Answer:
+        requests, limits = {}, {}
+        for room, items in plan.matched.items():
+            snap = plan.snaps[room]
+            requests[room] = [limit_request(comments[m.index], m, snap.settings, self.settings.user_cooldown_seconds, self._rng) for m in items]
+            limits[room] = self.room_limits(snap)
+        return round_trip(self.limiter, self.queue, self.recorder, self.queue_config, plan.observed, requests, limits, now_ms)
+
+    def _spool(self, observed: dict[str, list[Observed]], exc: Exception) -> None:
+        """Redis is away: keep every flagged comment in the local spool (replayed later)."""
+        entries = [
+            {"room": room, "comment_id": o.entry.comment_id, "user": o.entry.user, "record": o.entry.record, "moderation": o.entry.payload}
+            for room, items in observed.items()
+            for o in items
+            if o.entry.payload
+        ]
+        self.spool.append(entries)
+        metrics.SPOOLED.inc(len(entries))
+        log.warning("redis unavailable (%s); spooled %d flagged comments", exc, len(entries))
+
+    def room_limits(self, snap: RoomSnapshot) -> RoomLimits:
+        return room_limits(snap, self.settings)
+
+    # --- chores: bursts of closed windows -------------------------------------------------
+    def next_burst_due(self) -> int | None:
+        """When the earliest burst this instance knows of falls due (epoch ms), if any."""
+        return self.bursts.next_due()
+
+    def post_due_bursts(self, now_ms: int | None = None, rooms: list[str] | None = None) -> int:
+        """Post the bursts of closed windows (one round trip; poll thread: a quiet room has no
+        next call to post them): of ``rooms``, or of the rooms where this instance saw an
+        asker wait and the burst is now due. Returns how many were posted."""
+        now_ms = now_ms if now_ms is not None else _now_ms()
+        if rooms is None:
+            rooms = self.bursts.take_due(now_ms)
+        if not rooms:
+            return 0
+        pipe = self.limiter.client.pipeline(transaction=False)
+        for room in rooms:
+            sweep(self.limiter, room, self.room_limits(self.state.room(room)), now_ms, pipe)
+        posted = 0
+        for room, res in zip(rooms, execute(pipe), strict=True):
+            settled = decode_all(res)[1]
+            self._settled(room, settled)
+            posted += settled.bursts
+        return posted
+
+    def _settled(self, room: str, settled: Settled) -> None:
+        """Metrics, and remember when the room's next burst is due (for the poll thread)."""
+        count_settled(settled)
+        if settled.next_due is not None:
+            self.bursts.add(room, settled.next_due)
+
+    # --- the dry run ----------------------------------------------------------------------
+    def dry_run(self, comment: Comment, now_ms: int | None = None) -> dict:
+        """Which rule would fire and why, which lost and why, consuming no limit."""
+        now_ms = now_ms if now_ms is not None else _now_ms()
+        analysis = self.analyzer.analyze(comment.text)
+        snap = self.state.room(comment.room)
+        sel = self._select(comment, analysis, snap, now_ms)
+        fired = None
+        if sel.chosen is not None:
+            gates = explain.read_gates(self.limiter, comment.room, sel.chosen.rule.id, comment.user)
+            fired = explain.fired(comment, analysis, sel, snap.variables, gates, now_ms)
+        return explain.explain(comment, analysis, sel, snap.rules.disabled, fired)
