@@ -26,7 +26,7 @@ from pydantic_core import to_json
 
 from nlp_service.core.errors import NlpServiceError
 from nlp_service.store import actions
-from nlp_service.store.redis import Keys, register_script, run_script
+from nlp_service.store.redis import Keys, after, register_script, run_script
 
 GROUP = "moderators"
 DECISIONS = ("approve", "delete", "ban", "reply")
@@ -43,10 +43,10 @@ class InvalidDecisionError(NlpServiceError, ValueError):
 
 OBSERVE_LUA = """
 local now, keep, flood_ms, flood_max, dedupe_s, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local stream, rooms, room = KEYS[1], KEYS[2], ARGV[7]
+local stream = KEYS[1]
 local out = {}
 for i = 0, n - 1 do
-  local k_recent, k_flood, k_seen = KEYS[3 + i*3], KEYS[4 + i*3], KEYS[5 + i*3]
+  local k_recent, k_flood, k_seen = KEYS[2 + i*3], KEYS[3 + i*3], KEYS[4 + i*3]
   local record, payload, observe = ARGV[8 + i*3], ARGV[9 + i*3], ARGV[10 + i*3]
   local count = 0
   if observe == '1' then
@@ -68,7 +68,6 @@ for i = 0, n - 1 do
     if redis.call('SET', k_seen, '1', 'NX', 'EX', dedupe_s) then
       pcall(redis.call, 'XGROUP', 'CREATE', stream, 'moderators', '0', 'MKSTREAM')
       redis.call('XADD', stream, '*', 'record', record, 'moderation', cjson.encode(mod))
-      redis.call('SADD', rooms, room)
       queued = 1
     end
   end
@@ -165,13 +164,16 @@ class ModerationQueue:
         """Queue the OBSERVE script on ``pipe`` for one room's comments:
         entries = (comment_id, user, record, moderation payload or None, observe?)."""
         k = self.keys
-        keys = [k.mod_stream(room), k.mod_rooms()]
+        keys = [k.mod_stream(room)]  # every key of the script in the room's slot (Redis Cluster)
         args: list[object] = [now_ms, cfg["keep"], cfg["flood_ms"], cfg["flood_max"], cfg["dedupe_s"], len(entries), room]
         for comment_id, user, record, payload, observe in entries:
             digest = record.get("digest", "")
             keys += [k.recent(room, user), k.flood(room, user, digest), k.mod_seen(room, comment_id)]
             args += [to_json(record), to_json(payload) if payload else "", "1" if observe else "0"]  # bytes: redis-py sends them as they are
         run_script(pipe, self.observe_script, keys, args)
+        # the moderators' room list is shared state ({_global} slot): sent with the same round
+        # trip, after the script, outside it (a cluster refuses a script that spans slots)
+        after(pipe, "SADD", k.mod_rooms(), room)
 
     # --- moderators -------------------------------------------------------------------
     def rooms(self) -> list[str]:
