@@ -287,7 +287,9 @@ def serve(
 
         enable_multiprocess(metrics_dir)
     try:
-        uvicorn.run("nlp_service.api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+        from nlp_service.api.server import PROTOCOL  # httptools with a bound on request heads (431)
+
+        uvicorn.run("nlp_service.api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info", http=PROTOCOL)
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
         stop_embedded()  # after the workers are gone (also on exit or SIGTERM: store/embedded.py)
