@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from nlp_service.core.errors import InvalidTextError
+from nlp_service.core.memo import BoundedMemo, text_cost
 
 if TYPE_CHECKING:  # the models load lazily, in the process that labels
     from nlp_service.analysis import Analyzer
@@ -20,7 +21,19 @@ OUTPUT_COLUMNS = ("sentiment", "sentiment_score", "intent", "intent_confidence",
 
 
 Labels = tuple  # OUTPUT_COLUMNS in order; keywords and categories as tuples
-_MEMO_LIMIT = 300_000
+MEMO_ENTRIES = 300_000
+# A label tuple is ~600-850 B (tracemalloc; its keywords are at most five words), and its key
+# is the text: up to 4 bytes a character (a string with one emoji stores every character in 4).
+LABELS_COST = text_cost(per_char=4, base=900)
+
+
+def new_memo(max_bytes: int | None = None) -> BoundedMemo[str, Labels | str]:
+    """A labels memo bounded by entries and by bytes (``batch_memo_bytes`` by default)."""
+    if max_bytes is None:
+        from nlp_service.core.config import get_settings
+
+        max_bytes = get_settings().batch_memo_bytes
+    return BoundedMemo(MEMO_ENTRIES, max_bytes, LABELS_COST)
 
 
 class Labeler:
@@ -44,14 +57,9 @@ class Labeler:
         m = moderate(a, self.lexicon, classifier=self.classifier)
         return (a.sentiment.label, a.sentiment.score, a.intent.label, a.intent.confidence, a.keywords, m.action, m.categories)
 
-    def label_memo(self, text: str, memo: dict) -> Labels | str:
-        labels = memo.get(text)
-        if labels is None:
-            labels = self.label(text)
-            if len(memo) >= _MEMO_LIMIT:
-                memo.clear()  # bounded: memory stays flat on archives of any size
-            memo[text] = labels
-        return labels
+    def label_memo(self, text: str, memo: BoundedMemo) -> Labels | str:
+        """:meth:`label`, remembered in ``memo`` (bounded: memory stays flat on archives of any size)."""
+        return memo.get_or_compute(text, self.label)
 
 
 _labeler: Labeler | None = None
@@ -72,9 +80,9 @@ def load_labeler() -> Labeler:
     return _labeler
 
 
-def score_rows(rows: Iterable[dict], text_col: str, labeler: Labeler, memo: dict | None = None) -> tuple[list[dict], list[dict]]:
+def score_rows(rows: Iterable[dict], text_col: str, labeler: Labeler, memo: BoundedMemo | None = None) -> tuple[list[dict], list[dict]]:
     """Score rows of dicts in order: (scored rows = input columns + OUTPUT_COLUMNS, rejects)."""
-    memo = memo if memo is not None else {}
+    memo = memo if memo is not None else new_memo()
     scored, rejects = [], []
     for i, row in enumerate(rows):
         number = row.pop("__row__", i + 1)

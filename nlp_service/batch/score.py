@@ -30,12 +30,12 @@ import pyarrow.parquet as pq
 
 from nlp_service.batch.io import Writer, columns_of, detect_format, read_chunks
 from nlp_service.batch.labels import (
-    _MEMO_LIMIT,
     OUTPUT_COLUMNS,
     Labeler,
     Labels,
     _not_text,
     load_labeler,
+    new_memo,
     score_rows,
 )
 from nlp_service.core.errors import DataFileError
@@ -255,7 +255,7 @@ def _run(todo, options: ScoreOptions, parts: Path, progress: Callable[[int], Non
     per-row work); the workers, forked after the models are loaded (no start-up cost, shared
     memory), only label texts that no earlier chunk had, while the next chunk is read."""
     labeler = load_labeler()
-    memo: dict[str, Labels | str] = {}
+    memo = new_memo()  # bounded by bytes: long distinct texts push old ones out
     pending: set[str] = set()
     workers = max(1, options.workers)
     pool = None
@@ -268,12 +268,11 @@ def _run(todo, options: ScoreOptions, parts: Path, progress: Callable[[int], Non
 
     def finish(chunk: Chunk, size: int) -> None:
         for texts, fut in chunk.in_flight:
-            memo.update(zip(texts, fut.result(), strict=True))
+            for text, labels in zip(texts, fut.result(), strict=True):
+                memo.put(text, labels)
             pending.difference_update(texts)
         table, rejects = label_chunk(chunk, labels_of, options.text_col)
         _write_part(parts, chunk.index, table, rejects)
-        if len(memo) >= _MEMO_LIMIT:
-            memo.clear()  # bounded; a later chunk relabels what it needs
         if progress:
             progress(size)
 

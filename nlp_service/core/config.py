@@ -62,6 +62,13 @@ class Settings(BaseSettings):
     analysis_cache_bytes: int = Field(
         64 * 2**20, ge=0, description="bytes the analysis cache may hold (estimated per text: long comments cost more)"
     )
+    moderation_memo_size: int = Field(100_000, ge=0, description="distinct texts whose moderation result is kept for reuse (0: off)")
+    moderation_memo_bytes: int = Field(
+        32 * 2**20, ge=0, description="bytes the moderation memo may hold (estimated per result: a text full of listed words costs ~400 B a term)"
+    )
+    batch_memo_bytes: int = Field(
+        128 * 2**20, ge=0, description="bytes each scoring process may keep of labels per distinct text (score, /v1/score, Dask workers)"
+    )
 
     # --- Redis and the live reply path -------------------------------------------------
     redis_url: str | None = Field(

@@ -17,6 +17,7 @@ from nlp_service.core.config import Settings
 from nlp_service.core.ratelimit import KeyRateLimiter
 from nlp_service.live.coalesce import ReplyCoalescer
 from nlp_service.moderation import pulse
+from nlp_service.moderation.detect import configure_memo
 from nlp_service.moderation.queue import ModerationQueue
 from nlp_service.moderation.spool import Spool
 from nlp_service.replies.engine import ReplyEngine
@@ -52,6 +53,7 @@ class Services:
     def start(cls, settings: Settings, client: redis.Redis | None = None, poll: bool = True) -> Services:
         client = client if client is not None else connect(settings)
         keys = Keys(settings.key_prefix)
+        configure_memo(settings.moderation_memo_size, settings.moderation_memo_bytes)
         analyzer = Analyzer.load(settings)
         seeded = seed_rules_once(client, keys, settings.seed_rules_file)
         if seeded:

@@ -27,6 +27,7 @@ as whole Latin words (not inside ``usb``).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -70,6 +71,9 @@ class Hit:
 
 def _is_cjk(ch: str) -> bool:
     return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf"
+
+
+_TOKENS = itertools.count(1)
 
 
 @lru_cache(maxsize=65536)
@@ -130,9 +134,10 @@ class Lexicon:
         if allow_terms:
             self._allow.make_automaton()
         self._has_allow = bool(allow_terms)
-        # moderate() results of texts already seen with these lists (see detect.moderate_memo);
-        # a change to the lists builds a new Lexicon, so the memo can never be stale
-        self.memo: dict[str, object] = {}
+        # moderate() results are remembered per (token, text) in one process-wide memo (see
+        # detect.moderate_memo); a change to the lists builds a new Lexicon with a new token,
+        # so a result can never be stale, and the old lexicon's entries age out of the memo
+        self.token = next(_TOKENS)
 
     def find(self, text: str) -> list[Hit]:
         """Hits in the matching form ``text``, after allow-list suppression."""
