@@ -105,6 +105,13 @@ class Settings(BaseSettings):
     recent_comments_kept: int = Field(10, ge=1, le=200, description="a user's recent comments kept for moderators")
     moderation_claim_seconds: float = Field(300.0, gt=0, le=86400, description="an undecided pulled item returns to the queue after this")
     moderation_dedupe_seconds: int = Field(7 * 86400, ge=60, description="how long a queued comment id is remembered")
+    # --- the Redis budget (README "Production"): every key a comment writes expires or is capped
+    recent_comments_ttl_seconds: int = Field(86400, ge=60, le=30 * 86400, description="a user's recent-comments list (moderator context) expires this long after their last comment")
+    moderation_decision_ttl_seconds: int = Field(30 * 86400, ge=3600, le=365 * 86400, description="how long a decision on a queue item is remembered (repeat decisions, pulls of decided items)")
+    room_keep_seconds: int = Field(
+        7 * 86400, ge=3600, le=365 * 86400,
+        description="a room's streams (queue, audit, action feed, reply log) and counters expire this long after its last write",
+    )
     spool_path: Path | None = Field(None, description="append-only spool for flagged comments while Redis is down")
     seed_rules_path: Path | None = Field(None, description="seed rules loaded on first start; default data/rules/seed_rules.yaml")
 

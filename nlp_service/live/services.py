@@ -67,7 +67,7 @@ class Services:
             keys=keys,
             analyzer=analyzer,
             state=state,
-            engine=ReplyEngine(analyzer, state, Limiter(client, keys), ModerationQueue(client, keys), Spool(settings.spool_file)),
+            engine=ReplyEngine(analyzer, state, Limiter(client, keys, settings.room_keep_seconds), ModerationQueue(client, keys, settings), Spool(settings.spool_file)),
             api_keys=apikeys.load_keys(client, keys),
             generated_admin_key=generated,
         )
