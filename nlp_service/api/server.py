@@ -25,8 +25,15 @@ from nlp_service.core.config import get_settings
 PROTOCOL = "nlp_service.api.server:HeadLimitedHttpTools"  # uvicorn's ``http=`` for serve and the benches
 
 
+class _HeadTooLarge(Exception):
+    pass
+
+
 class HeadLimitedHttpTools(HttpToolsProtocol):
-    """Counts the bytes of the current request's head (request line and headers)."""
+    """Counts the bytes of the current request's head (request line and headers) two ways:
+    exactly, as the parser hands over the URL and each complete header (a head that arrives
+    in one read); and by the reads that leave a head unfinished (a header still growing
+    inside the parser's buffer, which no callback shows)."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -34,6 +41,32 @@ class HeadLimitedHttpTools(HttpToolsProtocol):
         self._in_head = True  # between two requests, or inside a head
         self._head_bytes = 0
         self._edges = 0  # heads and messages ended so far
+        self._exact = 0  # bytes of URL and complete headers of the current request
+        self._too_large = False
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._exact = 0
+
+    def on_url(self, url: bytes) -> None:
+        self._count(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count(len(name) + len(value) + 4)  # "name: value\r\n"
+        super().on_header(name, value)
+
+    def _count(self, n: int) -> None:
+        self._exact += n
+        if self._exact > self.max_head_bytes:
+            self._too_large = True
+            raise _HeadTooLarge  # stops the parser; uvicorn answers a parser error with send_400_response
+
+    def send_400_response(self, msg: str) -> None:
+        if self._too_large:
+            self._refuse()
+        else:
+            super().send_400_response(msg)
 
     def data_received(self, data: bytes) -> None:
         edges = self._edges

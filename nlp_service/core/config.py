@@ -93,6 +93,9 @@ class Settings(BaseSettings):
         64 * 1024, ge=4096, le=16 * 2**20, description="largest request line + headers accepted by `serve` (over it: 431, connection closed)"
     )
     max_batch: int = Field(1000, ge=1, le=10000, description="most comments in one reply batch")
+    reply_slice_chars: int = Field(
+        4000, ge=100, description="a reply request longer than this (characters) is run in slices, so other rooms are answered between them"
+    )
     key_requests_per_second: float = Field(
         10_000, ge=0, allow_inf_nan=False, description="requests per second per API key and serving process (0: no limit); over it: 429 with Retry-After"
     )

@@ -46,7 +46,8 @@ class Services:
 
     def __post_init__(self) -> None:
         s = self.settings
-        self.coalescer = ReplyCoalescer(self.engine.handle, max_batch=s.max_batch)
+        # a batch holds at most two slices' worth of characters: the engine thread is never held long
+        self.coalescer = ReplyCoalescer(self.engine.handle, max_batch=s.max_batch, max_chars=2 * s.reply_slice_chars, slice_chars=s.reply_slice_chars)
         self.rate_limiter = KeyRateLimiter(s.key_requests_per_second, s.key_comments_per_second, s.key_rate_burst_seconds)
 
     @classmethod

@@ -117,3 +117,13 @@ def test_keep_alive_after_a_large_body_is_not_refused(server) -> None:
     post = b"POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
     answers = _exchange(server, post + _get("/after", 100), responses=2)
     assert [s for s, _ in answers] == [200, 200]
+
+
+def test_a_head_over_the_limit_in_one_read_gets_431(server) -> None:
+    """1.5 × the limit arrives in one socket read and ends in it: counted exactly, header by header."""
+    seen.clear()
+    [(status, body)] = _exchange(server, _get("/one-read", LIMIT * 3 // 2))
+    assert status == 431 and body["error"]["type"] == "headers_too_large" and seen == []
+    many = "".join(f"X-H{i}: {'b' * 1000}\r\n" for i in range(LIMIT // 1000 + 5))
+    [(status, _)] = _exchange(server, f"GET /many HTTP/1.1\r\nHost: x\r\n{many}\r\n".encode())
+    assert status == 431 and seen == []
