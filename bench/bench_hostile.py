@@ -1,13 +1,15 @@
 """One hostile client must not hurt the other rooms: p99, errors and memory, with and without it.
 
     python bench/bench_hostile.py [--seconds 8] [--rooms 10] [--port 32012] [--redis-port 32011]
+                                  [--attacks ts,long,regex,headers] [--parallel]
 
 Loopback only, bounded in time: starts its own redis-server and ``nlp-service serve`` (one
 worker), then runs ``--rooms`` rooms of normal traffic (one client per room, sample-room
 comments, one request at a time) for ``--seconds``, twice: alone, then with one hostile
-client mixed in that loops over poison ``ts`` values (10^20, a 400-digit number, a string,
-``true``), batches of 50 comments of 2,000 characters in its own room, a nested-quantifier
-regex rule, and 1 MB request headers. Prints the other rooms' p50/p99 in both runs and the
+client mixed in (its own process and key, one request at a time) that loops over poison
+``ts`` values (10^20, a 400-digit number, a string, ``true``), batches of 10 comments of
+2,000 characters in its own room, a nested-quantifier regex rule, and 1 MB request headers
+(``--parallel``: one connection per attack, back to back, a flood rather than a client). Prints the other rooms' p50/p99 in both runs and the
 ratio (target ≤ 2), the normal clients' errors (target 0), what the hostile client got
 (each attack should be refused with 4xx, or answered in its own room) and the server's RSS
 at start and end of each run (target: flat).
@@ -78,36 +80,52 @@ def huge_headers(port: int, size: int = int(os.environ.get("BENCH_HEADER_BYTES",
 
 
 ATTACKS = ("ts", "long", "regex", "headers")
+LONG_BATCH = 10  # comments of 2,000 characters in one batch request
 
 
-def hostile_process(base: str, port: int, key: str, stop, results, attacks: tuple[str, ...] = ATTACKS) -> None:
-    """The hostile client in a process of its own: building its 100 KB bodies and 1 MB
-    headers must not take the GIL from the normal clients' threads (that would be the
-    bench measuring itself)."""
+def hostile_process(base: str, port: int, key: str, stop, results, attacks: tuple[str, ...] = ATTACKS, parallel: bool = False) -> None:
+    """The hostile client in a process of its own (building its long bodies and 1 MB headers
+    must not take the GIL from the normal clients' threads: that would be the bench
+    measuring itself)."""
     got: Counter = Counter()
-    hostile_client(base, port, key, stop, got, attacks)
+    if parallel:  # one connection per attack, each back to back: four hostile clients
+        threads = [threading.Thread(target=attack, args=((name,), base, port, key, stop, got)) for name in attacks]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    else:  # one client: one request at a time, the attacks in turn
+        attack(attacks, base, port, key, stop, got)
     results.put(dict(got))
 
 
-def hostile_client(base: str, port: int, key: str, stop, got: Counter, attacks: tuple[str, ...] = ATTACKS) -> None:
+def attack(names: tuple[str, ...], base: str, port: int, key: str, stop, got: Counter) -> None:
+    """The attacks in turn, one request at a time, until ``stop``; what the server answered
+    is counted in ``got``."""
     headers = {"Authorization": f"Bearer {key}"}
     long_text = ("主播骗子退款垃圾加微信" * 200)[:2000]
-    with httpx.Client(base_url=base, headers=headers, timeout=30) as http:
+    with httpx.Client(base_url=base, headers=headers, timeout=60) as http:
         i = 0
         while not stop.is_set():
             i += 1
-            if "ts" in attacks:
-                for ts in (10**20, "9" * 400, "yesterday", True):
-                    r = http.post("/v1/reply", json={"id": f"p{i}", "room": "hostile", "user": "h", "text": "福袋几点开", "ts": ts})
-                    got[f"poison ts → {r.status_code}"] += 1
-            if "long" in attacks:
-                batch = [{"id": f"l{i}-{j}", "room": "hostile", "user": f"h{j}", "text": long_text[: 1990] + str(j)} for j in range(50)]
-                got[f"50 × 2,000 chars → {http.post('/v1/reply/batch', json={'comments': batch}).status_code}"] += 1
-            if "regex" in attacks:
-                rule = {"id": f"slow{i}", "scope": "hostile", "match": {"regex": ["(?:q+m+)+z"]}, "replies": ["x"]}
-                got[f"nested-quantifier rule → {http.post('/v1/rules', json=rule).status_code}"] += 1
-            if "headers" in attacks:
-                got[f"1 MB header → {huge_headers(port)}"] += 1
+            for name in names:
+                _one(name, i, http, port, long_text, got)
+
+
+def _one(name: str, i: int, http: httpx.Client, port: int, long_text: str, got: Counter) -> None:
+    """One request of attack ``name``; the answer is counted in ``got``."""
+    if name == "ts":
+        for ts in (10**20, "9" * 400, "yesterday", True):
+            r = http.post("/v1/reply", json={"id": f"p{i}", "room": "hostile", "user": "h", "text": "福袋几点开", "ts": ts})
+            got[f"poison ts → {r.status_code}"] += 1
+    elif name == "long":
+        batch = [{"id": f"l{i}-{j}", "room": "hostile", "user": f"h{j}", "text": long_text[:1990] + str(j)} for j in range(LONG_BATCH)]
+        got[f"{LONG_BATCH} × 2,000 chars → {http.post('/v1/reply/batch', json={'comments': batch}).status_code}"] += 1
+    elif name == "regex":
+        rule = {"id": f"slow{i}", "scope": "hostile", "match": {"regex": ["(?:q+m+)+z"]}, "replies": ["x"]}
+        got[f"nested-quantifier rule → {http.post('/v1/rules', json=rule).status_code}"] += 1
+    elif name == "headers":
+        got[f"1 MB header → {huge_headers(port)}"] += 1
 
 
 def rss(pid: int) -> int:
@@ -115,7 +133,8 @@ def rss(pid: int) -> int:
     return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)] if "redis" not in p.name())
 
 
-def run(base: str, port: int, rooms: int, seconds: float, texts: list[str], server_pid: int, hostile_key: str | None, attacks: tuple[str, ...] = ATTACKS) -> dict:
+def run(base: str, port: int, rooms: int, seconds: float, texts: list[str], server_pid: int, hostile_key: str | None,
+        attacks: tuple[str, ...] = ATTACKS, parallel: bool = False) -> dict:
     stop = threading.Event()
     lats = [[] for _ in range(rooms)]
     errors: Counter = Counter()
@@ -123,7 +142,7 @@ def run(base: str, port: int, rooms: int, seconds: float, texts: list[str], serv
     threads = [threading.Thread(target=normal_client, args=(base, f"room{r}", texts, stop, lats[r], errors)) for r in range(rooms)]
     ctx = multiprocessing.get_context("spawn")
     hostile_stop, results = ctx.Event(), ctx.Queue()
-    hostile = ctx.Process(target=hostile_process, args=(base, port, hostile_key, hostile_stop, results, attacks)) if hostile_key else None
+    hostile = ctx.Process(target=hostile_process, args=(base, port, hostile_key, hostile_stop, results, attacks, parallel)) if hostile_key else None
     rss_start = rss(server_pid)
     if hostile is not None:
         hostile.start()
@@ -150,6 +169,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=32012)
     parser.add_argument("--redis-port", type=int, default=32011)
     parser.add_argument("--attacks", default=",".join(ATTACKS), help=f"which of {','.join(ATTACKS)} the hostile client sends")
+    parser.add_argument("--parallel", action="store_true", help="one connection per attack, back to back (a flood of hostile clients)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-hostile-"))
     redis_srv = subprocess.Popen(["redis-server", "--port", str(args.redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp)],
@@ -167,7 +187,7 @@ def main() -> None:
         texts = [json.loads(line)["text"] for line in (ROOT / "data/replay/sample_room.jsonl").open(encoding="utf-8")]
         run(base, args.port, args.rooms, 2, texts, server.pid, None)  # warm-up: lazy state, the texts seen once
         calm = run(base, args.port, args.rooms, args.seconds, texts, server.pid, None)
-        hostile = run(base, args.port, args.rooms, args.seconds, texts, server.pid, key, tuple(args.attacks.split(",")))
+        hostile = run(base, args.port, args.rooms, args.seconds, texts, server.pid, key, tuple(args.attacks.split(",")), args.parallel)
     finally:
         server.terminate()
         server.wait(30)

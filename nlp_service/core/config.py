@@ -96,6 +96,10 @@ class Settings(BaseSettings):
     reply_slice_chars: int = Field(
         4000, ge=100, description="a reply request longer than this (characters) is run in slices, so other rooms are answered between them"
     )
+    reply_room_chars_per_second: float = Field(
+        10_000, ge=0, allow_inf_nan=False,
+        description="characters a second one room may send to the engine, per serving process (a busy room sends a few thousand); over it its comments wait (0: no limit)",
+    )
     key_requests_per_second: float = Field(
         10_000, ge=0, allow_inf_nan=False, description="requests per second per API key and serving process (0: no limit); over it: 429 with Retry-After"
     )

@@ -21,9 +21,9 @@ the one engine thread for about a quarter of a second, and every other room wait
 it (bench/bench_hostile.py: the other rooms' p99 went up 12×). Its slices queue in order
 in its room, so other rooms' requests are taken between them; the request is answered when
 its last slice is (``Services`` bounds a batch to two slices' worth of characters, so the
-engine thread is never held for long by anyone), and rooms share the engine by characters
-(deficit round robin, :func:`fair_pick`), so slices of long comments go in every few
-batches while short questions go in every batch. Comments of a request in different slices are aggregated as comments of
+engine thread is never held for long by anyone), and each room may send the engine at most
+``room_chars_per_second`` characters a second (:class:`RoomShares`), so a client streaming
+long comments into one room cannot keep the engine (and the GIL) busy for everyone. Comments of a request in different slices are aggregated as comments of
 consecutive requests are (the burst, replies/limits.py), not within one engine batch.
 """
 
@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable, Sequence
 
 from nlp_service.core import metrics
@@ -41,14 +42,19 @@ _Waiter = tuple[asyncio.AbstractEventLoop, asyncio.Future, Sequence[Comment]]  #
 
 class ReplyCoalescer:
     def __init__(
-        self, handle: Callable[[list[Comment]], list[Outcome]], max_batch: int = 1000, max_chars: int = 100_000, slice_chars: int = 100_000
+        self,
+        handle: Callable[[list[Comment]], list[Outcome]],
+        max_batch: int = 1000,
+        max_chars: int = 100_000,
+        slice_chars: int = 100_000,
+        room_chars_per_second: float = 0,
     ) -> None:
         self._handle = handle
         self._max_batch = max_batch
         self._max_chars = max_chars
         self._slice_chars = slice_chars
-        self._credit: dict[str, int] = {}  # room → characters it may still send to the engine (fair_pick)
-        self._quantum = max(1, slice_chars // 8)
+        # characters a second per room (0: no limit), bursting to one slice
+        self._shares = RoomShares(room_chars_per_second, max(slice_chars, 1)) if room_chars_per_second > 0 else None
         self._waiters: list[_Waiter] = []
         self._lock = threading.Lock()
         self._ready = threading.Condition(self._lock)
@@ -64,10 +70,8 @@ class ReplyCoalescer:
         with self._lock:
             if self._thread is None:
                 self._start()
-            was_empty = not self._waiters
             self._waiters.extend((loop, fut, part) for fut, part in zip(futs, parts, strict=True))
-            if was_empty:
-                self._ready.notify()  # the worker only sleeps when the queue was empty
+            self._ready.notify()  # the worker may also be waiting for a room's share to refill
         if len(futs) == 1:
             return await futs[0]
         done = await asyncio.gather(*futs)
@@ -89,14 +93,18 @@ class ReplyCoalescer:
     def _take(self) -> tuple[list[Comment], list[_Waiter]] | None:
         """The next batch: whole requests, chosen fairly between rooms (at least one request)."""
         with self._lock:
-            while not self._waiters and not self._stopping:
-                self._ready.wait()
-            if not self._waiters:
-                return None
-            try:
-                chosen = set(fair_pick([c for _loop, _fut, c in self._waiters], self._max_batch, self._max_chars, self._credit, self._quantum))
-            except Exception:  # never let the worker die with requests waiting: the oldest alone
-                chosen = {0}
+            while True:
+                while not self._waiters and not self._stopping:
+                    self._ready.wait()
+                if not self._waiters:
+                    return None
+                try:
+                    chosen = set(fair_pick([c for _loop, _fut, c in self._waiters], self._max_batch, self._max_chars, self._shares))
+                except Exception:  # never let the worker die with requests waiting: the oldest alone
+                    chosen = {0}
+                if chosen:
+                    break
+                self._ready.wait(0.005)  # every waiting room spent its share: a new request or 5 ms
             waiters = [w for i, w in enumerate(self._waiters) if i in chosen]
             self._waiters = [w for i, w in enumerate(self._waiters) if i not in chosen]
         return [c for _loop, _fut, comments in waiters for c in comments], waiters
@@ -146,27 +154,46 @@ def _resolve(items: list[tuple[asyncio.Future, object]]) -> None:
             fut.set_result(value)
 
 
-def fair_pick(
-    requests: Sequence[Sequence[Comment]], max_comments: int, max_chars: int, credit: dict[str, int] | None = None, quantum: int = 0
-) -> list[int]:
+class RoomShares:
+    """How many characters each room may still send to the engine: a token bucket per room,
+    ``rate`` characters a second up to ``burst``. A busy live room sends a few thousand
+    characters a second; a client streaming 2,000-character comments as fast as it can would
+    otherwise hold the one engine thread all the time (every other room then waits for the
+    GIL and the engine: bench/bench_hostile.py). Rooms not waiting are forgotten once full."""
+
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate, self.burst, self.clock = rate, burst, clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # room → (tokens, when)
+
+    def available(self, rooms: Sequence[str]) -> dict[str, float]:
+        now = self.clock()
+        out = {}
+        for room in rooms:
+            tokens, when = self._buckets.get(room, (self.burst, now))
+            out[room] = min(self.burst, tokens + (now - when) * self.rate)
+            self._buckets[room] = (out[room], now)
+        for room, (tokens, when) in list(self._buckets.items()):
+            if room not in out and tokens + (now - when) * self.rate >= self.burst:
+                del self._buckets[room]  # full again: the same as never seen
+        return out
+
+    def spend(self, room: str, chars: int) -> None:
+        tokens, when = self._buckets.get(room, (self.burst, self.clock()))
+        self._buckets[room] = (tokens - chars, when)
+
+
+def fair_pick(requests: Sequence[Sequence[Comment]], max_comments: int, max_chars: int, shares: RoomShares | None = None) -> list[int]:
     """Indices of the requests for the next batch: one request per waiting room in turn
     (rooms in the order of their oldest request), until the next would pass ``max_comments``
-    or ``max_chars``; the first request is always taken. Returned in arrival order.
+    or ``max_chars``. Returned in arrival order.
 
-    With ``credit`` (kept by the caller between calls), rooms also share the engine by
-    characters (deficit round robin): each call gives every waiting room ``quantum``
-    characters of credit (up to ``max_chars``), a request is taken only within its room's
-    credit, and a room that stops waiting loses its credit. A room sending 4,000-character
-    slices then gets one every few batches while rooms asking short questions get into
-    every batch; when nothing fits, the oldest request is taken (the engine never idles)."""
+    Without ``shares`` the first request is always taken. With them a request is taken only
+    within its room's characters (or when the room's bucket is full), so the result may be
+    empty: every waiting room has spent its share, and the caller waits a moment."""
     by_room: dict[str, list[int]] = {}
     for i, comments in enumerate(requests):
         by_room.setdefault(getattr(comments[0], "room", "") if comments else "", []).append(i)
-    if credit is not None:
-        for room in [r for r in credit if r not in by_room]:
-            del credit[room]
-        for room in by_room:
-            credit[room] = min(credit.get(room, 0) + quantum, max_chars)
+    tokens = shares.available(list(by_room)) if shares is not None else {}
     queues = [(room, q[::-1]) for room, q in by_room.items()]  # popped from the end: oldest first
     picked: list[int] = []
     n_comments = n_chars = 0
@@ -175,22 +202,18 @@ def fair_pick(
             i = q[-1]
             size = len(requests[i])
             chars = _chars(requests[i])
-            if credit is not None and chars > credit[room]:
-                queues.remove((room, q))  # this room waits for more credit
+            if shares is not None and chars > tokens[room] and tokens[room] < shares.burst:
+                queues.remove((room, q))  # this room waits for its share to refill
                 continue
             if picked and (n_comments + size > max_comments or n_chars + chars > max_chars):
                 return sorted(picked)
             picked.append(q.pop())
             n_comments, n_chars = n_comments + size, n_chars + chars
-            if credit is not None:
-                credit[room] -= chars
+            if shares is not None:
+                shares.spend(room, chars)
+                tokens[room] -= chars
             if not q:
                 queues.remove((room, q))
-    if not picked:  # nothing within its credit: the oldest request, so the engine never idles
-        picked = [0]
-        if credit is not None:
-            first = requests[0]
-            credit[getattr(first[0], "room", "") if first else ""] = 0
     return sorted(picked)
 
 

@@ -47,7 +47,10 @@ class Services:
     def __post_init__(self) -> None:
         s = self.settings
         # a batch holds at most two slices' worth of characters: the engine thread is never held long
-        self.coalescer = ReplyCoalescer(self.engine.handle, max_batch=s.max_batch, max_chars=2 * s.reply_slice_chars, slice_chars=s.reply_slice_chars)
+        self.coalescer = ReplyCoalescer(
+            self.engine.handle, max_batch=s.max_batch, max_chars=2 * s.reply_slice_chars, slice_chars=s.reply_slice_chars,
+            room_chars_per_second=s.reply_room_chars_per_second,
+        )
         self.rate_limiter = KeyRateLimiter(s.key_requests_per_second, s.key_comments_per_second, s.key_rate_burst_seconds)
 
     @classmethod

@@ -108,27 +108,31 @@ def test_another_room_is_answered_between_the_slices_of_a_long_request() -> None
     finally:
         co.close()
     assert big_out == [c.id for c in long] and small_out == ["q1"]
-    assert calls[0] == ["big", "big"]  # one slice: alone, it is taken without waiting for credit
+    assert calls[0] == ["big"] * 4  # two slices: the batch budget (8,000 characters)
     # the second engine call takes one slice of "big" and the question, not all 24 slices first
     second = next(i for i, rooms in enumerate(calls) if "small" in rooms)
     assert second == 1 and calls[1].count("big") <= 2
 
 
-def test_rooms_share_the_engine_by_characters() -> None:
-    """Deficit round robin: a room of 4,000-character slices gets one every few batches,
-    a room of short questions gets into every batch, and nothing waits when alone."""
-    from nlp_service.live.coalesce import fair_pick
+def test_a_room_over_its_character_share_waits_and_the_others_do_not() -> None:
+    """A room streaming 4,000-character slices gets 20,000 characters a second of engine
+    time; a room of short questions is in every batch; the clock is injected."""
+    from nlp_service.live.coalesce import RoomShares, fair_pick
 
-    credit: dict[str, int] = {}
-    waiting = [_r("big", i, "长" * 4000) for i in range(10)]
-    batches_with_big = 0
-    for step in range(16):
-        requests = [*waiting, _r("small", step)]  # the small room always has one question waiting
-        picked = fair_pick(requests, max_comments=1000, max_chars=8000, credit=credit, quantum=500)
+    now = [0.0]
+    shares = RoomShares(rate=20_000, burst=8_000, clock=lambda: now[0])
+    waiting = [_r("big", i, "长" * 4000) for i in range(40)]
+    big_chars = 0
+    for step in range(100):  # a batch every 10 ms for one second
+        now[0] = step * 0.01
+        requests = [*waiting, _r("small", step)]
+        picked = fair_pick(requests, max_comments=1000, max_chars=8000, shares=shares)
         assert len(requests) - 1 in picked  # the question is in every batch
-        if picked[0] == 0:
-            batches_with_big += 1
-            waiting.pop(0)
-    assert 1 <= batches_with_big <= 2  # 16 batches × 500 characters of credit: two slices at most
-    credit.clear()
-    assert fair_pick([_r("big", 0, "长" * 4000)], 1000, 8000, credit, 500) == [0]  # alone: taken at once
+        taken = [i for i in picked if i < len(waiting)]
+        big_chars += 4000 * len(taken)
+        waiting = [w for i, w in enumerate(waiting) if i not in taken]
+    assert 20_000 <= big_chars <= 8_000 + 20_000 + 4_000  # the burst, then ~20,000 a second
+    only_big = [_r("big", 99, "长" * 4000)]
+    assert fair_pick(only_big, 1000, 8000, shares) == []  # spent: it waits, the caller sleeps a moment
+    now[0] += 1.0
+    assert fair_pick(only_big, 1000, 8000, shares) == [0]  # refilled
