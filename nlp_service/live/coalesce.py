@@ -23,8 +23,9 @@ in its room, so other rooms' requests are taken between them; the request is ans
 its last slice is (``Services`` bounds a batch to two slices' worth of characters, so the
 engine thread is never held for long by anyone), and each room may send the engine at most
 ``room_chars_per_second`` characters a second (:class:`RoomShares`), so a client streaming
-long comments into one room cannot keep the engine (and the GIL) busy for everyone. Comments of a request in different slices are aggregated as comments of
-consecutive requests are (the burst, replies/limits.py), not within one engine batch.
+long comments into one room cannot keep the engine (and the GIL) busy for everyone.
+Comments of a request in different slices are aggregated as comments of consecutive
+requests are (the burst, replies/limits.py), not within one engine batch.
 """
 
 from __future__ import annotations
