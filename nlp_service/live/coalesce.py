@@ -22,8 +22,9 @@ it (bench/bench_hostile.py: the other rooms' p99 went up 12×). Its slices queue
 in its room, so other rooms' requests are taken between them; the request is answered when
 its last slice is (``Services`` bounds a batch to two slices' worth of characters, so the
 engine thread is never held for long by anyone), and each room may send the engine at most
-``room_chars_per_second`` characters a second (:class:`RoomShares`), so a client streaming
-long comments into one room cannot keep the engine (and the GIL) busy for everyone.
+``room_chars_per_second`` characters a second before it yields to the rooms within their
+share (:class:`RoomShares`), so a client streaming long comments into one room cannot keep
+the other rooms waiting; alone, any room runs at full speed.
 Comments of a request in different slices are aggregated as comments of consecutive
 requests are (the burst, replies/limits.py), not within one engine batch.
 """
@@ -39,6 +40,7 @@ from nlp_service.core import metrics
 from nlp_service.replies.engine import Comment, Outcome
 
 _Waiter = tuple[asyncio.AbstractEventLoop, asyncio.Future, Sequence[Comment]]  # one request
+OVER_SHARE_PAUSE = 0.002  # seconds the engine thread rests after a batch of rooms over their share
 
 
 class ReplyCoalescer:
@@ -71,8 +73,10 @@ class ReplyCoalescer:
         with self._lock:
             if self._thread is None:
                 self._start()
+            was_empty = not self._waiters
             self._waiters.extend((loop, fut, part) for fut, part in zip(futs, parts, strict=True))
-            self._ready.notify()  # the worker may also be waiting for a room's share to refill
+            if was_empty:
+                self._ready.notify()  # the worker only sleeps when the queue was empty
         if len(futs) == 1:
             return await futs[0]
         done = await asyncio.gather(*futs)
@@ -94,18 +98,14 @@ class ReplyCoalescer:
     def _take(self) -> tuple[list[Comment], list[_Waiter]] | None:
         """The next batch: whole requests, chosen fairly between rooms (at least one request)."""
         with self._lock:
-            while True:
-                while not self._waiters and not self._stopping:
-                    self._ready.wait()
-                if not self._waiters:
-                    return None
-                try:
-                    chosen = set(fair_pick([c for _loop, _fut, c in self._waiters], self._max_batch, self._max_chars, self._shares))
-                except Exception:  # never let the worker die with requests waiting: the oldest alone
-                    chosen = {0}
-                if chosen:
-                    break
-                self._ready.wait(0.005)  # every waiting room spent its share: a new request or 5 ms
+            while not self._waiters and not self._stopping:
+                self._ready.wait()
+            if not self._waiters:
+                return None
+            try:
+                chosen = set(fair_pick([c for _loop, _fut, c in self._waiters], self._max_batch, self._max_chars, self._shares))
+            except Exception:  # never let the worker die with requests waiting: the oldest alone
+                chosen = {0}
             waiters = [w for i, w in enumerate(self._waiters) if i in chosen]
             self._waiters = [w for i, w in enumerate(self._waiters) if i not in chosen]
         return [c for _loop, _fut, comments in waiters for c in comments], waiters
@@ -119,6 +119,10 @@ class ReplyCoalescer:
                 by_loop.setdefault(loop, []).append((fut, value))
             for loop, items in by_loop.items():  # one wake-up per loop and batch, not per request
                 loop.call_soon_threadsafe(_resolve, items)
+            if self._shares is not None and self._shares.over:
+                # a batch of a room over its share: let go of the GIL for a moment, so the event
+                # loop can queue the other rooms' requests that arrived meanwhile (they go next)
+                time.sleep(OVER_SHARE_PAUSE)
 
 
     def _outcomes(self, comments: list[Comment], waiters: list[_Waiter]):
@@ -165,6 +169,7 @@ class RoomShares:
     def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.rate, self.burst, self.clock = rate, burst, clock
         self._buckets: dict[str, tuple[float, float]] = {}  # room → (tokens, when)
+        self.over = False  # the last batch was of rooms over their share (see ReplyCoalescer._run)
 
     def available(self, rooms: Sequence[str]) -> dict[str, float]:
         now = self.clock()
@@ -180,39 +185,59 @@ class RoomShares:
 
     def spend(self, room: str, chars: int) -> None:
         tokens, when = self._buckets.get(room, (self.burst, self.clock()))
-        self._buckets[room] = (tokens - chars, when)
+        self._buckets[room] = (max(tokens - chars, -self.burst), when)  # a debt of one burst at most
 
 
 def fair_pick(requests: Sequence[Sequence[Comment]], max_comments: int, max_chars: int, shares: RoomShares | None = None) -> list[int]:
     """Indices of the requests for the next batch: one request per waiting room in turn
     (rooms in the order of their oldest request), until the next would pass ``max_comments``
-    or ``max_chars``. Returned in arrival order.
+    or ``max_chars``; the first request is always taken. Returned in arrival order.
 
-    Without ``shares`` the first request is always taken. With them a request is taken only
-    within its room's characters (or when the room's bucket is full), so the result may be
-    empty: every waiting room has spent its share, and the caller waits a moment."""
+    With ``shares``, a room over its share of characters yields to the rooms within theirs:
+    its requests are taken only within its room's characters (or when the bucket is full).
+    When no waiting room is within its share, the batch is filled as without shares but up
+    to one burst of characters (one slice): the engine never idles, a busy room alone runs
+    at full speed, and a room within its share that arrives meanwhile waits one slice at most."""
     by_room: dict[str, list[int]] = {}
     for i, comments in enumerate(requests):
         by_room.setdefault(getattr(comments[0], "room", "") if comments else "", []).append(i)
-    tokens = shares.available(list(by_room)) if shares is not None else {}
+    sizes = [(len(r), _chars(r)) for r in requests]
+    if shares is None:
+        return _round_robin(by_room, sizes, max_comments, max_chars, None)
+    tokens = shares.available(list(by_room))
+    picked = _round_robin(by_room, sizes, max_comments, max_chars, tokens, shares.burst)
+    shares.over = not picked
+    if not picked:  # everyone waiting is over its share: one burst's worth, so the engine is
+        picked = _round_robin(by_room, sizes, max_comments, shares.burst, None)  # soon free for a room within its share
+    for i in picked:
+        first = requests[i]
+        shares.spend(getattr(first[0], "room", "") if first else "", sizes[i][1])
+    return picked
+
+
+def _round_robin(
+    by_room: dict[str, list[int]], sizes: list[tuple[int, int]], max_comments: int, max_chars: int,
+    tokens: dict[str, float] | None, burst: int = 0,
+) -> list[int]:
+    """One request per room in turn (see :func:`fair_pick`); with ``tokens``, a room's
+    request is skipped, and its room with it, once it would pass the room's characters."""
     queues = [(room, q[::-1]) for room, q in by_room.items()]  # popped from the end: oldest first
+    left = dict(tokens) if tokens is not None else None
     picked: list[int] = []
     n_comments = n_chars = 0
     while queues:
         for room, q in list(queues):
             i = q[-1]
-            size = len(requests[i])
-            chars = _chars(requests[i])
-            if shares is not None and chars > tokens[room] and tokens[room] < shares.burst:
+            size, chars = sizes[i]
+            if left is not None and chars > left[room] and left[room] < burst:
                 queues.remove((room, q))  # this room waits for its share to refill
                 continue
             if picked and (n_comments + size > max_comments or n_chars + chars > max_chars):
                 return sorted(picked)
             picked.append(q.pop())
             n_comments, n_chars = n_comments + size, n_chars + chars
-            if shares is not None:
-                shares.spend(room, chars)
-                tokens[room] -= chars
+            if left is not None:
+                left[room] -= chars
             if not q:
                 queues.remove((room, q))
     return sorted(picked)
