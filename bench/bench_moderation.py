@@ -27,7 +27,7 @@ from nlp_service.moderation.detect import moderate
 from nlp_service.moderation.lists import load_base_lexicon, load_replies
 from nlp_service.moderation.patterns import find_patterns
 from nlp_service.moderation.queue import ModerationQueue, ObserveConfig, QueueEntry
-from nlp_service.store.redis import Keys
+from nlp_service.store.redis import Keys, execute
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -77,7 +77,7 @@ def main() -> None:
         pipe = client.pipeline(transaction=False)
         entries = [QueueEntry(f"c{i}", f"u{i % 300}", {"id": f"c{i}", "text": "发货太慢了", "digest": "d"}, payload) for i in range(b, min(b + 100, args.appends))]
         queue.observe_call(pipe, "bench-room", entries, cfg, int(time.time() * 1000))
-        pipe.execute()
+        execute(pipe)  # store.redis.execute: the script, then the shared room list
     per_sec = args.appends / (time.perf_counter() - start)
     queued = client.xlen(queue.keys.mod_stream("bench-room"))
     client.flushdb()

@@ -286,8 +286,10 @@ def serve(
             os.environ["REDIS_URL"] = url
             get_settings.cache_clear()
         err.print(f"embedded Redis (pid {embedded_pid(client)}) at {url} (data in {settings.var_dir})")
+    from nlp_service.api.server import PROTOCOL  # httptools with a bound on request heads (431)
+
     status = 0
-    options = {"log_level": "info"}  # uvicorn's options, the same for one worker and for N
+    options = {"log_level": "info", "http": PROTOCOL}  # uvicorn's options, the same for one worker and for N
     try:
         if workers > 1:
             from nlp_service.api.prefork import Prefork

@@ -2,14 +2,40 @@
 
 from __future__ import annotations
 
+import os
 import urllib.parse
 
 import pytest
 import redis
+from redis.cluster import RedisCluster
 
 from nlp_service.analysis import Analyzer
 from nlp_service.core.config import Settings, get_settings
+from nlp_service.store.cluster import connect_cluster
 from nlp_service.store.embedded import start_embedded, stop_embedded
+
+# A Redis Cluster for the tests marked ``cluster`` (.ci/run starts one with
+# tools/redis_cluster.sh): redis+cluster://host:port of any node. The cluster is flushed
+# around every test, so it must be a throw-away one.
+CLUSTER_URL_ENV = "NLP_SERVICE_TEST_CLUSTER_URL"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"cluster: runs against the Redis Cluster named by {CLUSTER_URL_ENV}")
+    if os.environ.get("CI") == "true" and not os.environ.get(CLUSTER_URL_ENV):
+        # in CI the cluster tests must run, never be deselected into a green run
+        raise pytest.UsageError(f"CI=true but {CLUSTER_URL_ENV} is not set: start a cluster (tools/redis_cluster.sh), see .ci/run")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without a cluster address (a developer's machine), the cluster tests are deselected
+    (reported as such); .ci/run always sets the address."""
+    if os.environ.get(CLUSTER_URL_ENV):
+        return
+    kept = [i for i in items if i.get_closest_marker("cluster") is None]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i.get_closest_marker("cluster") is not None])
+        items[:] = kept
 
 
 @pytest.fixture(scope="session")
@@ -69,3 +95,31 @@ def svc_settings(settings: Settings, tmp_path) -> Settings:
             "var_dir": tmp_path / "var",
         }
     )
+
+
+def _flush_cluster(client: RedisCluster) -> None:
+    for node in client.get_primaries():
+        node.redis_connection.flushdb()
+
+
+@pytest.fixture(scope="session")
+def cluster_server() -> RedisCluster:
+    client = connect_cluster(os.environ[CLUSTER_URL_ENV])
+    client.ping(target_nodes=RedisCluster.PRIMARIES)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def cluster_client(cluster_server: RedisCluster) -> RedisCluster:
+    """The test cluster, empty (every primary flushed before and after)."""
+    _flush_cluster(cluster_server)
+    yield cluster_server
+    _flush_cluster(cluster_server)
+
+
+@pytest.fixture(params=["server", pytest.param("cluster", marks=pytest.mark.cluster)])
+def sclient(request) -> redis.Redis:
+    """The service's Redis, both ways it is deployed: one server (``rclient``) and a
+    3-master Redis Cluster (``cluster_client``); a test using it runs once for each."""
+    return request.getfixturevalue("rclient" if request.param == "server" else "cluster_client")

@@ -20,11 +20,16 @@ from starlette.exceptions import HTTPException
 from nlp_service.api.routes.reply import answer
 from nlp_service.api.schemas import BatchIn, CommentIn
 from nlp_service.core import metrics
-from nlp_service.core.errors import AuthError, ForbiddenError, RateLimitedError
+from nlp_service.core.errors import (
+    AuthError,
+    ForbiddenError,
+    RateLimitedError,
+    StoreUnavailableError,
+)
 
 _MODELS = {"/v1/reply": CommentIn, "/v1/reply/batch": BatchIn}
 _HEADERS = [(b"content-type", b"application/json")]
-_REFUSED = (AuthError, ForbiddenError, RateLimitedError, RequestValidationError, HTTPException)
+_REFUSED = (AuthError, ForbiddenError, RateLimitedError, RequestValidationError, HTTPException, StoreUnavailableError)
 
 
 class ReplyFastPath:

@@ -14,15 +14,18 @@ import time
 from pathlib import Path
 
 from nlp_service.batch.io import Writer, detect_format
-from nlp_service.batch.labels import new_memo
 from nlp_service.batch.score import OUTPUT_COLUMNS, ScoreSummary, check_columns
 
-_memo = new_memo()  # per worker process: labels of the texts it has seen
+_memo = None  # per worker process: labels of the texts it has seen (bounded, made on first use)
 
 
 def _score_partition(pdf, text_col: str):
+    global _memo
+    from nlp_service.batch.labels import new_memo
     from nlp_service.batch.score import load_labeler, score_rows
 
+    if _memo is None:
+        _memo = new_memo()
     rows = pdf.to_dict("records")
     for i, r in enumerate(rows):
         r["__row__"] = i

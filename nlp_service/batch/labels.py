@@ -37,13 +37,20 @@ class Labels(NamedTuple):
 
 OUTPUT_COLUMNS: tuple[str, ...] = Labels._fields
 LabelMemo = BoundedMemo[str, "Labels | str"]  # text → its labels, or why it cannot be labelled
+MEMO_ENTRIES = 300_000
+# A label tuple is ~600-850 B (tracemalloc; its keywords are at most five words), and its key
+# is the text: up to 4 bytes a character (a string with one emoji stores every character in 4).
+LABELS_COST = text_cost(per_char=4, base=900)
 
 
-def new_memo() -> LabelMemo:
-    """The labels of texts already seen, bounded so memory stays flat on archives of any size:
-    300,000 texts or about 256 MB (about 500 bytes an entry with its key on the sample room,
-    tracemalloc; the per-character part is an estimate: keywords grow with the text)."""
-    return BoundedMemo(300_000, 256 << 20, text_cost(per_char=40, base=500))
+def new_memo(max_bytes: int | None = None) -> LabelMemo:
+    """The labels of texts already seen, bounded by entries and by bytes (``batch_memo_bytes``
+    by default) so memory stays flat on archives of any size."""
+    if max_bytes is None:
+        from nlp_service.core.config import get_settings
+
+        max_bytes = get_settings().batch_memo_bytes
+    return BoundedMemo(MEMO_ENTRIES, max_bytes, LABELS_COST)
 
 
 class Labeler:

@@ -256,7 +256,7 @@ def _run(todo, options: ScoreOptions, parts: Path, progress: Callable[[int], Non
     per-row work); the workers, forked after the models are loaded (no start-up cost, shared
     memory), only label texts that no earlier chunk had, while the next chunk is read."""
     labeler = load_labeler()
-    memo = new_memo()  # bounded: a later chunk relabels what was pushed out
+    memo = new_memo()  # bounded by bytes: long distinct texts push old ones out
     pending: set[str] = set()
     workers = max(1, options.workers)
     pool = None

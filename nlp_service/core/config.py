@@ -62,6 +62,13 @@ class Settings(BaseSettings):
     analysis_cache_bytes: int = Field(
         64 * 2**20, ge=0, description="bytes the analysis cache may hold (estimated per text: long comments cost more)"
     )
+    moderation_memo_size: int = Field(100_000, ge=0, description="distinct texts whose moderation result is kept for reuse (0: off)")
+    moderation_memo_bytes: int = Field(
+        32 * 2**20, ge=0, description="bytes the moderation memo may hold (estimated per result: a text full of listed words costs ~400 B a term)"
+    )
+    batch_memo_bytes: int = Field(
+        128 * 2**20, ge=0, description="bytes each scoring process may keep of labels per distinct text (score, /v1/score, Dask workers)"
+    )
 
     # --- Redis and the live reply path -------------------------------------------------
     redis_url: str | None = Field(
@@ -81,8 +88,18 @@ class Settings(BaseSettings):
     user_cooldown_seconds: float = Field(60.0, ge=0, le=86400, description="default cooldown per user per rule")
     idempotency_seconds: int = Field(600, ge=1, le=86400, description="how long a comment id's answer is remembered")
     regex_timeout_seconds: float = Field(0.005, gt=0, le=1, description="bound on one rule regex match")
-    max_body_bytes: int = Field(2_000_000, ge=1024, description="largest HTTP request body accepted")
+    max_body_bytes: int = Field(2_000_000, ge=1024, description="largest HTTP request body accepted (over it: 413)")
+    max_header_bytes: int = Field(
+        64 * 1024, ge=4096, le=16 * 2**20, description="largest request line + headers accepted by `serve` (over it: 431, connection closed)"
+    )
     max_batch: int = Field(1000, ge=1, le=10000, description="most comments in one reply batch")
+    reply_slice_chars: int = Field(
+        4000, ge=100, description="a reply request longer than this (characters) is run in slices, so other rooms are answered between them"
+    )
+    reply_room_chars_per_second: float = Field(
+        10_000, ge=0, allow_inf_nan=False,
+        description="characters a second one room may send to the engine, per serving process (a busy room sends a few thousand); over it its comments wait (0: no limit)",
+    )
     key_requests_per_second: float = Field(
         10_000, ge=0, allow_inf_nan=False, description="requests per second per API key and serving process (0: no limit); over it: 429 with Retry-After"
     )
@@ -95,6 +112,13 @@ class Settings(BaseSettings):
     recent_comments_kept: int = Field(10, ge=1, le=200, description="a user's recent comments kept for moderators")
     moderation_claim_seconds: float = Field(300.0, gt=0, le=86400, description="an undecided pulled item returns to the queue after this")
     moderation_dedupe_seconds: int = Field(7 * 86400, ge=60, description="how long a queued comment id is remembered")
+    # --- the Redis budget (README "Production"): every key a comment writes expires or is capped
+    recent_comments_ttl_seconds: int = Field(86400, ge=60, le=30 * 86400, description="a user's recent-comments list (moderator context) expires this long after their last comment")
+    moderation_decision_ttl_seconds: int = Field(30 * 86400, ge=3600, le=365 * 86400, description="how long a decision on a queue item is remembered (repeat decisions, pulls of decided items)")
+    room_keep_seconds: int = Field(
+        7 * 86400, ge=3600, le=365 * 86400,
+        description="a room's streams (queue, audit, action feed, reply log) and counters expire this long after its last write",
+    )
     spool_path: Path | None = Field(None, description="append-only spool for flagged comments while Redis is down")
     seed_rules_path: Path | None = Field(None, description="seed rules loaded on first start; default data/rules/seed_rules.yaml")
 

@@ -42,11 +42,12 @@ class BoundedMemo(Generic[K, V]):
         hit = self._data.get(key)
         return None if hit is None else hit[0]
 
-    def put(self, key: K, value: V) -> V:
-        """Remember ``value`` for ``key`` (evicting the oldest entries as needed); returns it."""
+    def put(self, key: K, value: V, cost: int | None = None) -> V:
+        """Remember ``value`` for ``key`` (evicting the oldest entries as needed); returns it.
+        ``cost`` overrides ``cost(key)`` when the value's size depends on more than the key."""
         if not self.max_entries:
             return value
-        cost = self._cost(key)
+        cost = self._cost(key) if cost is None else cost
         if cost > self.max_bytes:
             return value  # larger than the whole budget: never kept
         old = self._data.pop(key, None)

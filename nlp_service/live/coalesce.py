@@ -14,25 +14,50 @@ Fair between rooms: a batch is filled round-robin over the rooms that are waitin
 request's room is its first comment's), up to ``max_batch`` comments and ``max_chars``
 characters, so one room's flood of long comments cannot keep another room's question
 waiting behind it; within a batch, and within a room, arrival order is kept.
+
+A single request is cut into slices of at most ``slice_chars`` characters (at least one
+comment each) before it queues: one batch request of 50 comments of 2,000 characters held
+the one engine thread for about a quarter of a second, and every other room waited behind
+it (bench/bench_hostile.py: the other rooms' p99 went up 12×). Its slices queue in order
+in its room, so other rooms' requests are taken between them; the request is answered when
+its last slice is (``Services`` bounds a batch to two slices' worth of characters, so the
+engine thread is never held for long by anyone), and each room may send the engine at most
+``room_chars_per_second`` characters a second before it yields to the rooms within their
+share (:class:`RoomShares`), so a client streaming long comments into one room cannot keep
+the other rooms waiting; alone, any room runs at full speed.
+Comments of a request in different slices are aggregated as comments of consecutive
+requests are (the burst, replies/limits.py), not within one engine batch.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable, Sequence
 
 from nlp_service.core import metrics
 from nlp_service.live.types import Comment, Outcome
 
 _Waiter = tuple[asyncio.AbstractEventLoop, asyncio.Future, Sequence[Comment]]  # one request
+OVER_SHARE_PAUSE = 0.002  # seconds the engine thread rests after a batch of rooms over their share
 
 
 class ReplyCoalescer:
-    def __init__(self, handle: Callable[[list[Comment]], list[Outcome]], max_batch: int = 1000, max_chars: int = 100_000) -> None:
+    def __init__(
+        self,
+        handle: Callable[[list[Comment]], list[Outcome]],
+        max_batch: int = 1000,
+        max_chars: int = 100_000,
+        slice_chars: int = 100_000,
+        room_chars_per_second: float = 0,
+    ) -> None:
         self._handle = handle
         self._max_batch = max_batch
         self._max_chars = max_chars
+        self._slice_chars = slice_chars
+        # characters a second per room (0: no limit), bursting to one slice
+        self._shares = RoomShares(room_chars_per_second, max(slice_chars, 1)) if room_chars_per_second > 0 else None
         self._waiters: list[_Waiter] = []
         self._lock = threading.Lock()
         self._ready = threading.Condition(self._lock)
@@ -40,16 +65,22 @@ class ReplyCoalescer:
         self._stopping = False
 
     async def submit(self, comments: Sequence[Comment]) -> list[Outcome]:
-        """The outcomes of ``comments``, in order, computed in the next batch."""
+        """The outcomes of ``comments``, in order, computed in the next batches (one per
+        slice of at most ``slice_chars`` characters; one for any usual request)."""
         loop = asyncio.get_running_loop()
-        fut: asyncio.Future = loop.create_future()
+        parts = slices(comments, self._slice_chars)
+        futs: list[asyncio.Future] = [loop.create_future() for _ in parts]
         with self._lock:
             if self._thread is None:
                 self._start()
-            self._waiters.append((loop, fut, comments))
-            if len(self._waiters) == 1:
+            was_empty = not self._waiters
+            self._waiters.extend((loop, fut, part) for fut, part in zip(futs, parts, strict=True))
+            if was_empty:
                 self._ready.notify()  # the worker only sleeps when the queue was empty
-        return await fut
+        if len(futs) == 1:
+            return await futs[0]
+        done = await asyncio.gather(*futs)
+        return [outcome for part in done for outcome in part]
 
     def _start(self) -> None:
         self._stopping = False
@@ -72,7 +103,7 @@ class ReplyCoalescer:
             if not self._waiters:
                 return None
             try:
-                chosen = set(fair_pick([c for _loop, _fut, c in self._waiters], self._max_batch, self._max_chars))
+                chosen = set(fair_pick([c for _loop, _fut, c in self._waiters], self._max_batch, self._max_chars, self._shares))
             except Exception:  # never let the worker die with requests waiting: the oldest alone
                 chosen = {0}
             waiters = [w for i, w in enumerate(self._waiters) if i in chosen]
@@ -88,6 +119,10 @@ class ReplyCoalescer:
                 by_loop.setdefault(loop, []).append((fut, value))
             for loop, items in by_loop.items():  # one wake-up per loop and batch, not per request
                 loop.call_soon_threadsafe(_resolve, items)
+            if self._shares is not None and self._shares.over:
+                # a batch of a room over its share: let go of the GIL for a moment, so the event
+                # loop can queue the other rooms' requests that arrived meanwhile (they go next)
+                time.sleep(OVER_SHARE_PAUSE)
 
 
     def _outcomes(self, comments: list[Comment], waiters: list[_Waiter]):
@@ -124,25 +159,106 @@ def _resolve(items: list[tuple[asyncio.Future, object]]) -> None:
             fut.set_result(value)
 
 
-def fair_pick(requests: Sequence[Sequence[Comment]], max_comments: int, max_chars: int) -> list[int]:
+class RoomShares:
+    """How many characters each room may still send to the engine: a token bucket per room,
+    ``rate`` characters a second up to ``burst``. A busy live room sends a few thousand
+    characters a second; a client streaming 2,000-character comments as fast as it can would
+    otherwise hold the one engine thread all the time (every other room then waits for the
+    GIL and the engine: bench/bench_hostile.py). Rooms not waiting are forgotten once full."""
+
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate, self.burst, self.clock = rate, burst, clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # room → (tokens, when)
+        self.over = False  # the last batch was of rooms over their share (see ReplyCoalescer._run)
+
+    def available(self, rooms: Sequence[str]) -> dict[str, float]:
+        now = self.clock()
+        out = {}
+        for room in rooms:
+            tokens, when = self._buckets.get(room, (self.burst, now))
+            out[room] = min(self.burst, tokens + (now - when) * self.rate)
+            self._buckets[room] = (out[room], now)
+        for room, (tokens, when) in list(self._buckets.items()):
+            if room not in out and tokens + (now - when) * self.rate >= self.burst:
+                del self._buckets[room]  # full again: the same as never seen
+        return out
+
+    def spend(self, room: str, chars: int) -> None:
+        tokens, when = self._buckets.get(room, (self.burst, self.clock()))
+        self._buckets[room] = (max(tokens - chars, -self.burst), when)  # a debt of one burst at most
+
+
+def fair_pick(requests: Sequence[Sequence[Comment]], max_comments: int, max_chars: int, shares: RoomShares | None = None) -> list[int]:
     """Indices of the requests for the next batch: one request per waiting room in turn
     (rooms in the order of their oldest request), until the next would pass ``max_comments``
-    or ``max_chars``; the first request is always taken. Returned in arrival order."""
+    or ``max_chars``; the first request is always taken. Returned in arrival order.
+
+    With ``shares``, a room over its share of characters yields to the rooms within theirs:
+    its requests are taken only within its room's characters (or when the bucket is full).
+    When no waiting room is within its share, the batch is filled as without shares but up
+    to one burst of characters (one slice): the engine never idles, a busy room alone runs
+    at full speed, and a room within its share that arrives meanwhile waits one slice at most."""
     by_room: dict[str, list[int]] = {}
     for i, comments in enumerate(requests):
         by_room.setdefault(getattr(comments[0], "room", "") if comments else "", []).append(i)
-    queues = [q[::-1] for q in by_room.values()]  # popped from the end: oldest first
+    sizes = [(len(r), _chars(r)) for r in requests]
+    if shares is None:
+        return _round_robin(by_room, sizes, max_comments, max_chars, None)
+    tokens = shares.available(list(by_room))
+    picked = _round_robin(by_room, sizes, max_comments, max_chars, tokens, shares.burst)
+    shares.over = not picked
+    if not picked:  # everyone waiting is over its share: one burst's worth, so the engine is
+        picked = _round_robin(by_room, sizes, max_comments, shares.burst, None)  # soon free for a room within its share
+    for i in picked:
+        first = requests[i]
+        shares.spend(getattr(first[0], "room", "") if first else "", sizes[i][1])
+    return picked
+
+
+def _round_robin(
+    by_room: dict[str, list[int]], sizes: list[tuple[int, int]], max_comments: int, max_chars: int,
+    tokens: dict[str, float] | None, burst: int = 0,
+) -> list[int]:
+    """One request per room in turn (see :func:`fair_pick`); with ``tokens``, a room's
+    request is skipped, and its room with it, once it would pass the room's characters."""
+    queues = [(room, q[::-1]) for room, q in by_room.items()]  # popped from the end: oldest first
+    left = dict(tokens) if tokens is not None else None
     picked: list[int] = []
     n_comments = n_chars = 0
     while queues:
-        for q in list(queues):
+        for room, q in list(queues):
             i = q[-1]
-            size = len(requests[i])
-            chars = sum(len(t) for c in requests[i] if isinstance(t := getattr(c, "text", None), str))
+            size, chars = sizes[i]
+            if left is not None and chars > left[room] and left[room] < burst:
+                queues.remove((room, q))  # this room waits for its share to refill
+                continue
             if picked and (n_comments + size > max_comments or n_chars + chars > max_chars):
                 return sorted(picked)
             picked.append(q.pop())
             n_comments, n_chars = n_comments + size, n_chars + chars
+            if left is not None:
+                left[room] -= chars
             if not q:
-                queues.remove(q)
+                queues.remove((room, q))
     return sorted(picked)
+
+
+def _chars(comments: Sequence[Comment]) -> int:
+    return sum(len(t) for c in comments if isinstance(t := getattr(c, "text", None), str))
+
+
+def slices(comments: Sequence[Comment], max_chars: int) -> list[Sequence[Comment]]:
+    """``comments`` cut, in order, into runs of at most ``max_chars`` characters (a comment
+    longer than that is a run of its own); a request under the bound stays whole."""
+    sizes = [_chars([c]) for c in comments]
+    if sum(sizes) <= max_chars:
+        return [comments]
+    out: list[Sequence[Comment]] = []
+    start = chars = 0
+    for i, size in enumerate(sizes):
+        if i > start and chars + size > max_chars:
+            out.append(comments[start:i])
+            start, chars = i, 0
+        chars += size
+    out.append(comments[start:])
+    return out

@@ -18,6 +18,7 @@ from nlp_service.core.ratelimit import KeyRateLimiter
 from nlp_service.live.coalesce import ReplyCoalescer
 from nlp_service.live.engine import ReplyEngine
 from nlp_service.moderation import pulse
+from nlp_service.moderation.detect import configure_memo
 from nlp_service.moderation.queue import ModerationQueue
 from nlp_service.moderation.spool import Spool
 from nlp_service.replies.limits import Limiter
@@ -45,7 +46,11 @@ class Services:
 
     def __post_init__(self) -> None:
         s = self.settings
-        self.coalescer = ReplyCoalescer(self.engine.handle, max_batch=s.max_batch)
+        # a batch holds at most two slices' worth of characters: the engine thread is never held long
+        self.coalescer = ReplyCoalescer(
+            self.engine.handle, max_batch=s.max_batch, max_chars=2 * s.reply_slice_chars, slice_chars=s.reply_slice_chars,
+            room_chars_per_second=s.reply_room_chars_per_second,
+        )
         self.rate_limiter = KeyRateLimiter(s.key_requests_per_second, s.key_comments_per_second, s.key_rate_burst_seconds)
 
     @classmethod
@@ -54,6 +59,7 @@ class Services:
         once in the process the workers are forked from, so they share its memory)."""
         client = client if client is not None else connect(settings)
         keys = Keys(settings.key_prefix)
+        configure_memo(settings.moderation_memo_size, settings.moderation_memo_bytes)
         analyzer = analyzer if analyzer is not None else Analyzer.load(settings)
         seeded = seed_rules_once(client, keys, settings.seed_rules_file)
         if seeded:
@@ -67,7 +73,7 @@ class Services:
             keys=keys,
             analyzer=analyzer,
             state=state,
-            engine=ReplyEngine(analyzer, state, Limiter(client, keys), ModerationQueue(client, keys), Spool(settings.spool_file)),
+            engine=ReplyEngine(analyzer, state, Limiter(client, keys, settings.room_keep_seconds), ModerationQueue(client, keys, settings), Spool(settings.spool_file)),
             api_keys=apikeys.load_keys(client, keys),
             generated_admin_key=generated,
         )

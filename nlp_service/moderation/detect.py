@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from nlp_service.analysis import Analysis
+from nlp_service.core.memo import BoundedMemo
 from nlp_service.moderation.classifier import ModerationClassifier
 from nlp_service.moderation.context import TextContext
 from nlp_service.moderation.labels import BLOCK, DEFAULT_ACTION, PASS, REVIEW
@@ -176,14 +177,44 @@ def _add(terms: list[dict], scores: dict[str, float], h: Hit, start: int, end: i
     scores[h.category] = max(scores.get(h.category, 0.0), _CONFIDENCE.get(h.how, 1.0))
 
 
+# What a remembered result costs (measured with tracemalloc over long comments): the text as key, 2 bytes a character (CJK), ~600 bytes of result,
+# and ~400 bytes per matched term. A hostile 2,000-character comment of one repeated word
+# has ~1,000 terms: ~390 KB, so the bound must follow the terms, not the entry count.
+MEMO_BASE_BYTES, MEMO_CHAR_BYTES, MEMO_TERM_BYTES = 600, 2, 400
+
+
+def result_cost(text: str, result: Moderation) -> int:
+    """Estimated bytes one memo entry holds."""
+    return MEMO_BASE_BYTES + MEMO_CHAR_BYTES * len(text) + MEMO_TERM_BYTES * len(result.terms)
+
+
+# The process-wide moderation memo: one bound for every room's lexicon (a room with its own
+# word lists has its own Lexicon; per-lexicon memos would multiply the bound by the rooms).
+_memo: BoundedMemo[tuple[int, str], Moderation] = BoundedMemo(100_000, 32 * 2**20, lambda key: MEMO_BASE_BYTES)
+
+
+def configure_memo(max_entries: int, max_bytes: int) -> BoundedMemo:
+    """Bound the moderation memo (``Services.start`` passes the settings); returns it."""
+    global _memo
+    _memo = BoundedMemo(max_entries, max_bytes, lambda key: MEMO_BASE_BYTES)
+    return _memo
+
+
+def memo() -> BoundedMemo:
+    """The moderation memo in use (its ``bytes`` is the estimate it holds)."""
+    return _memo
+
+
 def moderate_memo(
     analysis: Analysis, lexicon: Lexicon, replies: Mapping[str, Sequence[str]] | None = None, classifier: ModerationClassifier | None = None
 ) -> Moderation:
-    """:func:`moderate`, remembered per text on the lexicon: rooms repeat themselves, and the
+    """:func:`moderate`, remembered per (lexicon, text): rooms repeat themselves, and the
     result depends only on the text and the lists (``replies`` and ``classifier`` are fixed
-    per engine)."""
-    memo = lexicon.memo
-    result = memo.get(analysis.text)
+    per engine). Bounded by entries and by bytes (:func:`result_cost`)."""
+    store = _memo
+    key = (lexicon.token, analysis.text)
+    result = store.get(key)
     if result is None:
-        result = memo.put(analysis.text, moderate(analysis, lexicon, replies, classifier=classifier))
-    return result  # type: ignore[return-value]
+        result = moderate(analysis, lexicon, replies, classifier=classifier)
+        store.put(key, result, result_cost(analysis.text, result))
+    return result

@@ -27,6 +27,7 @@ as whole Latin words (not inside ``usb``).
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -35,7 +36,6 @@ from functools import lru_cache
 import ahocorasick
 from pypinyin import Style, pinyin
 
-from nlp_service.core.memo import BoundedMemo, text_cost
 from nlp_service.text.normalize import normalize
 
 EXACT, HOMOPHONE, PINYIN, MIXED = "exact", "homophone", "pinyin", "mixed"
@@ -72,6 +72,9 @@ class Hit:
 
 def _is_cjk(ch: str) -> bool:
     return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf"
+
+
+_TOKENS = itertools.count(1)
 
 
 @lru_cache(maxsize=65536)
@@ -132,11 +135,10 @@ class Lexicon:
         if allow_terms:
             self._allow.make_automaton()
         self._has_allow = bool(allow_terms)
-        # moderate() results of texts already seen with these lists (see detect.moderate_memo);
-        # a change to the lists builds a new Lexicon, so the memo can never be stale
-        # (about 270 bytes a result with its key on the sample room, tracemalloc; the per-character
-        # part is an estimate: the terms list grows with the text)
-        self.memo: BoundedMemo[str, object] = BoundedMemo(100_000, 64 << 20, text_cost(per_char=20, base=300))
+        # moderate() results are remembered per (token, text) in one process-wide memo (see
+        # detect.moderate_memo); a change to the lists builds a new Lexicon with a new token,
+        # so a result can never be stale, and the old lexicon's entries age out of the memo
+        self.token = next(_TOKENS)
         # character → the syllable trie's node for its reading (None: no term starts with that
         # sound), filled as characters are seen: bounded by the characters a room uses
         self._heads: dict[str, dict | None] = {}

@@ -46,6 +46,7 @@ MIN_BASELINE_MINUTES = 3
 NEGATIVE_RATIO, NEGATIVE_MARGIN = 2.0, 0.20
 CONTROVERSY_RATIO, CONTROVERSY_MARGIN = 3.0, 0.10
 KEEP_SECONDS = 12 * 3600  # a show, with room to spare
+URGENT_KEEP_SECONDS = 7 * 86400  # an undecided mood_spike item: as long as the room's queue (Settings.room_keep_seconds default)
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,7 @@ def check_room(client: redis.Redis, keys: Keys, room: str, minute: int, script: 
     pipe.execute(raise_on_error=False)
     pipe = client.pipeline()
     pipe.xadd(keys.urgent_stream(room), {"record": json.dumps(record, ensure_ascii=False), "moderation": json.dumps(moderation, ensure_ascii=False)})
+    pipe.expire(keys.urgent_stream(room), URGENT_KEEP_SECONDS)
     pipe.sadd(keys.mod_rooms(), room)
     pipe.publish(keys.alerts_channel(room), payload)
     actions.append(pipe, keys, room, "host_alert", {"alert": alert})

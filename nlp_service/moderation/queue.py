@@ -25,9 +25,10 @@ from dataclasses import dataclass
 import redis
 from pydantic_core import to_json
 
+from nlp_service.core.config import Settings
 from nlp_service.core.errors import InvalidDecisionError, QueueItemNotFoundError
 from nlp_service.store import actions
-from nlp_service.store.redis import Keys, register_script, run_script
+from nlp_service.store.redis import Keys, after, register_script, run_script
 
 GROUP = "moderators"
 DECISIONS = ("approve", "delete", "ban", "reply")
@@ -64,16 +65,17 @@ class ObserveConfig:
 
 OBSERVE_LUA = """
 local now, keep, flood_ms, flood_max, dedupe_s, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local stream, rooms, room = KEYS[1], KEYS[2], ARGV[7]
+local recent_ms, room_keep_ms = tonumber(ARGV[7]), tonumber(ARGV[8])
+local stream = KEYS[1]
 local out = {}
 for i = 0, n - 1 do
-  local k_recent, k_flood, k_seen = KEYS[3 + i*3], KEYS[4 + i*3], KEYS[5 + i*3]
-  local record, payload, observe = ARGV[8 + i*3], ARGV[9 + i*3], ARGV[10 + i*3]
+  local k_recent, k_flood, k_seen = KEYS[2 + i*3], KEYS[3 + i*3], KEYS[4 + i*3]
+  local record, payload, observe = ARGV[9 + i*3], ARGV[10 + i*3], ARGV[11 + i*3]
   local count = 0
   if observe == '1' then
     redis.call('LPUSH', k_recent, record)
     redis.call('LTRIM', k_recent, 0, keep - 1)
-    redis.call('PEXPIRE', k_recent, 86400000)
+    redis.call('PEXPIRE', k_recent, recent_ms)
     count = redis.call('INCR', k_flood)
     if count == 1 then redis.call('PEXPIRE', k_flood, flood_ms) end
   end
@@ -89,7 +91,7 @@ for i = 0, n - 1 do
     if redis.call('SET', k_seen, '1', 'NX', 'EX', dedupe_s) then
       pcall(redis.call, 'XGROUP', 'CREATE', stream, 'moderators', '0', 'MKSTREAM')
       redis.call('XADD', stream, '*', 'record', record, 'moderation', cjson.encode(mod))
-      redis.call('SADD', rooms, room)
+      redis.call('PEXPIRE', stream, room_keep_ms)  -- a room's queue goes room_keep after its last item
       queued = 1
     end
   end
@@ -115,10 +117,11 @@ redis.call('HINCRBY', k_stats, 'moderator:' .. moderator, 1)
 redis.call('HINCRBY', k_stats, 'action:' .. action, 1)
 if action == 'ban' then redis.call('HSET', k_banned, user, ban_until) end
 -- what the room's bot must do about it, in the same step (see store/actions.py)
-local k_actions, n_actions = KEYS[6], tonumber(ARGV[9])
+local k_actions, n_actions, room_keep_s = KEYS[6], tonumber(ARGV[9]), tonumber(ARGV[11])
 for i = 0, n_actions - 1 do
-  redis.call('XADD', k_actions, 'MAXLEN', '~', ARGV[10], '*', 'kind', ARGV[11 + i*2], 'at', now, 'payload', ARGV[12 + i*2])
+  redis.call('XADD', k_actions, 'MAXLEN', '~', ARGV[10], '*', 'kind', ARGV[12 + i*2], 'at', now, 'payload', ARGV[13 + i*2])
 end
+for _, k in ipairs({k_audit, k_stats, k_actions}) do redis.call('EXPIRE', k, room_keep_s) end
 return {decision, 1}
 """
 
@@ -176,9 +179,13 @@ def parse_item_id(value: str) -> tuple[str, str, bool]:
 class ModerationQueue:
     """Queue operations for one client; scripts are registered once."""
 
-    def __init__(self, client: redis.Redis, keys: Keys) -> None:
+    def __init__(self, client: redis.Redis, keys: Keys, settings: Settings | None = None) -> None:
         self.client = client
         self.keys = keys
+        s = settings or Settings.model_construct()  # the defaults (no environment read)
+        self.recent_ms = s.recent_comments_ttl_seconds * 1000
+        self.decision_ttl_s = s.moderation_decision_ttl_seconds
+        self.room_keep_s = s.room_keep_seconds
         self.observe_script = register_script(client, OBSERVE_LUA)
         self._decide = register_script(client, DECIDE_LUA)
 
@@ -186,13 +193,16 @@ class ModerationQueue:
         """Queue the OBSERVE script on ``pipe`` for one room's comments. Its answer is one
         ``[flood count, queued]`` pair per entry, in order."""
         k = self.keys
-        keys = [k.mod_stream(room), k.mod_rooms()]
-        args: list[object] = [now_ms, cfg.keep, cfg.flood_ms, cfg.flood_max, cfg.dedupe_s, len(entries), room]
+        keys = [k.mod_stream(room)]  # every key of the script in the room's slot (Redis Cluster)
+        args: list[object] = [now_ms, cfg.keep, cfg.flood_ms, cfg.flood_max, cfg.dedupe_s, len(entries), self.recent_ms, self.room_keep_s * 1000]
         for e in entries:
             keys += [k.recent(room, e.user), k.flood(room, e.user, e.digest), k.mod_seen(room, e.comment_id)]
             # bytes: redis-py sends them as they are
             args += [to_json(e.record), to_json(e.payload) if e.payload else "", "1" if e.observe else "0"]
         run_script(pipe, self.observe_script, keys, args)
+        # the moderators' room list is shared state ({_global} slot): sent with the same round
+        # trip, after the script, outside it (a cluster refuses a script that spans slots)
+        after(pipe, "SADD", k.mod_rooms(), room)
 
     # --- moderators -------------------------------------------------------------------
     def rooms(self) -> list[str]:
@@ -287,8 +297,8 @@ class ModerationQueue:
         feed = room_actions(decision, record, flagged, now_ms + ban_seconds * 1000)
         raw, applied = self._decide(
             keys=[stream, k.mod_decided(room, ("u" if urgent else "") + sid), k.audit_stream(room), k.mod_stats(room), k.banned(room), k.actions(room)],
-            args=[sid, json.dumps(decision, ensure_ascii=False), moderator, action, user, now_ms + ban_seconds * 1000, now_ms, 30 * 86400,
-                  len(feed), actions.MAX_ACTIONS, *(x for kind, payload in feed for x in (kind, json.dumps(payload, ensure_ascii=False)))],
+            args=[sid, json.dumps(decision, ensure_ascii=False), moderator, action, user, now_ms + ban_seconds * 1000, now_ms, self.decision_ttl_s,
+                  len(feed), actions.MAX_ACTIONS, self.room_keep_s, *(x for kind, payload in feed for x in (kind, json.dumps(payload, ensure_ascii=False)))],
         )  # fmt: skip
         if applied == -1:
             raise QueueItemNotFoundError(f"no queue item {item!r}")

@@ -66,6 +66,7 @@ local n = tonumber(ARGV[5])
 local flood_max = tonumber(ARGV[6])
 local log_max = tonumber(ARGV[7])
 local actions_max = tonumber(ARGV[8])
+local room_keep_ms = tonumber(ARGV[9])
 local K_BUDGET, K_BANNED, K_COUNTERS, K_WAIT, K_LOG, K_ACTIONS, K_BODIES = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local SEP = string.char(31)
 -- outcomes a response already carries are only counted; the stream gets the deferred ones
@@ -149,7 +150,7 @@ local function waiting_of(rule)
 end
 local decisions, fresh, replied = {}, {}, {}
 for i = 0, n - 1 do
-  local kb, ab = 7 + i * 5, 8 + i * 10
+  local kb, ab = 7 + i * 5, 9 + i * 10
   local k_idem, k_user, k_rule, k_rot, k_flood = KEYS[kb+1], KEYS[kb+2], KEYS[kb+3], KEYS[kb+4], KEYS[kb+5]
   local user, nick, rule_id = ARGV[ab+1], ARGV[ab+2], ARGV[ab+3]
   local user_cd, window_ms, n_variants, rnd = tonumber(ARGV[ab+4]), tonumber(ARGV[ab+5]), tonumber(ARGV[ab+6]), tonumber(ARGV[ab+7])
@@ -228,6 +229,8 @@ out[n + 1] = bursts
 out[n + 2] = dropped
 local nxt = redis.call('ZRANGE', K_WAIT, 0, 0, 'WITHSCORES')  -- when the room's next burst is due
 out[n + 3] = nxt[2] or '-1'
+-- the room's counters, reply log and action feed go room_keep after the room's last reply
+for _, k in ipairs({K_COUNTERS, K_LOG, K_ACTIONS}) do redis.call('PEXPIRE', k, room_keep_ms) end
 return out
 """
 
@@ -270,16 +273,17 @@ class RoomLimits:
 class Limiter:
     """Runs the limits script; one instance per client (it caches the script's SHA)."""
 
-    def __init__(self, client: redis.Redis, keys: Keys) -> None:
+    def __init__(self, client: redis.Redis, keys: Keys, room_keep_seconds: int = 7 * 86400) -> None:
         self.client = client
         self.keys = keys
+        self.room_keep_ms = room_keep_seconds * 1000  # Settings.room_keep_seconds
         self._script = register_script(client, _LUA)
 
     def call(self, room: str, items: Sequence[LimitRequest], cfg: RoomLimits, now_ms: int, client) -> object:
         """Run (or, on a pipeline, queue) the script for one room's requests."""
         k = self.keys
         keys = [k.room_budget(room), k.banned(room), k.counters(room), k.waiting(room), k.reply_log(room), k.actions(room), k.burst_bodies(room)]
-        args: list[object] = [now_ms, cfg.budget_ms, cfg.max_mentions, cfg.idempotency_ms, len(items), cfg.flood_max, LOG_MAXLEN, MAX_ACTIONS]
+        args: list[object] = [now_ms, cfg.budget_ms, cfg.max_mentions, cfg.idempotency_ms, len(items), cfg.flood_max, LOG_MAXLEN, MAX_ACTIONS, self.room_keep_ms]
         for it in items:
             keys += [
                 k.idempotency(room, it.comment_id),

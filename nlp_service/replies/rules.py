@@ -117,7 +117,23 @@ class TimeWindow(BaseModel):
 
     start: dt.time
     end: dt.time
-    days: list[int] = Field(default_factory=lambda: list(range(7)), description="0 = Monday … 6 = Sunday")
+    days: list[int] = Field(default_factory=lambda: list(range(7)), min_length=1, max_length=7, description="0 = Monday … 6 = Sunday")
+
+    @field_validator("start", "end")
+    @classmethod
+    def _local_time(cls, value: dt.time) -> dt.time:
+        # a window is local to the schedule's time zone; an offset ("23:53:59Z") would make
+        # every comparison with a local time raise, i.e. a 500 for every matching comment
+        if value.tzinfo is not None:
+            raise ValueError("window times are local to the schedule's timezone: write them without a zone or offset (e.g. 20:00)")
+        return value
+
+    @field_validator("days")
+    @classmethod
+    def _weekdays(cls, value: list[int]) -> list[int]:
+        if any(d not in range(7) for d in value) or len(set(value)) != len(value):
+            raise ValueError("days are distinct weekdays, 0 = Monday … 6 = Sunday")
+        return value
 
     def contains(self, local: dt.datetime) -> bool:
         if local.weekday() not in self.days:

@@ -16,6 +16,7 @@ import redis
 
 from nlp_service.core import metrics
 from nlp_service.core.config import Settings
+from nlp_service.core.errors import StoreUnavailableError
 from nlp_service.core.memo import BoundedMemo
 from nlp_service.core.periodic import PeriodicThread
 from nlp_service.moderation.lexicon import Lexicon
@@ -115,7 +116,14 @@ class StateCache:
         version = self.version
         if snap is not None and snap.version == version:
             return snap
-        snap = self._build(room, version)
+        try:
+            snap = self._build(room, version)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            if snap is not None:  # Redis away: the room's last rules beat no answer
+                return snap
+            # a room this instance never loaded: a clear 503 for this request alone (the
+            # coalescer reruns the others of its batch on their own), not a 500
+            raise StoreUnavailableError(f"Redis is unreachable and room {room!r} was never loaded here; retry") from exc
         with self._lock:
             self._rooms.put(room, snap)
         return snap

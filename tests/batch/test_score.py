@@ -162,3 +162,18 @@ def test_bad_csv_rows_go_to_rejects_and_an_empty_file_is_a_named_error(tmp_path)
     empty.write_text("", encoding="utf-8")
     with pytest.raises(DataFileError, match="empty.csv cannot be read as CSV"):
         score_file(empty, tmp_path / "o.parquet", ScoreOptions(workers=1))
+
+
+def test_labels_memo_is_bounded_by_bytes_on_long_distinct_texts(analyzer) -> None:
+    from nlp_service.batch.labels import LABELS_COST, Labeler, new_memo
+    from nlp_service.moderation.lexicon import Lexicon
+
+    labeler = Labeler(analyzer, Lexicon({"abuse": ["蠢货"]}))
+    bound = 100_000
+    memo = new_memo(bound)
+    texts = [f"{i}号链接什么时候发货" * 180 for i in range(30)]  # ~1,900 characters, all distinct
+    for t in texts:
+        assert isinstance(labeler.label_memo(t, memo), tuple)
+        assert memo.bytes <= bound
+    assert LABELS_COST(texts[0]) > 7_000 and 0 < len(memo) <= bound // LABELS_COST(texts[0]) < len(texts)
+    assert texts[-1] in memo and texts[0] not in memo  # the oldest went first

@@ -61,3 +61,76 @@ def test_fair_pick_takes_rooms_in_turn_and_always_one_request() -> None:
     requests = [_r("a", 0), _r("a", 1), _r("a", 2), _r("b", 0), _r("c", 0)]
     assert fair_pick(requests, max_comments=3, max_chars=10_000) == [0, 3, 4]
     assert fair_pick([_r("a", 0, "长" * 500)], max_comments=1, max_chars=10) == [0]
+
+
+def test_a_long_request_is_cut_into_slices_in_order() -> None:
+    from nlp_service.live.coalesce import slices
+
+    short = [_c(i, "几号链接") for i in range(100)]
+    assert slices(short, 4000) == [short]  # a usual request stays whole
+    long = [_c(i, "长" * 2000) for i in range(50)]
+    parts = slices(long, 4000)
+    assert len(parts) == 25 and all(sum(len(c.text) for c in p) <= 4000 for p in parts)
+    assert [c.id for p in parts for c in p] == [c.id for c in long]  # order kept
+    assert [len(p) for p in slices([_c(1, "x" * 5000), _c(2, "y")], 4000)] == [1, 1]  # an over-long comment alone
+
+
+def test_another_room_is_answered_between_the_slices_of_a_long_request() -> None:
+    """The engine holds one slice at a time; a question of another room that arrives while
+    a long request waits is in the next engine call, not behind the whole request."""
+    import asyncio
+    import threading
+
+    calls: list[list[str]] = []
+    first_started, release = threading.Event(), threading.Event()
+
+    def handle(comments: list[Comment]) -> list[str]:
+        calls.append([c.room for c in comments])
+        if len(calls) == 1:
+            first_started.set()
+            release.wait(10)  # the worker is busy with the first slice while the others queue
+        return [c.id for c in comments]
+
+    co = ReplyCoalescer(handle, max_chars=8000, slice_chars=4000)  # type: ignore[arg-type]
+    long = [Comment(f"l{i}", "big", "u", "n", "长" * 2000, 1764072600000) for i in range(50)]
+    question = [Comment("q1", "small", "u2", "n2", "几号链接", 1764072600000)]
+
+    async def main() -> tuple[list, list]:
+        big = asyncio.ensure_future(co.submit(long))
+        await asyncio.get_running_loop().run_in_executor(None, first_started.wait, 10)
+        small = asyncio.ensure_future(co.submit(question))
+        await asyncio.sleep(0)  # the question is queued behind 24 slices of "big"
+        release.set()
+        return await big, await small
+
+    try:
+        big_out, small_out = asyncio.run(main())
+    finally:
+        co.close()
+    assert big_out == [c.id for c in long] and small_out == ["q1"]
+    assert calls[0] == ["big"] * 4  # two slices: the batch budget (8,000 characters)
+    # the second engine call takes one slice of "big" and the question, not all 24 slices first
+    second = next(i for i, rooms in enumerate(calls) if "small" in rooms)
+    assert second == 1 and calls[1].count("big") <= 2
+
+
+def test_a_room_over_its_character_share_yields_to_the_others() -> None:
+    """While another room is waiting, a room streaming 4,000-character slices gets 20,000
+    characters a second of engine time; the room of short questions is in every batch; the
+    clock is injected."""
+    from nlp_service.live.coalesce import RoomShares, fair_pick
+
+    now = [0.0]
+    shares = RoomShares(rate=20_000, burst=8_000, clock=lambda: now[0])
+    waiting = [_r("big", i, "长" * 4000) for i in range(40)]
+    big_chars = 0
+    for step in range(100):  # a batch every 10 ms for one second
+        now[0] = step * 0.01
+        requests = [*waiting, _r("small", step)]
+        picked = fair_pick(requests, max_comments=1000, max_chars=8000, shares=shares)
+        assert len(requests) - 1 in picked  # the question is in every batch
+        taken = [i for i in picked if i < len(waiting)]
+        big_chars += 4000 * len(taken)
+        waiting = [w for i, w in enumerate(waiting) if i not in taken]
+    assert 20_000 <= big_chars <= 8_000 + 20_000 + 4_000  # the burst, then ~20,000 a second
+    assert fair_pick([_r("big", 99, "长" * 4000)], 1000, 8000, shares) == [0]  # over its share but alone: the engine never idles

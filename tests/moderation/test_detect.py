@@ -91,4 +91,28 @@ def test_memo_gives_the_same_result_and_a_new_lexicon_starts_empty(analyzer, rep
     assert first == moderate(a, lex, replies) and first.action == "block"
     assert moderate_memo(a, lex, replies) is first  # remembered
     changed = Lexicon({"abuse": []})  # the lists changed: a new lexicon, nothing stale carried over
-    assert len(changed.memo) == 0 and moderate_memo(a, changed, replies).action == "pass"
+    assert changed.token != lex.token and moderate_memo(a, changed, replies).action == "pass"
+
+
+def test_moderation_memo_is_bounded_by_bytes_for_long_hostile_comments(analyzer, replies) -> None:
+    """A 2,000-character comment of one listed word holds ~1,000 terms (~390 KB measured):
+    long distinct comments must push old entries out by their bytes, not their count."""
+    from nlp_service.moderation import detect
+    from nlp_service.moderation.lexicon import Lexicon
+
+    bound = 2 * 2**20
+    memo = detect.configure_memo(100_000, bound)
+    try:
+        lex = Lexicon({"abuse": ["蠢货"]})
+        costs = []
+        for i in range(40):
+            a = analyzer.analyze(("蠢货" * 1000)[: 1990] + str(i))
+            result = detect.moderate_memo(a, lex, replies)
+            assert result.action == "block" and len(result.terms) > 900
+            costs.append(detect.result_cost(a.text, result))
+            assert memo.bytes <= bound
+        assert min(costs) > 350_000  # each entry is charged for its terms
+        assert 0 < len(memo) <= bound // min(costs) < 40  # the count alone would have kept all 40
+        assert memo.bytes == sum(costs[-len(memo):])  # the accounting matches what is held
+    finally:
+        detect.configure_memo(100_000, 32 * 2**20)

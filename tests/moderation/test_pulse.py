@@ -11,8 +11,8 @@ from nlp_service.moderation import pulse
 
 
 @pytest.fixture
-def svc(rclient, svc_settings):
-    s = Services.start(svc_settings, rclient, poll=False)
+def svc(sclient, svc_settings):
+    s = Services.start(svc_settings, sclient, poll=False)
     yield s
     s.close()
 

@@ -10,8 +10,8 @@ NOW = 1764072600000
 
 
 @pytest.fixture
-def svc(rclient, svc_settings):
-    s = Services.start(svc_settings, rclient, poll=False)
+def svc(sclient, svc_settings):
+    s = Services.start(svc_settings, sclient, poll=False)
     yield s
     s.close()
 

@@ -20,8 +20,8 @@ DEFINITE = {"mention_cap", "dropped_budget"}
 
 
 @pytest.fixture
-def svc(rclient, svc_settings):
-    s = Services.start(svc_settings, rclient, poll=False)
+def svc(sclient, svc_settings):
+    s = Services.start(svc_settings, sclient, poll=False)
     yield s
     s.close()
 

@@ -20,11 +20,11 @@ def lottery_rule(**kw) -> Rule:
 
 
 @pytest.fixture
-def services(rclient, svc_settings):
+def services(sclient, svc_settings):
     made = []
 
     def make():
-        s = Services.start(svc_settings, rclient, poll=False)
+        s = Services.start(svc_settings, sclient, poll=False)
         made.append(s)
         return s
 
@@ -149,9 +149,9 @@ def test_no_reply_to_banned_users_or_the_bot_itself(services) -> None:
     assert svc.engine.handle([C(2, user="troll")], now_ms=NOW)[0].reason == "banned"
 
 
-def test_rule_change_reaches_a_second_instance_without_restart(services, svc_settings, rclient) -> None:
+def test_rule_change_reaches_a_second_instance_without_restart(services, svc_settings) -> None:
     a = services()
-    b = Services.start(svc_settings, rclient, poll=True)  # polls like a real instance
+    b = Services.start(svc_settings, a.client, poll=True)  # polls like a real instance
     watch = StateWatch(b.state)
     try:
         setup_room(a, lottery_rule())

@@ -1,4 +1,5 @@
 import pytest
+from pydantic import ValidationError
 
 from nlp_service.core.errors import InvalidRuleError
 from nlp_service.replies.matcher import CompiledRules
@@ -109,3 +110,19 @@ def test_hostile_yaml_is_refused_cheaply() -> None:
         parse_rules_yaml(bomb)
     ok = "rules:\n  - id: a\n    match: {any: [链接]}\n    replies: [在小黄车]\n"
     assert [r.id for r in parse_rules_yaml(ok)] == ["a"]
+
+
+@pytest.mark.parametrize(
+    "window",
+    [
+        {"start": "23:53:59Z", "end": "23:59"},  # a zone on a local time
+        {"start": "20:00+08:00", "end": "21:00"},
+        {"start": "20:00", "end": "21:00", "days": [7]},  # not a weekday
+        {"start": "20:00", "end": "21:00", "days": [-1]},
+        {"start": "20:00", "end": "21:00", "days": []},
+        {"start": "20:00", "end": "21:00", "days": [1, 1]},
+    ],
+)
+def test_schedule_windows_are_local_times_on_real_weekdays(window) -> None:
+    with pytest.raises(ValidationError):
+        Rule.model_validate({"id": "r", "match": {"any": ["x"]}, "replies": ["y"], "schedule": {"windows": [window]}})
