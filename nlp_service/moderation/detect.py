@@ -94,6 +94,9 @@ def moderate(
         scores[c] = 1.0
     # the model sees every raw hit (as in training), the context rules' rejects included
     learned_only = _learned(classifier, norm.text, [*found, *patterns], scores, weak_only, strong, terms)
+    if "abuse" not in scores and _group_attack(analysis, lexicon, classifier, terms):
+        scores["abuse"] = 0.5
+        learned_only.add("abuse")
     if not scores:
         return Moderation()
     def action_of(c: str) -> str:
@@ -138,6 +141,37 @@ def _learned(
             alone.add(c)
             scores[c] = round(p, 4)
     return alone
+
+
+def _group_attack(analysis: Analysis, lexicon: Lexicon, classifier: ModerationClassifier | None, terms: list[dict]) -> bool:
+    """An attack on a group with no listed word (黑人就是懒, 那个省的人都是骗子): the comment
+    names a group of people (``groups.txt``) and its sentiment score is under the cutoff
+    ``nlp-service train`` chose on our own rows (``training.choose_group_cutoff``; stored with
+    the classifier, so without a trained model this rule is off). It only sends to review:
+    it reads no insult, only a strongly negative comment about a group."""
+    cutoff = classifier.meta.get("group_attack_cutoff") if classifier is not None else None
+    if cutoff is None or analysis.sentiment.score >= cutoff:  # the cheap test first
+        return False
+    m = group_mention(analysis, lexicon)
+    if m is None:
+        return False
+    norm = analysis.normalized
+    start, end = norm.to_original_span(*m)
+    terms.append({"category": "abuse", "term": norm.text[m[0] : m[1]], "start": start, "end": end, "text": norm.original[start:end], "how": "group"})
+    return True
+
+
+def group_mention(analysis: Analysis, lexicon: Lexicon) -> tuple[int, int] | None:
+    """The span (in the matching form) of the first group of people the comment names as a
+    word of its own: 一棒子打死 names no 棒子, 黑人 in 黑人音乐 is a word."""
+    found = list(lexicon.context.group_mentions(analysis.normalized.text))
+    if not found:
+        return None
+    ctx = TextContext.of(analysis.normalized, analysis.tokens, get_segmenter())
+    for m in found:
+        if not ctx.cuts_word(m.start()) and not ctx.cuts_word(m.end()):
+            return m.start(), m.end()
+    return None
 
 
 def _word_hits(analysis: Analysis, lexicon: Lexicon, found: list[Hit], has_pattern: bool) -> list[Hit]:

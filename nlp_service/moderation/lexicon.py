@@ -46,19 +46,42 @@ class ContextRules:
     """Terms whose hits need context (see ``data/moderation/mild.txt``, ``needs_context.txt``
     and ``offer_cues.txt``): mild words count only when aimed at someone; names of things
     or of kinds of contact detail count only beside an identifier, a firm term of the same
-    category or an offer."""
+    category or an offer. ``groups`` (``groups.txt``) names groups of people, for the
+    attack on a group that uses no listed word (``detect.py``)."""
 
     mild: frozenset[str] = frozenset()
     needs_context: frozenset[str] = frozenset()
     offer_cues: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, mild: Iterable[str] = (), needs_context: Iterable[str] = (), offer_cues: Iterable[str] = ()) -> ContextRules:
+    def of(
+        cls, mild: Iterable[str] = (), needs_context: Iterable[str] = (), offer_cues: Iterable[str] = (), groups: Iterable[str] = ()
+    ) -> ContextRules:  # fmt: skip
         return cls(
             frozenset(t for t in map(_norm, mild) if t),
             frozenset(t for t in map(_norm, needs_context) if t),
             tuple(t for t in map(_norm, offer_cues) if t),
+            tuple(t for t in (g.strip() for g in groups) if t),
         )
+
+    def group_mentions(self, text: str) -> Iterator[re.Match[str]]:
+        """Names of groups of people in the matching form ``text`` (as written; whether each
+        is a word of the text is for the caller, who has the segmentation)."""
+        return _group_pattern(self.groups).finditer(text) if self.groups else iter(())
+
+
+# A place name (``河南*`` in groups.txt) names people only with one of these after it.
+_PLACE_PEOPLE = "人|佬|仔|妹|女|男"
+
+
+@lru_cache(maxsize=8)
+def _group_pattern(groups: tuple[str, ...]) -> re.Pattern[str]:
+    places = sorted((_norm(g[:-1]) for g in groups if g.endswith("*")), key=len, reverse=True)
+    words = sorted((_norm(g) for g in groups if not g.endswith("*")), key=len, reverse=True)
+    parts = [f"(?:{'|'.join(map(re.escape, places))})(?:{_PLACE_PEOPLE})"] if places else []
+    parts += [re.escape(w) for w in words if w]
+    return re.compile("|".join(parts))
 
 
 @dataclass(frozen=True, slots=True)

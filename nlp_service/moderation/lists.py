@@ -42,7 +42,7 @@ def base_lists(data_dir: Path) -> dict[str, tuple[str, ...]]:
 def context_rules(data_dir: Path) -> ContextRules:
     """Which listed terms need context to count (base data: not editable per room)."""
     folder = data_dir / "moderation"
-    return ContextRules.of(*(read_list(folder / f"{name}.txt") for name in ("mild", "needs_context", "offer_cues")))
+    return ContextRules.of(*(read_list(folder / f"{name}.txt") for name in ("mild", "needs_context", "offer_cues", "groups")))
 
 
 @lru_cache(maxsize=4)

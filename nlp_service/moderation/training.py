@@ -19,6 +19,7 @@ the same weights, and the model card's weight hash shows it.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import hashlib
 import platform
@@ -40,6 +41,7 @@ from nlp_service.core.errors import DataFileError
 from nlp_service.moderation import augment
 from nlp_service.moderation import classifier as clf_mod
 from nlp_service.moderation.classifier import ModerationClassifier, comment_features
+from nlp_service.moderation.detect import group_mention
 from nlp_service.moderation.labels import LIST_CATEGORIES
 from nlp_service.moderation.lexicon import Lexicon
 from nlp_service.moderation.lists import load_base_lexicon
@@ -224,11 +226,57 @@ def weights_hash(model: ModerationClassifier) -> str:
     return h.hexdigest()[:16]
 
 
+# The attack on a group with no listed word (detect._group_attack): a named group of people
+# plus a sentiment score under a cutoff. The cutoff is the largest of these whose precision
+# on our own training rows that name a group (abuse against clean) is at least the target:
+# the rule reads no insult, so it must be surer than the classifier's 0.9.
+GROUP_CUTOFFS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4)
+GROUP_PRECISION = 0.95
+
+
+def choose_group_cutoff(rows: Sequence[TrainingRow], score: Callable[[str], tuple[bool, float]]) -> tuple[float | None, dict]:
+    """(cutoff or None, a report) from the rows that name a group and are abuse or clean.
+    ``score(text)`` gives (whether the comment names a group, its sentiment score)."""
+    seen = []
+    for r in rows:
+        if r.categories and "abuse" not in r.categories:
+            continue
+        names_group, s = score(r.text)
+        if names_group:
+            seen.append(("abuse" in r.categories, s))
+    best, table = None, {}
+    for cut in GROUP_CUTOFFS:
+        flagged = [y for y, s in seen if s < cut]
+        precision = sum(flagged) / len(flagged) if flagged else 0.0
+        table[cut] = {"flagged": len(flagged), "precision": round(precision, 4), "recall": round(sum(flagged) / max(1, sum(y for y, _ in seen)), 4)}
+        if flagged and precision >= GROUP_PRECISION:
+            best = cut
+    return best, {"rows_naming_a_group": len(seen), "abuse_among_them": sum(y for y, _ in seen), "by_cutoff": table}
+
+
+def _group_scorer(settings: Settings, lexicon: Lexicon) -> Callable[[str], tuple[bool, float]]:
+    # imported here: analysis loads the trained sentiment model, trained before this step
+    from nlp_service.analysis import Analyzer
+
+    analyzer = Analyzer.load(settings)
+
+    def score(text: str) -> tuple[bool, float]:
+        a = analyzer.analyze(text)
+        return group_mention(a, lexicon) is not None, a.sentiment.score
+
+    return score
+
+
 def train_moderation(settings: Settings | None = None, *, log: Callable[[str], None] = print, **params: object) -> TrainResult:
     """Train on ``data/moderation/train/`` and save ``models/moderation.weights.npz`` + card."""
     settings = settings or get_settings()
     rows = read_rows(settings.data_dir / "moderation" / "train")
-    model, report = train_from_rows(rows, load_base_lexicon(settings.data_dir), log=log, **params)  # type: ignore[arg-type]
+    lexicon = load_base_lexicon(settings.data_dir)
+    model, report = train_from_rows(rows, lexicon, log=log, **params)  # type: ignore[arg-type]
+    cutoff, report["group_attack"] = choose_group_cutoff([r for r in rows if not is_held_out(r.text)], _group_scorer(settings, lexicon))
+    model = dataclasses.replace(model, meta={**model.meta, "group_attack_cutoff": cutoff})
+    report["group_attack_cutoff"] = cutoff
+    log(f"moderation: group-attack sentiment cutoff {cutoff}")
     clf_mod.save(settings.models_dir, model)
     clf_mod.card_path(settings.models_dir).write_text(model_card(report), encoding="utf-8")
     metrics = {f"heldout {c}": m for c, m in report["heldout_at_threshold"].items()}
@@ -275,6 +323,18 @@ def model_card(report: dict) -> str:
         f"Held-out hard negatives (with their variants) flagged: {report['heldout_hard_negatives_flagged']}.",
         "Held-out rows are 10 % of the base rows by a hash of the text. These are the model's figures alone; "
         "with the word lists, and on outside data, see `nlp-service eval`.",
+        "",
+        "## Attacks on a group with no listed word",
+        "",
+        "A comment that names a group of people (`data/moderation/groups.txt`) and whose sentiment score is under "
+        f"the cutoff goes to review as abuse (`detect._group_attack`). Cutoff: **{report.get('group_attack_cutoff')}**, "
+        f"the largest of {GROUP_CUTOFFS} whose precision on the training rows that name a group (abuse against clean) "
+        f"is at least {GROUP_PRECISION}; {report.get('group_attack', {}).get('rows_naming_a_group', 0)} such rows, "
+        f"{report.get('group_attack', {}).get('abuse_among_them', 0)} of them abuse.",
+        "",
+        "| cutoff | flagged | precision | recall |",
+        "|---|---|---|---|",
+        *(f"| {c} | {v['flagged']} | {v['precision']:.3f} | {v['recall']:.3f} |" for c, v in report.get("group_attack", {}).get("by_cutoff", {}).items()),
         "",
     ]
     return "\n".join(lines)

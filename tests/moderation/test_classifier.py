@@ -73,6 +73,9 @@ def test_evasions_the_lists_miss_go_to_review(analyzer, lexicon, model, text, ca
         "困死我了", "考研上岸了", "三八妇女节", "菠菜怎么做好吃", "你是哪个城市的", "你好可爱",
         "我在上班", "老婆好美", "奶茶好喝", "他是谁", "这个游戏好难", "溜冰鞋有儿童款吗",
         "主播好漂亮", "淘宝能买到吗", "私聊客服问尺码",
+        # kinds the innuendo and personal-detail rows once flagged: requests to the host,
+        # acknowledgements, measurements for sizing, bare numbers, story talk about her
+        "主播再来一单福袋", "主播回复我一下嘛", "收到收到", "168 115斤穿啥码", "1388", "2019年的老视频了", "她后来嫁人了吗",
     ],
 )  # fmt: skip
 def test_hard_negatives_gain_nothing_from_the_model(analyzer, lexicon, model, text):
