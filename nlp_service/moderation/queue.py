@@ -273,6 +273,12 @@ class ModerationQueue:
             raise QueueItemNotFoundError(f"no queue item {item!r}")
         return json.loads(raw), applied == 1
 
+    def decision_of(self, item: str) -> dict | None:
+        """The decision made on ``item``, or None while it is undecided."""
+        room, sid, urgent = parse_item_id(item)
+        raw = self.client.get(self.keys.mod_decided(room, ("u" if urgent else "") + sid))
+        return json.loads(raw) if raw else None
+
     def held_by(self, rooms: list[str], moderator: str, claim_ms: int, now_ms: int | None = None) -> list[dict]:
         """The items ``moderator`` holds (pulled, not decided): age, idle time and when each
         goes back to the queue (``claim_ms`` after its last delivery)."""

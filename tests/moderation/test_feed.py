@@ -1,0 +1,72 @@
+"""The moderators' live feed on a real Redis: a window of held items, nothing twice between
+two moderators, nothing lost across a new connection, and why an item left the screen."""
+
+import pytest
+
+from nlp_service.live.services import Services
+from nlp_service.moderation.feed import ModeratorFeed
+from nlp_service.replies.engine import Comment
+
+NOW = 1764072600000
+CLAIM_MS = 60_000
+
+
+@pytest.fixture
+def svc(rclient, svc_settings):
+    s = Services.start(svc_settings, rclient, poll=False)
+    yield s
+    s.close()
+
+
+def flag(svc, n: int, start: int = 0) -> None:
+    svc.engine.handle([Comment(f"m{i}", "room1", f"u{i}", f"n{i}", f"主播是骗子 卖假货{i}", NOW) for i in range(start, start + n)], now_ms=NOW)
+
+
+def feed(svc, moderator: str, window: int = 3) -> ModeratorFeed:
+    return ModeratorFeed(svc.engine.queue, ["room1"], moderator, CLAIM_MS, window)
+
+
+def test_the_feed_holds_a_window_and_pulls_as_decisions_free_places(svc) -> None:
+    flag(svc, 5)
+    alice = feed(svc, "alice")
+    new, gone = alice.step(0)
+    assert len(new) == 3 and gone == []
+    assert new[0]["suggested_reply"] and "recent_comments" in new[0] and new[0]["returns_in_seconds"] == CLAIM_MS / 1000
+    assert alice.step(0) == ([], [])  # the window is full: nothing more is taken from the room
+    svc.engine.queue.decide(new[0]["item_id"], "alice", "delete")
+    more, gone = alice.step(0)
+    assert [g["item_id"] for g in gone] == [new[0]["item_id"]] and gone[0]["why"] == "decided"
+    assert gone[0]["decision"]["action"] == "delete"
+    assert len(more) == 1
+
+
+def test_two_moderators_never_get_the_same_item(svc) -> None:
+    flag(svc, 7)
+    alice, bob = feed(svc, "alice"), feed(svc, "bob")
+    seen: list[str] = []
+    for _ in range(4):
+        for f in (alice, bob):
+            new, _gone = f.step(0)
+            seen += [i["item_id"] for i in new]
+            for i in new:
+                svc.engine.queue.decide(i["item_id"], f.moderator, "approve")
+    assert len(seen) == 7 and len(set(seen)) == 7
+
+
+def test_a_new_connection_gets_the_held_items_again(svc) -> None:
+    flag(svc, 2)
+    first = feed(svc, "alice")
+    held, _ = first.step(0)
+    again = feed(svc, "alice").resume()  # the connection dropped; the browser reconnects
+    assert [i["item_id"] for i in again] == [i["item_id"] for i in held]
+    assert all("recent_comments" in i and i["returns_in_seconds"] > 0 for i in again)
+
+
+def test_an_item_taken_by_another_moderator_after_the_claim_time_is_reported_returned(svc) -> None:
+    flag(svc, 1)
+    alice = feed(svc, "alice")
+    [item], _ = alice.step(0)
+    [taken] = svc.engine.queue.pull(["room1"], "bob", 1, 0, claim_ms=0)  # alice's time is up
+    assert taken.item_id == item["item_id"]
+    _, gone = alice.step(0)
+    assert gone == [{"item_id": item["item_id"], "why": "returned"}]
