@@ -287,7 +287,7 @@ def serve(
 
         enable_multiprocess(metrics_dir)
     try:
-        uvicorn.run("nlp_service.api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+        uvicorn.run("nlp_service.console.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
         stop_embedded()  # after the workers are gone (also on exit or SIGTERM: store/embedded.py)

@@ -1,7 +1,8 @@
 """The moderators' queue as Server-Sent Events (role moderator): ``moderation/feed.py``.
 
 Same claim semantics as ``POST /v1/moderation/pull`` (it calls the same queue functions);
-the connection only decides when to pull. Events: ``item`` (an item for this moderator,
+the connection only decides when to pull. Events: ``hello``, then ``item`` for each item the moderator already holds and ``held``
+(their ids: what a reconnecting client should still show), then ``item`` (an item for this moderator,
 enriched like a pulled one), ``gone`` (an item sent earlier that this moderator no longer
 holds: decided here or elsewhere, or returned after the claim time), ``stats`` (depth,
 oldest age and decisions per moderator of each room, every few seconds). A client that
@@ -51,8 +52,12 @@ async def stream(
     async def events():
         yield f"retry: 2000\n: moderator {key.name}, rooms {','.join(feed.rooms)}\n\n"
         yield _event("hello", {"moderator": key.name, "rooms": feed.rooms, "claim_seconds": claim_ms / 1000, "window": window})
-        for item in await asyncio.to_thread(feed.resume):
+        held = await asyncio.to_thread(feed.resume)
+        for item in held:
             yield _event("item", item)
+        # what this moderator holds now: a reconnecting client drops what it shows beyond it
+        # (decided elsewhere or returned while it was away)
+        yield _event("held", {"item_ids": [i["item_id"] for i in held]})
         next_stats = 0.0
         while not await request.is_disconnected():
             if time.monotonic() >= next_stats:
