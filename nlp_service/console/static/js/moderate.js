@@ -58,7 +58,8 @@ function renderItem() {
   $("#item-score").textContent = (item.moderation.score ?? 0).toFixed(2);
   $("#item-terms").replaceChildren(...(item.moderation.terms || []).map((t) =>
     h("li", { title: `${t.category} · ${t.how}` }, `${t.text || t.term} → ${zh("category", t.category)}`)));
-  $("#item-recent").replaceChildren(...(item.recent_comments || []).map((r) => h("li", {}, `${r.ts ? hhmm(r.ts) + " " : ""}${r.text}`)));
+  const recent = item.recent_comments || [];
+  $("#item-recent").replaceChildren(...(recent.length ? recent.map((r) => h("li", {}, `${r.ts ? hhmm(r.ts) + " " : ""}${r.text}`)) : [h("li", { class: "meta" }, "（没有更早的评论）")]));
   if ($("#reply-text").dataset.for !== item.item_id) {
     $("#reply-text").value = item.suggested_reply || "";
     $("#reply-text").dataset.for = item.item_id;
