@@ -1,0 +1,101 @@
+"""The operators' page in a real browser: a rule edited there changes the next /v1/reply, a
+word added to a list blocks the next comment, the API's validation shows beside the field."""
+
+from __future__ import annotations
+
+from tests.console.conftest import ADMIN, new_key, settled
+
+ROOM = "room1"
+
+
+def reply(api, bot: str, i: int, text: str) -> dict:
+    r = api.post("/v1/reply", json={"id": f"c{i}", "room": ROOM, "user": f"u{i}", "nickname": f"观众{i}", "text": text}, headers={"Authorization": f"Bearer {bot}"})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_a_rule_edited_in_the_console_changes_the_next_reply(server, services, api, tabs) -> None:
+    bot = new_key(api, "room1-bot", "bot", [ROOM])
+    api.put(f"/v1/rooms/{ROOM}/variables", json={"coupon_code": "LIVE20"})
+    rule = {"id": "coupon", "scope": ROOM, "priority": 10, "match": {"any": ["优惠券"]}, "replies": ["优惠券在小黄车上方"]}
+    assert api.post("/v1/rules", json=rule).status_code == 201
+    assert settled(services)
+    before = api.post("/v1/rules/dry-run", json={"room": ROOM, "text": "优惠券在哪", "nickname": "观众1"}).json()
+    assert before["fired"]["would_reply"] == "@观众1 优惠券在小黄车上方"  # (a real reply would open the rule's window)
+
+    tab = tabs(f"{server.url}/console/rooms/{ROOM}", ADMIN, expected_errors=("status of 422",))
+    page = tab.page
+    page.get_by_role("button", name="编辑 coupon").click()
+    # the API's own validation, shown beside the field it is about
+    page.fill("#rule-regex", "(a+)+")
+    page.get_by_role("button", name="保存规则").click()
+    page.wait_for_selector("#rule-regex[aria-invalid=true]")
+    assert "backtracks" in page.inner_text("#err-rule-regex")
+    page.fill("#rule-regex", "")
+    page.fill("#rule-replies", "口令{coupon_code}，券在小黄车上方")
+    tab.shot("rule-editor")
+    page.get_by_role("button", name="保存规则").click()
+    page.wait_for_selector("#rule-form", state="hidden")
+
+    # the dry run shows exactly what the bot will post
+    page.fill("#try-text", "优惠券怎么领")
+    page.get_by_role("button", name="试运行").click()
+    page.wait_for_selector("#would-reply")
+    assert page.inner_text("#would-reply") == "@小鱼儿 口令LIVE20，券在小黄车上方"
+    tab.shot("room", full_page=True)
+
+    assert settled(services)
+    assert reply(api, bot, 2, "优惠券在哪")["reply"]["text"] == "@观众2 口令LIVE20，券在小黄车上方"  # the next /v1/reply
+    page.get_by_role("button", name="停用 coupon").click()
+    page.wait_for_selector("tr.disabled[data-rule='room1/coupon']")
+    assert settled(services)
+    after = api.post("/v1/rules/dry-run", json={"room": ROOM, "text": "优惠券在哪"}).json()
+    assert after["fired"] is None and {"rule_id": "coupon", "priority": 10, "outcome": "disabled", "detail": ""} in after["considered"]
+    assert tab.errors == []
+
+
+def test_a_word_added_in_the_console_blocks_the_next_comment(server, services, api, tabs) -> None:
+    bot = new_key(api, "room1-bot", "bot", [ROOM])
+    assert reply(api, bot, 1, "蓝莓派真好吃")["moderation"]["action"] == "pass"
+
+    tab = tabs(f"{server.url}/console/rooms/{ROOM}", ADMIN)
+    page = tab.page
+    page.select_option("#list-category", "abuse")
+    page.fill("#list-add-term", "蓝莓派")
+    page.keyboard.press("Enter")
+    page.fill("#list-search", "蓝莓")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#list-terms li:has-text('蓝莓派')")
+    tab.shot("word-lists")
+
+    assert settled(services)
+    blocked = reply(api, bot, 2, "蓝莓派真好吃")
+    assert blocked["moderation"]["action"] == "block" and blocked["moderation"]["categories"] == ["abuse"]
+    assert api.get(f"/v1/moderation/lists/{ROOM}/abuse", params={"q": "蓝莓"}).json()["added"] == ["蓝莓派"]
+
+    page.get_by_role("button", name="移除 蓝莓派").click()
+    page.wait_for_selector("#list-terms li:has-text('蓝莓派')", state="detached")
+    assert settled(services)
+    assert reply(api, bot, 3, "蓝莓派真好吃")["moderation"]["action"] == "pass"
+    assert tab.errors == []
+
+
+def test_console_pages_carry_a_strict_policy_and_no_inline_script(server) -> None:
+    import re
+
+    import httpx
+
+    for path in ("/console", "/console/moderate", f"/console/rooms/{ROOM}"):
+        r = httpx.get(server.url + path)
+        assert r.status_code == 200 and "text/html" in r.headers["content-type"]
+        csp = r.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
+        assert r.headers["x-frame-options"] == "DENY" and r.headers["referrer-policy"] == "no-referrer"
+        scripts = re.findall(r"<script([^>]*)>(.*?)</script>", r.text, re.S)
+        assert scripts and all('src="/console/static/' in attrs or 'type="application/json"' in attrs for attrs, _ in scripts)
+        assert 'lang="zh-CN"' in r.text
+        for control in re.findall(r'<(?:input|select|textarea)[^>]*id="([^"]+)"', r.text):  # every control has a label
+            assert f'for="{control}"' in r.text, control
+    assert httpx.get(server.url + "/console/rooms/bad%20room").status_code == 422
+    vendored = httpx.get(server.url + "/console/static/vendor/fetch-event-source/index.js")
+    assert vendored.status_code == 200 and "fetchEventSource" in vendored.text
