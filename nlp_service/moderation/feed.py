@@ -20,7 +20,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from nlp_service.moderation.queue import ModerationQueue, QueueItem
+from nlp_service.moderation.queue import ModerationQueue, QueueItem, parse_item_id
+
+URGENT_AT_ONCE = 5  # alerts pulled in one round while the window is full
+
+
+def is_urgent(item_id: str) -> bool:
+    return parse_item_id(item_id)[2]
 
 
 def enrich(queue: ModerationQueue, item: dict) -> dict:
@@ -67,15 +73,23 @@ class ModeratorFeed:
         held = {i["item_id"] for i in self.queue.held_by(self.rooms, self.moderator, self.claim_ms)}
         gone = [self._why_gone(item_id) for item_id in sorted(self.sent - held)]
         self.sent &= held
-        new: list[dict] = []
-        free = self.window - len(held)
+        # alerts (mood_spike, the urgent stream) take no place in the window: a moderator with
+        # a full hand still sees a spike at once
+        free = self.window - sum(1 for i in held if not is_urgent(i))
         if free > 0:
-            for item in self.queue.pull(self.rooms, self.moderator, free, wait_ms, self.claim_ms):
-                # an item of ours reclaimed by ourselves is already on screen: send it again
-                # anyway, its delivery count and return time are new
-                self.sent.add(item.item_id)
-                new.append(pulled(self.queue, item, self.claim_ms))
-        return new, gone
+            got = self.queue.pull(self.rooms, self.moderator, free, wait_ms, self.claim_ms)
+        else:
+            got = self.queue.pull(self.rooms, self.moderator, URGENT_AT_ONCE, 0, self.claim_ms, urgent_only=True)
+        for item in got:
+            # an item of ours reclaimed by ourselves is already on screen: send it again
+            # anyway, its delivery count and return time are new
+            self.sent.add(item.item_id)
+        return [pulled(self.queue, item, self.claim_ms) for item in got], gone
+
+    @property
+    def full(self) -> bool:
+        """True when the moderator holds ``window`` comments (alerts not counted)."""
+        return sum(1 for i in self.sent if not is_urgent(i)) >= self.window
 
     def _why_gone(self, item_id: str) -> dict:
         decision = self.queue.decision_of(item_id)

@@ -134,7 +134,7 @@ class Tab:
     errors collected."""
 
     def __init__(self, browser, url: str, key: str, expected_errors: tuple[str, ...] = ()) -> None:
-        self.context = browser.new_context(viewport={"width": 1280, "height": 720}, locale="zh-CN")
+        self.context = browser.new_context(viewport={"width": 1280, "height": 720}, locale="zh-CN", timezone_id="Asia/Shanghai")
         self.context.set_default_timeout(GUARD_MS)
         self.page = self.context.new_page()
         self.errors: list[str] = []

@@ -70,3 +70,16 @@ def test_an_item_taken_by_another_moderator_after_the_claim_time_is_reported_ret
     assert taken.item_id == item["item_id"]
     _, gone = alice.step(0)
     assert gone == [{"item_id": item["item_id"], "why": "returned"}]
+
+
+def test_an_alert_reaches_a_moderator_whose_window_is_full(svc) -> None:
+    flag(svc, 4)
+    alice = feed(svc, "alice", window=2)
+    first, _ = alice.step(0)
+    assert len(first) == 2 and alice.full
+    svc.client.xgroup_create(svc.keys.urgent_stream("room1"), "moderators", id="0", mkstream=True)
+    svc.client.xadd(svc.keys.urgent_stream("room1"), {"record": '{"id": "mood_spike:1", "room": "room1", "user": "", "text": "负面占比突增"}',
+                                                      "moderation": '{"action": "review", "categories": ["mood_spike"], "terms": []}'})  # fmt: skip
+    new, _ = alice.step(0)
+    assert [i["moderation"]["categories"] for i in new] == [["mood_spike"]] and "~urgent~" in new[0]["item_id"]
+    assert alice.full  # the alert took no place of a comment

@@ -68,7 +68,7 @@ async def stream(
                 yield _event("gone", g)
             for item in new:
                 yield _event("item", item)
-            if not new and len(feed.sent) >= window:
+            if not new and feed.full:
                 await asyncio.sleep(WAIT_MS / 1000)  # the window is full: wait for a decision
             if not new and not gone:
                 yield ": keep-alive\n\n"

@@ -74,6 +74,8 @@ function renderHeld() {
   $("#held").replaceChildren(...list.map((i, n) => h("li", { "aria-current": n === 0 ? "true" : null, "data-item-id": i.item_id }, i.comment.text)));
 }
 
+const pct = (x) => `${Math.round((x || 0) * 100)}%`;
+
 function renderAlerts() {
   const alerts = [...items.values()].filter(isAlert);
   $("#alerts").hidden = alerts.length === 0;
@@ -86,9 +88,9 @@ function renderAlerts() {
     const reply = h("textarea", { id: `alert-reply-${list.children.length}`, rows: 2, maxlength: 500 });
     reply.value = item.suggested_reply || "";
     const card = h("article", { class: "alert-card", "data-item-id": item.item_id },
-      h("p", {}, h("strong", {}, `房间 ${item.room}：`), item.comment.text),
-      h("p", { class: "meta" }, `负面占比 ${((alert.negative_share || 0) * 100).toFixed(0)}%`,
-        alert.top_negative_words ? ` · 负面高频词：${alert.top_negative_words.map((w) => w[0] ?? w.word ?? w).join("、")}` : ""),
+      h("p", { title: item.comment.text }, h("strong", {}, `房间 ${item.room}`), ` ${hhmm(alert.minute ? alert.minute * 60000 : item.comment.ts).slice(0, 5)} 情绪突变：`,
+        `负面占比 ${pct(alert.negative_share)}（此前基线 ${pct(alert.baseline_negative_share)}），争议评论 ${pct(alert.controversy_rate)}（基线 ${pct(alert.baseline_controversy_rate)}）`),
+      h("p", { class: "meta" }, alert.top_negative_words ? `负面高频词：${alert.top_negative_words.map((w) => w[0] ?? w.word ?? w).join("、")}` : ""),
       chart,
       h("label", { for: reply.id }, "给主播的话术（可编辑）"), reply,
       h("div", { class: "buttons" },
