@@ -412,13 +412,14 @@ def report(
     time_col: Annotated[str, typer.Option(help="column with the comment time", metavar="TEXT")] = "ts",
     room_col: Annotated[str, typer.Option(help="column with the room", metavar="TEXT")] = "room",
     user_col: Annotated[str, typer.Option(help="column with the user", metavar="TEXT")] = "user",
+    tz: Annotated[str, typer.Option("--tz", help="IANA time zone of the clock times in the report", metavar="TEXT")] = "Asia/Shanghai",
 ) -> None:
     """Write a self-contained HTML report with charts, and report.json with the same figures."""
     _require("report", "pyarrow", "plotly")
     from nlp_service.batch.report import write_report
 
     try:
-        data = write_report(scored, output, replies, format, time_col=time_col, room_col=room_col, user_col=user_col)
+        data = write_report(scored, output, replies, format, time_col=time_col, room_col=room_col, user_col=user_col, tz=tz)
     except (NlpServiceError, OSError) as exc:
         _fail(exc)
     typer.echo(json.dumps({"html": str(output), "json": str(output.with_suffix(".json")), "summary": data["summary"]}, ensure_ascii=False))
