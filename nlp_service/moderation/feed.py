@@ -70,16 +70,21 @@ class ModeratorFeed:
         waiting at most ``wait_ms`` for one; reports the items sent earlier that this
         moderator no longer holds, each with ``why``: ``decided`` (with the decision) or
         ``returned`` (held past the claim time and taken by another moderator)."""
-        held = {i["item_id"] for i in self.queue.held_by(self.rooms, self.moderator, self.claim_ms)}
+        mine = self.queue.held_by(self.rooms, self.moderator, self.claim_ms)
+        held = {i["item_id"] for i in mine}
         gone = [self._why_gone(item_id) for item_id in sorted(self.sent - held)]
         self.sent &= held
+        # An item this moderator sat on past the claim time belongs to whoever pulls next,
+        # but XAUTOCLAIM would hand it straight back to this same feed (an open tab nobody
+        # watches would keep its items for ever): while one of ours is overdue, no reclaiming.
+        reclaim = not any(i["returns_in_seconds"] <= 0 for i in mine)
         # alerts (mood_spike, the urgent stream) take no place in the window: a moderator with
         # a full hand still sees a spike at once
         free = self.window - sum(1 for i in held if not is_urgent(i))
         if free > 0:
-            got = self.queue.pull(self.rooms, self.moderator, free, wait_ms, self.claim_ms)
+            got = self.queue.pull(self.rooms, self.moderator, free, wait_ms, self.claim_ms, reclaim=reclaim)
         else:
-            got = self.queue.pull(self.rooms, self.moderator, URGENT_AT_ONCE, 0, self.claim_ms, urgent_only=True)
+            got = self.queue.pull(self.rooms, self.moderator, URGENT_AT_ONCE, 0, self.claim_ms, urgent_only=True, reclaim=reclaim)
         for item in got:
             # an item of ours reclaimed by ourselves is already on screen: send it again
             # anyway, its delivery count and return time are new

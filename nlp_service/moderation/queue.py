@@ -180,13 +180,16 @@ class ModerationQueue:
     def _stream(self, room: str, urgent: bool) -> str:
         return self.keys.urgent_stream(room) if urgent else self.keys.mod_stream(room)
 
-    def pull(self, rooms: list[str], moderator: str, count: int, wait_ms: int, claim_ms: int, urgent_only: bool = False) -> list[QueueItem]:
+    def pull(
+        self, rooms: list[str], moderator: str, count: int, wait_ms: int, claim_ms: int, urgent_only: bool = False, reclaim: bool = True
+    ) -> list[QueueItem]:
         """Up to ``count`` items for ``moderator``: urgent items (mood_spike) first, then
-        items another moderator dropped, then new ones (``urgent_only``: the urgent ones alone)."""
+        items another moderator dropped, then new ones (``urgent_only``: the urgent ones
+        alone; ``reclaim=False``: no dropped items, see ``moderation/feed.py``)."""
         items: list[QueueItem] = []
         deadline = time.monotonic() + wait_ms / 1000
         kinds = (True,) if urgent_only else (True, False)
-        for urgent in kinds:
+        for urgent in kinds if reclaim else ():
             for room in rooms:
                 if len(items) < count:
                     items += self._reclaim(room, urgent, moderator, count - len(items), claim_ms)

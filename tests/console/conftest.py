@@ -85,8 +85,9 @@ class Server:
 
 
 @pytest.fixture
-def services(rclient, svc_settings) -> Iterator[Services]:
-    s = svc_settings.model_copy(update={"admin_key": SecretStr(ADMIN)})
+def services(request, rclient, svc_settings) -> Iterator[Services]:
+    """The service instance the app serves; settings overrides through indirect parametrisation."""
+    s = svc_settings.model_copy(update={"admin_key": SecretStr(ADMIN), **getattr(request, "param", {})})
     svc = Services.start(s, rclient, poll=True)
     yield svc
     svc.close()

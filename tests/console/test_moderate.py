@@ -3,6 +3,8 @@ dropped connection loses nothing."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.console.conftest import GUARD_MS, new_key
 
 ROOM = "room1"
@@ -95,3 +97,43 @@ def test_a_dropped_connection_resumes_without_losing_an_item(server, api, tabs) 
     stats = api.get("/v1/moderation/stats", params={"room": ROOM}).json()["rooms"][0]
     assert stats["depth"] == 0 and stats["decisions"] == {"alice": 3}
     assert alice.errors == []
+
+
+def test_a_decision_made_elsewhere_leaves_the_screen(server, api, tabs) -> None:
+    bot = new_key(api, "room1-bot", "bot", [ROOM])
+    alice = tabs(f"{server.url}/console/moderate", new_key(api, "alice", "moderator", [ROOM]))
+    carol = {"Authorization": "Bearer " + new_key(api, "carol", "moderator", [ROOM])}
+    flag(api, bot, range(1))
+    start(alice)
+    alice.page.wait_for_selector("#item:not([hidden])")
+    item_id = alice.page.get_attribute("#item", "data-item-id")
+    r = api.post(f"/v1/moderation/items/{item_id}/decision", json={"action": "delete"}, headers=carol)  # e.g. from the audit, by curl
+    assert r.status_code == 200 and r.json()["applied_now"] is True
+    alice.page.wait_for_selector("#item", state="hidden")
+    assert "carol" in alice.page.inner_text("#gone-note") and "删除" in alice.page.inner_text("#gone-note")
+    assert alice.errors == []
+
+
+@pytest.mark.parametrize("services", [{"moderation_claim_seconds": 2.0}], indirect=True)
+def test_an_item_held_past_the_claim_time_says_it_went_back(server, api, tabs) -> None:
+    bot = new_key(api, "room1-bot", "bot", [ROOM])
+    alice = tabs(f"{server.url}/console/moderate", new_key(api, "alice", "moderator", [ROOM]))
+    flag(api, bot, range(1))
+    start(alice)
+    alice.page.wait_for_selector("#item:not([hidden])")
+    item_id = alice.page.get_attribute("#item", "data-item-id")
+    alice.page.wait_for_selector("#item-expiry.expired")  # the countdown ran out on her screen
+    assert "退回队列" in alice.page.inner_text("#item-expiry")
+    alice.shot("moderate-expired")
+
+    bob = tabs(f"{server.url}/console/moderate", new_key(api, "bob", "moderator", [ROOM]))
+    start(bob)
+    bob.page.wait_for_selector("#item:not([hidden])")
+    assert bob.page.get_attribute("#item", "data-item-id") == item_id  # her overdue item went to bob
+    assert decide_by_key(bob, "a") == item_id
+    # it left alice's screen, saying where it went (returned, or decided by bob if her feed
+    # had taken it back once bob's own claim time ran out)
+    alice.page.wait_for_selector("#item", state="hidden")
+    note = alice.page.inner_text("#gone-note")
+    assert "退回队列" in note or "bob" in note
+    assert alice.errors == [] and bob.errors == []

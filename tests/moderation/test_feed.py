@@ -83,3 +83,13 @@ def test_an_alert_reaches_a_moderator_whose_window_is_full(svc) -> None:
     new, _ = alice.step(0)
     assert [i["moderation"]["categories"] for i in new] == [["mood_spike"]] and "~urgent~" in new[0]["item_id"]
     assert alice.full  # the alert took no place of a comment
+
+
+def test_an_overdue_item_is_not_reclaimed_by_the_feed_that_sat_on_it(svc) -> None:
+    flag(svc, 1)
+    alice = ModeratorFeed(svc.engine.queue, ["room1"], "alice", 0, 3)  # claim time 0: every held item is overdue
+    [item], _ = alice.step(0)
+    assert alice.step(0) == ([], [])  # not handed back to alice herself
+    [taken] = svc.engine.queue.pull(["room1"], "bob", 1, 0, claim_ms=0)  # bob's pull takes it
+    assert taken.item_id == item["item_id"]
+    assert alice.step(0)[1] == [{"item_id": item["item_id"], "why": "returned"}]
