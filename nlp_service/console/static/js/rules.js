@@ -127,6 +127,13 @@ export function bindRules(room, variables) {
   $("#rule-new").addEventListener("click", () => edit(null));
   $("#rule-cancel").addEventListener("click", () => { $("#rule-form").hidden = true; clearErrors(); });
   field("replies").addEventListener("input", checkVariables);
+  $("#rule-form").addEventListener("input", (event) => { // an edited field's error goes with the edit
+    const el = event.target;
+    if (el.getAttribute("aria-invalid") !== "true") return;
+    el.removeAttribute("aria-invalid");
+    el.removeAttribute("aria-describedby");
+    document.getElementById(`err-${el.id}`)?.remove();
+  });
   $("#rule-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     if (await save(fromForm(), editing)) $("#rule-form").hidden = true;
