@@ -134,8 +134,10 @@ class Tab:
     """One signed-in browser tab (its own context: its own sessionStorage), with the page's
     errors collected."""
 
-    def __init__(self, browser, url: str, key: str, expected_errors: tuple[str, ...] = ()) -> None:
-        self.context = browser.new_context(viewport={"width": 1280, "height": 720}, locale="zh-CN", timezone_id="Asia/Shanghai")
+    def __init__(self, browser, url: str, key: str, expected_errors: tuple[str, ...] = (), zoom: int = 1) -> None:
+        # zoom 2 = a 1280×720 screen at 200 %: half the CSS pixels, twice the device pixels
+        self.context = browser.new_context(viewport={"width": 1280 // zoom, "height": 720 // zoom}, device_scale_factor=zoom,
+                                           locale="zh-CN", timezone_id="Asia/Shanghai")  # fmt: skip
         self.context.set_default_timeout(GUARD_MS)
         self.page = self.context.new_page()
         self.errors: list[str] = []
@@ -160,8 +162,8 @@ class Tab:
 def tabs(browser, server):
     opened: list[Tab] = []
 
-    def open_tab(url: str, key: str, expected_errors: tuple[str, ...] = ()) -> Tab:
-        tab = Tab(browser, url, key, expected_errors)
+    def open_tab(url: str, key: str, expected_errors: tuple[str, ...] = (), zoom: int = 1) -> Tab:
+        tab = Tab(browser, url, key, expected_errors, zoom)
         opened.append(tab)
         return tab
 

@@ -101,3 +101,16 @@ def test_console_pages_carry_a_strict_policy_and_no_inline_script(server) -> Non
     assert httpx.get(server.url + "/console/rooms/bad%20room").status_code == 422
     vendored = httpx.get(server.url + "/console/static/vendor/fetch-event-source/index.js")
     assert vendored.status_code == 200 and "fetchEventSource" in vendored.text
+
+
+def test_the_pages_fit_a_laptop_at_200_percent_zoom(server, api, tabs) -> None:
+    api.post("/v1/rules", json={"id": "a_rule_with_a_long_unbreakable_identifier", "scope": ROOM, "match": {"any": ["链接"]}, "replies": ["小黄车3号链接"]})
+    for path, ready in (("/console/moderate", "#start"), (f"/console/rooms/{ROOM}", "#rules-table tbody tr")):
+        tab = tabs(server.url + path, ADMIN, zoom=2)
+        tab.page.wait_for_selector(ready)
+        assert tab.page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth"), path  # no sideways scrolling
+        tab.page.keyboard.press("Shift+Tab")  # the keyboard's place is visible: the focused control draws an outline
+        focused = tab.page.evaluate("() => [document.activeElement.tagName, getComputedStyle(document.activeElement).outlineStyle]")
+        assert focused[0] != "BODY" and focused[1] != "none", (path, focused)
+        tab.shot("zoom-200" + path.replace("/", "-"))
+        assert tab.errors == []

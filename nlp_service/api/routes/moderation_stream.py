@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -28,6 +29,14 @@ router = APIRouter(prefix="/v1/moderation", tags=["moderation"])
 
 WAIT_MS = 1000  # one pull waits this long for an item before the feed looks at what it holds again
 STATS_EVERY_SECONDS = 3.0
+# The feeds' blocking Redis calls run in their own threads: asyncio's default executor has
+# cpu + 4 threads, and the action feed's long polls already wait there for up to 15 s, so a
+# few open bot streams would hold up every moderator's next item.
+POOL = ThreadPoolExecutor(max_workers=64, thread_name_prefix="moderator-feed")
+
+
+async def _run(fn, *args):
+    return await asyncio.get_running_loop().run_in_executor(POOL, fn, *args)
 
 
 def _event(kind: str, data: object) -> str:
@@ -52,7 +61,7 @@ async def stream(
     async def events():
         yield f"retry: 2000\n: moderator {key.name}, rooms {','.join(feed.rooms)}\n\n"
         yield _event("hello", {"moderator": key.name, "rooms": feed.rooms, "claim_seconds": claim_ms / 1000, "window": window})
-        held = await asyncio.to_thread(feed.resume)
+        held = await _run(feed.resume)
         for item in held:
             yield _event("item", item)
         # what this moderator holds now: a reconnecting client drops what it shows beyond it
@@ -61,9 +70,9 @@ async def stream(
         next_stats = 0.0
         while not await request.is_disconnected():
             if time.monotonic() >= next_stats:
-                yield _event("stats", {"rooms": await asyncio.to_thread(feed.stats)})
+                yield _event("stats", {"rooms": await _run(feed.stats)})
                 next_stats = time.monotonic() + STATS_EVERY_SECONDS
-            new, gone = await asyncio.to_thread(feed.step, WAIT_MS)
+            new, gone = await _run(feed.step, WAIT_MS)
             for g in gone:
                 yield _event("gone", g)
             for item in new:
