@@ -114,3 +114,17 @@ def test_the_pages_fit_a_laptop_at_200_percent_zoom(server, api, tabs) -> None:
         assert focused[0] != "BODY" and focused[1] != "none", (path, focused)
         tab.shot("zoom-200" + path.replace("/", "-"))
         assert tab.errors == []
+
+
+def test_a_wrong_key_is_refused_with_a_message_and_never_kept(server, browser) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    try:
+        page = context.new_page()
+        page.goto(f"{server.url}/console/rooms/{ROOM}")
+        page.fill("#api-key", "not-a-key")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#sign-in-error:has-text('密钥无效')")
+        assert page.is_hidden("#main") and page.evaluate("() => sessionStorage.length") == 0
+        assert "not-a-key" not in page.url and context.cookies() == []  # never in a URL, never a cookie
+    finally:
+        context.close()

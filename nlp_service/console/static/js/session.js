@@ -1,9 +1,10 @@
 // The user's API key: kept in this tab's sessionStorage (gone when the tab closes), sent
 // only in the API's own Authorization header. Never put in a URL, a cookie or a log line:
 // a header key also means no cookie rides along on a forged cross-site request (CSRF).
-import { $, say } from "./dom.js";
+import { $ } from "./dom.js";
 
 const STORE = "nlp-console-key";
+const NOTE = "nlp-console-note"; // a message that outlives the reload of a sign-out
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -20,7 +21,7 @@ export function authHeaders() {
 }
 
 /** Call the /v1 API with the signed-in key; JSON in and out; ApiError on a non-2xx. */
-export async function api(method, path, body, { raw = false, contentType = "application/json" } = {}) {
+export async function api(method, path, body, { raw = false, contentType = "application/json", signOutOn401 = true } = {}) {
   const headers = { ...authHeaders() };
   let payload;
   if (body !== undefined) {
@@ -28,7 +29,7 @@ export async function api(method, path, body, { raw = false, contentType = "appl
     payload = contentType === "application/json" ? JSON.stringify(body) : body;
   }
   const response = await fetch(path, { method, headers, body: payload, cache: "no-store", credentials: "omit" });
-  if (response.status === 401) signOut("密钥无效或已被吊销，请重新登录。");
+  if (response.status === 401 && signOutOn401) signOut("密钥无效或已被吊销，请重新登录。");
   if (!response.ok) {
     let data = null;
     try { data = await response.json(); } catch { /* not JSON */ }
@@ -40,8 +41,8 @@ export async function api(method, path, body, { raw = false, contentType = "appl
 
 export function signOut(message = "") {
   sessionStorage.removeItem(STORE);
+  if (message) sessionStorage.setItem(NOTE, message);
   location.reload();
-  if (message) say(message);
 }
 
 function showSignedIn(me) {
@@ -56,7 +57,7 @@ export function signedIn() {
   return new Promise((resolve) => {
     const tryKey = async () => {
       try {
-        const me = await api("GET", "/v1/keys/me");
+        const me = await api("GET", "/v1/keys/me", undefined, { signOutOn401: false });
         showSignedIn(me);
         resolve(me);
         return true;
@@ -75,7 +76,12 @@ export function signedIn() {
         $("#sign-in-error").textContent = result.status === 401 ? "密钥无效。" : `登录失败：${result.message}`;
       }
     });
-    const ask = () => { $("#sign-in").hidden = false; $("#api-key").focus(); };
+    const ask = () => {
+      $("#sign-in").hidden = false;
+      $("#sign-in-error").textContent = sessionStorage.getItem(NOTE) || "";
+      sessionStorage.removeItem(NOTE);
+      $("#api-key").focus();
+    };
     if (sessionStorage.getItem(STORE)) tryKey().then((ok) => ok === true || ask());
     else ask();
   });
