@@ -3,6 +3,8 @@ word added to a list blocks the next comment, the API's validation shows beside 
 
 from __future__ import annotations
 
+import httpx
+
 from tests.console.conftest import ADMIN, new_key, settled
 
 ROOM = "room1"
@@ -85,8 +87,6 @@ def test_a_word_added_in_the_console_blocks_the_next_comment(server, services, a
 def test_console_pages_carry_a_strict_policy_and_no_inline_script(server) -> None:
     import re
 
-    import httpx
-
     for path in ("/console", "/console/moderate", f"/console/rooms/{ROOM}"):
         r = httpx.get(server.url + path)
         assert r.status_code == 200 and "text/html" in r.headers["content-type"]
@@ -128,3 +128,32 @@ def test_a_wrong_key_is_refused_with_a_message_and_never_kept(server, browser) -
         assert "not-a-key" not in page.url and context.cookies() == []  # never in a URL, never a cookie
     finally:
         context.close()
+
+
+def test_keys_and_bans_from_the_console(server, services, api, tabs) -> None:
+    tab = tabs(f"{server.url}/console/rooms/{ROOM}", ADMIN)
+    page = tab.page
+    page.on("dialog", lambda d: d.accept())  # the revoke confirmation
+    page.fill("#key-name", "room1-bot")
+    page.select_option("#key-role", "bot")
+    page.get_by_role("button", name="创建密钥").click()
+    page.wait_for_selector("#key-created:has-text('只显示这一次')")
+    raw = page.inner_text("#key-created").rsplit("：", 1)[1].strip()
+    bot = {"Authorization": f"Bearer {raw}"}
+    me = httpx.get(f"{server.url}/v1/keys/me", headers=bot).json()
+    assert (me["name"], me["role"], me["rooms"]) == ("room1-bot", "bot", [ROOM])
+    assert raw not in page.inner_text("#keys-table")  # listed without the key itself
+
+    page.fill("#ban-user", "troll")
+    page.get_by_role("button", name="封禁", exact=True).click()
+    page.wait_for_selector("#bans-table td:has-text('troll')")
+    assert settled(services)
+    r = httpx.post(f"{server.url}/v1/reply", json={"id": "t1", "room": ROOM, "user": "troll", "text": "几号链接"}, headers=bot).json()
+    assert r["reason"] == "banned"
+    page.get_by_role("button", name="解除 troll").click()
+    page.wait_for_selector("#bans-table td:has-text('troll')", state="detached")
+
+    page.get_by_role("button", name="吊销 room1-bot").click()
+    page.wait_for_selector("#keys-table td:has-text('room1-bot')", state="detached")
+    assert httpx.get(f"{server.url}/v1/keys/me", headers=bot).status_code == 401
+    assert tab.errors == []
