@@ -193,14 +193,27 @@ class ModerationQueue:
             for room in rooms:
                 if len(items) < count:
                     items += self._reclaim(room, urgent, moderator, count - len(items), claim_ms)
+        streams = [self._stream(room, urgent) for urgent in kinds for room in rooms]
         while True:
+            marks = self._last_ids(streams) if wait_ms else {}  # taken before the round: see below
             for urgent in kinds:
                 for room in rooms:
                     if len(items) < count:
                         items += self._read_new(room, urgent, moderator, count - len(items))
-            if items or time.monotonic() >= deadline:
+            left_ms = int((deadline - time.monotonic()) * 1000)
+            if items or left_ms <= 0 or not marks:
                 return items
-            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+            # Wait without polling: XREAD BLOCK (no group, consumes nothing) wakes on the first
+            # entry appended to any of the streams after the marks, including one appended
+            # during the round above, and works on a stream that does not exist yet. Then
+            # the round runs again (another moderator may have taken that entry).
+            self.client.xread(marks, count=1, block=left_ms)
+
+    def _last_ids(self, streams: list[str]) -> dict[str, str]:
+        pipe = self.client.pipeline(transaction=False)
+        for stream in streams:
+            pipe.xrevrange(stream, count=1)
+        return {stream: (last[0][0] if last else "0-0") for stream, last in zip(streams, pipe.execute(), strict=True)}
 
     def _read_new(self, room: str, urgent: bool, moderator: str, count: int) -> list[QueueItem]:
         try:

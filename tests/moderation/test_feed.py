@@ -93,3 +93,14 @@ def test_an_overdue_item_is_not_reclaimed_by_the_feed_that_sat_on_it(svc) -> Non
     [taken] = svc.engine.queue.pull(["room1"], "bob", 1, 0, claim_ms=0)  # bob's pull takes it
     assert taken.item_id == item["item_id"]
     assert alice.step(0)[1] == [{"item_id": item["item_id"], "why": "returned"}]
+
+
+def test_a_waiting_pull_wakes_for_an_item_flagged_while_it_waits_even_in_a_new_room(svc) -> None:
+    import threading
+
+    got: list = []
+    waiting = threading.Thread(target=lambda: got.extend(svc.engine.queue.pull(["room1"], "alice", 1, 60_000, CLAIM_MS)))
+    waiting.start()  # room1 has no stream yet: the wait must still see the first item
+    flag(svc, 1)
+    waiting.join(120)  # a hang guard: the pull returns as soon as the item is there
+    assert not waiting.is_alive() and [i.record["id"] for i in got] == ["m0"]
