@@ -207,7 +207,8 @@ class ModerationQueue:
             # entry appended to any of the streams after the marks, including one appended
             # during the round above, and works on a stream that does not exist yet. Then
             # the round runs again (another moderator may have taken that entry).
-            self.client.xread(marks, count=1, block=left_ms)
+            if not self.client.xread(marks, count=1, block=left_ms):
+                return items  # the wait ran out with nothing appended
 
     def _last_ids(self, streams: list[str]) -> dict[str, str]:
         pipe = self.client.pipeline(transaction=False)
