@@ -199,6 +199,11 @@ function connect(rooms) {
 }
 
 document.addEventListener("keydown", (event) => {
+  if (event.target.id === "reply-text" && event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+    event.preventDefault(); // typing the answer: Ctrl+Enter sends it without leaving the box
+    decide("reply");
+    return;
+  }
   if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
   const t = event.target;
   if (t instanceof HTMLInputElement || t instanceof HTMLTextAreaElement || t instanceof HTMLSelectElement) return;
