@@ -66,7 +66,8 @@ class ModeratorFeed:
         return [enrich(self.queue, i) for i in held]
 
     def step(self, wait_ms: int) -> tuple[list[dict], list[dict]]:
-        """One round: (new items, gone items). Pulls up to the free places of the window,
+        """One round: (new items, gone items). Sends what the moderator holds and this
+        connection has not shown yet, then pulls up to the free places of the window,
         waiting at most ``wait_ms`` for one; reports the items sent earlier that this
         moderator no longer holds, each with ``why``: ``decided`` (with the decision) or
         ``returned`` (held past the claim time and taken by another moderator)."""
@@ -74,6 +75,11 @@ class ModeratorFeed:
         held = {i["item_id"] for i in mine}
         gone = [self._why_gone(item_id) for item_id in sorted(self.sent - held)]
         self.sent &= held
+        # Items this moderator holds that this connection never sent: pulled by another of
+        # their connections (a second tab, /pull, or the last step of a connection that had
+        # already dropped when its pull returned). They are theirs to decide: show them here.
+        new = [enrich(self.queue, i) for i in mine if i["item_id"] not in self.sent]
+        self.sent |= {i["item_id"] for i in new}
         # An item this moderator sat on past the claim time belongs to whoever pulls next,
         # but XAUTOCLAIM would hand it straight back to this same feed (an open tab nobody
         # watches would keep its items for ever): while one of ours is overdue, no reclaiming.
@@ -89,7 +95,7 @@ class ModeratorFeed:
             # an item of ours reclaimed by ourselves is already on screen: send it again
             # anyway, its delivery count and return time are new
             self.sent.add(item.item_id)
-        return [pulled(self.queue, item, self.claim_ms) for item in got], gone
+        return new + [pulled(self.queue, item, self.claim_ms) for item in got], gone
 
     @property
     def full(self) -> bool:

@@ -104,3 +104,16 @@ def test_a_waiting_pull_wakes_for_an_item_flagged_while_it_waits_even_in_a_new_r
     flag(svc, 1)
     waiting.join(120)  # a hang guard: the pull returns as soon as the item is there
     assert not waiting.is_alive() and [i.record["id"] for i in got] == ["m0"]
+
+
+def test_an_item_the_moderator_got_elsewhere_shows_on_their_open_feed(svc) -> None:
+    flag(svc, 2)
+    alice = feed(svc, "alice")
+    assert alice.resume() == []  # the connection opens with nothing held
+    # a pull that is not this connection's: another tab, /pull, or the last step of a
+    # connection that dropped while its pull was waiting
+    [elsewhere] = svc.engine.queue.pull(["room1"], "alice", 1, 0, CLAIM_MS)
+    new, _ = alice.step(0)
+    ids = [i["item_id"] for i in new]
+    assert ids[0] == elsewhere.item_id and len(ids) == len(set(ids)) == 2 and "recent_comments" in new[0]
+    assert alice.step(0) == ([], [])
