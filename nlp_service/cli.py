@@ -288,17 +288,18 @@ def serve(
         err.print(f"embedded Redis (pid {embedded_pid(client)}) at {url} (data in {settings.var_dir})")
     from nlp_service.api.server import PROTOCOL  # httptools with a bound on request heads (431)
 
+    APP = "nlp_service.console.app:create_app"  # the /v1 API with the console pages
     status = 0
     options = {"log_level": "info", "http": PROTOCOL}  # uvicorn's options, the same for one worker and for N
     try:
         if workers > 1:
             from nlp_service.api.prefork import Prefork
 
-            status = Prefork(get_settings(), host, port, workers, uvicorn_options=options).run()
+            status = Prefork(get_settings(), host, port, workers, uvicorn_options=options, app_factory=APP).run()
         else:
             import uvicorn
 
-            uvicorn.run("nlp_service.api.app:create_app", factory=True, host=host, port=port, **options)
+            uvicorn.run(APP, factory=True, host=host, port=port, **options)
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
         stop_embedded()  # after the workers are gone (also on exit or SIGTERM: store/embedded.py)
@@ -423,13 +424,14 @@ def report(
     time_col: Annotated[str, typer.Option(help="column with the comment time", metavar="TEXT")] = "ts",
     room_col: Annotated[str, typer.Option(help="column with the room", metavar="TEXT")] = "room",
     user_col: Annotated[str, typer.Option(help="column with the user", metavar="TEXT")] = "user",
+    tz: Annotated[str, typer.Option("--tz", help="IANA time zone of the clock times in the report", metavar="TEXT")] = "Asia/Shanghai",
 ) -> None:
     """Write a self-contained HTML report with charts, and report.json with the same figures."""
     _require("report", "pyarrow", "plotly")
     from nlp_service.batch.report import write_report
 
     try:
-        data = write_report(scored, output, replies, format, time_col=time_col, room_col=room_col, user_col=user_col)
+        data = write_report(scored, output, replies, format, time_col=time_col, room_col=room_col, user_col=user_col, tz=tz)
     except (NlpServiceError, OSError) as exc:
         _fail(exc)
     typer.echo(json.dumps({"html": str(output), "json": str(output.with_suffix(".json")), "summary": data["summary"]}, ensure_ascii=False))

@@ -11,6 +11,7 @@ def test_serving_modules_import_no_extra() -> None:
         "import sys\n"
         "import nlp_service, nlp_service.cli\n"
         "from nlp_service.api.app import create_app\n"
+        "import nlp_service.console.app\n"
         "import nlp_service.api.routes.score, nlp_service.live.engine, nlp_service.replay\n"
         "nlp_service.analyze('几号链接'); nlp_service.moderate('加薇信领福利')\n"
         f"print(','.join(m for m in {EXTRAS_ONLY!r} if m in sys.modules))\n"

@@ -48,3 +48,15 @@ def test_the_wheel_copy_holds_what_the_service_reads(tmp_path: Path) -> None:
     assert load_base_lexicon(settings.data_dir) is not None and load_replies(settings.data_dir)
     analysis = Analyzer.load(settings).analyze("几号链接")
     assert analysis.intent.label == "ask_link"
+
+
+def test_the_wheel_carries_every_console_template_and_static_file() -> None:
+    import glob
+    import tomllib
+
+    globs = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["package-data"]["nlp_service.console"]
+    console = PACKAGE / "console"
+    shipped = {p for pattern in globs for p in glob.glob(pattern, root_dir=console)}
+    present = {p.relative_to(console).as_posix() for p in console.rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".py"}
+    assert present and present <= shipped, sorted(present - shipped)
+    assert {"templates/moderate.html", "static/js/moderate.js", "static/vendor/fetch-event-source/LICENSE"} <= present

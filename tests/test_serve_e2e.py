@@ -78,6 +78,8 @@ def test_embedded_service_prints_admin_key_and_replays_a_room(served) -> None:
     assert (tmp_path / "var" / "redis").is_dir()  # the embedded Redis keeps its file there
     rules = httpx.get(url + "/v1/rules", headers=admin).json()["rules"]
     assert {"lottery", "coupon", "link"} <= {r["id"] for r in rules}  # seed rules loaded on first start
+    console = httpx.get(url + "/console/moderate")  # `serve` serves the console too, same port
+    assert console.status_code == 200 and "script-src 'self'" in console.headers["content-security-policy"]
     variables = {"lottery_time": "8点整", "coupon_code": "LIVE20", "current_link": "3", "courier": "顺丰"}
     httpx.put(url + "/v1/rooms/demo-room/variables", json=variables, headers=admin).raise_for_status()
     # The limits run on the server's clock, so a 10 s window and 1 reply/s made the count

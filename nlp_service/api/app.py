@@ -15,7 +15,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nlp_service.analysis import Analyzer
 from nlp_service.api.fastpath import ReplyFastPath
-from nlp_service.api.routes import actions, health, keys, moderation, reply, rules, score
+from nlp_service.api.routes import (
+    actions,
+    health,
+    keys,
+    moderation,
+    moderation_stream,
+    reply,
+    rules,
+    score,
+)
 from nlp_service.core import metrics
 from nlp_service.core.config import Settings, get_settings
 from nlp_service.core.errors import (
@@ -150,7 +159,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     if services is not None:
         app.state.services = services
-    for router in (reply.router, actions.router, rules.router, moderation.router, moderation.rooms_router, moderation.any_router, score.router, keys.router, health.router):
+    for router in (reply.router, actions.router, rules.router, moderation_stream.router, moderation.router, moderation.rooms_router, moderation.any_router, score.router, keys.router, health.router):
         app.include_router(router)
 
     @app.exception_handler(RequestValidationError)

@@ -26,6 +26,7 @@ import os
 import signal
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from nlp_service.analysis import Analyzer
@@ -64,12 +65,16 @@ class Prefork:
     port: int
     workers: int
     uvicorn_options: dict = field(default_factory=lambda: {"log_level": "info"})  # uvicorn.Config keywords, as serve passes them
+    # "module:function" of the app factory (it takes settings and analyzer): serve passes the
+    # console's, which adds pages to this API; a string, so this layer never imports the one above
+    app_factory: str = "nlp_service.api.app:create_app"
     grace_seconds: float = 30.0
     max_restarts: int = 5  # per minute
     poll_seconds: float = 0.2
     children: dict[int, float] = field(default_factory=dict)  # pid → start (monotonic)
     stopping: bool = False
     _restarts: list[float] = field(default_factory=list)
+    _factory: Callable[..., object] | None = None  # the imported app_factory (run)
 
     def run(self) -> int:
         """Serve until SIGTERM/SIGINT; returns the exit status (0, or 1 after a crash loop)."""
@@ -77,10 +82,11 @@ class Prefork:
 
         if self.workers > 1 and not multiprocess_values():
             raise RuntimeError("set PROMETHEUS_MULTIPROC_DIR (core/multiproc.enable_multiprocess) before importing the app")
-        import nlp_service.api.app  # noqa: F401 - imported once here, shared by the workers
+        from uvicorn.importer import import_from_string
 
+        self._factory = import_from_string(self.app_factory)  # imported once here, shared by the workers
         analyzer = preload(self.settings)
-        sock = uvicorn.Config("nlp_service.api.app:create_app", host=self.host, port=self.port, **self.uvicorn_options).bind_socket()
+        sock = uvicorn.Config(self.app_factory, host=self.host, port=self.port, **self.uvicorn_options).bind_socket()
         gc.collect()
         gc.freeze()  # everything loaded so far lives as long as the processes
         previous = {s: signal.signal(s, self._on_signal) for s in _STOP_SIGNALS}
@@ -132,12 +138,10 @@ class Prefork:
     def _worker(self, sock: socket.socket, analyzer: Analyzer, master: int) -> int:
         import uvicorn
 
-        from nlp_service.api.app import create_app
-
         _die_with_parent()
         if os.getppid() != master:  # the master died between fork and prctl
             return 0
-        config = uvicorn.Config(create_app(self.settings, analyzer=analyzer), host=self.host, port=self.port, **self.uvicorn_options)
+        config = uvicorn.Config(self._factory(self.settings, analyzer=analyzer), host=self.host, port=self.port, **self.uvicorn_options)
         uvicorn.Server(config).run(sockets=[sock])
         return 0
 

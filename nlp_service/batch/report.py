@@ -5,18 +5,26 @@ JSON file with the same figures: mood over time per room with spikes marked, wha
 asked over time, top praise and complaint words with example comments, the moderation
 summary, questions asked against answered (with a reply log), and a three-line summary.
 Spikes use the same rule as the live room pulse (``moderation/pulse.py``).
+
+The page speaks its readers' language: Chinese titles, intent and category names (the ids
+in the tooltips, and everywhere in report.json), clock times of the show (``tz``) instead
+of minute offsets.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 from collections import Counter, defaultdict
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from nlp_service.batch.io import detect_format
-from nlp_service.core.errors import DataFileError
+from nlp_service.classify.labels import INTENT_NAMES_ZH
+from nlp_service.core.errors import DataFileError, InvalidTimeZoneError
 from nlp_service.moderation import pulse
+from nlp_service.moderation.labels import ACTION_NAMES_ZH, CATEGORY_NAMES_ZH
 
 QUESTION_INTENTS = ("ask_price", "ask_coupon", "ask_lottery", "ask_link", "ask_size", "ask_shipping", "ask_stock", "ask_product", "after_sales")
 NEEDED = ("text", "sentiment", "intent", "keywords", "moderation_action", "moderation_categories")
@@ -60,8 +68,21 @@ def _minute(ts) -> int:
     return int(dt.datetime.fromisoformat(str(ts)).timestamp()) // 60
 
 
-def build(path: Path, fmt: str | None = None, replies: Path | None = None, time_col: str = "ts", room_col: str = "room", user_col: str = "user") -> dict:
-    """All figures of the report, as plain data (this is report.json)."""
+def clock(start_minute_epoch: int, minute: int, tz: str) -> str:
+    """A minute of the show (an offset from its first minute) as local ``YYYY-MM-DD HH:MM``."""
+    return dt.datetime.fromtimestamp((start_minute_epoch + minute) * 60, ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+
+
+def build(
+    path: Path, fmt: str | None = None, replies: Path | None = None, time_col: str = "ts", room_col: str = "room", user_col: str = "user",
+    tz: str = "Asia/Shanghai",
+) -> dict:  # fmt: skip
+    """All figures of the report, as plain data (this is report.json); minute offsets come
+    with their clock ``time`` in ``tz``."""
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidTimeZoneError(f"unknown time zone {tz!r}; use an IANA name such as Asia/Shanghai") from None
     table = _read(path, fmt, time_col)
     n = table.num_rows
     cols = {c: table[c].to_pylist() for c in (*NEEDED, time_col)}
@@ -115,7 +136,7 @@ def build(path: Path, fmt: str | None = None, replies: Path | None = None, time_
             window = series[max(0, k - pulse.BASELINE_MINUTES) : k + 1]
             alert = pulse.spike(window)
             if alert:
-                spikes.append({"room": room, **alert})
+                spikes.append({"room": room, **alert, "time": clock(start, alert["minute"], tz)})
 
     answered = None
     if replies is not None:
@@ -124,10 +145,10 @@ def build(path: Path, fmt: str | None = None, replies: Path | None = None, time_
     for per_minute in asked.values():
         top_intents.update({k: v for k, v in per_minute.items() if k in QUESTION_INTENTS})
     report = {
-        "source": str(path), "comments": n, "rooms": sorted(mood), "start_minute_epoch": start,
+        "source": str(path), "comments": n, "rooms": sorted(mood), "start_minute_epoch": start, "timezone": tz,
         "mood": {room: [{"minute": m, "n": c.get("n", 0), **_shares(c)} for m, c in series] for room, series in series_by_room.items()},
         "spikes": spikes,
-        "asked": [{"minute": m, **{k: asked[m].get(k, 0) for k in QUESTION_INTENTS}} for m in sorted(asked)],
+        "asked": [{"minute": m, "time": clock(start, m, tz), **{k: asked[m].get(k, 0) for k in QUESTION_INTENTS}} for m in sorted(asked)],
         "top_questions": top_intents.most_common(),
         "praise_words": [{"word": w, "count": c, "examples": praise_examples[w]} for w, c in praise_words.most_common(15)],
         "complaint_words": [{"word": w, "count": c, "examples": complaint_examples[w]} for w, c in complaint_words.most_common(15)],
@@ -180,18 +201,20 @@ def _summary(r: dict) -> list[str]:
     if r["spikes"]:
         worst = max(r["spikes"], key=lambda s: s["negative_share"])
         words = "、".join(w["word"] for w in r["complaint_words"][:3]) or "—"
-        lines.append(f"Mood spike in {worst['room']} at minute {worst['minute']}: {worst['negative_share']:.0%} negative ({worst['why']}); top complaint words: {words}.")
+        lines.append(f"情绪突变：{worst['room']} 在 {worst['time'][-5:]}，负面占比 {worst['negative_share']:.0%}"
+                     f"（此前基线 {worst['baseline_negative_share']:.0%}）；差评高频词：{words}。")  # fmt: skip
     else:
-        lines.append("No mood spike: the rooms' negative share stayed near its own baseline.")
+        lines.append("没有情绪突变：各直播间的负面占比一直接近各自的基线。")
     if r["top_questions"]:
         intent, count = r["top_questions"][0]
         peak = max(r["asked"], key=lambda m: m.get(intent, 0))
-        answered = f"; {r['questions']['answered_share']:.0%} of questions were answered" if "answered_share" in r["questions"] else ""
-        lines.append(f"Most asked: {intent} ({count} times), peaking at minute {peak['minute']}{answered}.")
+        answered = f"；{r['questions']['answered_share']:.0%} 的提问得到了回答" if "answered_share" in r["questions"] else ""
+        lines.append(f"问得最多：{INTENT_NAMES_ZH.get(intent, intent)}（{count} 次），高峰在 {peak['time'][-5:]}{answered}。")
     mod = r["moderation"]
     flagged = sum(v for k, v in mod["actions"].items() if k != "pass")
     top = next(iter(mod["categories"]), None)
-    lines.append(f"{flagged} comments flagged ({mod['actions'].get('block', 0)} blocked, {mod['actions'].get('review', 0)} to review)" + (f", mostly {top}." if top else "."))
+    lines.append(f"共标记 {flagged} 条评论（屏蔽 {mod['actions'].get('block', 0)}，待审 {mod['actions'].get('review', 0)}）"
+                 + (f"，最多的是{CATEGORY_NAMES_ZH.get(top, top)}。" if top else "。"))  # fmt: skip
     return lines
 
 
@@ -203,35 +226,42 @@ def render_html(report: dict) -> str:
     from plotly.offline import get_plotlyjs
 
     charts = []
+    times = {room: [clock(report["start_minute_epoch"], p["minute"], report["timezone"]) for p in series] for room, series in report["mood"].items()}
     fig = go.Figure()
     for room, series in report["mood"].items():
-        fig.add_scatter(x=[p["minute"] for p in series], y=[p["negative"] for p in series], mode="lines", name=f"{room} negative")
-        fig.add_scatter(x=[p["minute"] for p in series], y=[p["positive"] for p in series], mode="lines", name=f"{room} positive", line={"dash": "dot"})
+        fig.add_scatter(x=times[room], y=[p["negative"] for p in series], mode="lines", name=f"{room} 负面")
+        fig.add_scatter(x=times[room], y=[p["positive"] for p in series], mode="lines", name=f"{room} 正面", line={"dash": "dot"})
     for s in report["spikes"]:
-        fig.add_vline(x=s["minute"], line={"color": "red", "width": 1})
-    fig.update_layout(title="Mood over time (share of comments per minute; red lines: spikes)", xaxis_title="minute of the show", yaxis_tickformat=".0%")
+        fig.add_vline(x=s["time"], line={"color": "red", "width": 1})
+    fig.update_layout(title="情绪走势（每分钟评论占比；红线：情绪突变）", xaxis_title=f"时间（{report['timezone']}）", yaxis_tickformat=".0%")
     charts.append(("mood", fig))
     fig = go.Figure()
+    asked_times = [m["time"] for m in report["asked"]]
     for intent in QUESTION_INTENTS:
-        fig.add_scatter(x=[m["minute"] for m in report["asked"]], y=[m[intent] for m in report["asked"]], mode="lines", name=intent)
-    fig.update_layout(title="What people asked (comments per minute)", xaxis_title="minute of the show")
+        name = INTENT_NAMES_ZH.get(intent, intent)
+        fig.add_scatter(x=asked_times, y=[m[intent] for m in report["asked"]], mode="lines", name=name,
+                        hovertemplate=f"{name}（{intent}）<br>%{{x}}：%{{y}} 条<extra></extra>")  # fmt: skip
+    fig.update_layout(title="观众在问什么（每分钟条数）", xaxis_title=f"时间（{report['timezone']}）")
     charts.append(("asked", fig))
-    for name, key, title, colour in (("praise", "praise_words", "Top praise words", "#2a9d8f"), ("complaints", "complaint_words", "Top complaint words", "#e76f51")):
+    for name, key, title, colour in (("praise", "praise_words", "好评高频词", "#2a9d8f"), ("complaints", "complaint_words", "差评高频词", "#e76f51")):
         words = report[key][::-1]  # largest at the top of a horizontal bar chart
         fig = go.Figure()
-        fig.add_bar(x=[w["count"] for w in words], y=[w["word"] for w in words], orientation="h", name=name, marker_color=colour)
+        fig.add_bar(x=[w["count"] for w in words], y=[w["word"] for w in words], orientation="h", name=title, marker_color=colour)
         fig.update_layout(title=title)
         charts.append((name, fig))
     mod = report["moderation"]
     fig = go.Figure()
-    fig.add_bar(x=list(mod["categories"]), y=list(mod["categories"].values()), name="flagged")
-    fig.update_layout(title=f"Moderation: flagged comments by category ({', '.join(f'{k} {v}' for k, v in mod['actions'].items())})")
+    cats = list(mod["categories"])
+    fig.add_bar(x=[CATEGORY_NAMES_ZH.get(c, c) for c in cats], y=list(mod["categories"].values()), name="被标记", customdata=cats,
+                hovertemplate="%{x}（%{customdata}）：%{y} 条<extra></extra>")  # fmt: skip
+    counts = "，".join(f"{ACTION_NAMES_ZH.get(k, k)} {v}" for k, v in mod["actions"].items())
+    fig.update_layout(title=f"审核：被标记评论按类别（{counts}）")
     charts.append(("moderation", fig))
     if "answered" in report["questions"]:
         q = report["questions"]
         fig = go.Figure()
-        fig.add_bar(x=["asked", "answered"], y=[q["asked"], q["answered"]])
-        fig.update_layout(title="Questions asked and answered")
+        fig.add_bar(x=["提问", "已回答"], y=[q["asked"], q["answered"]])
+        fig.update_layout(title="提问与回答")
         charts.append(("answered", fig))
 
     divs = "\n".join(f'<section id="chart-{name}" class="chart">{f.to_html(full_html=False, include_plotlyjs=False, div_id="plot-" + name)}</section>' for name, f in charts)
@@ -239,20 +269,20 @@ def render_html(report: dict) -> str:
 
     def examples(words: list[dict]) -> str:
         rows = "".join(f"<tr><td>{html.escape(w['word'])}</td><td>{w['count']}</td><td>{html.escape(' / '.join(w['examples']))}</td></tr>" for w in words[:10])
-        return f"<table><tr><th>word</th><th>count</th><th>example comments</th></tr>{rows}</table>"
+        return f"<table><tr><th>词</th><th>次数</th><th>例句</th></tr>{rows}</table>"
 
     users = "".join(f"<tr><td>{html.escape(str(u))}</td><td>{c}</td></tr>" for u, c in mod["top_flagged_users"])
     return f"""<!doctype html>
-<html lang="zh"><head><meta charset="utf-8"><title>直播间复盘报告</title>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>直播间复盘报告</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}} table{{border-collapse:collapse;margin:1em 0}}
 td,th{{border:1px solid #ddd;padding:4px 8px;text-align:left}} .summary{{background:#f6f6f6;padding:1em 2em}}</style>
 <script>{get_plotlyjs()}</script></head><body>
-<h1>直播间复盘报告</h1><p>{report['comments']:,} comments, rooms: {html.escape(', '.join(report['rooms']))}</p>
-<section class="summary"><h2>Three things to know</h2><ol>{summary}</ol></section>
+<h1>直播间复盘报告</h1><p>{report['comments']:,} 条评论，直播间：{html.escape('、'.join(report['rooms']))}；时间为 {html.escape(report['timezone'])}</p>
+<section class="summary"><h2>三个要点</h2><ol>{summary}</ol></section>
 {divs}
-<h2>Praise words with examples</h2>{examples(report['praise_words'])}
-<h2>Complaint words with examples</h2>{examples(report['complaint_words'])}
-<h2>Most flagged users</h2><table><tr><th>user</th><th>flagged comments</th></tr>{users}</table>
+<h2>好评词与例句</h2>{examples(report['praise_words'])}
+<h2>差评词与例句</h2>{examples(report['complaint_words'])}
+<h2>被标记最多的用户</h2><table><tr><th>用户</th><th>被标记评论数</th></tr>{users}</table>
 </body></html>"""
 
 

@@ -15,3 +15,10 @@ DEFAULT_ACTION = {
     "abuse": BLOCK, "sexual": BLOCK, "ad_contact": BLOCK, "illegal": BLOCK, "personal_info": BLOCK,
     "fraud_claim": REVIEW, "complaint": REVIEW, "flood": BLOCK,
 }  # fmt: skip
+
+# What moderators and analysts read (ids stay in tooltips and JSON).
+CATEGORY_NAMES_ZH = {
+    "abuse": "辱骂", "sexual": "色情", "ad_contact": "引流", "illegal": "违法", "personal_info": "个人信息",
+    "fraud_claim": "指控假货/骗子", "complaint": "煽动性投诉", "flood": "刷屏", "mood_spike": "舆情突变", "allow": "白名单",
+}  # fmt: skip
+ACTION_NAMES_ZH = {PASS: "通过", REVIEW: "待审", BLOCK: "屏蔽"}

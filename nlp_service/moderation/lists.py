@@ -117,6 +117,18 @@ def effective_lists(data_dir: Path, changes: list[dict[str, tuple[set, set]]]) -
     return lists
 
 
+def view_terms(client: redis.Redis, keys: Keys, data_dir: Path, scope: str, category: str, query: str = "", limit: int = 500) -> dict:
+    """One list as an operator reads it: the terms in force for ``scope`` (sorted, those
+    containing ``query``, at most ``limit``), how many there are, and the scope's own changes."""
+    _check(category, [])
+    room = GLOBAL if scope == "global" else scope
+    rooms = [GLOBAL] if room == GLOBAL else [GLOBAL, room]
+    changes = scope_changes(client, keys, rooms)
+    terms = sorted(t for t in effective_lists(data_dir, [changes[r] for r in rooms])[category] if query in t)
+    added, removed = changes[room][category]
+    return {"scope": scope, "category": category, "total": len(terms), "terms": terms[:limit], "added": sorted(added), "removed": sorted(removed)}
+
+
 def build_lexicon(data_dir: Path, changes: list[dict[str, tuple[set, set]]]) -> Lexicon:
     """The room's matcher; the untouched base lexicon is shared when nothing changed."""
     if not any(added or removed for scope in changes for added, removed in scope.values()):

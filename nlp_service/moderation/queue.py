@@ -211,23 +211,41 @@ class ModerationQueue:
     def _stream(self, room: str, urgent: bool) -> str:
         return self.keys.urgent_stream(room) if urgent else self.keys.mod_stream(room)
 
-    def pull(self, rooms: list[str], moderator: str, count: int, wait_ms: int, claim_ms: int) -> list[QueueItem]:
+    def pull(
+        self, rooms: list[str], moderator: str, count: int, wait_ms: int, claim_ms: int, urgent_only: bool = False, reclaim: bool = True
+    ) -> list[QueueItem]:
         """Up to ``count`` items for ``moderator``: urgent items (mood_spike) first, then
-        items another moderator dropped, then new ones."""
+        items another moderator dropped, then new ones (``urgent_only``: the urgent ones
+        alone; ``reclaim=False``: no dropped items, see ``moderation/feed.py``)."""
         items: list[QueueItem] = []
         deadline = time.monotonic() + wait_ms / 1000
-        for urgent in (True, False):
+        kinds = (True,) if urgent_only else (True, False)
+        for urgent in kinds if reclaim else ():
             for room in rooms:
                 if len(items) < count:
                     items += self._reclaim(room, urgent, moderator, count - len(items), claim_ms)
+        streams = [self._stream(room, urgent) for urgent in kinds for room in rooms]
         while True:
-            for urgent in (True, False):
+            marks = self._last_ids(streams) if wait_ms else {}  # taken before the round: see below
+            for urgent in kinds:
                 for room in rooms:
                     if len(items) < count:
                         items += self._read_new(room, urgent, moderator, count - len(items))
-            if items or time.monotonic() >= deadline:
+            left_ms = int((deadline - time.monotonic()) * 1000)
+            if items or left_ms <= 0 or not marks:
                 return items
-            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+            # Wait without polling: XREAD BLOCK (no group, consumes nothing) wakes on the first
+            # entry appended to any of the streams after the marks, including one appended
+            # during the round above, and works on a stream that does not exist yet. Then
+            # the round runs again (another moderator may have taken that entry).
+            if not self.client.xread(marks, count=1, block=left_ms):
+                return items  # the wait ran out with nothing appended
+
+    def _last_ids(self, streams: list[str]) -> dict[str, str]:
+        pipe = self.client.pipeline(transaction=False)
+        for stream in streams:
+            pipe.xrevrange(stream, count=1)
+        return {stream: (last[0][0] if last else "0-0") for stream, last in zip(streams, pipe.execute(), strict=True)}
 
     def _read_new(self, room: str, urgent: bool, moderator: str, count: int) -> list[QueueItem]:
         try:
@@ -303,6 +321,12 @@ class ModerationQueue:
         if applied == -1:
             raise QueueItemNotFoundError(f"no queue item {item!r}")
         return json.loads(raw), applied == 1
+
+    def decision_of(self, item: str) -> dict | None:
+        """The decision made on ``item``, or None while it is undecided."""
+        room, sid, urgent = parse_item_id(item)
+        raw = self.client.get(self.keys.mod_decided(room, ("u" if urgent else "") + sid))
+        return json.loads(raw) if raw else None
 
     def held_by(self, rooms: list[str], moderator: str, claim_ms: int, now_ms: int | None = None) -> list[dict]:
         """The items ``moderator`` holds (pulled, not decided): age, idle time and when each

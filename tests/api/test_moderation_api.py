@@ -141,3 +141,18 @@ def test_room_names_are_checked_everywhere(client, admin, bot) -> None:
     assert client.put(f"/v1/rooms/{bad}/variables", json={"a": "b"}, headers=admin).status_code == 422
     assert client.post("/v1/keys", json={"name": "k", "role": "bot", "rooms": [bad]}, headers=admin).status_code == 422
     assert client.post("/v1/keys", json={"name": "k", "role": "bot", "rooms": ["room1", "*"]}, headers=admin).status_code == 201
+
+
+def test_who_am_i_and_a_word_list_as_an_operator_reads_it(client, admin) -> None:
+    mod = key(client, admin, "moderator", ["room1"], name="alice")
+    me = client.get("/v1/keys/me", headers=mod).json()
+    assert (me["name"], me["role"], me["rooms"]) == ("alice", "moderator", ["room1"]) and me["key_id"] and "key" not in me
+    assert client.get("/v1/keys/me").status_code == 401
+    client.post("/v1/moderation/lists/room1/abuse", json={"add": ["蓝莓派"]}, headers=admin)
+    client.post("/v1/moderation/lists/global/abuse", json={"add": ["蓝莓干"]}, headers=admin)
+    room = client.get("/v1/moderation/lists/room1/abuse?q=蓝莓", headers=admin).json()
+    assert room["terms"] == ["蓝莓干", "蓝莓派"] and room["added"] == ["蓝莓派"] and room["total"] == 2
+    assert client.get("/v1/moderation/lists/global/abuse?q=蓝莓", headers=admin).json()["terms"] == ["蓝莓干"]
+    assert client.get("/v1/moderation/lists/room1/abuse", headers=mod).status_code == 403
+    bad = client.get("/v1/moderation/lists/room1/nonsense", headers=admin)
+    assert bad.status_code == 422 and "abuse" in bad.json()["error"]["message"]

@@ -95,3 +95,16 @@ def test_a_schedule_with_a_zoned_time_or_an_unknown_day_is_refused_at_the_door(c
         r = client.post("/v1/rules", json=rule, headers=admin)
         assert r.status_code == 422 and r.json()["error"]["type"] in ("validation_error", "invalid_rule"), r.json()
     assert client.get("/v1/rules/global/timed", headers=admin).status_code == 404  # nothing stored
+
+
+def test_reply_outcomes_count_what_became_of_the_room_comments(client, admin, bot) -> None:
+    rule = {"id": "lottery", "scope": "room1", "match": {"any": ["福袋"]}, "replies": ["福袋8点开"]}
+    assert client.post("/v1/rules", json=rule, headers=admin).status_code == 201
+    comments = [{"id": f"f{i}", "room": "room1", "user": f"u{i}", "nickname": f"n{i}", "text": "福袋几点开"} for i in range(3)]
+    results = client.post("/v1/reply/batch", json={"comments": comments}, headers=bot).json()["results"]
+    assert [r["reason"] for r in results] == [None, "aggregated", "aggregated"]
+    out = client.get("/v1/rooms/room1/replies", headers=admin).json()
+    assert out["decisions"] == {"aggregated": 2, "reply": 1} and out["room"] == "room1"
+    assert isinstance(out["recent_deferred"], list)
+    assert client.get("/v1/rooms/room1/replies?recent=0", headers=admin).json()["recent_deferred"] == []
+    assert client.get("/v1/rooms/room1/replies", headers=bot).status_code == 403

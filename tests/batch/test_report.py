@@ -47,7 +47,7 @@ def test_report_finds_the_planted_events(report) -> None:
     assert data["complaint_words"] and data["praise_words"] and data["praise_words"][0]["examples"]
     assert data["moderation"]["categories"] and data["moderation"]["top_flagged_users"]
     assert 0.4 < data["questions"]["answered_share"] < 0.6
-    assert len(data["summary"]) == 3 and "spike" in data["summary"][0]
+    assert len(data["summary"]) == 3 and data["summary"][0].startswith("情绪突变")
 
 
 def test_report_json_matches_html(report) -> None:
@@ -57,6 +57,24 @@ def test_report_json_matches_html(report) -> None:
     page = html_path.read_text(encoding="utf-8")
     assert "<script src=" not in page  # plotly.js is inlined: the page opens offline
     assert "Plotly" in page
+
+
+def test_report_speaks_chinese_with_ids_in_tooltips_and_clock_times(report) -> None:
+    import re
+
+    html_path, data = report
+    page = html_path.read_text(encoding="utf-8")
+    shown = lambda text: text in page or json.dumps(text)[1:-1] in page  # noqa: E731  (plotly's JSON escapes non-ASCII)
+    for title in ("情绪走势", "观众在问什么", "好评高频词", "差评高频词", "审核：被标记评论按类别", "提问与回答", "三个要点"):
+        assert shown(title), title
+    assert shown("问优惠券（ask_coupon）") and shown("要链接（ask_link）")  # names shown, ids in the hover text
+    assert shown("%{x}（%{customdata}）") and '"fraud_claim"' in page
+    assert "Three things" not in page and "Mood over time" not in page
+    # report.json keeps the ids and the offsets, and adds the clock time of each minute
+    assert data["timezone"] == "Asia/Shanghai" and set(data["moderation"]["categories"]) <= {"abuse", "sexual", "ad_contact", "illegal", "personal_info", "fraud_claim", "complaint", "flood"}
+    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", s["time"]) for s in data["spikes"]) and data["asked"][0]["time"]
+    first = data["spikes"][0]
+    assert first["time"][-5:] in data["summary"][0] and f"minute {first['minute']}" not in data["summary"][0]
 
 
 def test_report_renders_in_a_real_browser(report) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Response
 
-from nlp_service.api.deps import AdminKey, ServicesDep
+from nlp_service.api.deps import AdminKey, AnyKey, ServicesDep
 from nlp_service.api.schemas import KeyCreatedOut, KeyIn, KeysOut, documented
 from nlp_service.store import apikeys
 
@@ -16,6 +16,12 @@ def create_key(body: KeyIn, _: AdminKey, services: ServicesDep) -> dict:
     raw, record = apikeys.create_key(services.client, services.keys, body.name, body.role, body.rooms)
     services.reload_keys()
     return {"key": raw, "key_id": record.key_id, "name": record.name, "role": record.role, "rooms": list(record.rooms)}
+
+
+@router.get("/me")
+def who_am_i(key: AnyKey) -> dict:
+    """The calling key's name, role and rooms (never the key): what a console signs in with."""
+    return {"key_id": key.key_id, "name": key.name, "role": key.role, "rooms": list(key.rooms)}
 
 
 @router.get("", **documented(KeysOut))

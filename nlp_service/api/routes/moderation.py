@@ -22,6 +22,7 @@ from nlp_service.api.schemas import (
 from nlp_service.core.errors import InvalidTimeZoneError
 from nlp_service.moderation import bans, lists, pulse
 from nlp_service.moderation.detect import moderate
+from nlp_service.moderation.feed import enrich
 from nlp_service.moderation.queue import parse_item_id
 from nlp_service.store.version import bump_version
 
@@ -41,13 +42,7 @@ def pull(body: PullIn, key: ModeratorKey, services: ServicesDep) -> dict:
     else:
         rooms = [r for r in queue.rooms() if key.allows_room(r)]
     items = queue.pull(rooms, key.name, body.count, body.wait_ms, int(services.settings.moderation_claim_seconds * 1000))
-    out = []
-    for item in items:
-        d = item.to_dict()
-        d["recent_comments"] = [c for c in queue.recent_comments(item.room, item.record.get("user", "")) if c.get("id") != item.record.get("id")]
-        d["suggested_reply"] = item.moderation.get("suggested_reply")
-        out.append(d)
-    return {"items": out}
+    return {"items": [enrich(queue, item.to_dict()) for item in items]}
 
 
 @router.post("/items/{item_id}/decision")
@@ -84,6 +79,17 @@ def mine(key: ModeratorKey, services: ServicesDep) -> dict:
 def change_list(scope: ScopePath, category: str, body: TermsIn, _: AdminKey, services: ServicesDep) -> dict:
     """Add or remove terms of a word list (or the allow list) for a room or ``global``."""
     return lists.change_terms(services.client, services.keys, scope, category, body.add, body.remove)
+
+
+@router.get("/lists/{scope}/{category}")
+def show_list(
+    scope: ScopePath, category: str, _: AdminKey, services: ServicesDep,
+    q: Annotated[str, Query(max_length=50, description="only terms containing this")] = "",
+    limit: Annotated[int, Query(ge=1, le=200_000)] = 500,
+) -> dict:  # fmt: skip
+    """The terms in force for a room or ``global`` (base list with the global and room
+    changes applied), and this scope's own additions and removals."""
+    return lists.view_terms(services.client, services.keys, services.settings.data_dir, scope, category, q, limit)
 
 
 @rooms_router.get("/{room}/pulse")

@@ -11,6 +11,7 @@ from nlp_service.api.schemas import DryRunIn, DryRunOut, documented
 from nlp_service.core.errors import InvalidRuleError
 from nlp_service.live.types import Comment
 from nlp_service.replies import store
+from nlp_service.replies.outcomes import room_outcomes
 from nlp_service.replies.rules import Rule, dump_rules_yaml, parse_rules_yaml
 
 router = APIRouter(prefix="/v1", tags=["rules"])
@@ -86,3 +87,12 @@ def set_variables(room: RoomPath, values: dict[str, str | None], _: AdminKey, se
 @router.put("/rooms/{room}/settings")
 def set_settings(room: RoomPath, values: dict[str, str | int | float], _: AdminKey, services: ServicesDep) -> dict:
     return {"room": room, "settings": store.set_room_settings(services.client, services.keys, room, values)}
+
+
+@router.get("/rooms/{room}/replies")
+def reply_outcomes(
+    room: RoomPath, _: AdminKey, services: ServicesDep, recent: Annotated[int, Query(ge=0, le=1000, description="newest deferred outcomes to list")] = 50
+) -> dict:
+    """What became of the room's comments that matched a rule: replied, aggregated, dropped
+    and why (counts), and the newest deferred outcomes (named by a burst, dropped by budget)."""
+    return room_outcomes(services.client, services.keys, room, recent)
