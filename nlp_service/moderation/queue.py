@@ -41,7 +41,8 @@ from nlp_service.moderation.queue_items import (
 from nlp_service.moderation.queue_pull import QueuePull
 from nlp_service.moderation.queue_scripts import DECIDE_LUA, OBSERVE_LUA
 from nlp_service.moderation.queue_upkeep import QueueUpkeep
-from nlp_service.store.redis import Keys, after, register_script, run_script
+from nlp_service.store.pipeline import after, register_script, run_script
+from nlp_service.store.redis import Keys
 
 __all__ = [
     "DECIDE_LUA", "DECISIONS", "GROUP", "OBSERVE_LUA", "URGENT", "ModerationQueue", "ObserveConfig",

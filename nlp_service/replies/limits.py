@@ -49,7 +49,8 @@ import redis
 
 from nlp_service.replies.limits_script import LIMITS_LUA
 from nlp_service.store.actions import MAX_ACTIONS
-from nlp_service.store.redis import Keys, register_script, run_script
+from nlp_service.store.pipeline import register_script, run_script
+from nlp_service.store.redis import Keys
 
 # Decision statuses (also the ``reason`` a comment gets when it is not answered).
 REPLY = "reply"
