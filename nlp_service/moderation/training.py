@@ -31,6 +31,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
+from nlp_service.classify.artifacts import content_hash
 from nlp_service.classify.datasets import is_held_out
 from nlp_service.classify.features import passthrough
 from nlp_service.classify.training import TrainResult
@@ -195,14 +196,7 @@ def _train_from_rows(
 
 def weights_hash(model: ModerationClassifier) -> str:
     """A content hash of the learned weights: equal hashes mean equal models."""
-    h = hashlib.sha256()
-    for key in sorted(model.vocabulary):
-        h.update(key.encode("utf-8"))
-        h.update(model.vocabulary[key].to_bytes(4, "little"))
-    for arr in (model.matrix, model.intercept):
-        h.update(np.ascontiguousarray(np.round(arr, 10)).tobytes())
-    h.update(repr(sorted(model.thresholds.items())).encode())
-    return h.hexdigest()[:16]
+    return content_hash(model.vocabulary, (model.matrix, model.intercept), repr(sorted(model.thresholds.items())).encode())
 
 def train_moderation(settings: Settings | None = None, *, log: Callable[[str], None] = print, **params: object) -> TrainResult:
     """Train on ``data/moderation/train/`` and save ``models/moderation.weights.npz`` + card."""
