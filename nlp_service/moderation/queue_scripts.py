@@ -1,4 +1,4 @@
-"""The moderation queue's two Lua scripts, sent as EVALSHA (see ``store/redis.py``).
+"""The moderation queue's two Lua scripts, sent as EVALSHA (see ``store/pipeline.py``).
 
 * ``OBSERVE_LUA`` (run in the same round trip as the reply limits): records each comment in the
   user's recent list, counts identical comments for flood, and appends a flagged comment to the
