@@ -27,7 +27,8 @@ from nlp_service.moderation.detect import moderate
 from nlp_service.moderation.lists import load_base_lexicon, load_replies
 from nlp_service.moderation.patterns import find_patterns
 from nlp_service.moderation.queue import ModerationQueue, ObserveConfig, QueueEntry
-from nlp_service.store.redis import Keys, execute
+from nlp_service.store.pipeline import execute
+from nlp_service.store.redis import Keys
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -11,6 +11,7 @@ from redis.cluster import RedisCluster
 
 from nlp_service.analysis import Analyzer
 from nlp_service.core.config import Settings, get_settings
+from nlp_service.live.services import Services
 from nlp_service.store.cluster import connect_cluster
 from nlp_service.store.embedded import start_embedded, stop_embedded
 
@@ -123,3 +124,12 @@ def sclient(request) -> redis.Redis:
     """The service's Redis, both ways it is deployed: one server (``rclient``) and a
     3-master Redis Cluster (``cluster_client``); a test using it runs once for each."""
     return request.getfixturevalue("rclient" if request.param == "server" else "cluster_client")
+
+
+@pytest.fixture
+def svc(sclient: redis.Redis, svc_settings: Settings) -> Services:
+    """A service (engine, queue, state) on ``sclient``, both deployments; no state poller
+    (tests step it themselves). Closed after the test."""
+    s = Services.start(svc_settings, sclient, poll=False)
+    yield s
+    s.close()

@@ -1,54 +1,20 @@
 """End to end: `nlp-service serve` with the embedded Redis, then `nlp-service replay` against it."""
 
 import json
-import os
 import re
-import socket
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import httpx
-import psutil
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def poll(ready, tries: int = 1200) -> bool:
-    """Readiness poll: True once ``ready()`` holds; the number of tries only guards a hang."""
-    for _ in range(tries):
-        if ready():
-            return True
-        time.sleep(0.05)
-    return False
-
-
-def _gone(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE  # exited; pid 1 may never reap it
-    except psutil.NoSuchProcess:
-        return True
+from tests.processes import ROOT, gone, poll, serve_env, start_serve
 
 
 @pytest.fixture
 def served(tmp_path):
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "NLP_SERVICE_ADMIN_KEY"}}
-    env.update({"NLP_SERVICE_VAR_DIR": str(tmp_path / "var"), "NLP_SERVICE_CACHE_DIR": str(tmp_path / "cache")})
-    log = (tmp_path / "serve.log").open("w+")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "nlp_service.cli", "serve", "--port", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-    )
-    url = f"http://127.0.0.1:{port}"
+    env = serve_env(tmp_path)
+    proc, url, log = start_serve(tmp_path, env)
 
     def ready() -> bool:
         try:
@@ -69,7 +35,7 @@ def served(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-    assert redis_pid is not None and _gone(redis_pid)  # `serve` stops its embedded Redis when it stops
+    assert redis_pid is not None and gone(redis_pid)  # `serve` stops its embedded Redis when it stops
 
 
 def test_embedded_service_prints_admin_key_and_replays_a_room(served) -> None:

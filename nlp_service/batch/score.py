@@ -7,6 +7,9 @@ so memory stays flat, all cores work, and order is kept by part number. The fina
 assembled from the parts at the end; ``resume`` skips the parts already written, so an
 interrupted run finishes with the same file an uninterrupted one would have produced.
 Flood is not judged here (it needs the live stream's timing in Redis).
+
+This module is the run and its resume; a chunk's column work is ``batch/chunks.py``, the part
+files ``batch/parts.py``, the labels ``batch/labels.py``.
 """
 
 from __future__ import annotations
@@ -19,26 +22,21 @@ import shutil
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
-
-from nlp_service.batch.io import Writer, columns_of, detect_format, read_chunks
+from nlp_service.batch.chunks import Chunk, label_chunk, prepare_chunk
+from nlp_service.batch.io import columns_of, detect_format, read_chunks
 from nlp_service.batch.labels import (
     OUTPUT_COLUMNS,
     Labeler,
     Labels,
     load_labeler,
     new_memo,
-    not_text,
-    reject,
     score_rows,
 )
+from nlp_service.batch.parts import assemble, write_part
 from nlp_service.core.errors import DataFileError
 
 __all__ = ["OUTPUT_COLUMNS", "Labeler", "Labels", "ScoreOptions", "ScoreSummary", "load_labeler", "score_file", "score_rows"]
@@ -73,130 +71,6 @@ class ScoreSummary:
 
     def to_dict(self) -> dict:
         return {**asdict(self), "rows_per_second": round(self.rows_per_second, 1)}
-
-
-# --- a chunk, column-wise ----------------------------------------------------------------
-
-_OUTPUT_TYPES = (pa.string(), pa.float64(), pa.string(), pa.float64(), pa.list_(pa.string()), pa.string(), pa.list_(pa.string()))
-
-
-@dataclass
-class Chunk:
-    """One chunk of the archive, ready to label: the good rows (text column as UTF-8 text),
-    their row numbers, and their texts as codes into the chunk's distinct texts."""
-
-    index: int
-    table: pa.Table
-    row_numbers: np.ndarray
-    codes: np.ndarray
-    distinct: list[str]
-    rejects: list[dict]
-    in_flight: list[tuple[list[str], Future]] = field(default_factory=list)
-
-
-def prepare_chunk(index: int, first_row: int, rows: list[dict] | pa.RecordBatch, rejects: list[dict], text_col: str) -> Chunk:
-    """Check and decode the text column and find the chunk's distinct texts, in Arrow's C++
-    (``dictionary_encode``), so the Python work per chunk grows with its distinct texts,
-    not with its rows."""
-    rejects = list(rejects)
-    if isinstance(rows, pa.RecordBatch):
-        table, numbers = pa.Table.from_batches([rows]), np.arange(first_row, first_row + rows.num_rows)
-    else:
-        good = []
-        for i, row in enumerate(rows):
-            number = row.pop("__row__", first_row + i)
-            text = row.get(text_col)
-            if isinstance(text, str):
-                good.append((number, row))
-            else:
-                rejects.append(not_text(number, text_col, text, json.dumps(row, ensure_ascii=False, default=str)))
-        table, numbers = _to_table([r for _, r in good]), np.array([n for n, _ in good], dtype=np.int64)
-    if table.num_rows == 0 or text_col not in table.column_names:
-        return Chunk(index, table.slice(0, 0), numbers[:0], np.zeros(0, np.int64), [], rejects)
-    text, ok = _text_column(table.column(text_col).combine_chunks(), numbers, text_col, rejects)
-    if ok is not None:
-        table, text, numbers = table.filter(ok), text.filter(ok), numbers[ok.to_numpy(zero_copy_only=False)]
-    table = table.set_column(table.column_names.index(text_col), text_col, text)
-    encoded = pc.dictionary_encode(text)
-    return Chunk(index, table, numbers, encoded.indices.to_numpy(zero_copy_only=False), encoded.dictionary.to_pylist(), rejects)
-
-
-def _text_column(col: pa.Array, numbers: np.ndarray, text_col: str, rejects: list[dict]) -> tuple[pa.Array, pa.Array | None]:
-    """The column as UTF-8 text and a mask of the rows to keep (None: keep all); rows that are
-    null, not text or not valid UTF-8 become rejects."""
-    kind = col.type
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
-        try:
-            text = col.cast(pa.string())  # validates UTF-8 in C++: the common case costs nothing per row
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            text = None
-        if text is not None and col.null_count == 0:
-            return text, None
-        values = col.to_pylist()
-        decoded, keep = [], []
-        for number, v in zip(numbers.tolist(), values, strict=True):
-            if isinstance(v, bytes):
-                try:
-                    v = v.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    rejects.append(reject(number, f"invalid UTF-8 at byte {exc.start}", v))
-                    v = None
-            elif not isinstance(v, str):
-                rejects.append(not_text(number, text_col, v, str(v)))
-                v = None
-            keep.append(v is not None)
-            decoded.append(v)
-        return pa.array(decoded, pa.string()), pa.array(keep, pa.bool_())
-    for number, v in zip(numbers.tolist(), col.to_pylist(), strict=True):  # numbers, dates, …
-        rejects.append(not_text(number, text_col, v, str(v)))
-    return pa.nulls(len(col), pa.string()), pa.array([False] * len(col), pa.bool_())
-
-
-def label_chunk(chunk: Chunk, labels_of: Callable[[str], Labels | str], text_col: str) -> tuple[pa.Table, list[dict]]:
-    """The chunk's good rows with OUTPUT_COLUMNS added, and all its rejects in row order.
-    Labels are computed per distinct text and spread to the rows by an Arrow ``take``."""
-    labels = [labels_of(t) for t in chunk.distinct]
-    rejects = chunk.rejects
-    failed = [i for i, lab in enumerate(labels) if isinstance(lab, str)]
-    table, codes, numbers = chunk.table, chunk.codes, chunk.row_numbers
-    if failed:
-        bad = np.isin(codes, failed)
-        for pos in np.flatnonzero(bad).tolist():
-            text = chunk.distinct[codes[pos]]
-            rejects.append(reject(int(numbers[pos]), labels[codes[pos]], text))
-        keep = ~bad
-        table, codes = table.filter(pa.array(keep)), codes[keep]
-        empty = (None,) * len(OUTPUT_COLUMNS)
-        labels = [empty if isinstance(lab, str) else lab for lab in labels]
-    take = pa.array(codes, pa.int64())
-    for j, (name, kind) in enumerate(zip(OUTPUT_COLUMNS, _OUTPUT_TYPES, strict=True)):
-        per_text = pa.array([lab[j] for lab in labels], kind)
-        table = table.append_column(name, per_text.take(take))
-    rejects.sort(key=lambda r: (r["row"] is None, r["row"] or 0))
-    return table, rejects
-
-
-def _to_table(rows: list[dict]) -> pa.Table:
-    if not rows:
-        return pa.table({})
-    for r in rows:  # nested JSON values become JSON text (CSV and Parquet need flat columns)
-        for k, v in r.items():
-            if isinstance(v, dict):
-                r[k] = json.dumps(v, ensure_ascii=False)
-    try:
-        return pa.Table.from_pylist(rows)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed types in a column: keep them as text
-        names = list(dict.fromkeys(k for r in rows for k in r))
-        return pa.table({n: [None if r.get(n) is None else str(r[n]) for r in rows] for n in names})
-
-
-def _write_part(parts: Path, index: int, table: pa.Table, rejects: list[dict]) -> None:
-    part = parts / f"{index:06d}"
-    pq.write_table(table, part.with_suffix(".parquet.tmp"))
-    with part.with_suffix(".rejects.jsonl").open("w", encoding="utf-8") as fh:
-        for r in rejects:
-            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
-    part.with_suffix(".parquet.tmp").replace(part.with_suffix(".parquet"))  # the part is done only now
 
 
 def _label_texts(texts: list[str]) -> list[Labels | str]:
@@ -246,7 +120,9 @@ def score_file(src: Path, dst: Path, options: ScoreOptions, progress: Callable[[
     chunks = read_chunks(src, fmt_in, options.chunk_rows, text_cols, bytes_column=options.text_col)
     todo = _pending_chunks(chunks, done, summary, progress)
     _run(todo, options, parts, progress)
-    _assemble(parts, dst, fmt_out, summary)
+    summary.scored, summary.rejected, rejects_path = assemble(parts, dst, fmt_out)
+    summary.rows = summary.scored + summary.rejected
+    summary.rejects_file = str(rejects_path)
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -273,7 +149,7 @@ def _run(todo, options: ScoreOptions, parts: Path, progress: Callable[[int], Non
                 memo.put(text, labels)
             pending.difference_update(texts)
         table, rejects = label_chunk(chunk, labels_of, options.text_col)
-        _write_part(parts, chunk.index, table, rejects)
+        write_part(parts, chunk.index, table, rejects)
         if progress:
             progress(size)
 
@@ -310,46 +186,4 @@ def _pending_chunks(chunks, done: set[int], summary: ScoreSummary, progress: Cal
             continue
         yield index, first_row, rows, rejects, size
 
-
-def _assemble(parts: Path, dst: Path, fmt_out: str, summary: ScoreSummary) -> None:
-    """Concatenate the parts in order into the final file, and the rejects beside it."""
-    tmp = dst.with_name(dst.name + ".tmp")
-    writer = Writer(tmp, fmt_out)
-    rejects_path = dst.with_name(dst.stem + ".rejects.jsonl")
-    schema = None
-    with rejects_path.open("w", encoding="utf-8") as rej:
-        for part in sorted(parts.glob("*.parquet")):
-            table = pq.read_table(part)
-            if table.num_rows:
-                if schema is None:
-                    schema = table.schema
-                elif table.schema != schema:
-                    table = _conform(table, schema)
-                writer.write(table)
-            summary.scored += table.num_rows
-            rejects_file = part.with_name(part.name.replace(".parquet", ".rejects.jsonl"))
-            if rejects_file.exists():
-                for line in rejects_file.read_text(encoding="utf-8").splitlines():
-                    rej.write(line + "\n")
-                    summary.rejected += 1
-    writer.close()
-    tmp.replace(dst)
-    summary.rows = summary.scored + summary.rejected
-    summary.rejects_file = str(rejects_path)
-    shutil.rmtree(parts, ignore_errors=True)
-
-
-def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    cols = []
-    for f in schema:
-        if f.name in table.column_names:
-            col = table[f.name]
-            try:
-                col = col.cast(f.type)
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                col = pa.array([None if v is None else str(v) for v in col.to_pylist()], f.type if pa.types.is_string(f.type) else pa.string())
-        else:
-            col = pa.nulls(table.num_rows, f.type)
-        cols.append(col)
-    return pa.table(cols, schema=schema) if all(c.type == f.type for c, f in zip(cols, schema, strict=True)) else pa.table(cols, names=schema.names)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -131,13 +131,20 @@ def load_pipeline(models_dir: Path, name: str) -> Any:
     return joblib.load(path)["pipeline"]
 
 
+def content_hash(vocabulary: Mapping[str, int], arrays: Sequence[np.ndarray], tail: bytes) -> str:
+    """A content hash of a fitted linear model, for every model card: its vocabulary (term →
+    column), its weight arrays rounded to 10 decimals (so a last-bit difference in BLAS does
+    not change it), then ``tail`` (what else defines the model: classes, thresholds)."""
+    h = hashlib.sha256()
+    for key in sorted(vocabulary):
+        h.update(key.encode("utf-8"))
+        h.update(vocabulary[key].to_bytes(4, "little"))
+    for arr in arrays:
+        h.update(np.ascontiguousarray(np.round(arr, 10)).tobytes())
+    h.update(tail)
+    return h.hexdigest()[:16]
+
+
 def weights_hash(fast: FastLinear) -> str:
     """A content hash of the learned weights: equal hashes mean equal models."""
-    h = hashlib.sha256()
-    for key in sorted(fast.vocabulary):
-        h.update(key.encode("utf-8"))
-        h.update(fast.vocabulary[key].to_bytes(4, "little"))
-    for arr in (fast.idf, fast.weights, fast.intercept):
-        h.update(np.ascontiguousarray(np.round(arr, 10)).tobytes())
-    h.update("|".join(fast.classes).encode())
-    return h.hexdigest()[:16]
+    return content_hash(fast.vocabulary, (fast.idf, fast.weights, fast.intercept), "|".join(fast.classes).encode())

@@ -38,6 +38,12 @@ class BoundedMemo(Generic[K, V]):
         self.max_bytes = max_bytes
         self.bytes = 0
 
+    @classmethod
+    def of_entries(cls, max_entries: int, entry_bytes: int) -> BoundedMemo[K, V]:
+        """A memo whose entries all cost about ``entry_bytes``: bounded by their count alone
+        (the byte bound is ``max_entries`` of them)."""
+        return cls(max_entries, max_entries * entry_bytes, lambda _key: entry_bytes)
+
     def get(self, key: K) -> V | None:
         hit = self._data.get(key)
         return None if hit is None else hit[0]

@@ -38,7 +38,7 @@ class KeyRateLimiter:
         self.rates = (float(requests_per_second), float(comments_per_second))
         self.burst = max(float(burst_seconds), 1e-3)
         self._clock = clock
-        self._buckets: BoundedMemo[tuple[str, int], _Bucket] = BoundedMemo(self.MAX_KEYS, self.MAX_KEYS * _BUCKET_BYTES, lambda _k: _BUCKET_BYTES)
+        self._buckets: BoundedMemo[tuple[str, int], _Bucket] = BoundedMemo.of_entries(self.MAX_KEYS, _BUCKET_BYTES)
         self._lock = threading.Lock()
 
     def check(self, key_id: str, comments: int = 0) -> None:

@@ -47,7 +47,7 @@ from nlp_service.moderation.recorder import Recorder
 from nlp_service.moderation.spool import Spool
 from nlp_service.replies.limits import BANNED, Limiter, RoomLimits, Settled, decode_all, sweep
 from nlp_service.replies.state import RoomSnapshot, StateCache
-from nlp_service.store.redis import execute
+from nlp_service.store.pipeline import execute
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ class FloodMemory:
     def __init__(self, window_seconds: float, clock: Callable[[], float] = time.monotonic, max_seen: int = 200_000, max_flooders: int = 100_000) -> None:
         self.window_seconds = window_seconds
         self._clock = clock
-        self._seen: BoundedMemo[Key, float] = BoundedMemo(max_seen, max_seen * _ENTRY_BYTES, lambda _k: _ENTRY_BYTES)
-        self._flooders: BoundedMemo[Key, float] = BoundedMemo(max_flooders, max_flooders * _ENTRY_BYTES, lambda _k: _ENTRY_BYTES)
+        self._seen: BoundedMemo[Key, float] = BoundedMemo.of_entries(max_seen, _ENTRY_BYTES)
+        self._flooders: BoundedMemo[Key, float] = BoundedMemo.of_entries(max_flooders, _ENTRY_BYTES)
         self._lock = threading.Lock()  # the recorder's thread marks flooders too
 
     def check(self, room: str, user: str, digest: str) -> tuple[bool, bool]:

@@ -21,7 +21,7 @@ import hashlib
 import random
 from collections.abc import Iterable
 
-from nlp_service.moderation.lexicon import reading
+from nlp_service.moderation.readings import reading
 
 _SEPARATORS = (" ", ".", "*", "-", "/", "~", "、", "_")
 _EMOJI = ("❤", "🌹", "✨", "👉", "[捂脸]", "[doge]", "[偷笑]", "[呲牙]", "🙏")

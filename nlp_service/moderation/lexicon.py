@@ -22,7 +22,8 @@ Three views of one normalised comment, each searched once:
 
 An allow-list entry suppresses every hit whose span it covers (女装 protects 女 + 装,
 路口交通 protects 口交), not only an exact-text match. Latin terms such as ``sb`` only match
-as whole Latin words (not inside ``usb``).
+as whole Latin words (not inside ``usb``). The readings and Latin words of a comment are
+``readings.py``'s.
 """
 
 from __future__ import annotations
@@ -34,8 +35,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import ahocorasick
-from pypinyin import Style, pinyin
 
+from nlp_service.moderation.readings import (
+    has_latin_and_cjk,
+    is_cjk,
+    latin_words,
+    reading,
+    syllable_units,
+)
 from nlp_service.text.normalize import normalize
 
 EXACT, HOMOPHONE, PINYIN, MIXED = "exact", "homophone", "pinyin", "mixed"
@@ -93,24 +100,7 @@ class Hit:
     how: str  # exact | homophone | pinyin | pattern
 
 
-def _is_cjk(ch: str) -> bool:
-    return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf"
-
-
 _TOKENS = itertools.count(1)
-
-
-@lru_cache(maxsize=65536)
-def reading(ch: str) -> str:
-    """The usual toneless pinyin of one CJK character, '' otherwise (memoised)."""
-    if not _is_cjk(ch):
-        return ""
-    return pinyin(ch, style=Style.NORMAL)[0][0]
-
-
-def _latin_words(text: str) -> Iterable[tuple[int, int, str]]:
-    """(start, end, word) of each Latin word."""
-    return ((start, end, word) for start, end, word in _latin_word_spans(text) if word is not None)
 
 
 class Lexicon:
@@ -137,7 +127,7 @@ class Lexicon:
             edges = (term[0].isascii() and term[0].isalpha(), term[-1].isascii() and term[-1].isalpha())
             self._exact.add_word(term, (term, cats, edges))
             self.size += 1
-            if len(term) >= 2 and all(_is_cjk(c) for c in term):
+            if len(term) >= 2 and all(is_cjk(c) for c in term):
                 syllables = [reading(c) for c in term]
                 self._syllables.update(syllables)
                 node = self._trie
@@ -178,10 +168,10 @@ class Lexicon:
         if self._trie:
             hits.extend(self._homophones(text))
         latin = _LATIN.search(text) is not None  # most comments have no Latin letter: skip both walks
-        if latin and self._trie and _has_latin_and_cjk(text):
+        if latin and self._trie and has_latin_and_cjk(text):
             hits.extend(self._mixed(text))
         if latin and self._latin:
-            for start, end, word in _latin_words(text):
+            for start, end, word in latin_words(text):
                 for term, cats in self._latin.get(word, ()):
                     hits.extend(Hit(c, term, start, end, PINYIN) for c in cats)
         if hits and self._has_allow:
@@ -219,7 +209,7 @@ class Lexicon:
 
     def _mixed(self, text: str) -> list[Hit]:
         """Terms spelled partly in pinyin (see the module docstring)."""
-        units = _units(text, self._syllables)  # (syllable or None, start, end, written char or None, run end or -1)
+        units = syllable_units(text, self._syllables)  # (syllable or None, start, end, written char or None, run end or -1)
         out: list[Hit] = []
         n = len(units)
         for i in range(n):
@@ -245,56 +235,6 @@ class Lexicon:
 _UNSEEN = object()
 _LATIN = re.compile("[a-z]")
 
-
-def _has_latin_and_cjk(text: str) -> bool:
-    return any("a" <= ch <= "z" for ch in text) and any(_is_cjk(ch) for ch in text)
-
-
-def _split_syllables(word: str, syllables: set[str]) -> list[str] | None:
-    """``word`` as a sequence of known syllables (longest first, with backtracking), or None."""
-    if not word:
-        return []
-    for k in range(min(6, len(word)), 0, -1):
-        head = word[:k]
-        if head in syllables:
-            rest = _split_syllables(word[k:], syllables)
-            if rest is not None:
-                return [head, *rest]
-    return None
-
-
-def _units(text: str, syllables: set[str]) -> list[tuple[str | None, int, int, str | None, int]]:
-    """The comment as syllable units: a CJK character (its reading, itself), each syllable
-    of a Latin word that splits into syllables (the word's span, no character), and
-    breakers (None) for anything else."""
-    units: list[tuple[str | None, int, int, str | None, int]] = []
-    for start, end, word in _latin_word_spans(text):
-        if word is None:
-            ch = text[start]
-            r = reading(ch)
-            units.append((r or None, start, end, ch if r else None, -1))
-            continue
-        parts = _split_syllables(word, syllables) if len(word) <= 24 else None
-        if parts is None:
-            units.append((None, start, end, None, -1))
-        else:
-            units.extend((p, start, end, None, end) for p in parts)
-    return units
-
-
-def _latin_word_spans(text: str) -> Iterator[tuple[int, int, str | None]]:
-    """(start, end, Latin word) for each Latin word, (i, i + 1, None) for any other character."""
-    i, n = 0, len(text)
-    while i < n:
-        if "a" <= text[i] <= "z":
-            j = i
-            while j < n and "a" <= text[j] <= "z":
-                j += 1
-            yield i, j, text[i:j]
-            i = j
-        else:
-            yield i, i + 1, None
-            i += 1
 
 
 def _norm(term: str) -> str:

@@ -22,7 +22,7 @@ from nlp_service.core.periodic import PeriodicThread
 from nlp_service.moderation import pulse
 from nlp_service.moderation.pulse import PulseEvent
 from nlp_service.moderation.queue import ModerationQueue, ObserveConfig, QueueEntry
-from nlp_service.store.redis import execute
+from nlp_service.store.pipeline import execute
 
 log = logging.getLogger(__name__)
 

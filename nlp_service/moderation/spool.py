@@ -15,7 +15,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from nlp_service.moderation.queue import ModerationQueue, ObserveConfig, QueueEntry
-from nlp_service.store.redis import execute
+from nlp_service.store.pipeline import execute
 
 
 class Spool:

@@ -14,71 +14,51 @@ otherwise flag ordinary chat (measured on real chat: 你/是/吧 alone read as a
 Held-out rows (10 % of the base rows, chosen by a hash of the text) are scored once at the
 end. Everything is deterministic (fixed folds, lbfgs, no shuffling): the same data gives
 the same weights, and the model card's weight hash shows it.
+
+The rows are read in ``training_data.py``, the group-attack cutoff chosen in
+``group_cutoff.py``, the model card written by ``model_card.py``.
 """
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import datetime as dt
 import hashlib
-import platform
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-import sklearn
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
+from nlp_service.classify.artifacts import content_hash
 from nlp_service.classify.datasets import is_held_out
 from nlp_service.classify.features import passthrough
 from nlp_service.classify.training import TrainResult
 from nlp_service.core.config import Settings, get_settings
-from nlp_service.core.errors import DataFileError
 from nlp_service.moderation import augment
 from nlp_service.moderation import classifier as clf_mod
 from nlp_service.moderation.classifier import ModerationClassifier, comment_features
-from nlp_service.moderation.detect import group_mention
+from nlp_service.moderation.group_cutoff import (
+    GROUP_CUTOFFS,
+    GROUP_PRECISION,
+    choose_group_cutoff,
+    group_scorer,
+)
 from nlp_service.moderation.labels import LIST_CATEGORIES
 from nlp_service.moderation.lexicon import Lexicon
 from nlp_service.moderation.lists import load_base_lexicon
+from nlp_service.moderation.model_card import model_card
 from nlp_service.moderation.patterns import find_patterns
+from nlp_service.moderation.training_data import FOLDS, KINDS, TrainingRow, read_rows
 from nlp_service.text.normalize import normalize
 
 SEED = 0
-KINDS = ("plain", "evasion", "hard_negative")
-FOLDS = 5
 
-
-@dataclass(frozen=True)
-class TrainingRow:
-    text: str
-    categories: frozenset[str]
-    kind: str
-
-
-def read_rows(folder: Path) -> list[TrainingRow]:
-    """Every row of ``folder/*.tsv`` (sorted by file name), checked; duplicates dropped."""
-    files = sorted(folder.glob("*.tsv"))
-    if not files:
-        raise DataFileError(f"no moderation training files (*.tsv) in {folder}")
-    rows: dict[str, TrainingRow] = {}
-    for path in files:
-        with path.open(encoding="utf-8", newline="") as fh:
-            reader = csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
-            if reader.fieldnames != ["text", "categories", "kind"]:
-                raise DataFileError(f"{path}: header must be text, categories, kind; found {reader.fieldnames}")
-            for line, rec in enumerate(reader, start=2):
-                text = (rec["text"] or "").strip()
-                cats = frozenset(c.strip() for c in (rec["categories"] or "").split(",") if c.strip() and c.strip() != "none")
-                kind = (rec["kind"] or "").strip()
-                if not text or kind not in KINDS or not cats <= set(LIST_CATEGORIES):
-                    raise DataFileError(f"{path}:{line}: bad row {rec!r}; categories from {LIST_CATEGORIES} or none, kind from {KINDS}")
-                rows.setdefault(text, TrainingRow(text, cats, kind))
-    return list(rows.values())
+__all__ = [
+    "FOLDS", "GROUP_CUTOFFS", "GROUP_PRECISION", "KINDS", "TrainingRow", "choose_group_cutoff", "choose_threshold",
+    "expand", "featurize", "fit", "model_card", "read_rows", "train_from_rows", "train_moderation", "weights_hash",
+]  # fmt: skip
 
 
 def featurize(text: str, lexicon: Lexicon) -> list[str] | None:
@@ -216,56 +196,7 @@ def _train_from_rows(
 
 def weights_hash(model: ModerationClassifier) -> str:
     """A content hash of the learned weights: equal hashes mean equal models."""
-    h = hashlib.sha256()
-    for key in sorted(model.vocabulary):
-        h.update(key.encode("utf-8"))
-        h.update(model.vocabulary[key].to_bytes(4, "little"))
-    for arr in (model.matrix, model.intercept):
-        h.update(np.ascontiguousarray(np.round(arr, 10)).tobytes())
-    h.update(repr(sorted(model.thresholds.items())).encode())
-    return h.hexdigest()[:16]
-
-
-# The attack on a group with no listed word (detect._group_attack): a named group of people
-# plus a sentiment score under a cutoff. The cutoff is the largest of these whose precision
-# on our own training rows that name a group (abuse against clean) is at least the target:
-# the rule reads no insult, so it must be surer than the classifier's 0.9.
-GROUP_CUTOFFS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4)
-GROUP_PRECISION = 0.95
-
-
-def choose_group_cutoff(rows: Sequence[TrainingRow], score: Callable[[str], tuple[bool, float]]) -> tuple[float | None, dict]:
-    """(cutoff or None, a report) from the rows that name a group and are abuse or clean.
-    ``score(text)`` gives (whether the comment names a group, its sentiment score)."""
-    seen = []
-    for r in rows:
-        if r.categories and "abuse" not in r.categories:
-            continue
-        names_group, s = score(r.text)
-        if names_group:
-            seen.append(("abuse" in r.categories, s))
-    best, table = None, {}
-    for cut in GROUP_CUTOFFS:
-        flagged = [y for y, s in seen if s < cut]
-        precision = sum(flagged) / len(flagged) if flagged else 0.0
-        table[cut] = {"flagged": len(flagged), "precision": round(precision, 4), "recall": round(sum(flagged) / max(1, sum(y for y, _ in seen)), 4)}
-        if flagged and precision >= GROUP_PRECISION:
-            best = cut
-    return best, {"rows_naming_a_group": len(seen), "abuse_among_them": sum(y for y, _ in seen), "by_cutoff": table}
-
-
-def _group_scorer(settings: Settings, lexicon: Lexicon) -> Callable[[str], tuple[bool, float]]:
-    # imported here: analysis loads the trained sentiment model, trained before this step
-    from nlp_service.analysis import Analyzer
-
-    analyzer = Analyzer.load(settings)
-
-    def score(text: str) -> tuple[bool, float]:
-        a = analyzer.analyze(text)
-        return group_mention(a, lexicon) is not None, a.sentiment.score
-
-    return score
-
+    return content_hash(model.vocabulary, (model.matrix, model.intercept), repr(sorted(model.thresholds.items())).encode())
 
 def train_moderation(settings: Settings | None = None, *, log: Callable[[str], None] = print, **params: object) -> TrainResult:
     """Train on ``data/moderation/train/`` and save ``models/moderation.weights.npz`` + card."""
@@ -273,7 +204,7 @@ def train_moderation(settings: Settings | None = None, *, log: Callable[[str], N
     rows = read_rows(settings.data_dir / "moderation" / "train")
     lexicon = load_base_lexicon(settings.data_dir)
     model, report = train_from_rows(rows, lexicon, log=log, **params)  # type: ignore[arg-type]
-    cutoff, report["group_attack"] = choose_group_cutoff([r for r in rows if not is_held_out(r.text)], _group_scorer(settings, lexicon))
+    cutoff, report["group_attack"] = choose_group_cutoff([r for r in rows if not is_held_out(r.text)], group_scorer(settings, lexicon))
     model = dataclasses.replace(model, meta={**model.meta, "group_attack_cutoff": cutoff})
     report["group_attack_cutoff"] = cutoff
     log(f"moderation: group-attack sentiment cutoff {cutoff}")
@@ -281,60 +212,3 @@ def train_moderation(settings: Settings | None = None, *, log: Callable[[str], N
     clf_mod.card_path(settings.models_dir).write_text(model_card(report), encoding="utf-8")
     metrics = {f"heldout {c}": m for c, m in report["heldout_at_threshold"].items()}
     return TrainResult(name=clf_mod.NAME, sizes=report["sizes"], metrics=metrics, params=report["params"], weights_hash=report["weights_hash"], extra=report)
-
-
-def model_card(report: dict) -> str:
-    """Markdown: data, sizes, how thresholds were chosen, out-of-fold and held-out figures."""
-    lines = [
-        f"# Model card: {clf_mod.NAME}",
-        "",
-        f"- trained: {dt.datetime.now(dt.UTC).isoformat(timespec='seconds')} by `nlp-service train`",
-        f"- weights hash: `{report['weights_hash']}` (same data + code → same hash)",
-        f"- categories: {', '.join(LIST_CATEGORIES)} (one-vs-rest; flood is counted in Redis, not learned)",
-        f"- features: {report['features']} (character 1–3-grams of the matching form, list/pattern hits `hit:<category>:<how>`)",
-        f"- estimator: TF-IDF (binary tf, l2) + one LogisticRegression (lbfgs) per category, scikit-learn {sklearn.__version__}, "
-        f"Python {platform.python_version()}",
-        f"- parameters: {report['params']}",
-        "",
-        "## Data",
-        "",
-        "Hand-written live-room comments in `data/moderation/train/*.tsv` (none taken from the public evaluation sets), "
-        "each expanded at training time with deterministic evasion variants (`moderation/augment.py`).",
-        "",
-    ]
-    lines += [f"- {k}: {v}" for k, v in report["sizes"].items()]
-    lines += [
-        "",
-        "## Thresholds",
-        "",
-        f"Per category, the lowest score (0.05–0.95, steps of 0.01) whose out-of-fold precision ({FOLDS} folds over the "
-        f"training base rows, a row's variants in its fold) is at least {report['params']['precision_target']}, "
-        f"clean rows weighted {report['params']['clean_weight']}× (rooms are mostly clean). "
-        "A score past its threshold sends the comment to review; the model alone never blocks (detect.py).",
-        "",
-        "| category | threshold | OOF precision (unweighted) | OOF recall | held-out precision | held-out recall | held-out support |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for c in LIST_CATEGORIES:
-        o, h = report["oof_at_threshold"][c], report["heldout_at_threshold"][c]
-        lines.append(f"| {c} | {report['thresholds'][c]:.2f} | {o['precision']:.3f} | {o['recall']:.3f} | {h['precision']:.3f} | {h['recall']:.3f} | {h['support']} |")
-    lines += [
-        "",
-        f"Held-out hard negatives (with their variants) flagged: {report['heldout_hard_negatives_flagged']}.",
-        "Held-out rows are 10 % of the base rows by a hash of the text. These are the model's figures alone; "
-        "with the word lists, and on outside data, see `nlp-service eval`.",
-        "",
-        "## Attacks on a group with no listed word",
-        "",
-        "A comment that names a group of people (`data/moderation/groups.txt`) and whose sentiment score is under "
-        f"the cutoff goes to review as abuse (`detect._group_attack`). Cutoff: **{report.get('group_attack_cutoff')}**, "
-        f"the largest of {GROUP_CUTOFFS} whose precision on the training rows that name a group (abuse against clean) "
-        f"is at least {GROUP_PRECISION}; {report.get('group_attack', {}).get('rows_naming_a_group', 0)} such rows, "
-        f"{report.get('group_attack', {}).get('abuse_among_them', 0)} of them abuse.",
-        "",
-        "| cutoff | flagged | precision | recall |",
-        "|---|---|---|---|",
-        *(f"| {c} | {v['flagged']} | {v['precision']:.3f} | {v['recall']:.3f} |" for c, v in report.get("group_attack", {}).get("by_cutoff", {}).items()),
-        "",
-    ]
-    return "\n".join(lines)

@@ -58,7 +58,7 @@ class StateCache:
         self.settings = settings
         self.version = state_version(client, keys)
         # bounded by rooms only (cost 1 each): a snapshot's size is its rules, which the entry bound keeps sane
-        self._rooms: BoundedMemo[str, RoomSnapshot] = BoundedMemo(10_000, 10_000, lambda _room: 1)
+        self._rooms: BoundedMemo[str, RoomSnapshot] = BoundedMemo.of_entries(10_000, 1)
         self._lock = threading.Lock()
         self._poller = PeriodicThread("state-poll", settings.state_poll_seconds, self._tick)
         self._listeners: list[Callable[[int], None]] = []

@@ -15,7 +15,7 @@ the callers stay the same:
   with a transaction is sent in two steps: the room writes first, then the ``{_global}``
   commands, so an instance that sees the new version always reads the new data.
 * **Lua on pipelines.** The cluster pipeline routes ``EVALSHA`` by its keys (one slot);
-  ``store.redis.execute`` loads scripts on every primary when a node answers NOSCRIPT.
+  ``store.pipeline.execute`` loads scripts on every primary when a node answers NOSCRIPT.
 """
 
 from __future__ import annotations

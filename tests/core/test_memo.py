@@ -55,3 +55,11 @@ def test_discard_and_keys_keep_the_byte_count_right() -> None:
     for k in memo.keys():  # a copy: the memo may change while it is walked
         memo.discard(k)
     assert len(memo) == 0 and memo.bytes == 0
+
+
+def test_a_memo_of_fixed_cost_entries_is_bounded_by_their_count() -> None:
+    memo = BoundedMemo.of_entries(3, 48)
+    for k in "abcd":
+        memo.put(k, k.upper())
+    assert memo.keys() == ["b", "c", "d"]  # the fourth entry evicted the oldest
+    assert memo.bytes == 3 * 48 and memo.max_bytes == 3 * 48

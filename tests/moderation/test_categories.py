@@ -3,7 +3,6 @@
 import pytest
 
 from nlp_service.moderation.detect import moderate
-from nlp_service.moderation.lists import load_base_lexicon
 
 ZW = "\u200b"
 CASES = {
@@ -15,11 +14,6 @@ CASES = {
     "fraud_claim": ("你们是骗子 卖假货", ["你们是騙子", "你们卖假貨", "你们是pianzi", "你们是骗.子", "你们是骗 子", "卖jiahuo"]),
     "complaint": ("大家避雷 千万别买", ["大家避.雷 千万别买", "大家避 雷", "大家避❤雷", "千万別買", "大家避" + ZW + "雷", "垃圾店 别买", "辣鸡店铺"]),
 }
-
-
-@pytest.fixture(scope="module")
-def lexicon(settings):
-    return load_base_lexicon(settings.data_dir)
 
 
 def cases():

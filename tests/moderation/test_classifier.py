@@ -19,19 +19,6 @@ TRAIN_DIR = Path(__file__).resolve().parents[2] / "data" / "moderation" / "train
 
 
 @pytest.fixture(scope="module")
-def lexicon(settings):
-    return load_base_lexicon(settings.data_dir)
-
-
-@pytest.fixture(scope="module")
-def model(settings):
-    m = clf_mod.load(settings.models_dir)
-    if m is None:
-        pytest.fail("models/moderation.weights.npz missing: run `nlp-service train --only moderation`")
-    return m
-
-
-@pytest.fixture(scope="module")
 def small_rows():
     rows = training.read_rows(TRAIN_DIR)
     return rows[::12]  # every category is still present in every fold

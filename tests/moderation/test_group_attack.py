@@ -6,25 +6,10 @@ import dataclasses
 
 import pytest
 
-from nlp_service.moderation import classifier as clf_mod
 from nlp_service.moderation import training
 from nlp_service.moderation.detect import group_mention, moderate
 from nlp_service.moderation.labels import REVIEW
-from nlp_service.moderation.lists import load_base_lexicon
 from nlp_service.moderation.training import TrainingRow
-
-
-@pytest.fixture(scope="module")
-def lexicon(settings):
-    return load_base_lexicon(settings.data_dir)
-
-
-@pytest.fixture(scope="module")
-def model(settings):
-    m = clf_mod.load(settings.models_dir)
-    if m is None:
-        pytest.fail("models/moderation.weights.npz missing: run `nlp-service train --only moderation`")
-    return m
 
 
 def _with_cutoff(model, cutoff):

@@ -5,12 +5,6 @@ several fixed examples (none of them is an allow-list entry)."""
 import pytest
 
 from nlp_service.moderation.detect import moderate
-from nlp_service.moderation.lists import load_base_lexicon
-
-
-@pytest.fixture(scope="module")
-def lexicon(settings):
-    return load_base_lexicon(settings.data_dir)
 
 
 def action(analyzer, lexicon, text: str) -> str:

@@ -3,18 +3,8 @@
 import json
 from itertools import groupby
 
-import pytest
-
-from nlp_service.live.services import Services
 from nlp_service.live.types import Comment
 from nlp_service.moderation import pulse
-
-
-@pytest.fixture
-def svc(sclient, svc_settings):
-    s = Services.start(svc_settings, sclient, poll=False)
-    yield s
-    s.close()
 
 
 def test_spike_rule_needs_volume_and_a_baseline() -> None:

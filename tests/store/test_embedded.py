@@ -7,8 +7,9 @@ import sys
 import time
 from pathlib import Path
 
-import psutil
 import pytest
+
+from tests.processes import gone
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,18 +29,11 @@ else:
 """
 
 
-def _gone(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE  # exited; pid 1 may never reap it
-    except psutil.NoSuchProcess:
-        return True
-
-
 def _wait_gone(pid: int, tries: int = 3000) -> bool:
     """Readiness poll for the watchdog's work (it runs after the owner died); the number of
     tries only guards against a hang."""
     for _ in range(tries):
-        if _gone(pid):
+        if gone(pid):
             return True
         time.sleep(0.01)
     return False
@@ -71,7 +65,7 @@ def test_embedded_server_stops_with_its_owner(tmp_path: Path, end: str) -> None:
     # "exit" then ends it by closing stdin (communicate), a normal end of the program.
     proc, pid, socket_file, _ = _run_owner(tmp_path / "var", "wait")
     try:
-        assert not _gone(pid)
+        assert not gone(pid)
         if end != "exit":
             proc.send_signal({"sigterm": signal.SIGTERM, "sigint": signal.SIGINT, "sigkill": signal.SIGKILL}[end])
         proc.communicate(timeout=60)
@@ -80,10 +74,10 @@ def test_embedded_server_stops_with_its_owner(tmp_path: Path, end: str) -> None:
         else:
             # SIGTERM became a normal exit (status 143) and SIGINT a KeyboardInterrupt
             assert proc.returncode == {"exit": 0, "sigterm": 128 + signal.SIGTERM, "sigint": -signal.SIGINT}[end]
-            assert _gone(pid)  # stopped before the owner exited
+            assert gone(pid)  # stopped before the owner exited
         assert not Path(socket_file).parent.exists()  # its socket, config and log are removed too
     finally:
-        if not _gone(pid):
+        if not gone(pid):
             os.kill(pid, signal.SIGKILL)
 
 
@@ -95,4 +89,4 @@ def test_data_survives_an_owner_killed_outright(tmp_path: Path) -> None:
     assert _wait_gone(pid)
     proc, pid, _, runs = _run_owner(tmp_path / "var", "exit")
     proc.communicate(timeout=60)
-    assert runs == 2 and _gone(pid)  # the append-only file kept the first run's write
+    assert runs == 2 and gone(pid)  # the append-only file kept the first run's write

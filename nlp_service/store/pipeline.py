@@ -1,0 +1,82 @@
+"""Lua scripts on pipelines, in one round trip.
+
+redis-py's Script objects, queued on a pipeline, make every ``execute()`` send a SCRIPT EXISTS
+first: a second round trip per batch on the reply path. We queue EVALSHA directly instead and
+load the scripts only when the server answers NOSCRIPT (after a restart or a SCRIPT FLUSH); a
+command that got NOSCRIPT did not run, so it is simply sent again. ``after`` adds bookkeeping
+outside a room's slot to the same round trip. (The keys themselves are ``store/redis.py``'s.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import redis
+from redis.client import Pipeline
+from redis.cluster import ClusterPipeline
+from redis.commands.core import Script
+from redis.exceptions import NoScriptError
+
+_scripts: dict[str, str] = {}  # sha → Lua source of every script registered here
+
+
+def register_script(client: redis.Redis, lua: str) -> Script:
+    """``client.register_script(lua)``, remembered so :func:`execute` can reload it."""
+    script = client.register_script(lua)
+    _scripts[script.sha] = lua
+    return script
+
+
+def run_script(target: redis.Redis | Pipeline, script: Script, keys: Sequence[object], args: Sequence[object]):
+    """Run ``script`` now on a client, or queue it on a pipeline without the SCRIPT EXISTS
+    round trip (see :func:`execute`)."""
+    if isinstance(target, Pipeline | ClusterPipeline):
+        # (redis-py blocks the evalsha() method on cluster pipelines; the command itself is
+        # routed by its keys, which are all in one room's slot)
+        return target.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+    return script(keys=keys, args=args, client=target)
+
+
+def after(pipe: Pipeline, *command: object) -> None:
+    """Send ``command`` at the end of ``pipe``'s round trip (in :func:`execute`), its answer
+    left out of the results: bookkeeping outside the caller's slot (the ``{_global}`` room
+    sets) that a room's script may not touch on a cluster. Repeats are sent once."""
+    extra = pipe.__dict__.setdefault("_nlp_after", {})
+    extra[command] = None
+
+
+def _stack(pipe: Pipeline | ClusterPipeline) -> list[tuple[tuple, dict]]:
+    if isinstance(pipe, ClusterPipeline):
+        return [(c.args, c.options) for c in pipe._execution_strategy.command_queue]
+    return list(pipe.command_stack)
+
+
+def execute(pipe: Pipeline | ClusterPipeline) -> list:
+    """Send the pipeline in one round trip (on a cluster, one per node, in parallel); on
+    NOSCRIPT, load the scripts (on every primary of a cluster) and resend only the commands
+    that failed with it. Raises the first other error, like ``execute()``."""
+    extra = list(pipe.__dict__.pop("_nlp_after", {}))
+    for command in extra:
+        pipe.execute_command(*command)
+    stack = _stack(pipe)
+    results = pipe.execute(raise_on_error=False)
+    missing = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
+    if missing:
+        if isinstance(pipe, ClusterPipeline):
+            client = pipe.cluster  # set by ServiceCluster.pipeline
+        else:
+            client = redis.Redis(connection_pool=pipe.connection_pool)
+        for lua in list(_scripts.values()):
+            client.script_load(lua)  # a cluster client loads it on every primary
+        retry = client.pipeline(transaction=False)
+        for i in missing:
+            args, options = stack[i]
+            retry.execute_command(*args, **options)
+        for i, r in zip(missing, retry.execute(raise_on_error=False), strict=True):
+            results[i] = r
+    if extra:
+        results = results[: len(results) - len(extra)]
+    for r in results:
+        if isinstance(r, Exception):
+            raise r
+    return results
