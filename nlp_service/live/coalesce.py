@@ -24,7 +24,8 @@ its last slice is (``Services`` bounds a batch to two slices' worth of character
 engine thread is never held for long by anyone), and each room may send the engine at most
 ``room_chars_per_second`` characters a second before it yields to the rooms within their
 share (:class:`RoomShares`), so a client streaming long comments into one room cannot keep
-the other rooms waiting; alone, any room runs at full speed.
+the other rooms waiting; alone, any room runs at full speed, in pieces of half a slice (one
+long comment) while it is over its share, so a question arriving meanwhile waits for less.
 Comments of a request in different slices are aggregated as comments of consecutive
 requests are (the burst, replies/limits.py), not within one engine batch.
 """
@@ -39,8 +40,24 @@ from collections.abc import Callable, Sequence
 from nlp_service.core import metrics
 from nlp_service.live.types import Comment, Outcome
 
-_Waiter = tuple[asyncio.AbstractEventLoop, asyncio.Future, Sequence[Comment]]  # one request
+_Waiter = tuple[asyncio.AbstractEventLoop, "asyncio.Future | _Head", Sequence[Comment]]  # one request (or slice)
 OVER_SHARE_PAUSE = 0.002  # seconds the engine thread rests after a batch of rooms over their share
+# A room over its share runs in pieces of this part of a slice (at least one comment): the
+# engine only runs them when nobody within their share waits, and a question that arrives
+# meanwhile waits for the piece in hand (bench/bench_hostile.py: a 4,000-character slice of
+# 2,000-character comments held the engine for two; one comment at a time halves that wait,
+# and a bot's batch of 100 chat comments, about 1,500 characters, stays whole)
+OVER_SHARE_PIECE = 2
+
+
+class _Head:
+    """The first piece of a queued slice of a room over its share: its outcomes are kept
+    (``ReplyCoalescer._carried``) until the rest of the slice is answered, then sent together."""
+
+    __slots__ = ("fut",)
+
+    def __init__(self, fut: asyncio.Future) -> None:
+        self.fut = fut
 
 
 class ReplyCoalescer:
@@ -58,7 +75,9 @@ class ReplyCoalescer:
         self._slice_chars = slice_chars
         # characters a second per room (0: no limit), bursting to one slice
         self._shares = RoomShares(room_chars_per_second, max(slice_chars, 1)) if room_chars_per_second > 0 else None
+        self._over_chars = max(slice_chars // OVER_SHARE_PIECE, 1)
         self._waiters: list[_Waiter] = []
+        self._carried: dict[asyncio.Future, list | BaseException] = {}  # engine thread only
         self._lock = threading.Lock()
         self._ready = threading.Condition(self._lock)
         self._thread: threading.Thread | None = None
@@ -106,9 +125,31 @@ class ReplyCoalescer:
                 chosen = set(fair_pick([c for _loop, _fut, c in self._waiters], self._max_batch, self._max_chars, self._shares))
             except Exception:  # never let the worker die with requests waiting: the oldest alone
                 chosen = {0}
+            if self._shares is not None and self._shares.over:
+                return self._take_piece(sorted(chosen))
             waiters = [w for i, w in enumerate(self._waiters) if i in chosen]
             self._waiters = [w for i, w in enumerate(self._waiters) if i not in chosen]
         return [c for _loop, _fut, comments in waiters for c in comments], waiters
+
+    def _take_piece(self, chosen: list[int]) -> tuple[list[Comment], list[_Waiter]]:
+        """Only rooms over their share wait: the chosen requests, in order, up to ``_over_chars``
+        characters; when the first alone is longer, its first piece (one comment at least),
+        and its rest stays first in the queue."""
+        loop, fut, comments = self._waiters[chosen[0]]
+        head = slices(comments, self._over_chars)[0]
+        if len(head) < len(comments):
+            self._waiters[chosen[0]] = (loop, fut, comments[len(head):])
+            return list(head), [(loop, _Head(fut), head)]  # type: ignore[arg-type]
+        taken, chars = [chosen[0]], _chars(comments)
+        for i in chosen[1:]:
+            chars += _chars(self._waiters[i][2])
+            if chars > self._over_chars:
+                break
+            taken.append(i)
+        waiters = [self._waiters[i] for i in taken]
+        for i in reversed(taken):
+            del self._waiters[i]
+        return [c for _loop, _fut, cs in waiters for c in cs], waiters
 
     def _run(self) -> None:
         while (batch := self._take()) is not None:
@@ -116,6 +157,11 @@ class ReplyCoalescer:
             metrics.REPLY_BATCH.observe(len(comments))
             by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future, object]]] = {}
             for loop, fut, value in self._outcomes(comments, waiters):
+                if isinstance(fut, _Head):
+                    self._carry(fut.fut, value)
+                    continue
+                if (before := self._carried.pop(fut, None)) is not None:
+                    value = _joined(before, value)
                 by_loop.setdefault(loop, []).append((fut, value))
             for loop, items in by_loop.items():  # one wake-up per loop and batch, not per request
                 loop.call_soon_threadsafe(_resolve, items)
@@ -124,6 +170,9 @@ class ReplyCoalescer:
                 # loop can queue the other rooms' requests that arrived meanwhile (they go next)
                 time.sleep(OVER_SHARE_PAUSE)
 
+    def _carry(self, fut: asyncio.Future, value: object) -> None:
+        before = self._carried.get(fut, [])
+        self._carried[fut] = _joined(before, value)
 
     def _outcomes(self, comments: list[Comment], waiters: list[_Waiter]):
         """(loop, future, outcomes or the error) per request. When the shared batch fails,
@@ -149,9 +198,18 @@ class ReplyCoalescer:
             start += len(request)
 
 
+def _joined(before: list | BaseException, value: object) -> list | BaseException:
+    """The outcomes of a request's pieces so far, or the first error among them."""
+    if isinstance(before, BaseException):
+        return before
+    if isinstance(value, BaseException):
+        return value
+    return [*before, *value]  # type: ignore[misc]
+
+
 def _resolve(items: list[tuple[asyncio.Future, object]]) -> None:
     for fut, value in items:
-        if fut.cancelled():
+        if fut.done():  # cancelled (the client went away)
             continue
         if isinstance(value, BaseException):
             fut.set_exception(value)

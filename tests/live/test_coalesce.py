@@ -134,3 +134,47 @@ def test_a_room_over_its_character_share_yields_to_the_others() -> None:
         waiting = [w for i, w in enumerate(waiting) if i not in taken]
     assert 20_000 <= big_chars <= 8_000 + 20_000 + 4_000  # the burst, then ~20,000 a second
     assert fair_pick([_r("big", 99, "长" * 4000)], 1000, 8000, shares) == [0]  # over its share but alone: the engine never idles
+
+
+def test_a_room_over_its_share_runs_one_long_comment_at_a_time_and_is_answered_whole() -> None:
+    """When only rooms over their share wait, the engine takes one piece of half a slice (one
+    2,000-character comment here, not a 4,000-character slice of two): a question arriving
+    meanwhile waits for less. The request's answer is every piece's outcomes, in order."""
+    import asyncio
+
+    calls: list[list[str]] = []
+
+    def handle(comments: list[Comment]) -> list[str]:
+        calls.append([c.id for c in comments])
+        return [c.id for c in comments]
+
+    # a share that never refills within the test: after its first slice the room is over it
+    co = ReplyCoalescer(handle, slice_chars=4000, room_chars_per_second=1e-6)  # type: ignore[arg-type]
+    long = [Comment(f"l{i}", "big", "u", "n", "长" * 2000, 1764072600000) for i in range(6)]
+    try:
+        out = asyncio.run(co.submit(long))
+    finally:
+        co.close()
+    assert out == [c.id for c in long]
+    assert calls == [["l0", "l1"], ["l2"], ["l3"], ["l4"], ["l5"]]  # one slice within the share, then pieces
+    assert co._carried == {}  # nothing kept once answered
+
+
+def test_a_failing_piece_fails_its_request_once_the_rest_is_done() -> None:
+    import asyncio
+
+    import pytest
+
+    def handle(comments: list[Comment]) -> list[str]:
+        if any(c.id == "l2" for c in comments):
+            raise RuntimeError("boom")
+        return [c.id for c in comments]
+
+    co = ReplyCoalescer(handle, slice_chars=4000, room_chars_per_second=1e-6)  # type: ignore[arg-type]
+    long = [Comment(f"l{i}", "big", "u", "n", "长" * 2000, 1764072600000) for i in range(4)]  # two slices: the second fails in its first piece
+    try:
+        with pytest.raises(RuntimeError, match="boom"):
+            asyncio.run(co.submit(long))
+    finally:
+        co.close()
+    assert co._carried == {}

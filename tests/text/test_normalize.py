@@ -113,3 +113,27 @@ def test_normalize_never_crashes_and_offsets_are_consistent(raw: str) -> None:
     assert all(0 <= o < len(raw) for o in n.offsets)
     assert list(n.offsets) == sorted(n.offsets)
     assert n.original == raw
+
+
+# words of simple characters (CJK, traditional, latin, digits, full-width forms, laughter runs)
+# and, mixed in, characters that take the full path (punctuation, emoji, tabs)
+_SPACED = st.text(alphabet=st.sampled_from(list("  哈哈微信好看呀騙子ABcd12３４ｗｘ①") + ["\t", "，", "?", "👍", "\u200b", "ß", "İ", "ﬁ", "½"]), max_size=30)
+
+
+@given(_SPACED)
+def test_the_spaced_fast_path_equals_the_full_normaliser(raw: str) -> None:
+    from nlp_service.text.normalize import _normalize_full, _normalize_spaced
+
+    fast = _normalize_spaced(raw)
+    if fast is not None:
+        assert fast == _normalize_full(raw)
+
+
+def test_the_spaced_fast_path_takes_spaced_words_and_leaves_the_rest() -> None:
+    from nlp_service.text.normalize import _normalize_full, _normalize_spaced
+
+    for raw in ("好 看 呀", "  vx 123  ", "这件 衣服 12345", "微    信", "ab  cd"):
+        assert _normalize_spaced(raw) == _normalize_full(raw), raw
+    assert _normalize_spaced("微 信").text == "微信" and _normalize_spaced("ab  cd").text == "ab cd"
+    for raw in ("哈哈 哈哈", "好，看", "   ", "好 👍", "a\tb"):  # a run to compress, other separators, nothing left
+        assert _normalize_spaced(raw) is None, raw
