@@ -56,7 +56,7 @@ async def stream(
     else:
         rooms = [r for r in queue.rooms() if key.allows_room(r)]
     claim_ms = int(services.settings.moderation_claim_seconds * 1000)
-    feed = ModeratorFeed(queue, list(rooms), key.name, claim_ms, window)
+    feed = ModeratorFeed(queue, list(rooms), key.name, claim_ms, window, settings=services.settings)
 
     async def events():
         yield f"retry: 2000\n: moderator {key.name}, rooms {','.join(feed.rooms)}\n\n"
