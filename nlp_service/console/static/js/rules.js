@@ -52,11 +52,32 @@ function edit(rule) {
   field("match.regex").value = r.match.regex || "";
   field("match.intents").value = Object.entries(r.match.intents || {}).map(([i, c]) => `${i}:${c}`).join("，");
   field("replies").value = r.replies.join("\n");
-  const win = r.schedule && r.schedule.windows[0];
-  field("schedule").value = win ? win.start.slice(0, 5) : "";
-  $("#rule-sched-end").value = win ? win.end.slice(0, 5) : "";
+  $("#rule-windows").replaceChildren(...(r.schedule ? r.schedule.windows : []).map(windowRow));
   checkVariables();
   field("id").focus();
+}
+
+const DAYS_ZH = ["一", "二", "三", "四", "五", "六", "日"];
+let windowSeq = 0;
+
+/** One schedule window as a row of the form: start, end, weekdays, remove. */
+function windowRow(w = { start: "", end: "", days: [0, 1, 2, 3, 4, 5, 6] }) {
+  const n = ++windowSeq;
+  const days = new Set(w.days || [0, 1, 2, 3, 4, 5, 6]);
+  const row = h("li", { class: "window", "data-window": n },
+    h("label", { for: `win-${n}-start` }, "开始"), h("input", { id: `win-${n}-start`, type: "time", class: "win-start", value: (w.start || "").slice(0, 5) }),
+    h("label", { for: `win-${n}-end` }, "结束"), h("input", { id: `win-${n}-end`, type: "time", class: "win-end", value: (w.end || "").slice(0, 5) }),
+    h("span", { class: "days", role: "group", "aria-label": "星期" }, ...DAYS_ZH.map((d, i) => h("label", { class: "day" },
+      h("input", { type: "checkbox", class: "win-day", value: i, checked: days.has(i) }), `周${d}`))),
+    h("button", { type: "button", class: "win-remove", onclick: () => { row.remove(); $("#rule-window-add").focus(); } }, "删除此时段"));
+  return row;
+}
+
+function windowsFromForm() {
+  return [...document.querySelectorAll("#rule-windows .window")].map((row) => ({
+    start: $(".win-start", row).value, end: $(".win-end", row).value,
+    days: [...row.querySelectorAll(".win-day")].filter((c) => c.checked).map((c) => Number(c.value)),
+  })).filter((w) => w.start || w.end);
 }
 
 /** Variables a reply uses that the room has not set: the API accepts them (a room may set
@@ -74,7 +95,7 @@ function fromForm() {
     const [name, conf] = pair.split(/[:：]/);
     intents[name.trim()] = conf === undefined ? 0.6 : Number(conf);
   }
-  const start = field("schedule").value, end = $("#rule-sched-end").value;
+  const windows = windowsFromForm();
   const keepZone = base.schedule ? base.schedule.timezone : "Asia/Shanghai";
   return {
     ...base,
@@ -85,7 +106,7 @@ function fromForm() {
     priority: Number(field("priority").value),
     match: { ...base.match, any: split(field("match.any").value), none: split(field("match.none").value), regex: field("match.regex").value || null, intents },
     replies: field("replies").value.split(/\r?\n/).filter((x, i, all) => x.trim() || all.length === 1),
-    schedule: start || end ? { timezone: keepZone, windows: [{ start, end }] } : null,
+    schedule: windows.length ? { timezone: keepZone, windows } : null,
   };
 }
 
@@ -127,6 +148,11 @@ export function bindRules(room, variables) {
   $("#rule-new").addEventListener("click", () => edit(null));
   $("#rule-cancel").addEventListener("click", () => { $("#rule-form").hidden = true; clearErrors(); });
   field("replies").addEventListener("input", checkVariables);
+  $("#rule-window-add").addEventListener("click", () => {
+    const row = windowRow();
+    $("#rule-windows").append(row);
+    $(".win-start", row).focus();
+  });
   $("#rule-form").addEventListener("input", (event) => { // an edited field's error goes with the edit
     const el = event.target;
     if (el.getAttribute("aria-invalid") !== "true") return;
