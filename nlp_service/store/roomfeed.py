@@ -5,13 +5,15 @@ Cost on the reply path: nothing in the request. The engine hands each batch's ou
 the recorder (``moderation/recorder.py``) once they are final, and the recorder appends them
 in its own pipeline: the next request's round trip, or its background flush every 20 ms. So
 a comment shows in the feed a few milliseconds after its answer left, and the appends are
-one ``XADD`` per comment (approximate ``MAXLEN``, the cheap trim) plus one ``EXPIRE`` per
-room and flush, riding a pipeline that is sent anyway. ``bench/bench_engine.py --feed``
-measures it side by side (README "The console").
+one ``XADD`` per room and flush (approximate ``MAXLEN``, the cheap trim) plus one ``EXPIRE``,
+riding a pipeline that is sent anyway. An entry holds every comment of the room that flush
+took, as one JSON list in field ``c`` (records: ``live/types.Outcome.feed_record``): one
+``XADD`` per comment cost the engine 17 % more CPU per comment in ``bench/bench_engine.py
+--feed``, most of it redis-py packing a command; one per flush costs one ``json.dumps``.
 
-An entry is one field ``c`` (JSON, see :func:`record`): one field keeps the encoding cost
-and the stream's memory per entry low. Stream ids are the resume points, as on the action
-feed: a reader that reconnects with the last id it showed gets everything after it.
+Stream ids are the resume points, as on the action feed: a reader that reconnects with the
+last entry id it showed gets everything after it. ``ROOM_FEED_ENTRIES`` caps the entries
+(flushes), so the comments kept are about that many times the room's comments per flush.
 """
 
 from __future__ import annotations
@@ -32,26 +34,28 @@ class FeedConfig:
 
 
 def append_on(pipe, keys: Keys, room: str, records: list[dict], cfg: FeedConfig) -> None:
-    """Queue the appends of one room's records on ``pipe`` (their results are not read)."""
+    """Queue one entry of the room's records on ``pipe`` (its results are not read)."""
     stream = keys.room_feed(room)
-    for rec in records:
-        pipe.xadd(stream, {"c": json.dumps(rec, ensure_ascii=False, separators=(",", ":"))}, maxlen=cfg.entries, approximate=True)
+    pipe.xadd(stream, {"c": json.dumps(records, ensure_ascii=False, separators=(",", ":"))}, maxlen=cfg.entries, approximate=True)
     pipe.expire(stream, cfg.ttl_seconds)
 
 
 def _parse(entries) -> list[dict]:
-    return [{"feed_id": sid, **json.loads(f["c"])} for sid, f in entries]
+    """Every comment of the entries, oldest first, each with its entry's id (``feed_id``)."""
+    return [{"feed_id": sid, **rec} for sid, f in entries for rec in json.loads(f["c"])]
 
 
 def read(client: redis.Redis, keys: Keys, room: str, after: str = "0", count: int = 100, wait_ms: int = 0) -> list[dict]:
-    """Comments after stream id ``after`` (oldest first), each with its ``feed_id``; waits
-    up to ``wait_ms`` for the first one when there is none yet (long-poll)."""
+    """The comments of up to ``count`` entries after entry id ``after`` (oldest first), each
+    with its ``feed_id``; waits up to ``wait_ms`` for the first entry (long-poll). A reader
+    resumes after the last ``feed_id`` it got: entries are read whole."""
     return _parse(read_after(client, keys.room_feed(room), after, count, wait_ms))
 
 
 def latest(client: redis.Redis, keys: Keys, room: str, count: int) -> list[dict]:
-    """The room's last ``count`` comments, oldest first (what a new viewer sees first)."""
-    return _parse(reversed(client.xrevrange(keys.room_feed(room), count=count)))
+    """The room's last ``count`` comments (from its last ``count`` entries), oldest first:
+    what a new viewer sees first. The newest entry is whole, so resuming after it is exact."""
+    return _parse(reversed(client.xrevrange(keys.room_feed(room), count=count)))[-count:]
 
 
 def last_id(client: redis.Redis, keys: Keys, room: str) -> str:

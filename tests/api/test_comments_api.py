@@ -45,26 +45,28 @@ def test_every_comment_reaches_the_feed_with_its_labels_and_its_reply_or_reason(
 
 def test_the_feed_is_capped_and_expires(client, admin, bot, services) -> None:
     services.engine.recorder.feed_cfg = roomfeed.FeedConfig(entries=5, ttl_seconds=120)
-    for start in range(0, 400, 40):
-        _send(client, bot, *["今天好冷"] * 40, start=start)
+    for i in range(300):  # one entry per flush
+        _send(client, bot, "今天好冷", start=i)
         services.engine.recorder.flush()
     stream = services.keys.room_feed("room1")
-    assert services.client.xlen(stream) < 400  # approximate MAXLEN trims whole nodes (~100 entries)
+    assert services.client.xlen(stream) < 300  # approximate MAXLEN trims whole nodes (~100 entries)
     assert 0 < services.client.ttl(stream) <= 120
 
 
 def test_sse_stream_sends_the_backlog_then_resumes_from_last_event_id(client, admin, bot, services) -> None:
     mod = key(client, admin, "moderator", ["room1"])
-    _send(client, bot, "今天好冷", "主播好", "好看")
-    services.engine.recorder.flush()
+    _send(client, bot, "今天好冷", "主播好")
+    services.engine.recorder.flush()  # one entry: m1, m2
+    _send(client, bot, "好看", start=3)
+    services.engine.recorder.flush()  # another: m3
 
     def events(headers, **params) -> list[dict]:
         out, block = [], {}
         with client.stream("GET", "/v1/rooms/room1/comments/stream", params=params, headers=headers) as r:
             assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
             for line in r.iter_lines():
-                if line.startswith("id: "):
-                    block["id"] = line[4:]
+                if line.startswith(("id: ", "event: ")):
+                    block[line.split(": ")[0]] = line.split(": ", 1)[1]
                 elif line.startswith("data: "):
                     block["data"] = json.loads(line[6:])
                 elif line == "" and "data" in block:
@@ -73,9 +75,12 @@ def test_sse_stream_sends_the_backlog_then_resumes_from_last_event_id(client, ad
         return out
 
     first = events(mod, backlog=2, limit=2)
-    assert [e["data"]["id"] for e in first] == ["m2", "m3"]  # the last two, oldest first
-    [one] = events({**mod, "Last-Event-ID": first[0]["id"]}, limit=1)  # a reconnect after m2
-    assert one["data"]["id"] == "m3"
+    assert [[c["id"] for c in e["data"]] for e in first] == [["m2"], ["m3"]]  # the last two, oldest first, one event per entry
+    assert {e["event"] for e in first} == {"comments"} and first[1]["id"] == first[1]["data"][0]["feed_id"]
+    everything = events(mod, backlog=10, limit=3)
+    assert [[c["id"] for c in e["data"]] for e in everything] == [["m1", "m2"], ["m3"]]
+    [again] = events({**mod, "Last-Event-ID": everything[0]["id"]}, limit=1)  # a reconnect after the first entry
+    assert [c["id"] for c in again["data"]] == ["m3"]
 
 
 def test_the_feed_is_for_moderators_of_the_room(client, admin, bot) -> None:

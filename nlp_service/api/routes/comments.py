@@ -38,11 +38,12 @@ async def room_comments_stream(
     room: RoomPath, request: Request, key: ModeratorKey, services: ServicesDep,
     backlog: Annotated[int, Query(ge=0, le=500, description="start with the room's last comments (when not resuming)")] = 50,
     last_event_id: Annotated[str | None, Header(pattern=STREAM_ID)] = None,
-    limit: Annotated[int | None, Query(ge=1, le=100_000, description="close the stream after this many comments")] = None,
+    limit: Annotated[int | None, Query(ge=1, le=100_000, description="close the stream once this many comments were sent (whole entries)")] = None,
 ) -> StreamingResponse:  # fmt: skip
-    """The same feed as Server-Sent Events (``event: comment``, ``id`` = its ``feed_id``). A
-    new connection first gets the room's last ``backlog`` comments; a reconnecting client
-    sends ``Last-Event-ID`` and resumes after it, nothing missed, nothing twice."""
+    """The same feed as Server-Sent Events: ``event: comments``, one per entry (``id`` = its
+    ``feed_id``, ``data`` = its comments, oldest first). A new connection first gets the
+    room's last ``backlog`` comments; a reconnecting client sends ``Last-Event-ID`` and
+    resumes after it, nothing missed, nothing twice."""
     require_rooms(key, [room])
     client, keys = services.client, services.keys
 
@@ -52,23 +53,32 @@ async def room_comments_stream(
         recent = roomfeed.latest(client, keys, room, backlog) if backlog else []
         return recent, recent[-1]["feed_id"] if recent else roomfeed.last_id(client, keys, room)
 
-    def event(c: dict) -> str:
-        return f"id: {c['feed_id']}\nevent: comment\ndata: {json.dumps(c, ensure_ascii=False)}\n\n"
+    def entries(comments: list[dict]) -> list[str]:
+        """One SSE event per feed entry (the comments arrive grouped by it, in order)."""
+        out, group = [], []
+        for c in comments:
+            if group and group[-1]["feed_id"] != c["feed_id"]:
+                out.append(event(group))
+                group = []
+            group.append(c)
+        return [*out, event(group)] if group else out
+
+    def event(group: list[dict]) -> str:
+        return f"id: {group[-1]['feed_id']}\nevent: comments\ndata: {json.dumps(group, ensure_ascii=False)}\n\n"
 
     async def events():
         recent, cursor = await asyncio.to_thread(first)
         yield f"retry: 2000\n: resuming after {cursor}\n\n"
-        sent = 0
-        for c in recent[:limit]:
-            sent += 1
-            yield event(c)
+        sent = len(recent)
+        for e in entries(recent):
+            yield e
         while (limit is None or sent < limit) and not await request.is_disconnected():
-            batch = await asyncio.to_thread(roomfeed.read, client, keys, room, cursor, 200, HEARTBEAT_MS)
+            batch = await asyncio.to_thread(roomfeed.read, client, keys, room, cursor, 20, HEARTBEAT_MS)
             if not batch:
                 yield ": keep-alive\n\n"
                 continue
-            for c in batch[: None if limit is None else limit - sent]:
-                cursor, sent = c["feed_id"], sent + 1
-                yield event(c)
+            cursor, sent = batch[-1]["feed_id"], sent + len(batch)
+            for e in entries(batch):
+                yield e
 
     return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

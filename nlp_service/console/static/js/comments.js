@@ -46,12 +46,12 @@ export function startComments(room) {
       if (response.status === 401 || response.status === 403) throw new Error("forbidden"); // no retry: the key cannot read it
     },
     onmessage(ev) {
-      if (ev.event !== "comment" || !ev.data) return;
-      const r = row(JSON.parse(ev.data));
+      if (ev.event !== "comments" || !ev.data) return;
+      const rows = JSON.parse(ev.data).map(row); // one feed entry: the comments of one flush, oldest first
       if ($("#live-pause").checked) {
-        held.push(r);
+        held.push(...rows);
         status.textContent = `已暂停，攒下 ${held.length} 条新评论`;
-      } else show([r]);
+      } else show(rows);
     },
     onclose() { throw new Error("closed"); }, // reconnect (Last-Event-ID resumes after the last shown)
     onerror(err) {
