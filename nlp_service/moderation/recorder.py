@@ -44,6 +44,7 @@ class Recorder:
         self.cfg = cfg
         self.feed_cfg = feed if feed is not None and feed.entries > 0 else None  # None: no live feed
         self._feed: Feed = {}
+        self._feed_ttl = roomfeed.ExpireClock()
         self.on_flood = on_flood
         self._lock = threading.Lock()
         self._entries: Entries = {}
@@ -82,7 +83,7 @@ class Recorder:
             pulse.queue_updates(pipe, self.queue.keys, room, room_events)
         if feed and self.feed_cfg is not None:
             for room, records in feed.items():
-                roomfeed.append_on(pipe, self.queue.keys, room, records, self.feed_cfg)
+                roomfeed.append_on(pipe, self.queue.keys, room, records, self.feed_cfg, expire=self._feed_ttl.due(room))
         return order
 
     def results(self, order: list[tuple[str, list[QueueEntry]]], results: list) -> None:

@@ -19,6 +19,7 @@ last entry id it showed gets everything after it. ``ROOM_FEED_ENTRIES`` caps the
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 
 import redis
@@ -33,11 +34,36 @@ class FeedConfig:
     ttl_seconds: int  # the stream expires this long after its last append
 
 
-def append_on(pipe, keys: Keys, room: str, records: list[dict], cfg: FeedConfig) -> None:
-    """Queue one entry of the room's records on ``pipe`` (its results are not read)."""
+EXPIRE_EVERY_SECONDS = 60.0  # one EXPIRE per room this often: it cost as much as the XADD
+
+
+def append_on(pipe, keys: Keys, room: str, records: list[dict], cfg: FeedConfig, expire: bool = True) -> None:
+    """Queue one entry of the room's records on ``pipe`` (its results are not read), and
+    (``expire``) renew the stream's TTL."""
     stream = keys.room_feed(room)
     pipe.xadd(stream, {"c": json.dumps(records, ensure_ascii=False, separators=(",", ":"))}, maxlen=cfg.entries, approximate=True)
-    pipe.expire(stream, cfg.ttl_seconds)
+    if expire:
+        pipe.expire(stream, cfg.ttl_seconds)
+
+
+class ExpireClock:
+    """Which rooms' feeds need their TTL renewed now: each at most every
+    ``EXPIRE_EVERY_SECONDS`` (so a feed expires up to that much before ``ttl_seconds`` after
+    its last comment). Per process; a race between two flushes only sends one more EXPIRE."""
+
+    def __init__(self, every_seconds: float = EXPIRE_EVERY_SECONDS, clock=time.monotonic) -> None:
+        self.every = every_seconds
+        self.clock = clock
+        self._last: dict[str, float] = {}
+
+    def due(self, room: str) -> bool:
+        now = self.clock()
+        if now - self._last.get(room, -1e18) < self.every:
+            return False
+        if len(self._last) > 100_000:  # rooms come and go: forget them all rather than grow
+            self._last.clear()
+        self._last[room] = now
+        return True
 
 
 def _parse(entries) -> list[dict]:

@@ -88,3 +88,13 @@ def test_the_feed_is_for_moderators_of_the_room(client, admin, bot) -> None:
     assert client.get("/v1/rooms/room1/comments", headers=other).status_code == 403
     assert client.get("/v1/rooms/room1/comments", headers=bot).status_code == 403
     assert client.get("/v1/rooms/room1/comments", params={"after": "x"}, headers=admin).status_code == 422
+
+
+def test_the_feed_ttl_is_renewed_at_most_once_a_minute_per_room() -> None:
+    now = [0.0]
+    clock = roomfeed.ExpireClock(every_seconds=60, clock=lambda: now[0])
+    assert clock.due("room1") and not clock.due("room1") and clock.due("room2")
+    now[0] = 59.9
+    assert not clock.due("room1")
+    now[0] = 60.0
+    assert clock.due("room1") and not clock.due("room1")
