@@ -65,7 +65,8 @@ def test_a_rule_schedule_with_several_windows_is_edited_in_the_console(server, s
     page.get_by_role("button", name="添加时段").click()
     rows.nth(2).locator(".win-start").fill("23:00")  # no end: the API says so beside the schedule
     page.get_by_role("button", name="保存规则").click()
-    page.wait_for_selector("#rule-schedule[aria-invalid=true]")
+    end = page.wait_for_selector("#rule-windows .window:nth-child(3) .win-end[aria-invalid=true]")  # beside the window it is about
+    assert "时段 3 的结束时间" in page.inner_text(f"#err-{end.get_attribute('id')}")
     tab.shot("rule-schedule")
     rows.nth(2).get_by_role("button", name="删除此时段").click()
     page.get_by_role("button", name="保存规则").click()

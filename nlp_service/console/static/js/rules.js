@@ -73,11 +73,25 @@ function windowRow(w = { start: "", end: "", days: [0, 1, 2, 3, 4, 5, 6] }) {
   return row;
 }
 
+let sentWindowRows = []; // the rows of the windows last sent, in order (an error's index points here)
+
 function windowsFromForm() {
-  return [...document.querySelectorAll("#rule-windows .window")].map((row) => ({
+  const rows = [...document.querySelectorAll("#rule-windows .window")].filter((row) => $(".win-start", row).value || $(".win-end", row).value);
+  sentWindowRows = rows;
+  return rows.map((row) => ({
     start: $(".win-start", row).value, end: $(".win-end", row).value,
     days: [...row.querySelectorAll(".win-day")].filter((c) => c.checked).map((c) => Number(c.value)),
-  })).filter((w) => w.start || w.end);
+  }));
+}
+
+/** The control an error about schedule.windows.<i>.<part> is about, and its Chinese name. */
+function windowTarget(loc) {
+  const at = loc.indexOf("windows");
+  const row = at >= 0 ? sentWindowRows[loc[at + 1]] : null;
+  if (!row) return null;
+  const part = loc[at + 2];
+  const name = `时段 ${loc[at + 1] + 1} 的${{ start: "开始时间", end: "结束时间", days: "星期" }[part] || ""}`;
+  return [part === "end" ? $(".win-end", row) : part === "days" ? $("#rule-schedule") : $(".win-start", row), name];
 }
 
 /** Variables a reply uses that the room has not set: the API accepts them (a room may set
@@ -131,10 +145,12 @@ function showErrors(err) {
   for (const d of err.details || []) {
     const loc = d.loc.filter((p) => p !== "body" && typeof p === "string");
     let target = null;
+    let prefix = "";
+    if (loc[0] === "schedule") [target, prefix] = windowTarget(d.loc) || [null, ""];
     for (let n = loc.length; n > 0 && !target; n--) target = field(loc.slice(0, n).join("."));
     if (!target) continue;
     target.setAttribute("aria-invalid", "true");
-    const note = h("span", { class: "field-error", id: `err-${target.id}` }, d.msg.replace(/^Value error, /, ""));
+    const note = h("span", { class: "field-error", id: `err-${target.id}` }, (prefix ? prefix + "：" : "") + d.msg.replace(/^Value error, /, ""));
     target.setAttribute("aria-describedby", note.id);
     target.after(note);
   }
