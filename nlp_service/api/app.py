@@ -17,6 +17,7 @@ from nlp_service.analysis import Analyzer
 from nlp_service.api.fastpath import ReplyFastPath
 from nlp_service.api.routes import (
     actions,
+    comments,
     health,
     keys,
     moderation,
@@ -159,7 +160,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     if services is not None:
         app.state.services = services
-    for router in (reply.router, actions.router, rules.router, moderation_stream.router, moderation.router, moderation.rooms_router, moderation.any_router, score.router, keys.router, health.router):
+    for router in (reply.router, actions.router, comments.router, rules.router, moderation_stream.router, moderation.router, moderation.rooms_router, moderation.any_router, score.router, keys.router, health.router):
         app.include_router(router)
 
     @app.exception_handler(RequestValidationError)

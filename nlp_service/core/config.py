@@ -6,6 +6,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -119,8 +120,22 @@ class Settings(BaseSettings):
         7 * 86400, ge=3600, le=365 * 86400,
         description="a room's streams (queue, audit, action feed, reply log) and counters expire this long after its last write",
     )
+    room_feed_entries: int = Field(500, ge=0, le=100_000, description="comments kept in a room's live feed (the console's live room view; 0 turns the feed off)")
+    room_feed_seconds: int = Field(6 * 3600, ge=60, le=7 * 86400, description="a room's live comment feed expires this long after its last comment")
+    shift_seconds: int = Field(12 * 3600, ge=3600, le=86400, description="length of a moderators' shift (decisions per moderator are counted per shift)")
+    shift_start: str = Field("08:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="when a shift starts (HH:MM in SHIFT_TIMEZONE); the next ones follow every SHIFT_SECONDS")
+    shift_timezone: str = Field("Asia/Shanghai", max_length=64, description="IANA time zone of SHIFT_START")
     spool_path: Path | None = Field(None, description="append-only spool for flagged comments while Redis is down")
     seed_rules_path: Path | None = Field(None, description="seed rules loaded on first start; default data/rules/seed_rules.yaml")
+
+    @field_validator("shift_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai") from exc
+        return value
 
     @field_validator("admin_key")
     @classmethod

@@ -48,6 +48,7 @@ from nlp_service.moderation.spool import Spool
 from nlp_service.replies.limits import BANNED, Limiter, RoomLimits, Settled, decode_all, sweep
 from nlp_service.replies.state import RoomSnapshot, StateCache
 from nlp_service.store.pipeline import execute
+from nlp_service.store.roomfeed import FeedConfig
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,8 @@ class ReplyEngine:
         self._rng = random.Random()
         self.bursts = BurstSchedule()  # rooms where an asker of this instance waits for a burst
         self.flood = FloodMemory(self.settings.flood_window_seconds)
-        self.recorder = Recorder(queue, self.queue_config, self.flood.mark)
+        feed = FeedConfig(self.settings.room_feed_entries, self.settings.room_feed_seconds)
+        self.recorder = Recorder(queue, self.queue_config, self.flood.mark, feed=feed)
 
     # --- the live path -----------------------------------------------------------------
     def handle(self, comments: list[Comment], now_ms: int | None = None) -> list[Outcome]:
@@ -84,6 +86,7 @@ class ReplyEngine:
         for room in set(plan.deferred) | set(plan.events):
             self.recorder.add(room, plan.deferred.get(room, []), plan.events.get(room, []))
         if not plan.needs_redis:
+            self._feed(outcomes)
             return outcomes
         try:
             answer = self._round_trip(comments, plan, now_ms)
@@ -92,6 +95,7 @@ class ReplyEngine:
             for items in plan.matched.values():
                 for m in items:
                     outcomes[m.index].reason = STORE_UNAVAILABLE
+            self._feed(outcomes)
             return outcomes
         for room, settled in answer.settled.items():
             self._settled(room, settled)
@@ -103,7 +107,18 @@ class ReplyEngine:
         for room, items in plan.matched.items():
             for m, d in zip(items, answer.decisions.get(room, []), strict=True):
                 apply_decision(outcomes[m.index], m, d)
+        self._feed(outcomes)
         return outcomes
+
+    def _feed(self, outcomes: list[Outcome]) -> None:
+        """The batch's final outcomes to the room's live feed (appended by the recorder, after
+        this request answered: the feed never costs the reply a round trip)."""
+        if self.recorder.feed_cfg is None:
+            return
+        feed: dict[str, list[dict]] = {}
+        for out in outcomes:
+            feed.setdefault(out.comment.room, []).append(out.feed_record())
+        self.recorder.add_feed(feed)
 
     def _screen(self, i: int, out: Outcome, plan: Plan, now_ms: int) -> None:
         """One comment before Redis: ban, analysis, moderation, flood, own bot, rule."""

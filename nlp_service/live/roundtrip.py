@@ -81,8 +81,8 @@ def round_trip(
     """One pipeline for the batch. Raises ``redis.RedisError`` when Redis is away (the
     recorder's taken bookkeeping is then lost: it holds nothing flagged)."""
     pipe = limiter.client.pipeline(transaction=False)
-    d_entries, d_events = recorder.take()
-    d_order = recorder.queue_on(pipe, d_entries, d_events, now_ms)
+    d_entries, d_events, d_feed = recorder.take()
+    d_order = recorder.queue_on(pipe, d_entries, d_events, now_ms, d_feed)
     skip = len(pipe.command_stack)
     order: list[tuple[str, str]] = []
     for room in dict.fromkeys([*observed, *requests]):

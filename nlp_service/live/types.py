@@ -57,6 +57,17 @@ class Outcome:
             **({"error": self.error} if self.error else {}),
         }
 
+    def feed_record(self) -> dict:
+        """What the room's live feed keeps of the comment (``store/roomfeed.py``): who said
+        what, its labels, and the reply text it got or the reason it got none."""
+        c, a, r = self.comment, self.analysis, self.reply
+        return {
+            "id": c.id, "user": c.user, "nickname": c.nickname, "text": c.text, "ts": c.ts,
+            "sentiment": a.sentiment.label if a else None, "intent": a.intent.label if a else None,
+            "action": self.moderation["action"], "categories": self.moderation["categories"],
+            "reply": r["text"] if r else None, "rule_id": r["rule_id"] if r else None, "reason": self.reason,
+        }  # fmt: skip
+
 
 # slots, not frozen: a frozen dataclass's __init__ costs 1.2 µs against 0.2 µs (one
 # object.__setattr__ per field; timeit, Python 3.11), paid per comment on the reply path.

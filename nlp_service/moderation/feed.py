@@ -18,8 +18,11 @@ or reclaimed by another moderator after the claim time) is reported as ``gone`` 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
+from nlp_service.core.config import Settings
+from nlp_service.moderation import shift
 from nlp_service.moderation.queue import ModerationQueue, QueueItem, parse_item_id
 
 URGENT_AT_ONCE = 5  # alerts pulled in one round while the window is full
@@ -58,6 +61,7 @@ class ModeratorFeed:
     claim_ms: int
     window: int = 3
     sent: set[str] = field(default_factory=set)
+    settings: Settings | None = None  # set: the stats carry the current shift's decisions
 
     def resume(self) -> list[dict]:
         """Every item this moderator holds now (oldest first): sent again on a new connection."""
@@ -108,5 +112,9 @@ class ModeratorFeed:
             return {"item_id": item_id, "why": "decided", "decision": decision}
         return {"item_id": item_id, "why": "returned"}
 
-    def stats(self) -> list[dict]:
-        return [self.queue.stats(room) for room in self.rooms]
+    def stats(self, now_ms: int | None = None) -> list[dict]:
+        """Each room's queue stats (with the shift's decisions per moderator when ``settings`` is set)."""
+        now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+        if self.settings is None:
+            return [self.queue.stats(room, now_ms) for room in self.rooms]
+        return [shift.room_stats(self.queue, self.settings, room, now_ms) for room in self.rooms]

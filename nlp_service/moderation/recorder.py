@@ -7,6 +7,9 @@ in one pipeline by a background thread every ``interval`` seconds, or earlier on
 any request that does need Redis (the buffer rides in front of that request's own commands,
 so counts stay in order). A comment that matched a rule or was flagged never waits here:
 flagged items are queued durably in the request itself.
+
+The room's live comment feed rides here too (:meth:`Recorder.add_feed`): every comment's
+final outcome, appended after the request answered, never in its critical path.
 """
 
 from __future__ import annotations
@@ -22,18 +25,26 @@ from nlp_service.core.periodic import PeriodicThread
 from nlp_service.moderation import pulse
 from nlp_service.moderation.pulse import PulseEvent
 from nlp_service.moderation.queue import ModerationQueue, ObserveConfig, QueueEntry
+from nlp_service.store import roomfeed
 from nlp_service.store.pipeline import execute
 
 log = logging.getLogger(__name__)
 
 Entries = dict[str, list[QueueEntry]]  # room → its comments, in arrival order
 Events = dict[str, list[PulseEvent]]
+Feed = dict[str, list[dict]]  # room → its comments' live-feed records (``store/roomfeed.py``)
 
 
 class Recorder:
-    def __init__(self, queue: ModerationQueue, cfg: ObserveConfig, on_flood: Callable[[str, str, str], None], interval: float = 0.02) -> None:
+    def __init__(
+        self, queue: ModerationQueue, cfg: ObserveConfig, on_flood: Callable[[str, str, str], None], interval: float = 0.02,
+        feed: roomfeed.FeedConfig | None = None,
+    ) -> None:  # fmt: skip
         self.queue = queue
         self.cfg = cfg
+        self.feed_cfg = feed if feed is not None and feed.entries > 0 else None  # None: no live feed
+        self._feed: Feed = {}
+        self._feed_ttl = roomfeed.ExpireClock()
         self.on_flood = on_flood
         self._lock = threading.Lock()
         self._entries: Entries = {}
@@ -47,20 +58,32 @@ class Recorder:
             if events:
                 self._events.setdefault(room, []).extend(events)
 
-    def take(self) -> tuple[Entries, Events]:
+    def add_feed(self, feed: Feed) -> None:
+        """Comments' live-feed records (room → records), appended on the next flush."""
+        if self.feed_cfg is None:
+            return
         with self._lock:
-            entries, events = self._entries, self._events
-            self._entries, self._events = {}, {}
-        return entries, events
+            for room, records in feed.items():
+                self._feed.setdefault(room, []).extend(records)
 
-    def queue_on(self, pipe, entries: Entries, events: Events, now_ms: int) -> list[tuple[str, list[QueueEntry]]]:
-        """Put taken bookkeeping on ``pipe``; returns the order of its observe scripts."""
+    def take(self) -> tuple[Entries, Events, Feed]:
+        with self._lock:
+            entries, events, feed = self._entries, self._events, self._feed
+            self._entries, self._events, self._feed = {}, {}, {}
+        return entries, events, feed
+
+    def queue_on(self, pipe, entries: Entries, events: Events, now_ms: int, feed: Feed | None = None) -> list[tuple[str, list[QueueEntry]]]:
+        """Put taken bookkeeping on ``pipe``; returns the order of its observe scripts (they
+        come first on ``pipe``: the pulse and feed commands after them are not read back)."""
         order = []
         for room, items in entries.items():
             self.queue.observe_call(pipe, room, items, self.cfg, now_ms)
             order.append((room, items))
         for room, room_events in events.items():
             pulse.queue_updates(pipe, self.queue.keys, room, room_events)
+        if feed and self.feed_cfg is not None:
+            for room, records in feed.items():
+                roomfeed.append_on(pipe, self.queue.keys, room, records, self.feed_cfg, expire=self._feed_ttl.due(room))
         return order
 
     def results(self, order: list[tuple[str, list[QueueEntry]]], results: list) -> None:
@@ -72,11 +95,11 @@ class Recorder:
 
     def flush(self, now_ms: int | None = None) -> int:
         """Send everything buffered now; returns how many comments were recorded."""
-        entries, events = self.take()
-        if not entries and not events:
+        entries, events, feed = self.take()
+        if not entries and not events and not feed:
             return 0
         pipe = self.queue.client.pipeline(transaction=False)
-        order = self.queue_on(pipe, entries, events, now_ms if now_ms is not None else int(time.time() * 1000))
+        order = self.queue_on(pipe, entries, events, now_ms if now_ms is not None else int(time.time() * 1000), feed)
         try:
             out = execute(pipe)
         except redis.RedisError as exc:  # bookkeeping only: nothing flagged is in here

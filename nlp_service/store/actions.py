@@ -66,10 +66,15 @@ def _parse(entries) -> list[Action]:
 def read(client: redis.Redis, keys: Keys, room: str, after: str = "0", count: int = 100, wait_ms: int = 0) -> list[Action]:
     """Actions after stream id ``after`` (oldest first); waits up to ``wait_ms`` for the
     first one when there is none yet (long-poll)."""
+    return _parse(read_after(client, keys.actions(room), after, count, wait_ms))
+
+
+def read_after(client: redis.Redis, stream: str, after: str = "0", count: int = 100, wait_ms: int = 0) -> list[tuple[str, dict]]:
+    """Raw entries of ``stream`` after id ``after`` (oldest first), long-polling up to
+    ``wait_ms`` for the first one (shared by the action feed and the room's comment feed)."""
     after = after or "0"
-    stream = keys.actions(room)
     if wait_ms <= 0:
-        return _parse(client.xrange(stream, "(" + after if after != "0" else "-", "+", count=count))
+        return client.xrange(stream, "(" + after if after != "0" else "-", "+", count=count)
     # Block in slices: redis-py 8 gives every read a 5 s socket timeout by default, so one
     # long BLOCK would fail as a timeout instead of returning empty.
     deadline = time.monotonic() + min(wait_ms, MAX_WAIT_MS) / 1000
@@ -79,7 +84,7 @@ def read(client: redis.Redis, keys: Keys, room: str, after: str = "0", count: in
             return []
         resp = client.xread({stream: after}, count=count, block=min(left_ms, BLOCK_SLICE_MS))
         if resp:
-            return _parse(resp[0][1])
+            return resp[0][1]
 
 
 def last_id(client: redis.Redis, keys: Keys, room: str) -> str:

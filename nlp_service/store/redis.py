@@ -178,6 +178,18 @@ class Keys:
         host alert (capped; a bot resumes from its last id)."""
         return self._k(room, "actions")
 
+    # --- the room's live comment feed (the console's live room view) -----------------------
+    def room_feed(self, room: str) -> str:
+        """STREAM every comment of the room with its labels and the reply it got, or why
+        none (field ``c``: JSON; capped at ``ROOM_FEED_ENTRIES``, expires ``ROOM_FEED_SECONDS``
+        after the last comment). Written by the recorder, off the reply's own round trip."""
+        return self._k(room, "feed")
+
+    def shift_decisions(self, room: str, shift: int) -> str:
+        """HASH moderator → decisions made in the room in one shift (``shift``: its start,
+        epoch ms; ``moderation/shift.py``); expires two shifts after the shift's last decision."""
+        return self._k(room, "modq", "shift", str(shift))
+
     # --- API keys ------------------------------------------------------------------------
     def api_keys(self) -> str:
         """HASH sha256(key) → key record JSON (name, role, rooms)."""

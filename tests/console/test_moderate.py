@@ -68,6 +68,7 @@ def test_two_moderators_decide_20_items_by_keyboard_none_twice_none_lost(server,
     assert decided["alice"] and decided["bob"]  # both worked the room
     stats = api.get("/v1/moderation/stats", params={"room": ROOM}).json()["rooms"][0]
     assert stats["depth"] == 0 and stats["decisions"] == {"alice": len(decided["alice"]), "bob": len(decided["bob"])}
+    assert stats["shift"]["decisions"] == stats["decisions"]  # all of them in this shift
 
     # the room's action feed shows each delete: over the API, and on the operator's live view
     feed = api.get(f"/v1/rooms/{ROOM}/actions", params={"after": "0", "count": 1000}).json()["actions"]
@@ -77,7 +78,9 @@ def test_two_moderators_decide_20_items_by_keyboard_none_twice_none_lost(server,
     operator.page.wait_for_function("() => document.querySelectorAll('#live-actions li[data-kind=hide_comment]').length === 20")
     shown = operator.page.eval_on_selector_all("#live-actions li[data-kind=hide_comment]", "els => els.map(e => e.dataset.commentId)")
     assert sorted(shown) == hidden
-    alice.page.wait_for_function("() => document.querySelector('#stats tbody td:nth-child(4)')?.textContent.includes('bob')")
+    # this shift's decisions per moderator (column 4), beside the all-time ones (column 5)
+    shift_cell = f"alice {len(decided['alice'])}", f"bob {len(decided['bob'])}"
+    alice.page.wait_for_function("(want) => (document.querySelector('#stats tbody td:nth-child(4)')?.textContent || '').split('，').sort().join() === want.join()", arg=sorted(shift_cell))
     alice.shot("moderate-stats")
     assert alice.errors == [] and bob.errors == [] and operator.errors == []
 

@@ -57,6 +57,7 @@ def test_every_key_a_comment_writes_expires_within_its_setting(svc) -> None:
         "cd": 86400 + 60, "rot": 86400, "budget": 3600, "pulse": pulse.KEEP_SECONDS,
         "modq": s.room_keep_seconds, "audit": s.room_keep_seconds, "actions": s.room_keep_seconds,
         "replylog": s.room_keep_seconds, "counters": s.room_keep_seconds, "waiting": 2 * 3600, "burstbodies": 2 * 3600,
+        "feed": s.room_feed_seconds, "modq:shift": 2 * s.shift_seconds,
     }
     seen_families = set()
     for key in _keys(svc.client):
@@ -69,4 +70,4 @@ def test_every_key_a_comment_writes_expires_within_its_setting(svc) -> None:
         assert 0 < ttl <= limit[prefix], f"{key}: TTL {ttl}, budget {limit[prefix]}"
         seen_families.add(prefix)
     # the families a show writes were all there to be checked
-    assert {"recent", "flood", "idem", "modq:seen", "modq:decided", "cd", "pulse", "modq", "audit", "actions", "counters"} <= seen_families
+    assert {"recent", "flood", "idem", "modq:seen", "modq:decided", "cd", "pulse", "modq", "audit", "actions", "counters", "feed"} <= seen_families

@@ -31,7 +31,7 @@ def _room_keys(keys: Keys, room: str) -> dict[str, str]:
         params = list(inspect.signature(fn).parameters)
         if name.startswith("_") or not params or params[0] != "room":
             continue
-        fill = {"minute": 29401210, "category": "ad_contact", "comment_id": "m1", "item_id": "1-0", "user": "u1", "digest": "ab", "rule_id": "lottery"}
+        fill = {"minute": 29401210, "category": "ad_contact", "comment_id": "m1", "item_id": "1-0", "user": "u1", "digest": "ab", "rule_id": "lottery", "shift": 1764057600000}
         out[name] = fn(room, *(fill[p] for p in params[1:]))
     return out
 

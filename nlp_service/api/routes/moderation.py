@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -20,7 +21,7 @@ from nlp_service.api.schemas import (
     documented,
 )
 from nlp_service.core.errors import InvalidTimeZoneError
-from nlp_service.moderation import bans, lists, pulse
+from nlp_service.moderation import bans, lists, pulse, shift
 from nlp_service.moderation.detect import moderate
 from nlp_service.moderation.feed import enrich
 from nlp_service.moderation.queue import parse_item_id
@@ -51,6 +52,8 @@ def decide(item_id: str, body: DecisionIn, key: ModeratorKey, services: Services
     room, _, _ = parse_item_id(item_id)
     require_rooms(key, [room])
     decision, applied = services.engine.queue.decide(item_id, key.name, body.action, body.reason, body.ban_seconds, body.reply_text)
+    if applied:  # the shift's count (a repeated decision is not a new one)
+        shift.count(services.client, services.keys, services.settings, room, key.name, int(time.time() * 1000))
     if applied and body.action == "ban":
         bump_version(services.client, services.keys)  # every instance reloads the room's bans
     return {"decision": decision, "applied_now": applied}
@@ -58,11 +61,13 @@ def decide(item_id: str, body: DecisionIn, key: ModeratorKey, services: Services
 
 @router.get("/stats")
 def stats(key: ModeratorKey, services: ServicesDep, room: str | None = None) -> dict:
-    """Queue depth, pending, oldest item age and decisions per moderator, per room."""
+    """Queue depth, pending, oldest item age and decisions per moderator (all time, and in
+    the current ``shift``), per room."""
     queue = services.engine.queue
     rooms = [room] if room else [r for r in queue.rooms() if key.allows_room(r)]
     require_rooms(key, rooms)
-    return {"rooms": [queue.stats(r) for r in rooms]}
+    now_ms = int(time.time() * 1000)
+    return {"rooms": [shift.room_stats(queue, services.settings, r, now_ms) for r in rooms]}
 
 
 @router.get("/mine")

@@ -5,7 +5,8 @@ the connection only decides when to pull. Events: ``hello``, then ``item`` for e
 (their ids: what a reconnecting client should still show), then ``item`` (an item for this moderator,
 enriched like a pulled one), ``gone`` (an item sent earlier that this moderator no longer
 holds: decided here or elsewhere, or returned after the claim time), ``stats`` (depth,
-oldest age and decisions per moderator of each room, every few seconds). A client that
+oldest age and decisions per moderator of each room, all time and in the current
+``shift``, every few seconds). A client that
 reconnects gets every item it still holds first: nothing is lost with a dropped connection.
 """
 
@@ -56,7 +57,7 @@ async def stream(
     else:
         rooms = [r for r in queue.rooms() if key.allows_room(r)]
     claim_ms = int(services.settings.moderation_claim_seconds * 1000)
-    feed = ModeratorFeed(queue, list(rooms), key.name, claim_ms, window)
+    feed = ModeratorFeed(queue, list(rooms), key.name, claim_ms, window, settings=services.settings)
 
     async def events():
         yield f"retry: 2000\n: moderator {key.name}, rooms {','.join(feed.rooms)}\n\n"

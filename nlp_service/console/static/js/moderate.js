@@ -166,6 +166,8 @@ function onEvent(ev) {
   } else if (ev.event === "stats") {
     $("#stats tbody").replaceChildren(...data.rooms.map((r) => h("tr", {},
       h("td", {}, r.room), h("td", {}, String(r.depth)), h("td", {}, ago(r.oldest_age_seconds)),
+      h("td", { title: r.shift ? `${hhmm(r.shift.start).slice(0, 5)}–${hhmm(r.shift.end).slice(0, 5)}` : "" },
+        Object.entries((r.shift && r.shift.decisions) || {}).map(([m, n]) => `${m} ${n}`).join("，") || "—"),
       h("td", {}, Object.entries(r.decisions || {}).map(([m, n]) => `${m} ${n}`).join("，") || "—"))));
   }
 }

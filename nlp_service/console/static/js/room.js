@@ -1,6 +1,7 @@
 // A room's operator page: rules, the dry run, variables, word lists, bans, keys, live view.
 // Every call is a public /v1 endpoint with the signed-in key (role admin).
 import { $, h, listCategories, say, tag, zh } from "./dom.js";
+import { startComments } from "./comments.js";
 import { startLive } from "./live.js";
 import { bindRules, loadRules } from "./rules.js";
 import { api, signedIn } from "./session.js";
@@ -164,4 +165,5 @@ if (me.role !== "admin") {
   const failed = (await Promise.allSettled(loads)).filter((r) => r.status === "rejected");
   if (failed.length) say(`部分内容载入失败：${failed.map((r) => r.reason.message).join("；")}`);
   startLive(ROOM);
+  startComments(ROOM);
 }

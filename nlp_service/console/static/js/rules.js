@@ -52,11 +52,46 @@ function edit(rule) {
   field("match.regex").value = r.match.regex || "";
   field("match.intents").value = Object.entries(r.match.intents || {}).map(([i, c]) => `${i}:${c}`).join("，");
   field("replies").value = r.replies.join("\n");
-  const win = r.schedule && r.schedule.windows[0];
-  field("schedule").value = win ? win.start.slice(0, 5) : "";
-  $("#rule-sched-end").value = win ? win.end.slice(0, 5) : "";
+  $("#rule-windows").replaceChildren(...(r.schedule ? r.schedule.windows : []).map(windowRow));
   checkVariables();
   field("id").focus();
+}
+
+const DAYS_ZH = ["一", "二", "三", "四", "五", "六", "日"];
+let windowSeq = 0;
+
+/** One schedule window as a row of the form: start, end, weekdays, remove. */
+function windowRow(w = { start: "", end: "", days: [0, 1, 2, 3, 4, 5, 6] }) {
+  const n = ++windowSeq;
+  const days = new Set(w.days || [0, 1, 2, 3, 4, 5, 6]);
+  const row = h("li", { class: "window", "data-window": n },
+    h("label", { for: `win-${n}-start` }, "开始"), h("input", { id: `win-${n}-start`, type: "time", class: "win-start", value: (w.start || "").slice(0, 5) }),
+    h("label", { for: `win-${n}-end` }, "结束"), h("input", { id: `win-${n}-end`, type: "time", class: "win-end", value: (w.end || "").slice(0, 5) }),
+    h("span", { class: "days", role: "group", "aria-label": "星期" }, ...DAYS_ZH.map((d, i) => h("label", { class: "day" },
+      h("input", { type: "checkbox", class: "win-day", value: i, checked: days.has(i) }), `周${d}`))),
+    h("button", { type: "button", class: "win-remove", onclick: () => { row.remove(); $("#rule-window-add").focus(); } }, "删除此时段"));
+  return row;
+}
+
+let sentWindowRows = []; // the rows of the windows last sent, in order (an error's index points here)
+
+function windowsFromForm() {
+  const rows = [...document.querySelectorAll("#rule-windows .window")].filter((row) => $(".win-start", row).value || $(".win-end", row).value);
+  sentWindowRows = rows;
+  return rows.map((row) => ({
+    start: $(".win-start", row).value, end: $(".win-end", row).value,
+    days: [...row.querySelectorAll(".win-day")].filter((c) => c.checked).map((c) => Number(c.value)),
+  }));
+}
+
+/** The control an error about schedule.windows.<i>.<part> is about, and its Chinese name. */
+function windowTarget(loc) {
+  const at = loc.indexOf("windows");
+  const row = at >= 0 ? sentWindowRows[loc[at + 1]] : null;
+  if (!row) return null;
+  const part = loc[at + 2];
+  const name = `时段 ${loc[at + 1] + 1} 的${{ start: "开始时间", end: "结束时间", days: "星期" }[part] || ""}`;
+  return [part === "end" ? $(".win-end", row) : part === "days" ? $("#rule-schedule") : $(".win-start", row), name];
 }
 
 /** Variables a reply uses that the room has not set: the API accepts them (a room may set
@@ -74,7 +109,7 @@ function fromForm() {
     const [name, conf] = pair.split(/[:：]/);
     intents[name.trim()] = conf === undefined ? 0.6 : Number(conf);
   }
-  const start = field("schedule").value, end = $("#rule-sched-end").value;
+  const windows = windowsFromForm();
   const keepZone = base.schedule ? base.schedule.timezone : "Asia/Shanghai";
   return {
     ...base,
@@ -85,7 +120,7 @@ function fromForm() {
     priority: Number(field("priority").value),
     match: { ...base.match, any: split(field("match.any").value), none: split(field("match.none").value), regex: field("match.regex").value || null, intents },
     replies: field("replies").value.split(/\r?\n/).filter((x, i, all) => x.trim() || all.length === 1),
-    schedule: start || end ? { timezone: keepZone, windows: [{ start, end }] } : null,
+    schedule: windows.length ? { timezone: keepZone, windows } : null,
   };
 }
 
@@ -110,10 +145,12 @@ function showErrors(err) {
   for (const d of err.details || []) {
     const loc = d.loc.filter((p) => p !== "body" && typeof p === "string");
     let target = null;
+    let prefix = "";
+    if (loc[0] === "schedule") [target, prefix] = windowTarget(d.loc) || [null, ""];
     for (let n = loc.length; n > 0 && !target; n--) target = field(loc.slice(0, n).join("."));
     if (!target) continue;
     target.setAttribute("aria-invalid", "true");
-    const note = h("span", { class: "field-error", id: `err-${target.id}` }, d.msg.replace(/^Value error, /, ""));
+    const note = h("span", { class: "field-error", id: `err-${target.id}` }, (prefix ? prefix + "：" : "") + d.msg.replace(/^Value error, /, ""));
     target.setAttribute("aria-describedby", note.id);
     target.after(note);
   }
@@ -127,6 +164,11 @@ export function bindRules(room, variables) {
   $("#rule-new").addEventListener("click", () => edit(null));
   $("#rule-cancel").addEventListener("click", () => { $("#rule-form").hidden = true; clearErrors(); });
   field("replies").addEventListener("input", checkVariables);
+  $("#rule-window-add").addEventListener("click", () => {
+    const row = windowRow();
+    $("#rule-windows").append(row);
+    $(".win-start", row).focus();
+  });
   $("#rule-form").addEventListener("input", (event) => { // an edited field's error goes with the edit
     const el = event.target;
     if (el.getAttribute("aria-invalid") !== "true") return;
