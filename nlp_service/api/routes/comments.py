@@ -12,11 +12,10 @@ from fastapi.responses import StreamingResponse
 
 from nlp_service.api.auth import require_rooms
 from nlp_service.api.deps import ModeratorKey, RoomPath, ServicesDep
-from nlp_service.api.routes.actions import STREAM_ID, AfterQuery
+from nlp_service.api.routes.actions import HEARTBEAT_MS, STREAM_ID, AfterQuery
 from nlp_service.store import actions, roomfeed
 
 router = APIRouter(prefix="/v1/rooms", tags=["comments"])
-HEARTBEAT_MS = 15_000  # an SSE comment line this often keeps proxies from closing an idle stream
 
 
 @router.get("/{room}/comments")
