@@ -72,14 +72,19 @@ $("#vars-form").addEventListener("submit", async (event) => {
 const categorySelect = $("#list-category");
 categorySelect.replaceChildren(...listCategories().map((c) => h("option", { value: c, title: c }, `${zh("category", c)}（${c}）`)));
 const listPath = () => `/v1/moderation/lists/${enc($("#list-scope").value)}/${enc(categorySelect.value)}`;
+// Loads can overlap (a search typed while an add is on its way, a category change): only the
+// newest one may draw the list, or an older answer arriving late would hide a fresh change.
+let listLoads = 0;
 async function loadList() {
+  const mine = ++listLoads;
   try {
     const r = await api("GET", `${listPath()}?q=${enc($("#list-search").value)}&limit=300`);
+    if (mine !== listLoads) return;
     $("#list-summary").textContent = `共 ${r.total} 个词${r.total > r.terms.length ? `（显示前 ${r.terms.length} 个）` : ""}；本范围新增 ${r.added.length}、移除 ${r.removed.length}。`;
     $("#list-terms").replaceChildren(...r.terms.map((t) => h("li", {}, t, " ",
       h("button", { type: "button", "aria-label": `移除 ${t}`, onclick: () => changeList({ remove: [t] }) }, "×"))));
     $("#list-error").textContent = "";
-  } catch (err) { fail("#list-error", err); }
+  } catch (err) { if (mine === listLoads) fail("#list-error", err); }
 }
 async function changeList(body) {
   try {
