@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from nlp_service.analysis import Analysis
+from nlp_service.core.config import Settings
 from nlp_service.core.memo import BoundedMemo
 from nlp_service.moderation.classifier import ModerationClassifier
 from nlp_service.moderation.context import TextContext
@@ -224,19 +225,24 @@ def result_cost(text: str, result: Moderation) -> int:
 
 # The process-wide moderation memo: one bound for every room's lexicon (a room with its own
 # word lists has its own Lexicon; per-lexicon memos would multiply the bound by the rooms).
-_memo: BoundedMemo[tuple[int, str], Moderation] = BoundedMemo(100_000, 32 * 2**20, lambda key: MEMO_BASE_BYTES)
+_memo: BoundedMemo[tuple[int, str], Moderation]
 
 
 def configure_memo(max_entries: int, max_bytes: int) -> BoundedMemo:
     """Bound the moderation memo (``Services.start`` passes the settings); returns it."""
     global _memo
-    _memo = BoundedMemo(max_entries, max_bytes, lambda key: MEMO_BASE_BYTES)
+    _memo = BoundedMemo(max_entries, max_bytes, lambda _key: MEMO_BASE_BYTES)  # put() charges the real cost
     return _memo
 
 
-def memo() -> BoundedMemo:
-    """The moderation memo in use (its ``bytes`` is the estimate it holds)."""
-    return _memo
+def configure_default_memo() -> BoundedMemo:
+    """The memo with the bounds ``Settings`` has by default (the library and the eval, which
+    start no ``Services``); returns it."""
+    fields = Settings.model_fields
+    return configure_memo(fields["moderation_memo_size"].default, fields["moderation_memo_bytes"].default)
+
+
+configure_default_memo()
 
 
 def moderate_memo(

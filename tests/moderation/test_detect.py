@@ -115,4 +115,4 @@ def test_moderation_memo_is_bounded_by_bytes_for_long_hostile_comments(analyzer,
         assert 0 < len(memo) <= bound // min(costs) < 40  # the count alone would have kept all 40
         assert memo.bytes == sum(costs[-len(memo):])  # the accounting matches what is held
     finally:
-        detect.configure_memo(100_000, 32 * 2**20)
+        detect.configure_default_memo()
