@@ -1,9 +1,8 @@
 """The room's action feed: moderators' decisions and admin bans reach the room's bot,
 by long-poll and by Server-Sent Events, and a bot that resumes with its last id misses nothing."""
 
-import json
-
 from tests.api.test_moderation_api import comment, key
+from tests.sse import read_events
 
 
 def _flag(client, bot, i: int, text: str = "主播就是个骗子 卖假货") -> None:
@@ -62,19 +61,7 @@ def test_sse_stream_resumes_from_last_event_id(client, admin, bot) -> None:
         _decide(client, mod, it["item_id"], action="delete")
 
     def events(headers, **params) -> list[dict]:
-        out = []
-        with client.stream("GET", "/v1/rooms/room1/actions/stream", params=params, headers=headers) as r:
-            assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
-            block: dict = {}
-            for line in r.iter_lines():
-                if line.startswith("id: "):
-                    block["id"] = line[4:]
-                elif line.startswith("data: "):
-                    block["data"] = json.loads(line[6:])
-                elif line == "" and "data" in block:
-                    out.append(block)
-                    block = {}
-        return out
+        return read_events(client, "/v1/rooms/room1/actions/stream", headers, **params)
 
     [one] = events(bot, after="0", limit=1)
     [two] = events({**bot, "Last-Event-ID": one["id"]}, limit=1)  # the reconnect

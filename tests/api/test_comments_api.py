@@ -1,9 +1,8 @@
 """The room's live comment feed (``store/roomfeed.py``, ``api/routes/comments.py``)."""
 
-import json
-
 from nlp_service.store import roomfeed
 from tests.api.test_moderation_api import key
+from tests.sse import read_events
 
 RULE = {"id": "lottery", "match": {"any": ["福袋"]}, "replies": ["福袋{lottery_time}开"]}
 TS = 1764072600000
@@ -61,18 +60,7 @@ def test_sse_stream_sends_the_backlog_then_resumes_from_last_event_id(client, ad
     services.engine.recorder.flush()  # another: m3
 
     def events(headers, **params) -> list[dict]:
-        out, block = [], {}
-        with client.stream("GET", "/v1/rooms/room1/comments/stream", params=params, headers=headers) as r:
-            assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
-            for line in r.iter_lines():
-                if line.startswith(("id: ", "event: ")):
-                    block[line.split(": ")[0]] = line.split(": ", 1)[1]
-                elif line.startswith("data: "):
-                    block["data"] = json.loads(line[6:])
-                elif line == "" and "data" in block:
-                    out.append(block)
-                    block = {}
-        return out
+        return read_events(client, "/v1/rooms/room1/comments/stream", headers, **params)
 
     first = events(mod, backlog=2, limit=2)
     assert [[c["id"] for c in e["data"]] for e in first] == [["m2"], ["m3"]]  # the last two, oldest first, one event per entry
