@@ -186,9 +186,10 @@ MIN_NEUTRAL_RECALL = 0.97
 
 def choose_subjectivity_threshold(y: Sequence[str], p_opinion: np.ndarray, min_recall: float = MIN_NEUTRAL_RECALL) -> float:
     """The lowest threshold in 0.50…0.80 at which out-of-fold neutral recall reaches
-    ``min_recall`` (0.80 when none does)."""
+    ``min_recall`` (0.80 when none does). Steps of 0.01: with steps of 0.05 the next step up
+    overshot the rule (0.75 kept 0.84 of real chat neutral and lost 1 point of macro-F1)."""
     neutral = np.array([label == "neutral" for label in y])
-    for t in np.arange(0.5, 0.801, 0.05):
+    for t in np.arange(0.5, 0.8001, 0.01):
         if float(np.mean(p_opinion[neutral] < t)) >= min_recall:
             return float(round(t, 2))
     return 0.8
