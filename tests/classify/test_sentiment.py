@@ -78,11 +78,13 @@ def _fixed(classes: tuple[str, ...], scores: list[float]) -> FastLinear:
 def test_decision_neutral_below_threshold_and_score_is_p_pos_plus_half_neutral() -> None:
     subj = _fixed(("neutral", "opinion"), [0.0])  # P(opinion) = 0.5
     pol = _fixed(("negative", "positive"), [float(np.log(4.0))])  # P(positive | opinion) = 0.8
-    model = SentimentModel(subj, pol, threshold=0.6)
+    model = SentimentModel(subj, pol, threshold=0.45)
     result = model.predict([])
-    assert result.label == "neutral"
+    assert result.label == "neutral"  # P(positive) = 0.5 · 0.8 = 0.4, under the threshold
     assert result.score == pytest.approx(0.5 * 0.8 + 0.5 * 0.5)  # P(pos) + ½ P(neutral)
-    assert SentimentModel(subj, pol, threshold=0.5).predict([]).label == "positive"
+    assert SentimentModel(subj, pol, threshold=0.4).predict([]).label == "positive"
+    unsure = _fixed(("negative", "positive"), [0.0])  # an opinion, direction a coin toss
+    assert SentimentModel(_fixed(("neutral", "opinion"), [float(np.log(9.0))]), unsure, threshold=0.5).predict([]).label == "neutral"
     assert model.polar([]) == "positive"
 
 
