@@ -112,7 +112,8 @@ def _join(rng: random.Random, parts: list[str]) -> str:
     return out
 
 
-def main() -> None:
+def build() -> dict[str, str]:
+    """Every review and its label, in file order (the same on every run)."""
     rng = random.Random(10)
     rows: dict[str, str] = {}
     for domain, n in PER_DOMAIN.items():
@@ -124,6 +125,11 @@ def main() -> None:
             if text not in rows:
                 rows[text] = label
                 made += 1
+    return rows
+
+
+def main() -> None:
+    rows = build()
     lines = ["text\tsentiment", *(f"{t}\t{lab}" for t, lab in rows.items())]
     OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {len(rows)} reviews to {OUT.relative_to(ROOT)}")
