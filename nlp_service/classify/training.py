@@ -140,7 +140,7 @@ def train_sentiment(
         metrics=metrics,
         params={
             "polarity": {"C": C, "danmaku_weight": danmaku_weight, "written_weight": written_weight, "nb_power": nb_power, "min_df": min_df, "sublinear_tf": True},
-            "subjectivity": {"C": subjectivity_C, "min_df": 1, "sublinear_tf": True, "threshold": model.threshold},
+            "subjectivity": {"C": subjectivity_C, "min_df": 1, "sublinear_tf": True, "threshold": model.threshold, "threshold_on": "P(opinion)*max(p, 1-p)"},
         },
         extra={"threshold": model.threshold},
     )
