@@ -97,6 +97,12 @@ class Settings(BaseSettings):
     reply_slice_chars: int = Field(
         4000, ge=100, description="a reply request longer than this (characters) is run in slices, so other rooms are answered between them"
     )
+    reply_prescreen_chars: int = Field(
+        500, ge=0, description="comments at least this long are analysed and moderated in a lane of their own before they join the shared batch (0: off)"
+    )
+    gil_switch_seconds: float = Field(
+        0.001, gt=0, le=0.1, allow_inf_nan=False, description="Python's thread switch interval in a serving process (the event loop's longest wait for the GIL)"
+    )
     reply_room_chars_per_second: float = Field(
         10_000, ge=0, allow_inf_nan=False,
         description="characters a second one room may send to the engine, per serving process (a busy room sends a few thousand); over it its comments wait (0: no limit)",

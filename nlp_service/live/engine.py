@@ -110,6 +110,12 @@ class ReplyEngine:
         self._feed(outcomes)
         return outcomes
 
+    def warm(self, comment: Comment) -> None:
+        """Analyse and moderate ``comment`` into the caches its batch will read (the prescreen
+        lane, ``live/prescreen.py``): the same calls as :meth:`_screen`, nothing decided."""
+        analysis = self.analyzer.analyze(comment.text)
+        moderate_memo(analysis, self.state.room(comment.room).lexicon, self.standard_answers, self.moderation_model)
+
     def _feed(self, outcomes: list[Outcome]) -> None:
         """The batch's final outcomes to the room's live feed (appended by the recorder, after
         this request answered: the feed never costs the reply a round trip)."""
