@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     user_cooldown_seconds: float = Field(60.0, ge=0, le=86400, description="default cooldown per user per rule")
     idempotency_seconds: int = Field(600, ge=1, le=86400, description="how long a comment id's answer is remembered")
     regex_timeout_seconds: float = Field(0.005, gt=0, le=1, description="bound on one rule regex match")
+    regex_room_batch_seconds: float = Field(
+        0.02, ge=0, le=10, allow_inf_nan=False,
+        description="regex matching one room may spend in one engine batch; past it, its remaining regex matches there are skipped (reason regex_budget)",
+    )
     max_body_bytes: int = Field(2_000_000, ge=1024, description="largest HTTP request body accepted (over it: 413)")
     max_header_bytes: int = Field(
         64 * 1024, ge=4096, le=16 * 2**20, description="largest request line + headers accepted by `serve` (over it: 431, connection closed)"

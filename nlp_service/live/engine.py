@@ -46,6 +46,7 @@ from nlp_service.moderation.queue import ModerationQueue, ObserveConfig, QueueEn
 from nlp_service.moderation.recorder import Recorder
 from nlp_service.moderation.spool import Spool
 from nlp_service.replies.limits import BANNED, Limiter, RoomLimits, Settled, decode_all, sweep
+from nlp_service.replies.matcher import RegexBudget
 from nlp_service.replies.state import RoomSnapshot, StateCache
 from nlp_service.store.pipeline import execute
 from nlp_service.store.roomfeed import FeedConfig
@@ -155,7 +156,7 @@ class ReplyEngine:
         elif c.user == (snap.settings.bot_user or c.sender):  # the bot's own message is never a question
             out.reason = OWN_BOT
         else:
-            matched = self._decide(i, out, snap, entry.digest, now_ms)
+            matched = self._decide(i, out, snap, entry.digest, now_ms, plan.regex_budget(c.room, self.settings.regex_room_batch_seconds))
         # flagged (queue it durably), a repeat (count it now) or matched (it goes to Redis anyway)
         if mod.flagged or repeat or matched is not None:
             plan.observe(c.room, i, entry)
@@ -164,17 +165,20 @@ class ReplyEngine:
         if matched is not None:
             plan.match(c.room, matched)
 
-    def _select(self, comment: Comment, analysis: Analysis, snap: RoomSnapshot, now_ms: int) -> Selection:
-        """Match the room's rules, then :func:`~nlp_service.live.decide.select` (shared with the dry run)."""
-        result = snap.rules.match(analysis.normalized.text, analysis.intent.label, analysis.intent.confidence)
+    def _select(self, comment: Comment, analysis: Analysis, snap: RoomSnapshot, now_ms: int, budget: RegexBudget | None = None) -> Selection:
+        """Match the room's rules (regexes within the room's ``budget`` for the batch), then
+        :func:`~nlp_service.live.decide.select` (shared with the dry run)."""
+        result = snap.rules.match(analysis.normalized.text, analysis.intent.label, analysis.intent.confidence, budget)
         if result.regex_timeouts:
             metrics.REGEX_TIMEOUTS.inc(result.regex_timeouts)
+        if result.regex_skipped:
+            metrics.REGEX_SKIPPED.inc(result.regex_skipped)
         ts = comment.ts if comment.ts is not None else now_ms
         return select(result, analysis.sentiment.label, snap.variables, ts)
 
-    def _decide(self, i: int, out: Outcome, snap: RoomSnapshot, digest: str, now_ms: int) -> Matched | None:
+    def _decide(self, i: int, out: Outcome, snap: RoomSnapshot, digest: str, now_ms: int, budget: RegexBudget) -> Matched | None:
         """The rule this comment asks the limits for, or None (and the reason) when none fits."""
-        sel = self._select(out.comment, out.analysis, snap, now_ms)
+        sel = self._select(out.comment, out.analysis, snap, now_ms, budget)
         if sel.chosen is None:
             out.reason = sel.reason
             if sel.reason != NO_MATCH:

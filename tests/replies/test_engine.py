@@ -232,3 +232,31 @@ def test_template_nickname_and_aggregated_askers_are_each_mentioned_once(service
     text = outs[0].reply["text"]
     assert sorted(outs[0].reply["mentions"]) == ["n1", "n2", "n3"]
     assert all(text.count("@" + n) == 1 for n in ("n1", "n2", "n3"))
+
+
+def test_a_rooms_spent_regex_budget_skips_its_regexes_in_the_batch_and_no_other_rooms(services, monkeypatch) -> None:
+    from nlp_service.core import metrics
+    from nlp_service.live import screen
+    from nlp_service.replies.matcher import RegexBudget
+
+    class CostlyRegex(RegexBudget):  # each match costs a whole second, on a fake clock
+        def __init__(self, seconds: float) -> None:
+            ticks = iter(range(10**6))
+            super().__init__(seconds, clock=lambda: (next(ticks) + 1) // 2 * 1.0)  # 0, 1, 1, 2, 2, …
+
+    monkeypatch.setattr(screen, "RegexBudget", CostlyRegex)
+    svc = services()
+    svc.settings = svc.engine.settings = svc.settings.model_copy(update={"regex_room_batch_seconds": 1.5})
+    link = Rule.model_validate({"id": "link", "match": {"regex": "几号链接"}, "replies": ["{current_link}号链接"], "limits": {"user_cooldown_seconds": 0}})
+    setup_room(svc, link, variables={"current_link": "3"})
+    store.set_variables(svc.client, svc.keys, "room2", {"current_link": "5"})
+    svc.state.refresh()
+    before = metrics.REGEX_SKIPPED._value.get()
+    batch = [C(i, "几号链接", room="room1") for i in range(4)] + [C(9, "几号链接", room="room2")]
+    out = svc.engine.handle(batch, now_ms=NOW)
+    # room1: two matches spend its 1.5 s (1 s each), the rest of its regexes in the batch are skipped
+    assert [o.reason or "replied" for o in out[:4]] == ["replied", "aggregated", "regex_budget", "regex_budget"]
+    assert out[4].reply is not None and "5号链接" in out[4].reply["text"]  # room2 has a budget of its own
+    assert metrics.REGEX_SKIPPED._value.get() - before == 2
+    again = svc.engine.handle([C(10, "几号链接", room="room1")], now_ms=NOW)  # the next batch: a new budget
+    assert again[0].reason != "regex_budget"
