@@ -106,10 +106,23 @@ class ReplyEngine:
                 self.flood.mark(c.room, c.user, plan.digests[i])
                 apply_flood(outcomes[i])
         for room, items in plan.matched.items():
+            if ("limits", room) in answer.failed:
+                continue
             for m, d in zip(items, answer.decisions.get(room, []), strict=True):
                 apply_decision(outcomes[m.index], m, d)
+        self._room_failures(answer.failed, plan, outcomes)
         self._feed(outcomes)
         return outcomes
+
+    def _room_failures(self, failed: dict[tuple[str, str], Exception], plan: Plan, outcomes: list[Outcome]) -> None:
+        """A room whose script Redis refused: its flagged comments to the spool, its matched
+        ones ``store_unavailable``, as if Redis were away for that room alone."""
+        for (kind, room), exc in failed.items():
+            if kind == "observe":
+                self._spool({room: plan.observed[room]}, exc)
+            else:
+                for m in plan.matched[room]:
+                    outcomes[m.index].reason = STORE_UNAVAILABLE
 
     def warm(self, comment: Comment) -> None:
         """Analyse and moderate ``comment`` into the caches its batch will read (the prescreen

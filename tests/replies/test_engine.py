@@ -260,3 +260,22 @@ def test_a_rooms_spent_regex_budget_skips_its_regexes_in_the_batch_and_no_other_
     assert metrics.REGEX_SKIPPED._value.get() - before == 2
     again = svc.engine.handle([C(10, "几号链接", room="room1")], now_ms=NOW)  # the next batch: a new budget
     assert again[0].reason != "regex_budget"
+
+
+def test_a_room_whose_script_redis_refuses_fails_alone_in_the_shared_round_trip(services) -> None:
+    svc = services()
+    setup_room(svc, lottery_rule())
+    store.set_variables(svc.client, svc.keys, "room2", {"lottery_time": "9点"})
+    svc.state.refresh()
+    # room2's keys hold the wrong types: its limits and queue scripts get WRONGTYPE from Redis
+    svc.client.rpush(svc.keys.counters("room2"), "x")
+    svc.client.set(svc.keys.mod_stream("room2"), "x")
+    flagged = "主播是骗子 卖假货"
+    batch = [C(1), C(2, room="room2"), C(3, flagged), C(4, flagged, room="room2")]
+    out = svc.engine.handle(batch, now_ms=NOW)
+    assert out[0].reply is not None and out[1].reason == "store_unavailable"  # room1 answered, room2 alone not
+    assert svc.client.hget(svc.keys.counters("room1"), "reply") == "1"
+    assert svc.client.xlen(svc.keys.mod_stream("room1")) == 1  # room1's flagged comment is queued
+    assert svc.engine.spool.pending()  # room2's is kept in the spool, not lost
+    again = svc.engine.handle([C(1)], now_ms=NOW)[0]  # room1's answer stands: the retry gets it, nothing spent twice
+    assert again.reply == out[0].reply and svc.client.hget(svc.keys.counters("room1"), "reply") == "1"
