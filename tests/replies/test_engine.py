@@ -279,3 +279,23 @@ def test_a_room_whose_script_redis_refuses_fails_alone_in_the_shared_round_trip(
     assert svc.engine.spool.pending()  # room2's is kept in the spool, not lost
     again = svc.engine.handle([C(1)], now_ms=NOW)[0]  # room1's answer stands: the retry gets it, nothing spent twice
     assert again.reply == out[0].reply and svc.client.hget(svc.keys.counters("room1"), "reply") == "1"
+
+
+def test_one_unreadable_rule_or_key_record_cannot_stop_rules_keys_and_revocations(services) -> None:
+    from nlp_service.core import metrics
+    from nlp_service.store import apikeys
+
+    a, b = services(), services()
+    setup_room(a, lottery_rule())
+    raw, record = apikeys.create_key(a.client, a.keys, "bot1", "bot", ["room1"])
+    before = metrics.STATE_ERRORS._value.get()
+    # written by hand or by an older release: a rule that no longer validates, a key record that is not JSON
+    a.client.hset(a.keys.rules("_global"), "broken", '{"id": "broken", "match": 5}')
+    a.client.hset(a.keys.api_keys(), "0" * 64, "not json")
+    store.save_rule(a.client, a.keys, lottery_rule(replies=["新的回复{lottery_time}"]))  # a change to propagate
+    assert apikeys.revoke_key(a.client, a.keys, record.key_id)
+    b.state.refresh()
+    b.reload_keys()
+    assert "新的回复8点" in b.engine.handle([C(1)], now_ms=NOW)[0].reply["text"]  # the change reached b
+    assert apikeys.hash_key(raw) not in b.api_keys and b.api_keys  # and the revocation did; the good keys loaded
+    assert metrics.STATE_ERRORS._value.get() > before  # the bad records were counted
