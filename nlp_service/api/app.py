@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import math
 import re
-import sys
 import time
 from contextlib import asynccontextmanager
 
@@ -147,10 +146,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         # process: out of the garbage collector's sight, full collections stay short (p99).
         gc.collect()
         gc.freeze()
-        # The engine thread and the prescreen lane hand the GIL to the event loop after at most
-        # this long (Python's default, 5 ms, was a wait every request could meet several
-        # times while another room's long comments were worked on: bench/bench_hostile.py)
-        sys.setswitchinterval(settings.gil_switch_seconds)
         try:
             yield
         finally:

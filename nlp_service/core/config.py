@@ -105,7 +105,7 @@ class Settings(BaseSettings):
         500, ge=0, description="comments at least this long are analysed and moderated in a lane of their own before they join the shared batch (0: off)"
     )
     gil_switch_seconds: float = Field(
-        0.001, gt=0, le=0.1, allow_inf_nan=False, description="Python's thread switch interval in a serving process (the event loop's longest wait for the GIL)"
+        0.001, gt=0, le=0.1, allow_inf_nan=False, description="Python's thread switch interval while the prescreen lane works on long comments (the event loop's longest wait for the GIL then)"
     )
     reply_room_chars_per_second: float = Field(
         10_000, ge=0, allow_inf_nan=False,

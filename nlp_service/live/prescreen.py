@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import threading
 import time
 from collections import OrderedDict, deque
@@ -39,10 +40,12 @@ class Prescreen:
     """``await ready(comments)`` returns once ``work`` has run on each long comment of
     ``comments`` (none: at once). ``min_chars=0`` turns the lane off."""
 
-    def __init__(self, work: Callable[[Comment], None], min_chars: int, rest: float = 1.0) -> None:
+    def __init__(self, work: Callable[[Comment], None], min_chars: int, rest: float = 1.0, switch_seconds: float = 0.001) -> None:
         self._work = work
         self.min_chars = min_chars
         self.rest = rest  # after each comment the lane sleeps this many times the time it took
+        self.switch_seconds = switch_seconds
+        self._usual_switch: float | None = None  # the interval to put back when the lane is idle
         self._rooms: OrderedDict[str, deque[_Request]] = OrderedDict()  # rooms in turn
         self._lock = threading.Lock()
         self._ready = threading.Condition(self._lock)
@@ -74,10 +77,16 @@ class Prescreen:
         The room is out of the turn while its comment is worked on (``_back``), so a room
         that arrives meanwhile goes before it."""
         with self._lock:
+            if not self._rooms and self._usual_switch is not None:
+                sys.setswitchinterval(self._usual_switch)  # idle: the process's own interval again
+                self._usual_switch = None
             while not self._rooms and not self._stopping:
                 self._ready.wait()
             if self._stopping:
                 return None
+            if self._usual_switch is None:
+                self._usual_switch = sys.getswitchinterval()
+                sys.setswitchinterval(min(self.switch_seconds, self._usual_switch))
             room, requests = self._rooms.popitem(last=False)
             return room, requests, requests[0].left.popleft()
 
@@ -107,6 +116,9 @@ class Prescreen:
 
     def close(self) -> None:
         with self._lock:
+            if self._usual_switch is not None:
+                sys.setswitchinterval(self._usual_switch)
+                self._usual_switch = None
             self._stopping = True
             self._ready.notify()
             thread, self._thread = self._thread, None

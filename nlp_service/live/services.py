@@ -54,7 +54,7 @@ class Services:
             self.engine.handle, max_batch=s.max_batch, max_chars=2 * s.reply_slice_chars, slice_chars=s.reply_slice_chars,
             room_chars_per_second=s.reply_room_chars_per_second,
         )
-        self.prescreen = Prescreen(self.engine.warm, s.reply_prescreen_chars)  # long comments: their own lane first
+        self.prescreen = Prescreen(self.engine.warm, s.reply_prescreen_chars, switch_seconds=s.gil_switch_seconds)  # long comments: their own lane first
         self.rate_limiter = KeyRateLimiter(s.key_requests_per_second, s.key_comments_per_second, s.key_rate_burst_seconds)
 
     @classmethod

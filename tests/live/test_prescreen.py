@@ -75,3 +75,18 @@ def test_the_lane_fills_the_caches_the_batch_reads(svc) -> None:
     assert svc.analyzer._cache.get(text) is not None  # the batch finds the analysis ready
     [out] = asyncio.run(svc.reply([comment]))
     assert out.moderation["action"] != "pass"  # and answers the comment as it would without the lane
+
+
+def test_the_lane_shortens_the_gil_switch_interval_only_while_it_works() -> None:
+    import sys
+
+    usual = sys.getswitchinterval()
+    during: list[float] = []
+    lane = Prescreen(lambda c: during.append(sys.getswitchinterval()), min_chars=2, rest=0, switch_seconds=usual / 5)
+    try:
+        asyncio.run(lane.ready([_c("a", 1, "长评论"), _c("a", 2, "长评论")]))
+        assert during == [usual / 5] * 2
+        assert poll(lambda: sys.getswitchinterval() == usual)  # idle again: the process's own interval
+    finally:
+        lane.close()
+    assert sys.getswitchinterval() == usual
