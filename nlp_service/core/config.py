@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     user_cooldown_seconds: float = Field(60.0, ge=0, le=86400, description="default cooldown per user per rule")
     idempotency_seconds: int = Field(600, ge=1, le=86400, description="how long a comment id's answer is remembered")
     regex_timeout_seconds: float = Field(0.005, gt=0, le=1, description="bound on one rule regex match")
+    regex_room_batch_seconds: float = Field(
+        0.02, ge=0, le=10, allow_inf_nan=False,
+        description="regex matching one room may spend in one engine batch; past it, its remaining regex matches there are skipped (reason regex_budget)",
+    )
     max_body_bytes: int = Field(2_000_000, ge=1024, description="largest HTTP request body accepted (over it: 413)")
     max_header_bytes: int = Field(
         64 * 1024, ge=4096, le=16 * 2**20, description="largest request line + headers accepted by `serve` (over it: 431, connection closed)"
@@ -96,6 +100,12 @@ class Settings(BaseSettings):
     max_batch: int = Field(1000, ge=1, le=10000, description="most comments in one reply batch")
     reply_slice_chars: int = Field(
         4000, ge=100, description="a reply request longer than this (characters) is run in slices, so other rooms are answered between them"
+    )
+    reply_prescreen_chars: int = Field(
+        500, ge=0, description="comments at least this long are analysed and moderated in a lane of their own before they join the shared batch (0: off)"
+    )
+    gil_switch_seconds: float = Field(
+        0.001, gt=0, le=0.1, allow_inf_nan=False, description="Python's thread switch interval while the prescreen lane works on long comments (the event loop's longest wait for the GIL then)"
     )
     reply_room_chars_per_second: float = Field(
         10_000, ge=0, allow_inf_nan=False,

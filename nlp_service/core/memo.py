@@ -15,6 +15,7 @@ on average (more than analysing the comment), 55 µs at 200,000 (bench in issue 
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
@@ -27,7 +28,7 @@ class BoundedMemo(Generic[K, V]):
     """A memo of at most ``max_entries`` entries and about ``max_bytes`` bytes (``cost(key)``
     per entry). ``max_entries=0`` turns it off: nothing is kept."""
 
-    __slots__ = ("_data", "_cost", "max_entries", "max_bytes", "bytes")
+    __slots__ = ("_data", "_cost", "max_entries", "max_bytes", "bytes", "_lock")
 
     def __init__(self, max_entries: int, max_bytes: int, cost: Callable[[K], int]) -> None:
         if max_entries < 0 or max_bytes < 0:
@@ -37,6 +38,7 @@ class BoundedMemo(Generic[K, V]):
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         self.bytes = 0
+        self._lock = threading.Lock()  # two threads put (the engine and the prescreen lane, live/prescreen.py)
 
     @classmethod
     def of_entries(cls, max_entries: int, entry_bytes: int) -> BoundedMemo[K, V]:
@@ -56,15 +58,16 @@ class BoundedMemo(Generic[K, V]):
         cost = self._cost(key) if cost is None else cost
         if cost > self.max_bytes:
             return value  # larger than the whole budget: never kept
-        old = self._data.pop(key, None)
-        if old is not None:
-            self.bytes -= old[1]
-        data = self._data
-        while data and (len(data) >= self.max_entries or self.bytes + cost > self.max_bytes):
-            _, (_, oldest_cost) = data.popitem(last=False)
-            self.bytes -= oldest_cost
-        data[key] = (value, cost)
-        self.bytes += cost
+        with self._lock:
+            old = self._data.pop(key, None)
+            if old is not None:
+                self.bytes -= old[1]
+            data = self._data
+            while data and (len(data) >= self.max_entries or self.bytes + cost > self.max_bytes):
+                _, (_, oldest_cost) = data.popitem(last=False)
+                self.bytes -= oldest_cost
+            data[key] = (value, cost)
+            self.bytes += cost
         return value
 
     def get_or_compute(self, key: K, compute: Callable[[K], V]) -> V:
@@ -75,17 +78,19 @@ class BoundedMemo(Generic[K, V]):
 
     def discard(self, key: K) -> None:
         """Forget ``key`` if it is there."""
-        old = self._data.pop(key, None)
-        if old is not None:
-            self.bytes -= old[1]
+        with self._lock:
+            old = self._data.pop(key, None)
+            if old is not None:
+                self.bytes -= old[1]
 
     def keys(self) -> list[K]:
         """The keys now, oldest first (a copy: safe to change the memo while walking it)."""
         return list(self._data)
 
     def clear(self) -> None:
-        self._data.clear()
-        self.bytes = 0
+        with self._lock:
+            self._data.clear()
+            self.bytes = 0
 
     def __len__(self) -> int:
         return len(self._data)

@@ -52,6 +52,9 @@ REPLY_BATCH = Histogram(
 )
 RULE_HITS = Counter("nlp_rule_hits_total", "rules that fired (a reply was sent)", ["rule_id"], registry=REGISTRY)
 REGEX_TIMEOUTS = Counter("nlp_rule_regex_timeouts_total", "rule regexes stopped by the time bound", registry=REGISTRY)
+REGEX_SKIPPED = Counter(
+    "nlp_rule_regex_skipped_total", "rule regexes not run: the room's regex time for the batch was spent (reason regex_budget)", registry=REGISTRY
+)
 SPOOLED = Counter("nlp_moderation_spooled_total", "flagged comments written to the local spool while Redis was away", registry=REGISTRY)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from nlp_service.live.reasons import MISSING_VARIABLE, NO_MATCH, SCHEDULE
+from nlp_service.live.reasons import MISSING_VARIABLE, NO_MATCH, REGEX_BUDGET, SCHEDULE
 from nlp_service.replies.matcher import Candidate, MatchResult
 from nlp_service.replies.rules import Rule
 
@@ -49,10 +49,12 @@ class Selection:
     @property
     def reason(self) -> str:
         """Why nothing fires ("" when a rule was chosen): the last schedule or missing-variable
-        skip, else ``no_match`` (a sentiment mismatch is not a reason a client hears)."""
+        skip, else ``regex_budget`` when a regex was not run (the room's regex time for the
+        batch was spent), else ``no_match`` (a sentiment mismatch is not a reason a client hears)."""
         if self.chosen is not None:
             return ""
-        return next((s.why for s in reversed(self.skipped) if s.why != "sentiment"), NO_MATCH)
+        fallback = REGEX_BUDGET if self.match.regex_skipped else NO_MATCH
+        return next((s.why for s in reversed(self.skipped) if s.why != "sentiment"), fallback)
 
     def skip_of(self, rule_id: str) -> Skip | None:
         return next((s for s in self.skipped if s.rule_id == rule_id), None)

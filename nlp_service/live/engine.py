@@ -46,6 +46,7 @@ from nlp_service.moderation.queue import ModerationQueue, ObserveConfig, QueueEn
 from nlp_service.moderation.recorder import Recorder
 from nlp_service.moderation.spool import Spool
 from nlp_service.replies.limits import BANNED, Limiter, RoomLimits, Settled, decode_all, sweep
+from nlp_service.replies.matcher import RegexBudget
 from nlp_service.replies.state import RoomSnapshot, StateCache
 from nlp_service.store.pipeline import execute
 from nlp_service.store.roomfeed import FeedConfig
@@ -105,10 +106,29 @@ class ReplyEngine:
                 self.flood.mark(c.room, c.user, plan.digests[i])
                 apply_flood(outcomes[i])
         for room, items in plan.matched.items():
+            if ("limits", room) in answer.failed:
+                continue
             for m, d in zip(items, answer.decisions.get(room, []), strict=True):
                 apply_decision(outcomes[m.index], m, d)
+        self._room_failures(answer.failed, plan, outcomes)
         self._feed(outcomes)
         return outcomes
+
+    def _room_failures(self, failed: dict[tuple[str, str], Exception], plan: Plan, outcomes: list[Outcome]) -> None:
+        """A room whose script Redis refused: its flagged comments to the spool, its matched
+        ones ``store_unavailable``, as if Redis were away for that room alone."""
+        for (kind, room), exc in failed.items():
+            if kind == "observe":
+                self._spool({room: plan.observed[room]}, exc)
+            else:
+                for m in plan.matched[room]:
+                    outcomes[m.index].reason = STORE_UNAVAILABLE
+
+    def warm(self, comment: Comment) -> None:
+        """Analyse and moderate ``comment`` into the caches its batch will read (the prescreen
+        lane, ``live/prescreen.py``): the same calls as :meth:`_screen`, nothing decided."""
+        analysis = self.analyzer.analyze(comment.text)
+        moderate_memo(analysis, self.state.room(comment.room).lexicon, self.standard_answers, self.moderation_model)
 
     def _feed(self, outcomes: list[Outcome]) -> None:
         """The batch's final outcomes to the room's live feed (appended by the recorder, after
@@ -149,7 +169,7 @@ class ReplyEngine:
         elif c.user == (snap.settings.bot_user or c.sender):  # the bot's own message is never a question
             out.reason = OWN_BOT
         else:
-            matched = self._decide(i, out, snap, entry.digest, now_ms)
+            matched = self._decide(i, out, snap, entry.digest, now_ms, plan.regex_budget(c.room, self.settings.regex_room_batch_seconds))
         # flagged (queue it durably), a repeat (count it now) or matched (it goes to Redis anyway)
         if mod.flagged or repeat or matched is not None:
             plan.observe(c.room, i, entry)
@@ -158,17 +178,20 @@ class ReplyEngine:
         if matched is not None:
             plan.match(c.room, matched)
 
-    def _select(self, comment: Comment, analysis: Analysis, snap: RoomSnapshot, now_ms: int) -> Selection:
-        """Match the room's rules, then :func:`~nlp_service.live.decide.select` (shared with the dry run)."""
-        result = snap.rules.match(analysis.normalized.text, analysis.intent.label, analysis.intent.confidence)
+    def _select(self, comment: Comment, analysis: Analysis, snap: RoomSnapshot, now_ms: int, budget: RegexBudget | None = None) -> Selection:
+        """Match the room's rules (regexes within the room's ``budget`` for the batch), then
+        :func:`~nlp_service.live.decide.select` (shared with the dry run)."""
+        result = snap.rules.match(analysis.normalized.text, analysis.intent.label, analysis.intent.confidence, budget)
         if result.regex_timeouts:
             metrics.REGEX_TIMEOUTS.inc(result.regex_timeouts)
+        if result.regex_skipped:
+            metrics.REGEX_SKIPPED.inc(result.regex_skipped)
         ts = comment.ts if comment.ts is not None else now_ms
         return select(result, analysis.sentiment.label, snap.variables, ts)
 
-    def _decide(self, i: int, out: Outcome, snap: RoomSnapshot, digest: str, now_ms: int) -> Matched | None:
+    def _decide(self, i: int, out: Outcome, snap: RoomSnapshot, digest: str, now_ms: int, budget: RegexBudget) -> Matched | None:
         """The rule this comment asks the limits for, or None (and the reason) when none fits."""
-        sel = self._select(out.comment, out.analysis, snap, now_ms)
+        sel = self._select(out.comment, out.analysis, snap, now_ms, budget)
         if sel.chosen is None:
             out.reason = sel.reason
             if sel.reason != NO_MATCH:

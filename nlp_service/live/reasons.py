@@ -8,6 +8,9 @@ the engine's own. The response model (``api/schemas.py``) declares ``reason`` as
 from __future__ import annotations
 
 from nlp_service.replies.limits import AGGREGATED, BANNED, BUDGET, FLOOD, MENTION_CAP, USER_COOLDOWN
+from nlp_service.replies.matcher import (
+    REGEX_BUDGET,  # no rule fired, a regex was skipped: the room's regex time was spent
+)
 
 NO_MATCH = "no_match"  # no rule matched (or only rules the comment's sentiment rules out)
 SCHEDULE = "schedule"  # the rule that matched is outside its schedule
@@ -19,5 +22,5 @@ STORE_UNAVAILABLE = "store_unavailable"  # Redis away: analysed and moderated, n
 
 REASONS = (
     NO_MATCH, SCHEDULE, MISSING_VARIABLE, INVALID_TEXT, MODERATION, OWN_BOT, STORE_UNAVAILABLE,
-    BANNED, USER_COOLDOWN, AGGREGATED, MENTION_CAP, BUDGET, FLOOD,
+    BANNED, USER_COOLDOWN, AGGREGATED, MENTION_CAP, BUDGET, FLOOD, REGEX_BUDGET,
 )  # fmt: skip

@@ -8,7 +8,7 @@ limits script (``replies/limits.py``). One ``execute``, scripts included.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from nlp_service.core.config import Settings
 from nlp_service.live.types import Comment, Matched, Observed
@@ -34,6 +34,7 @@ class Answer:
     decisions: dict[str, list[Decision]]  # room → one decision per Matched, in order
     floods: dict[int, int]  # comment index → its flood count (observed comments)
     settled: dict[str, Settled]  # room → bursts posted, askers dropped, next burst due
+    failed: dict[tuple[str, str], Exception] = field(default_factory=dict)  # ("observe" | "limits", room) → Redis's error
 
 
 def observe_config(s: Settings) -> ObserveConfig:
@@ -79,7 +80,8 @@ def round_trip(
     now_ms: int,
 ) -> Answer:
     """One pipeline for the batch. Raises ``redis.RedisError`` when Redis is away (the
-    recorder's taken bookkeeping is then lost: it holds nothing flagged)."""
+    recorder's taken bookkeeping is then lost: it holds nothing flagged); a room whose own
+    script fails (an error reply) is in ``Answer.failed``, and the other rooms' answers stand."""
     pipe = limiter.client.pipeline(transaction=False)
     d_entries, d_events, d_feed = recorder.take()
     d_order = recorder.queue_on(pipe, d_entries, d_events, now_ms, d_feed)
@@ -92,16 +94,19 @@ def round_trip(
         if room in requests:
             limiter.call(room, requests[room], limits[room], now_ms, pipe)
             order.append(("limits", room))
-    everything = execute(pipe)  # one round trip, scripts included
+    everything = execute(pipe, raise_on_error=False)  # one round trip, scripts included
     recorder.results(d_order, everything[: len(d_order)])
     results = everything[skip:]
     decisions: dict[str, list[Decision]] = {}
     settled: dict[str, Settled] = {}
     floods: dict[int, int] = {}
+    failed: dict[tuple[str, str], Exception] = {}
     for (kind, room), res in zip(order, results, strict=True):
-        if kind == "limits":
+        if isinstance(res, Exception):
+            failed[kind, room] = res
+        elif kind == "limits":
             decisions[room], settled[room] = decode_all(res)
         else:
             for o, (count, _queued) in zip(observed[room], res, strict=True):
                 floods[o.index] = int(count)
-    return Answer(decisions, floods, settled)
+    return Answer(decisions, floods, settled, failed)

@@ -16,6 +16,7 @@ from nlp_service.live.types import Comment, Matched, Observed
 from nlp_service.moderation.labels import BLOCK
 from nlp_service.moderation.pulse import PulseEvent
 from nlp_service.moderation.queue import QueueEntry
+from nlp_service.replies.matcher import RegexBudget
 from nlp_service.replies.state import RoomSnapshot, StateCache
 
 
@@ -57,12 +58,20 @@ class Plan:
     deferred: dict[str, list[QueueEntry]] = field(default_factory=dict)  # counted later by the recorder
     events: dict[str, list[PulseEvent]] = field(default_factory=dict)  # the room pulse (recorder)
     digests: dict[int, str] = field(default_factory=dict)  # comment index → text digest
+    regex: dict[str, RegexBudget] = field(default_factory=dict)  # each room's regex time in this batch
 
     def snapshot(self, room: str, state: StateCache) -> RoomSnapshot:
         snap = self.snaps.get(room)
         if snap is None:
             snap = self.snaps[room] = state.room(room)
         return snap
+
+    def regex_budget(self, room: str, seconds: float) -> RegexBudget:
+        """The room's regex budget for this batch (``seconds`` when first asked)."""
+        budget = self.regex.get(room)
+        if budget is None:
+            budget = self.regex[room] = RegexBudget(seconds)
+        return budget
 
     def observe(self, room: str, index: int, entry: QueueEntry) -> None:
         self.observed.setdefault(room, []).append(Observed(index, entry))

@@ -17,6 +17,8 @@ from nlp_service.core.config import Settings
 from nlp_service.core.ratelimit import KeyRateLimiter
 from nlp_service.live.coalesce import ReplyCoalescer
 from nlp_service.live.engine import ReplyEngine
+from nlp_service.live.prescreen import Prescreen
+from nlp_service.live.types import Comment, Outcome
 from nlp_service.moderation import pulse
 from nlp_service.moderation.detect import configure_memo
 from nlp_service.moderation.queue import ModerationQueue
@@ -42,6 +44,7 @@ class Services:
     generated_admin_key: str | None = None
     _last_run: dict[str, float] = field(default_factory=dict)
     coalescer: ReplyCoalescer = field(init=False)
+    prescreen: Prescreen = field(init=False)
     rate_limiter: KeyRateLimiter = field(init=False)
 
     def __post_init__(self) -> None:
@@ -51,6 +54,7 @@ class Services:
             self.engine.handle, max_batch=s.max_batch, max_chars=2 * s.reply_slice_chars, slice_chars=s.reply_slice_chars,
             room_chars_per_second=s.reply_room_chars_per_second,
         )
+        self.prescreen = Prescreen(self.engine.warm, s.reply_prescreen_chars, switch_seconds=s.gil_switch_seconds)  # long comments: their own lane first
         self.rate_limiter = KeyRateLimiter(s.key_requests_per_second, s.key_comments_per_second, s.key_rate_burst_seconds)
 
     @classmethod
@@ -133,7 +137,14 @@ class Services:
             return False, f"redis: {exc}"
         return True, "ok"
 
+    async def reply(self, comments: list[Comment]) -> list[Outcome]:
+        """The outcomes of a reply request: its long comments through the prescreen lane,
+        then the shared batches (``live/coalesce.py``)."""
+        await self.prescreen.ready(comments)
+        return await self.coalescer.submit(comments)
+
     def close(self) -> None:
+        self.prescreen.close()
         self.coalescer.close()
         self.state.stop()
         self.engine.recorder.stop()

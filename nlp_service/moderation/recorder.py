@@ -89,6 +89,9 @@ class Recorder:
     def results(self, order: list[tuple[str, list[QueueEntry]]], results: list) -> None:
         """Mark flooders found by the deferred counters (their next comment is blocked)."""
         for (room, items), res in zip(order, results, strict=False):
+            if isinstance(res, Exception):  # that room's counts only (see store/pipeline.execute)
+                log.warning("deferred bookkeeping of room %s dropped: %s", room, res)
+                continue
             for entry, (count, _queued) in zip(items, res, strict=True):
                 if int(count) > self.cfg.flood_max:
                     self.on_flood(room, entry.user, entry.digest)

@@ -3,11 +3,17 @@
 Every keyword of every rule (any-of, all-of, veto) goes into one Aho-Corasick automaton
 (``pyahocorasick``, a maintained C implementation), so matching costs one pass over the
 comment whatever the number of rules. Exact texts are a dict lookup; regexes run with the
-``regex`` module's timeout, so a bad pattern costs at most that bound.
+``regex`` module's timeout, so a bad pattern costs at most that bound per match, and within a
+room's :class:`RegexBudget` for the batch: once a room has spent it, its remaining regex
+matches in that batch are skipped (reason ``regex_budget``), so a room whose rules time out
+on every comment of a 1,000-comment batch costs the batch its budget, not 5 s, and the
+other rooms (each with its own budget) are matched as usual.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import ahocorasick
@@ -40,6 +46,37 @@ class MatchResult:
     candidates: list[Candidate]  # by priority, best first
     rejected: list[Rejected]
     regex_timeouts: int = 0
+    regex_skipped: int = 0  # not run: the room's regex budget for the batch was spent
+
+
+REGEX_BUDGET = "regex_budget"  # the reason a regex was not run
+
+
+class RegexBudget:
+    """The seconds of regex matching one room may still spend in one batch (the engine keeps
+    one per room and batch, ``live/screen.py`` ``Plan``). ``clock`` measures what each match
+    cost (tests pass a fake one)."""
+
+    __slots__ = ("left", "clock")
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.left = seconds
+        self.clock = clock
+
+    def search(self, pattern: regex.Pattern, text: str, timeout: float):
+        """``pattern.search`` bounded by ``timeout`` and by what is left; raises
+        :class:`BudgetSpent` when nothing is, ``TimeoutError`` past the bound."""
+        if self.left <= 0:
+            raise BudgetSpent
+        began = self.clock()
+        try:
+            return pattern.search(text, timeout=min(timeout, self.left))
+        finally:
+            self.left -= self.clock() - began
+
+
+class BudgetSpent(Exception):
+    """The room's regex budget for this batch is spent: the regex was not run."""
 
 
 class CompiledRules:
@@ -66,8 +103,9 @@ class CompiledRules:
                 self._exact.setdefault(text, []).append(i)
         self._regexes = {i: regex.compile(r.match.regex) for i, r in enumerate(self.rules) if r.match.regex}
 
-    def match(self, text: str, intent: str | None = None, confidence: float = 0.0) -> MatchResult:
-        """Rules whose conditions hold for the matching form ``text`` and the comment's intent."""
+    def match(self, text: str, intent: str | None = None, confidence: float = 0.0, budget: RegexBudget | None = None) -> MatchResult:
+        """Rules whose conditions hold for the matching form ``text`` and the comment's intent;
+        regexes within ``budget`` (the room's for the batch; None: only the per-match bound)."""
         hits: dict[int, dict[int, list[tuple[int, int, str]]]] = {}
         if self._has_terms:
             for end, (term, targets) in self._automaton.iter(text):
@@ -77,17 +115,20 @@ class CompiledRules:
         exact = set(self._exact.get(text, ()))
         candidates: list[Candidate] = []
         rejected: list[Rejected] = []
-        timeouts = 0
+        timeouts = skipped = 0
         for i, rule in enumerate(self.rules):
             m = rule.match
             found = hits.get(i, {})
             if found or not (m.any or m.all):
-                spans, timed_out = self._keyword_path(i, m, found, text, exact, intent, confidence)
+                spans, stopped = self._keyword_path(i, m, found, text, exact, intent, confidence, budget)
             else:  # needs a keyword hit and has none (the common case): skip the call
-                spans, timed_out = None, False
-            if timed_out:
+                spans, stopped = None, None
+            if stopped == "regex_timeout":
                 timeouts += 1
-                rejected.append(Rejected(rule, "regex_timeout", f"no answer within {self.regex_timeout * 1000:.0f} ms"))
+                rejected.append(Rejected(rule, stopped, f"no answer within {self.regex_timeout * 1000:.0f} ms"))
+            elif stopped == REGEX_BUDGET:
+                skipped += 1
+                rejected.append(Rejected(rule, stopped, "the room's regex time for this batch is spent"))
             by_intent = intent is not None and confidence >= m.intents.get(intent, 2.0)
             if spans is None and not by_intent:
                 continue
@@ -96,38 +137,45 @@ class CompiledRules:
                 continue
             named = m.intent if spans is not None else intent
             candidates.append(Candidate(rule, sorted(spans or []), named and intent, named and confidence))
-        return MatchResult(candidates, rejected, timeouts)
+        return MatchResult(candidates, rejected, timeouts, skipped)
 
-    def _keyword_path(self, i: int, m, found: dict, text: str, exact: set[int], intent: str | None, confidence: float) -> tuple[list | None, bool]:
-        """(spans, regex timed out): spans when the keyword conditions (ANDed, with the
-        optional ``intent``) all hold, None when they fail or the rule has none."""
+    def _keyword_path(
+        self, i: int, m, found: dict, text: str, exact: set[int], intent: str | None, confidence: float, budget: RegexBudget | None
+    ) -> tuple[list | None, str | None]:
+        """(spans, why the regex was stopped or None): spans when the keyword conditions
+        (ANDed, with the optional ``intent``) all hold, None when they fail or the rule has none."""
         if not (m.any or m.all or m.exact or m.regex or m.intent):
-            return None, False  # an intents-only rule
+            return None, None  # an intents-only rule
         spans: list[tuple[int, int, str]] = []
         if m.any:
             if ANY not in found:
-                return None, False
+                return None, None
             spans += found[ANY]
         if m.all:
             seen = {term for _, _, term in found.get(ALL, ())}
             if len(seen) < len(m.all):
-                return None, False
+                return None, None
             spans += found[ALL]
         if m.exact:
             if i not in exact:
-                return None, False
+                return None, None
             spans.append((0, len(text), text))
         if m.regex:
             try:
-                mo = self._regexes[i].search(text, timeout=self.regex_timeout)
+                if budget is None:
+                    mo = self._regexes[i].search(text, timeout=self.regex_timeout)
+                else:
+                    mo = budget.search(self._regexes[i], text, self.regex_timeout)
             except TimeoutError:
-                return None, True
+                return None, "regex_timeout"
+            except BudgetSpent:
+                return None, REGEX_BUDGET
             if mo is None:
-                return None, False
+                return None, None
             spans.append((mo.start(), mo.end(), mo.group(0)))
         if m.intent and (intent != m.intent or confidence < m.min_confidence):
-            return None, False
-        return spans, False
+            return None, None
+        return spans, None
 
 
 def effective_rules(global_rules: list[Rule], room_rules: list[Rule]) -> list[Rule]:

@@ -10,7 +10,9 @@ shapes that make a backtracking engine explode:
   ``(a|aa)+``, ``(好|好的)*``;
 - two unbounded repeats side by side that can eat the same characters (only optional items
   between them): ``\\d+\\d+``, ``.*.*``, ``\\w+\\s*\\w+``;
-- backreferences (``\\1``, ``(?(1)…)``), which no engine can match without backtracking.
+- backreferences (``\\1``, ``(?(1)…)``), which no engine can match without backtracking;
+- an unbounded repeat inside a lookaround: ``(?=(qm)+z)`` is tried again from every position
+  of the text, so each try can run to its end (quadratic in the comment's length).
 
 The check is conservative: it may refuse a pattern that would in fact run fast (rewrite it
 more simply), never the reverse for these shapes. Matching stays time-bounded at run time
@@ -100,9 +102,27 @@ def _walk(items: list, repeated: bool) -> None:
         elif op is c.SUBPATTERN:
             _walk(list(av[3]), repeated)
         elif op in (c.ASSERT, c.ASSERT_NOT):
+            if _unbounded(list(av[1])):
+                raise UnsafeRegex("a lookaround holds an unbounded quantifier, like (?=(ab)+c): bound it, like {1,10}")
             _walk(list(av[1]), repeated)
         elif op is c.ATOMIC_GROUP:
             _walk(list(av), repeated)
+
+
+def _unbounded(items: list) -> bool:
+    """Whether a sequence holds a repeat without an upper bound, at any depth."""
+    for op, av in items:
+        if op in _REPEATS and (av[1] == c.MAXREPEAT or _unbounded(list(av[2]))):
+            return True
+        if op is c.BRANCH and any(_unbounded(list(b)) for b in av[1]):
+            return True
+        if op is c.SUBPATTERN and _unbounded(list(av[3])):
+            return True
+        if op in (c.ASSERT, c.ASSERT_NOT) and _unbounded(list(av[1])):
+            return True
+        if op is c.ATOMIC_GROUP and _unbounded(list(av)):
+            return True
+    return False
 
 
 def _check_alternatives(branches: list[list]) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import redis
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from nlp_service.core import metrics
 from nlp_service.core.errors import InvalidRuleError, RuleNotFoundError
 from nlp_service.replies.rules import GLOBAL_SCOPE, ROOM_PATTERN, Rule, parse_rules_yaml
 from nlp_service.store.redis import GLOBAL, Keys
@@ -131,8 +132,20 @@ def room_state(client: redis.Redis, keys: Keys, room: str) -> tuple[list[Rule], 
     pipe.hgetall(keys.vars(room))
     pipe.hgetall(keys.room_config(room))
     g_rules, r_rules, g_vars, r_vars, cfg = pipe.execute()
-    parse = lambda raw: [Rule.model_validate_json(v) for v in raw.values()]  # noqa: E731
-    return parse(g_rules), parse(r_rules) if room != GLOBAL else [], {**g_vars, **r_vars}, cfg
+    return _valid_rules(g_rules, GLOBAL), _valid_rules(r_rules, room) if room != GLOBAL else [], {**g_vars, **r_vars}, cfg
+
+
+def _valid_rules(raw: dict[str, str], scope: str) -> list[Rule]:
+    """The stored rules that still validate; one that does not (written by an older release
+    or by hand) is skipped, logged and counted, so it cannot stop every room's state."""
+    out = []
+    for rule_id, value in raw.items():
+        try:
+            out.append(Rule.model_validate_json(value))
+        except ValidationError:
+            log.warning("scope %r: ignoring stored rule %r (invalid)", scope, rule_id)
+            metrics.STATE_ERRORS.inc()
+    return out
 
 
 def check_room(room: str) -> str:

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
 from dataclasses import asdict, dataclass, field
 from typing import Literal, get_args
 
 import redis
 
+from nlp_service.core import metrics
 from nlp_service.core.errors import InvalidRoleError
 from nlp_service.store.redis import Keys
 from nlp_service.store.version import bump_version
+
+log = logging.getLogger(__name__)
 
 Role = Literal["admin", "bot", "moderator", "analyst"]
 ROLES: tuple[Role, ...] = get_args(Role)
@@ -56,11 +60,16 @@ def create_key(
 
 
 def load_keys(client: redis.Redis, keys: Keys) -> dict[str, ApiKey]:
-    """sha256 → record, for every key."""
+    """sha256 → record, for every key. A record that cannot be read is skipped, logged and
+    counted: it must not stop the other keys (and their revocations) from loading."""
     out = {}
     for digest, raw in client.hgetall(keys.api_keys()).items():
-        d = json.loads(raw)
-        out[digest] = ApiKey(name=d["name"], role=d["role"], rooms=tuple(d.get("rooms") or [ALL_ROOMS]), key_id=digest[:12])
+        try:
+            d = json.loads(raw)
+            out[digest] = ApiKey(name=d["name"], role=d["role"], rooms=tuple(d.get("rooms") or [ALL_ROOMS]), key_id=digest[:12])
+        except (ValueError, TypeError, KeyError, AttributeError):
+            log.warning("ignoring the stored API key record %s… (unreadable)", digest[:12])
+            metrics.STATE_ERRORS.inc()
     return out
 
 

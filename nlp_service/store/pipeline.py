@@ -51,10 +51,13 @@ def _stack(pipe: Pipeline | ClusterPipeline) -> list[tuple[tuple, dict]]:
     return list(pipe.command_stack)
 
 
-def execute(pipe: Pipeline | ClusterPipeline) -> list:
+def execute(pipe: Pipeline | ClusterPipeline, raise_on_error: bool = True) -> list:
     """Send the pipeline in one round trip (on a cluster, one per node, in parallel); on
     NOSCRIPT, load the scripts (on every primary of a cluster) and resend only the commands
-    that failed with it. Raises the first other error, like ``execute()``."""
+    that failed with it. Raises the first other error, like ``execute()``; with
+    ``raise_on_error=False`` a command's error is its result (the others' stand: one room's
+    failing script must not cost the other rooms of the batch theirs). A connection error
+    raises either way."""
     extra = list(pipe.__dict__.pop("_nlp_after", {}))
     for command in extra:
         pipe.execute_command(*command)
@@ -77,6 +80,6 @@ def execute(pipe: Pipeline | ClusterPipeline) -> list:
     if extra:
         results = results[: len(results) - len(extra)]
     for r in results:
-        if isinstance(r, Exception):
+        if raise_on_error and isinstance(r, Exception):
             raise r
     return results

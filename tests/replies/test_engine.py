@@ -232,3 +232,70 @@ def test_template_nickname_and_aggregated_askers_are_each_mentioned_once(service
     text = outs[0].reply["text"]
     assert sorted(outs[0].reply["mentions"]) == ["n1", "n2", "n3"]
     assert all(text.count("@" + n) == 1 for n in ("n1", "n2", "n3"))
+
+
+def test_a_rooms_spent_regex_budget_skips_its_regexes_in_the_batch_and_no_other_rooms(services, monkeypatch) -> None:
+    from nlp_service.core import metrics
+    from nlp_service.live import screen
+    from nlp_service.replies.matcher import RegexBudget
+
+    class CostlyRegex(RegexBudget):  # each match costs a whole second, on a fake clock
+        def __init__(self, seconds: float) -> None:
+            ticks = iter(range(10**6))
+            super().__init__(seconds, clock=lambda: (next(ticks) + 1) // 2 * 1.0)  # 0, 1, 1, 2, 2, …
+
+    monkeypatch.setattr(screen, "RegexBudget", CostlyRegex)
+    svc = services()
+    svc.settings = svc.engine.settings = svc.settings.model_copy(update={"regex_room_batch_seconds": 1.5})
+    link = Rule.model_validate({"id": "link", "match": {"regex": "几号链接"}, "replies": ["{current_link}号链接"], "limits": {"user_cooldown_seconds": 0}})
+    setup_room(svc, link, variables={"current_link": "3"})
+    store.set_variables(svc.client, svc.keys, "room2", {"current_link": "5"})
+    svc.state.refresh()
+    before = metrics.REGEX_SKIPPED._value.get()
+    batch = [C(i, "几号链接", room="room1") for i in range(4)] + [C(9, "几号链接", room="room2")]
+    out = svc.engine.handle(batch, now_ms=NOW)
+    # room1: two matches spend its 1.5 s (1 s each), the rest of its regexes in the batch are skipped
+    assert [o.reason or "replied" for o in out[:4]] == ["replied", "aggregated", "regex_budget", "regex_budget"]
+    assert out[4].reply is not None and "5号链接" in out[4].reply["text"]  # room2 has a budget of its own
+    assert metrics.REGEX_SKIPPED._value.get() - before == 2
+    again = svc.engine.handle([C(10, "几号链接", room="room1")], now_ms=NOW)  # the next batch: a new budget
+    assert again[0].reason != "regex_budget"
+
+
+def test_a_room_whose_script_redis_refuses_fails_alone_in_the_shared_round_trip(services) -> None:
+    svc = services()
+    setup_room(svc, lottery_rule())
+    store.set_variables(svc.client, svc.keys, "room2", {"lottery_time": "9点"})
+    svc.state.refresh()
+    # room2's keys hold the wrong types: its limits and queue scripts get WRONGTYPE from Redis
+    svc.client.rpush(svc.keys.counters("room2"), "x")
+    svc.client.set(svc.keys.mod_stream("room2"), "x")
+    flagged = "主播是骗子 卖假货"
+    batch = [C(1), C(2, room="room2"), C(3, flagged), C(4, flagged, room="room2")]
+    out = svc.engine.handle(batch, now_ms=NOW)
+    assert out[0].reply is not None and out[1].reason == "store_unavailable"  # room1 answered, room2 alone not
+    assert svc.client.hget(svc.keys.counters("room1"), "reply") == "1"
+    assert svc.client.xlen(svc.keys.mod_stream("room1")) == 1  # room1's flagged comment is queued
+    assert svc.engine.spool.pending()  # room2's is kept in the spool, not lost
+    again = svc.engine.handle([C(1)], now_ms=NOW)[0]  # room1's answer stands: the retry gets it, nothing spent twice
+    assert again.reply == out[0].reply and svc.client.hget(svc.keys.counters("room1"), "reply") == "1"
+
+
+def test_one_unreadable_rule_or_key_record_cannot_stop_rules_keys_and_revocations(services) -> None:
+    from nlp_service.core import metrics
+    from nlp_service.store import apikeys
+
+    a, b = services(), services()
+    setup_room(a, lottery_rule())
+    raw, record = apikeys.create_key(a.client, a.keys, "bot1", "bot", ["room1"])
+    before = metrics.STATE_ERRORS._value.get()
+    # written by hand or by an older release: a rule that no longer validates, a key record that is not JSON
+    a.client.hset(a.keys.rules("_global"), "broken", '{"id": "broken", "match": 5}')
+    a.client.hset(a.keys.api_keys(), "0" * 64, "not json")
+    store.save_rule(a.client, a.keys, lottery_rule(replies=["新的回复{lottery_time}"]))  # a change to propagate
+    assert apikeys.revoke_key(a.client, a.keys, record.key_id)
+    b.state.refresh()
+    b.reload_keys()
+    assert "新的回复8点" in b.engine.handle([C(1)], now_ms=NOW)[0].reply["text"]  # the change reached b
+    assert apikeys.hash_key(raw) not in b.api_keys and b.api_keys  # and the revocation did; the good keys loaded
+    assert metrics.STATE_ERRORS._value.get() > before  # the bad records were counted

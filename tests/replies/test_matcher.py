@@ -92,3 +92,31 @@ def test_intent_with_keywords_stays_an_and() -> None:
 def test_intent_fallback_is_validated(intents) -> None:
     with pytest.raises(ValueError, match="intents"):
         R("bad", {"intents": intents})
+
+
+class _FakeCost:
+    """A clock in which every regex match costs ``each`` seconds (no real time is read)."""
+
+    def __init__(self, each: float) -> None:
+        self.now, self.each, self.calls = 0.0, each, 0
+
+    def __call__(self) -> float:
+        self.calls += 1
+        if self.calls % 2 == 0:  # the second reading of a match: after it
+            self.now += self.each
+        return self.now
+
+
+def test_a_rooms_regex_budget_is_spent_then_its_regexes_are_skipped_with_a_reason() -> None:
+    from nlp_service.replies.matcher import REGEX_BUDGET, RegexBudget
+
+    compiled = CompiledRules([R("link", {"regex": "(几|多少)号?链接"})])
+    text = normalize("几号链接").text
+    budget = RegexBudget(0.010, clock=_FakeCost(0.004))  # 10 ms; each match "costs" 4 ms
+    results = [compiled.match(text, budget=budget) for _ in range(5)]
+    assert [len(r.candidates) for r in results] == [1, 1, 1, 0, 0]  # 4 + 4 + 4 > 10: the rest skipped
+    assert [r.regex_skipped for r in results] == [0, 0, 0, 1, 1]
+    assert results[3].rejected[0].reason == REGEX_BUDGET
+    nothing = compiled.match(text, budget=RegexBudget(0))  # a budget of 0: no regex runs at all
+    assert nothing.candidates == [] and nothing.regex_skipped == 1
+    assert compiled.match(text).candidates  # without a budget (the dry run): the per-match bound only

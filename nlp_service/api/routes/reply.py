@@ -65,7 +65,7 @@ async def answer(services: Services, model: type[CommentIn] | type[BatchIn], bod
     """The response body of a reply request. Every 401/403/413/422 error is raised by
     :func:`comments_of`, before the engine sees a comment (the fast path relies on it)."""
     comments = comments_of(services, model, body, authorization)
-    return render(await services.coalescer.submit(comments), model is BatchIn)
+    return render(await services.reply(comments), model is BatchIn)
 
 
 async def _answer(request: Request, model: type[CommentIn] | type[BatchIn]) -> Response:
