@@ -110,15 +110,22 @@ def delete_rule(client: redis.Redis, keys: Keys, scope: str, rule_id: str) -> No
         raise RuleNotFoundError(f"no rule {rule_id!r} in scope {scope!r}")
 
 
-def list_rules(client: redis.Redis, keys: Keys, scope: str | None = None) -> list[Rule]:
-    """Rules of one scope, or of every scope when ``scope`` is None."""
+def list_rules(
+    client: redis.Redis, keys: Keys, scope: str | None = None, unreadable: list[dict[str, str]] | None = None
+) -> list[Rule]:
+    """Rules of one scope, or of every scope when ``scope`` is None. A stored rule that no
+    longer validates is left out (as on the reply path) and, when ``unreadable`` is given,
+    named there by scope and id so an admin can replace or delete it."""
     scopes = [scope] if scope else [GLOBAL_SCOPE, *sorted(client.smembers(keys.rooms()))]
     pipe = client.pipeline(transaction=False)
     for s in scopes:
         pipe.hgetall(keys.rules(_scope_room(s)))
     out: list[Rule] = []
-    for raw in pipe.execute():
-        out += sorted((Rule.model_validate_json(v) for v in raw.values()), key=lambda r: (r.priority, r.id))
+    for s, raw in zip(scopes, pipe.execute()):
+        bad: list[str] = []
+        out += sorted(_valid_rules(raw, s, bad), key=lambda r: (r.priority, r.id))
+        if unreadable is not None:
+            unreadable += [{"scope": s, "id": rule_id} for rule_id in bad]
     return out
 
 
@@ -135,9 +142,10 @@ def room_state(client: redis.Redis, keys: Keys, room: str) -> tuple[list[Rule], 
     return _valid_rules(g_rules, GLOBAL), _valid_rules(r_rules, room) if room != GLOBAL else [], {**g_vars, **r_vars}, cfg
 
 
-def _valid_rules(raw: dict[str, str], scope: str) -> list[Rule]:
+def _valid_rules(raw: dict[str, str], scope: str, bad: list[str] | None = None) -> list[Rule]:
     """The stored rules that still validate; one that does not (written by an older release
-    or by hand) is skipped, logged and counted, so it cannot stop every room's state."""
+    or by hand) is skipped, logged and counted, so it cannot stop every room's state.
+    ``bad`` collects the skipped ids."""
     out = []
     for rule_id, value in raw.items():
         try:
@@ -145,6 +153,8 @@ def _valid_rules(raw: dict[str, str], scope: str) -> list[Rule]:
         except ValidationError:
             log.warning("scope %r: ignoring stored rule %r (invalid)", scope, rule_id)
             metrics.STATE_ERRORS.inc()
+            if bad is not None:
+                bad.append(rule_id)
     return out
 
 

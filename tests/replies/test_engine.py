@@ -299,3 +299,6 @@ def test_one_unreadable_rule_or_key_record_cannot_stop_rules_keys_and_revocation
     assert "新的回复8点" in b.engine.handle([C(1)], now_ms=NOW)[0].reply["text"]  # the change reached b
     assert apikeys.hash_key(raw) not in b.api_keys and b.api_keys  # and the revocation did; the good keys loaded
     assert metrics.STATE_ERRORS._value.get() > before  # the bad records were counted
+    unreadable: list[dict[str, str]] = []
+    listed = store.list_rules(a.client, a.keys, None, unreadable)  # the admin listing skips and names it
+    assert [r.id for r in listed] == ["lottery"] and unreadable == [{"scope": "global", "id": "broken"}]

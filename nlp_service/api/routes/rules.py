@@ -19,7 +19,11 @@ router = APIRouter(prefix="/v1", tags=["rules"])
 
 @router.get("/rules")
 def list_rules(_: AdminKey, services: ServicesDep, scope: str | None = None) -> dict:
-    return {"rules": [r.model_dump(mode="json") for r in store.list_rules(services.client, services.keys, scope)]}
+    """The rules; ``unreadable`` names stored records that no longer validate (skipped by
+    the reply path too), so they can be replaced or deleted instead of failing the listing."""
+    unreadable: list[dict[str, str]] = []
+    rules = store.list_rules(services.client, services.keys, scope, unreadable)
+    return {"rules": [r.model_dump(mode="json") for r in rules], "unreadable": unreadable}
 
 
 @router.post("/rules", status_code=201)
