@@ -17,6 +17,7 @@
  *                            1..max_n-grams of ``text`` with spaces removed.
  *   row_sums(matrix, rows[, tfs])    Σ tf·row and Σ tf²·row over rows of a C-contiguous
  *                            float64 matrix.
+ *   normalize_plans(text, plans, plan)  the full normaliser's two passes (normalize.py).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -701,7 +702,170 @@ done:
     return result;
 }
 
+/* normalize_plans(text, plans, plan) -> (matching form, offsets, emojis), or None when
+ * nothing visible is left: normalize.py's _normalize_full (kept as the reference and the
+ * fallback) with the same two passes. Pass 1 looks each character's plan, a tuple of
+ * (one-character str, kind), up in the dict ``plans`` (calling ``plan(ch)``, which fills it,
+ * on a miss); pass 2 collapses separator runs and compresses runs of four or more. */
+enum { K_CJK = 0, K_WORD = 1, K_SEP = 2, K_EMOJI = 3 };
+
+typedef struct {
+    Py_UCS4 *ch;
+    unsigned char *kind;
+    Py_ssize_t *origin;
+    Py_ssize_t n, cap;
+} CharBuf;
+
+static int charbuf_push(CharBuf *b, Py_UCS4 c, int kind, Py_ssize_t origin) {
+    if (b->n == b->cap) {
+        Py_ssize_t cap = b->cap ? 2 * b->cap : 64;
+        Py_UCS4 *ch = PyMem_Realloc(b->ch, cap * sizeof(Py_UCS4));
+        if (ch == NULL) return -1;
+        b->ch = ch;
+        unsigned char *kinds = PyMem_Realloc(b->kind, cap);
+        if (kinds == NULL) return -1;
+        b->kind = kinds;
+        Py_ssize_t *orig = PyMem_Realloc(b->origin, cap * sizeof(Py_ssize_t));
+        if (orig == NULL) return -1;
+        b->origin = orig;
+        b->cap = cap;
+    }
+    b->ch[b->n] = c;
+    b->kind[b->n] = (unsigned char)kind;
+    b->origin[b->n] = origin;
+    b->n++;
+    return 0;
+}
+
+static void charbuf_free(CharBuf *b) {
+    PyMem_Free(b->ch);
+    PyMem_Free(b->kind);
+    PyMem_Free(b->origin);
+}
+
+/* _append_compressed: a fourth equal character in a row is dropped */
+static int push_compressed(CharBuf *out, Py_UCS4 c, Py_ssize_t origin) {
+    Py_ssize_t n = out->n;
+    if (n >= 3 && out->ch[n - 1] == c && out->ch[n - 2] == c && out->ch[n - 3] == c) return 0;
+    return charbuf_push(out, c, 0, origin);
+}
+
+static int plan_chars(PyObject *text, PyObject *plans, PyObject *plan_fn, CharBuf *buf, PyObject *emojis) {
+    Py_ssize_t len = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    for (Py_ssize_t i = 0; i < len; i++) {
+        PyObject *ch = PyUnicode_FromOrdinal(PyUnicode_READ(kind, data, i));
+        if (ch == NULL) return -1;
+        PyObject *plan = PyDict_GetItemWithError(plans, ch);  /* borrowed */
+        if (plan != NULL) {
+            Py_INCREF(plan);
+        } else if (!PyErr_Occurred()) {
+            plan = PyObject_CallOneArg(plan_fn, ch);
+        }
+        Py_DECREF(ch);
+        if (plan == NULL) return -1;
+        if (!PyTuple_Check(plan)) {
+            Py_DECREF(plan);
+            PyErr_SetString(PyExc_TypeError, "a character's plan must be a tuple of (str, kind)");
+            return -1;
+        }
+        for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(plan); k++) {
+            PyObject *step = PyTuple_GET_ITEM(plan, k);
+            PyObject *out = PyTuple_Check(step) && PyTuple_GET_SIZE(step) == 2 ? PyTuple_GET_ITEM(step, 0) : NULL;
+            long kd = out != NULL ? PyLong_AsLong(PyTuple_GET_ITEM(step, 1)) : -1;
+            if (out == NULL || !PyUnicode_Check(out) || PyUnicode_GET_LENGTH(out) != 1 || kd < K_CJK || kd > K_EMOJI) {
+                Py_DECREF(plan);
+                if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "a plan step must be (one-character str, kind 0..3)");
+                return -1;
+            }
+            if ((kd == K_EMOJI && PyList_Append(emojis, out) < 0) || charbuf_push(buf, PyUnicode_READ_CHAR(out, 0), (int)kd, i) < 0) {
+                Py_DECREF(plan);
+                if (!PyErr_Occurred()) PyErr_NoMemory();
+                return -1;
+            }
+        }
+        Py_DECREF(plan);
+    }
+    return 0;
+}
+
+static int collapse(const CharBuf *in, CharBuf *out) {
+    Py_ssize_t n = in->n, i = 0;
+    int prev_kind = K_SEP;  /* acts like the start of text */
+    while (i < n) {
+        int kd = in->kind[i];
+        if (kd == K_CJK || kd == K_WORD) {
+            if (push_compressed(out, in->ch[i], in->origin[i]) < 0) return -1;
+            prev_kind = kd;
+            i++;
+            continue;
+        }
+        Py_ssize_t j = i;
+        int has_emoji = 0, filler = 1, all_space = 1;
+        while (j < n && (in->kind[j] == K_SEP || in->kind[j] == K_EMOJI)) {
+            Py_UCS4 c = in->ch[j];
+            has_emoji |= in->kind[j] == K_EMOJI;
+            filler &= c != '?' && c != '!';
+            all_space &= c == ' ';
+            j++;
+        }
+        int next_kind = j < n ? in->kind[j] : K_SEP;
+        int between_words = (prev_kind == K_CJK || prev_kind == K_WORD) && (next_kind == K_CJK || next_kind == K_WORD);
+        if (between_words && filler && (prev_kind == K_CJK || next_kind == K_CJK) && j - i <= 3) {
+            i = j;  /* 微.信 / 微 信 / 加❤微: a short filler run between characters is dropped */
+            continue;
+        }
+        if (!has_emoji && all_space) {
+            if (out->n > 0 && j < n && charbuf_push(out, ' ', 0, in->origin[i]) < 0) return -1;
+        } else {
+            for (Py_ssize_t k = i; k < j; k++)
+                if (in->ch[k] != ' ' && push_compressed(out, in->ch[k], in->origin[k]) < 0) return -1;
+        }
+        prev_kind = K_SEP;
+        i = j;
+    }
+    return 0;
+}
+
+static PyObject *normalize_plans(PyObject *mod, PyObject *args) {
+    (void)mod;
+    PyObject *text, *plans, *plan_fn;
+    if (!PyArg_ParseTuple(args, "UO!O", &text, &PyDict_Type, &plans, &plan_fn)) return NULL;
+    CharBuf buf = {0}, out = {0};
+    PyObject *result = NULL, *emojis = PyList_New(0);
+    if (emojis == NULL || plan_chars(text, plans, plan_fn, &buf, emojis) < 0) goto done;
+    int visible = PyList_GET_SIZE(emojis) > 0;
+    for (Py_ssize_t k = 0; !visible && k < buf.n; k++) visible = buf.kind[k] != K_SEP || buf.ch[k] != ' ';
+    if (!visible) {
+        result = Py_NewRef(Py_None);
+        goto done;
+    }
+    if (collapse(&buf, &out) < 0) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    PyObject *joined = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, out.ch, out.n);
+    PyObject *offsets = PyTuple_New(out.n);
+    PyObject *emoji_tuple = PyList_AsTuple(emojis);
+    for (Py_ssize_t k = 0; offsets != NULL && k < out.n; k++) {
+        PyObject *o = PyLong_FromSsize_t(out.origin[k]);
+        if (o == NULL) Py_CLEAR(offsets);
+        else PyTuple_SET_ITEM(offsets, k, o);
+    }
+    if (joined != NULL && offsets != NULL && emoji_tuple != NULL) result = PyTuple_Pack(3, joined, offsets, emoji_tuple);
+    Py_XDECREF(joined);
+    Py_XDECREF(offsets);
+    Py_XDECREF(emoji_tuple);
+done:
+    Py_XDECREF(emojis);
+    charbuf_free(&buf);
+    charbuf_free(&out);
+    return result;
+}
+
 static PyMethodDef module_methods[] = {
+    {"normalize_plans", normalize_plans, METH_VARARGS, "normalize_plans(text, plans, plan): (text, offsets, emojis) of the matching form, or None when empty"},
     {"flagged_logits", flagged_logits, METH_VARARGS, "flagged_logits(matrix, rows, biases, thresholds): [(k, z)] at or over threshold"},
     {"fused_probs", fused_probs, METH_VARARGS, "fused_probs(matrix, counts, sublinear, layout): probabilities per model"},
     {"row_sums", row_sums, METH_VARARGS, "row_sums(matrix, rows, tfs=None): Σ rows (or (Σ tf·row, Σ tf²·row))"},
