@@ -353,28 +353,72 @@ static PyObject *StrTable_gram_rows(StrTable *self, PyObject *args) {
     return rows;
 }
 
-/* counts[j] += 1 for the row j of prefix + s, when the table has it. */
-static int count_key(const StrTable *t, PyObject *counts, const Py_UCS4 *pre, const Py_UCS4 *s, Py_ssize_t n) {
-    const Entry *e = table_find2(t, pre, 2, s, n);
-    if (e == NULL || isnan(e->value)) return 0;
-    PyObject *key = PyLong_FromLong((long)e->value);
-    if (key == NULL) return -1;
-    PyObject *old = PyDict_GetItemWithError(counts, key);
-    long c = 0;
-    if (old != NULL) {
-        c = PyLong_AsLong(old);
-    } else if (PyErr_Occurred()) {
-        Py_DECREF(key);
-        return -1;
+/* The rows a comment's features hit, in the walk's order (repeats included). */
+typedef struct {
+    Py_ssize_t *rows;
+    long *counts;  /* after distinct_rows: the count of each row */
+    Py_ssize_t n, cap;
+} RowList;
+
+static int rows_push(RowList *l, Py_ssize_t row) {
+    if (l->n == l->cap) {
+        Py_ssize_t cap = l->cap ? 2 * l->cap : 64;
+        Py_ssize_t *rows = PyMem_Realloc(l->rows, cap * sizeof(Py_ssize_t));
+        if (rows == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        l->rows = rows;
+        l->cap = cap;
     }
-    PyObject *value = PyLong_FromLong(c + 1);
-    int rc = value == NULL ? -1 : PyDict_SetItem(counts, key, value);
-    Py_DECREF(key);
-    Py_XDECREF(value);
-    return rc;
+    l->rows[l->n++] = row;
+    return 0;
 }
 
-static int count_str(const StrTable *t, PyObject *counts, const Py_UCS4 *pre, PyObject *str, int skip_space) {
+static void rows_free(RowList *l) {
+    PyMem_Free(l->rows);
+    PyMem_Free(l->counts);
+}
+
+/* Keep each row once, in the order of its first hit, with its number of hits (what the
+ * {row: count} dict built hit by hit held, in its insertion order). */
+static int distinct_rows(RowList *l) {
+    Py_ssize_t size = 16;
+    while (size < 2 * l->n) size *= 2;
+    Py_ssize_t *slots = PyMem_Malloc(size * sizeof(Py_ssize_t));
+    l->counts = PyMem_Calloc(l->n ? l->n : 1, sizeof(long));
+    if (slots == NULL || l->counts == NULL) {
+        PyMem_Free(slots);
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < size; i++) slots[i] = -1;
+    Py_ssize_t kept = 0;
+    for (Py_ssize_t i = 0; i < l->n; i++) {
+        Py_ssize_t row = l->rows[i];
+        size_t h = ((size_t)row * 0x9E3779B97F4A7C15ULL) & (size_t)(size - 1);
+        while (slots[h] >= 0 && l->rows[slots[h]] != row) h = (h + 1) & (size_t)(size - 1);
+        if (slots[h] < 0) {
+            slots[h] = kept;
+            l->rows[kept] = row;  /* kept <= i: the slot was read already */
+            l->counts[kept++] = 1;
+        } else {
+            l->counts[slots[h]]++;
+        }
+    }
+    l->n = kept;
+    PyMem_Free(slots);
+    return 0;
+}
+
+/* a hit on the row of prefix + s, when the table has it */
+static int count_key(const StrTable *t, RowList *hits, const Py_UCS4 *pre, const Py_UCS4 *s, Py_ssize_t n) {
+    const Entry *e = table_find2(t, pre, 2, s, n);
+    if (e == NULL || isnan(e->value)) return 0;
+    return rows_push(hits, (Py_ssize_t)e->value);
+}
+
+static int count_str(const StrTable *t, RowList *hits, const Py_UCS4 *pre, PyObject *str, int skip_space) {
     if (!PyUnicode_Check(str)) {
         PyErr_SetString(PyExc_TypeError, "tokens and emojis must be str");
         return -1;
@@ -382,62 +426,93 @@ static int count_str(const StrTable *t, PyObject *counts, const Py_UCS4 *pre, Py
     Py_ssize_t n;
     Py_UCS4 *buf = ucs4_of(str, &n);
     if (buf == NULL) return -1;
-    int rc = (skip_space && n == 1 && buf[0] == ' ') ? 0 : count_key(t, counts, pre, buf, n);
+    int rc = (skip_space && n == 1 && buf[0] == ' ') ? 0 : count_key(t, hits, pre, buf, n);
     PyMem_Free(buf);
     return rc;
 }
 
-/* count_features(text, tokens, emojis, cut) -> {row: count}: the rows of "w:" + each token,
- * "c:" + each CJK character and "b:" + each character bigram of text (spaces break them),
- * "e:" + each emoji, and when cut > 0 "p:" + the tokens before tokens[cut] and "a:" + those
- * after it; in this order (FusedLinear.count_comment's walk; tested equal). */
-static PyObject *StrTable_count_features(StrTable *self, PyObject *args) {
-    PyObject *text, *tokens, *emojis;
-    Py_ssize_t cut;
-    if (!PyArg_ParseTuple(args, "UOOn", &text, &tokens, &emojis, &cut)) return NULL;
+/* The rows of "w:" + each token, "c:" + each CJK character and "b:" + each character bigram
+ * of text (spaces break them), "e:" + each emoji, and when cut > 0 "p:" + the tokens before
+ * tokens[cut] and "a:" + those after it; in this order (FusedLinear.count_comment's walk),
+ * each row once with its count. */
+static int feature_rows(const StrTable *self, PyObject *text, PyObject *tokens, PyObject *emojis, Py_ssize_t cut, RowList *hits) {
     static const Py_UCS4 W[2] = {'w', ':'}, C[2] = {'c', ':'}, B[2] = {'b', ':'}, E[2] = {'e', ':'}, P[2] = {'p', ':'}, A[2] = {'a', ':'};
     PyObject *toks = PySequence_Fast(tokens, "tokens must be a sequence of str");
-    if (toks == NULL) return NULL;
+    if (toks == NULL) return -1;
     PyObject *ems = PySequence_Fast(emojis, "emojis must be a sequence of str");
     if (ems == NULL) {
         Py_DECREF(toks);
-        return NULL;
+        return -1;
     }
-    PyObject *counts = PyDict_New();
+    int rc = 0;
     Py_ssize_t n_tok = PySequence_Fast_GET_SIZE(toks);
-    for (Py_ssize_t q = 0; counts && q < n_tok; q++)
-        if (count_str(self, counts, W, PySequence_Fast_GET_ITEM(toks, q), 1) < 0) Py_CLEAR(counts);
-    if (counts) {
+    for (Py_ssize_t q = 0; rc == 0 && q < n_tok; q++) rc = count_str(self, hits, W, PySequence_Fast_GET_ITEM(toks, q), 1);
+    if (rc == 0) {
         Py_ssize_t n;
         Py_UCS4 *s = ucs4_of(text, &n);
-        if (s == NULL) Py_CLEAR(counts);
+        if (s == NULL) rc = -1;
         Py_ssize_t prev = -1;
-        for (Py_ssize_t i = 0; counts && i < n; i++) {
+        for (Py_ssize_t i = 0; rc == 0 && i < n; i++) {
             if (s[i] == ' ') {
                 prev = -1;
                 continue;
             }
-            if (s[i] >= 0x4e00 && s[i] <= 0x9fff && count_key(self, counts, C, s + i, 1) < 0) Py_CLEAR(counts);
-            if (counts && prev >= 0 && count_key(self, counts, B, s + prev, 2) < 0) Py_CLEAR(counts);
+            if (s[i] >= 0x4e00 && s[i] <= 0x9fff) rc = count_key(self, hits, C, s + i, 1);
+            if (rc == 0 && prev >= 0) rc = count_key(self, hits, B, s + prev, 2);
             prev = i;
         }
         PyMem_Free(s);
     }
     Py_ssize_t n_em = PySequence_Fast_GET_SIZE(ems);
-    for (Py_ssize_t q = 0; counts && q < n_em; q++)
-        if (count_str(self, counts, E, PySequence_Fast_GET_ITEM(ems, q), 0) < 0) Py_CLEAR(counts);
+    for (Py_ssize_t q = 0; rc == 0 && q < n_em; q++) rc = count_str(self, hits, E, PySequence_Fast_GET_ITEM(ems, q), 0);
     if (cut > 0 && cut < n_tok) {
-        for (Py_ssize_t q = 0; counts && q < cut; q++)
-            if (count_str(self, counts, P, PySequence_Fast_GET_ITEM(toks, q), 1) < 0) Py_CLEAR(counts);
-        for (Py_ssize_t q = cut + 1; counts && q < n_tok; q++)
-            if (count_str(self, counts, A, PySequence_Fast_GET_ITEM(toks, q), 1) < 0) Py_CLEAR(counts);
+        for (Py_ssize_t q = 0; rc == 0 && q < cut; q++) rc = count_str(self, hits, P, PySequence_Fast_GET_ITEM(toks, q), 1);
+        for (Py_ssize_t q = cut + 1; rc == 0 && q < n_tok; q++) rc = count_str(self, hits, A, PySequence_Fast_GET_ITEM(toks, q), 1);
     }
     Py_DECREF(toks);
     Py_DECREF(ems);
+    return rc == 0 ? distinct_rows(hits) : -1;
+}
+
+/* count_features(text, tokens, emojis, cut) -> {row: count}: feature_rows as a dict (in
+ * the walk's order; tested equal to FusedLinear.count_comment_py). */
+static PyObject *StrTable_count_features(StrTable *self, PyObject *args) {
+    PyObject *text, *tokens, *emojis;
+    Py_ssize_t cut;
+    if (!PyArg_ParseTuple(args, "UOOn", &text, &tokens, &emojis, &cut)) return NULL;
+    RowList hits = {0};
+    PyObject *counts = NULL;
+    if (feature_rows(self, text, tokens, emojis, cut, &hits) == 0 && (counts = PyDict_New()) != NULL) {
+        for (Py_ssize_t i = 0; counts != NULL && i < hits.n; i++) {
+            PyObject *key = PyLong_FromSsize_t(hits.rows[i]), *value = PyLong_FromLong(hits.counts[i]);
+            if (key == NULL || value == NULL || PyDict_SetItem(counts, key, value) < 0) Py_CLEAR(counts);
+            Py_XDECREF(key);
+            Py_XDECREF(value);
+        }
+    }
+    rows_free(&hits);
     return counts;
 }
 
+static PyObject *score_rows(PyObject *matrix, const RowList *hits, int sublinear, PyObject *layout);
+
+/* comment_probs(text, tokens, emojis, cut, matrix, sublinear, layout) -> [probabilities per
+ * model]: fused_probs(matrix, count_features(text, tokens, emojis, cut), sublinear, layout)
+ * in one call, without the dict of counts in between (the same rows in the same order, so
+ * the same sums bit for bit). */
+static PyObject *StrTable_comment_probs(StrTable *self, PyObject *args) {
+    PyObject *text, *tokens, *emojis, *matrix, *layout;
+    Py_ssize_t cut;
+    int sublinear;
+    if (!PyArg_ParseTuple(args, "UOOnOpO!", &text, &tokens, &emojis, &cut, &matrix, &sublinear, &PyTuple_Type, &layout)) return NULL;
+    RowList hits = {0};
+    PyObject *result = feature_rows(self, text, tokens, emojis, cut, &hits) == 0 ? score_rows(matrix, &hits, sublinear, layout) : NULL;
+    rows_free(&hits);
+    return result;
+}
+
 static PyMethodDef StrTable_methods[] = {
+    {"comment_probs", (PyCFunction)StrTable_comment_probs, METH_VARARGS, "comment_probs(text, tokens, emojis, cut, matrix, sublinear, layout): fused_probs of count_features"},
     {"count_features", (PyCFunction)StrTable_count_features, METH_VARARGS, "count_features(text, tokens, emojis, cut): {row: count} (see the C comment)"},
     {"get", (PyCFunction)StrTable_get, METH_VARARGS, "get(key, default=None): the value (None for a prefix-only key), or default"},
     {"cut_block", (PyCFunction)StrTable_cut_block, METH_VARARGS, "cut_block(block, unknown): jieba's words of one block (no HMM)"},
@@ -557,6 +632,27 @@ static PyObject *fused_probs(PyObject *mod, PyObject *args) {
     PyObject *matrix, *counts, *layout;
     int sublinear;
     if (!PyArg_ParseTuple(args, "OO!pO!", &matrix, &PyDict_Type, &counts, &sublinear, &PyTuple_Type, &layout)) return NULL;
+    Py_ssize_t n = PyDict_GET_SIZE(counts), pos = 0, i = 0;
+    RowList hits = {PyMem_Malloc((n ? n : 1) * sizeof(Py_ssize_t)), PyMem_Malloc((n ? n : 1) * sizeof(long)), n, n};
+    PyObject *key, *value, *result = NULL;
+    if (hits.rows == NULL || hits.counts == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    while (PyDict_Next(counts, &pos, &key, &value)) {
+        hits.rows[i] = PyLong_AsSsize_t(key);
+        hits.counts[i] = PyLong_AsLong(value);
+        if ((hits.rows[i] == -1 || hits.counts[i] == -1) && PyErr_Occurred()) goto done;
+        i++;
+    }
+    result = score_rows(matrix, &hits, sublinear, layout);
+done:
+    rows_free(&hits);
+    return result;
+}
+
+/* fused_probs' arithmetic over rows with their counts (in their order) */
+static PyObject *score_rows(PyObject *matrix, const RowList *hits, int sublinear, PyObject *layout) {
     Py_buffer view;
     if (PyObject_GetBuffer(matrix, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return NULL;
     PyObject *result = NULL;
@@ -574,12 +670,9 @@ static PyObject *fused_probs(PyObject *mod, PyObject *args) {
         PyErr_NoMemory();
         goto done;
     }
-    Py_ssize_t pos = 0;
-    PyObject *key, *value;
-    while (PyDict_Next(counts, &pos, &key, &value)) {
-        Py_ssize_t r = PyLong_AsSsize_t(key);
-        long c = PyLong_AsLong(value);
-        if ((r == -1 || c == -1) && PyErr_Occurred()) goto done;
+    for (Py_ssize_t i = 0; i < hits->n; i++) {
+        Py_ssize_t r = hits->rows[i];
+        long c = hits->counts[i];
         if (r < 0 || r >= n_rows) {
             PyErr_SetString(PyExc_IndexError, "row index out of range");
             goto done;
