@@ -95,7 +95,7 @@ class Analyzer:
         settings = self.settings
         norm = normalize(check_text(text, settings.max_text_length))
         tokens = self.segmenter.words(norm.text)
-        probs = self.scorer.predict_counts(self.scorer.count_comment(norm.text, tokens, norm.emojis))
+        probs = self.scorer.comment_probs(norm.text, tokens, norm.emojis)
         return Analysis(
             normalized=norm,
             tokens=tuple(tokens),

@@ -61,17 +61,18 @@ class Labeler:
     text once and reuse the result."""
 
     def __init__(self, analyzer: Analyzer, lexicon: Lexicon, classifier: ModerationClassifier | None = None) -> None:
+        from nlp_service.moderation.detect import moderate
+
         self.analyzer, self.lexicon, self.classifier = analyzer, lexicon, classifier
+        self._moderate = moderate  # imported here, not per text: the models load lazily
 
     def label(self, text: str) -> Labels | str:
         """The labels of ``text``, or the reason it cannot be scored."""
-        from nlp_service.moderation.detect import moderate
-
         try:
             a = self.analyzer.analyze(text)
         except InvalidTextError as exc:
             return str(exc)
-        m = moderate(a, self.lexicon, classifier=self.classifier)
+        m = self._moderate(a, self.lexicon, classifier=self.classifier)
         return Labels(a.sentiment.label, a.sentiment.score, a.intent.label, a.intent.confidence, tuple(a.keywords), m.action, tuple(m.categories))
 
     def label_memo(self, text: str, memo: LabelMemo) -> Labels | str:

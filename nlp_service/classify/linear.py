@@ -136,6 +136,14 @@ class FusedLinear:
             return self._table.count_features(text, tokens, tuple(emojis), contrast_split(tokens))
         return self.count_comment_py(text, tokens, emojis)
 
+    def comment_probs(self, text: str, tokens: Sequence[str], emojis: Iterable[str] = ()) -> dict[str, list[float]]:
+        """``predict_counts(count_comment(text, tokens, emojis))``; in one C call when the
+        extension is built (the counts never become a dict; tested equal)."""
+        if self._table is not None and fused_probs is not None:
+            probs = self._table.comment_probs(text, tokens, tuple(emojis), contrast_split(tokens), self.matrix, self._sublinear_tf, self._c_layout)
+            return dict(zip(self.names, probs, strict=True))
+        return self.predict_counts(self.count_comment(text, tokens, emojis))
+
     def count_comment_py(self, text: str, tokens: Sequence[str], emojis: Iterable[str] = ()) -> dict[int, int]:
         """:meth:`count_comment` in Python (the fallback, and the reference for the C walk).
 
@@ -230,6 +238,8 @@ def argmax(values: Sequence[float]) -> int:
     """Index of the largest value (the first on ties), for lists and arrays alike."""
     if len(values) == 0:
         return 0
+    if type(values) is list:  # the scorer's lists: the same comparisons, in C (a third of the time)
+        return values.index(max(values))
     return max(range(len(values)), key=values.__getitem__)  # max keeps the first of equals
 
 

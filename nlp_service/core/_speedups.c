@@ -17,6 +17,7 @@
  *                            1..max_n-grams of ``text`` with spaces removed.
  *   row_sums(matrix, rows[, tfs])    Σ tf·row and Σ tf²·row over rows of a C-contiguous
  *                            float64 matrix.
+ *   normalize_plans(text, plans, plan)  the full normaliser's two passes (normalize.py).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -352,28 +353,72 @@ static PyObject *StrTable_gram_rows(StrTable *self, PyObject *args) {
     return rows;
 }
 
-/* counts[j] += 1 for the row j of prefix + s, when the table has it. */
-static int count_key(const StrTable *t, PyObject *counts, const Py_UCS4 *pre, const Py_UCS4 *s, Py_ssize_t n) {
-    const Entry *e = table_find2(t, pre, 2, s, n);
-    if (e == NULL || isnan(e->value)) return 0;
-    PyObject *key = PyLong_FromLong((long)e->value);
-    if (key == NULL) return -1;
-    PyObject *old = PyDict_GetItemWithError(counts, key);
-    long c = 0;
-    if (old != NULL) {
-        c = PyLong_AsLong(old);
-    } else if (PyErr_Occurred()) {
-        Py_DECREF(key);
-        return -1;
+/* The rows a comment's features hit, in the walk's order (repeats included). */
+typedef struct {
+    Py_ssize_t *rows;
+    long *counts;  /* after distinct_rows: the count of each row */
+    Py_ssize_t n, cap;
+} RowList;
+
+static int rows_push(RowList *l, Py_ssize_t row) {
+    if (l->n == l->cap) {
+        Py_ssize_t cap = l->cap ? 2 * l->cap : 64;
+        Py_ssize_t *rows = PyMem_Realloc(l->rows, cap * sizeof(Py_ssize_t));
+        if (rows == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        l->rows = rows;
+        l->cap = cap;
     }
-    PyObject *value = PyLong_FromLong(c + 1);
-    int rc = value == NULL ? -1 : PyDict_SetItem(counts, key, value);
-    Py_DECREF(key);
-    Py_XDECREF(value);
-    return rc;
+    l->rows[l->n++] = row;
+    return 0;
 }
 
-static int count_str(const StrTable *t, PyObject *counts, const Py_UCS4 *pre, PyObject *str, int skip_space) {
+static void rows_free(RowList *l) {
+    PyMem_Free(l->rows);
+    PyMem_Free(l->counts);
+}
+
+/* Keep each row once, in the order of its first hit, with its number of hits (what the
+ * {row: count} dict built hit by hit held, in its insertion order). */
+static int distinct_rows(RowList *l) {
+    Py_ssize_t size = 16;
+    while (size < 2 * l->n) size *= 2;
+    Py_ssize_t *slots = PyMem_Malloc(size * sizeof(Py_ssize_t));
+    l->counts = PyMem_Calloc(l->n ? l->n : 1, sizeof(long));
+    if (slots == NULL || l->counts == NULL) {
+        PyMem_Free(slots);
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < size; i++) slots[i] = -1;
+    Py_ssize_t kept = 0;
+    for (Py_ssize_t i = 0; i < l->n; i++) {
+        Py_ssize_t row = l->rows[i];
+        size_t h = ((size_t)row * 0x9E3779B97F4A7C15ULL) & (size_t)(size - 1);
+        while (slots[h] >= 0 && l->rows[slots[h]] != row) h = (h + 1) & (size_t)(size - 1);
+        if (slots[h] < 0) {
+            slots[h] = kept;
+            l->rows[kept] = row;  /* kept <= i: the slot was read already */
+            l->counts[kept++] = 1;
+        } else {
+            l->counts[slots[h]]++;
+        }
+    }
+    l->n = kept;
+    PyMem_Free(slots);
+    return 0;
+}
+
+/* a hit on the row of prefix + s, when the table has it */
+static int count_key(const StrTable *t, RowList *hits, const Py_UCS4 *pre, const Py_UCS4 *s, Py_ssize_t n) {
+    const Entry *e = table_find2(t, pre, 2, s, n);
+    if (e == NULL || isnan(e->value)) return 0;
+    return rows_push(hits, (Py_ssize_t)e->value);
+}
+
+static int count_str(const StrTable *t, RowList *hits, const Py_UCS4 *pre, PyObject *str, int skip_space) {
     if (!PyUnicode_Check(str)) {
         PyErr_SetString(PyExc_TypeError, "tokens and emojis must be str");
         return -1;
@@ -381,62 +426,93 @@ static int count_str(const StrTable *t, PyObject *counts, const Py_UCS4 *pre, Py
     Py_ssize_t n;
     Py_UCS4 *buf = ucs4_of(str, &n);
     if (buf == NULL) return -1;
-    int rc = (skip_space && n == 1 && buf[0] == ' ') ? 0 : count_key(t, counts, pre, buf, n);
+    int rc = (skip_space && n == 1 && buf[0] == ' ') ? 0 : count_key(t, hits, pre, buf, n);
     PyMem_Free(buf);
     return rc;
 }
 
-/* count_features(text, tokens, emojis, cut) -> {row: count}: the rows of "w:" + each token,
- * "c:" + each CJK character and "b:" + each character bigram of text (spaces break them),
- * "e:" + each emoji, and when cut > 0 "p:" + the tokens before tokens[cut] and "a:" + those
- * after it; in this order (FusedLinear.count_comment's walk; tested equal). */
-static PyObject *StrTable_count_features(StrTable *self, PyObject *args) {
-    PyObject *text, *tokens, *emojis;
-    Py_ssize_t cut;
-    if (!PyArg_ParseTuple(args, "UOOn", &text, &tokens, &emojis, &cut)) return NULL;
+/* The rows of "w:" + each token, "c:" + each CJK character and "b:" + each character bigram
+ * of text (spaces break them), "e:" + each emoji, and when cut > 0 "p:" + the tokens before
+ * tokens[cut] and "a:" + those after it; in this order (FusedLinear.count_comment's walk),
+ * each row once with its count. */
+static int feature_rows(const StrTable *self, PyObject *text, PyObject *tokens, PyObject *emojis, Py_ssize_t cut, RowList *hits) {
     static const Py_UCS4 W[2] = {'w', ':'}, C[2] = {'c', ':'}, B[2] = {'b', ':'}, E[2] = {'e', ':'}, P[2] = {'p', ':'}, A[2] = {'a', ':'};
     PyObject *toks = PySequence_Fast(tokens, "tokens must be a sequence of str");
-    if (toks == NULL) return NULL;
+    if (toks == NULL) return -1;
     PyObject *ems = PySequence_Fast(emojis, "emojis must be a sequence of str");
     if (ems == NULL) {
         Py_DECREF(toks);
-        return NULL;
+        return -1;
     }
-    PyObject *counts = PyDict_New();
+    int rc = 0;
     Py_ssize_t n_tok = PySequence_Fast_GET_SIZE(toks);
-    for (Py_ssize_t q = 0; counts && q < n_tok; q++)
-        if (count_str(self, counts, W, PySequence_Fast_GET_ITEM(toks, q), 1) < 0) Py_CLEAR(counts);
-    if (counts) {
+    for (Py_ssize_t q = 0; rc == 0 && q < n_tok; q++) rc = count_str(self, hits, W, PySequence_Fast_GET_ITEM(toks, q), 1);
+    if (rc == 0) {
         Py_ssize_t n;
         Py_UCS4 *s = ucs4_of(text, &n);
-        if (s == NULL) Py_CLEAR(counts);
+        if (s == NULL) rc = -1;
         Py_ssize_t prev = -1;
-        for (Py_ssize_t i = 0; counts && i < n; i++) {
+        for (Py_ssize_t i = 0; rc == 0 && i < n; i++) {
             if (s[i] == ' ') {
                 prev = -1;
                 continue;
             }
-            if (s[i] >= 0x4e00 && s[i] <= 0x9fff && count_key(self, counts, C, s + i, 1) < 0) Py_CLEAR(counts);
-            if (counts && prev >= 0 && count_key(self, counts, B, s + prev, 2) < 0) Py_CLEAR(counts);
+            if (s[i] >= 0x4e00 && s[i] <= 0x9fff) rc = count_key(self, hits, C, s + i, 1);
+            if (rc == 0 && prev >= 0) rc = count_key(self, hits, B, s + prev, 2);
             prev = i;
         }
         PyMem_Free(s);
     }
     Py_ssize_t n_em = PySequence_Fast_GET_SIZE(ems);
-    for (Py_ssize_t q = 0; counts && q < n_em; q++)
-        if (count_str(self, counts, E, PySequence_Fast_GET_ITEM(ems, q), 0) < 0) Py_CLEAR(counts);
+    for (Py_ssize_t q = 0; rc == 0 && q < n_em; q++) rc = count_str(self, hits, E, PySequence_Fast_GET_ITEM(ems, q), 0);
     if (cut > 0 && cut < n_tok) {
-        for (Py_ssize_t q = 0; counts && q < cut; q++)
-            if (count_str(self, counts, P, PySequence_Fast_GET_ITEM(toks, q), 1) < 0) Py_CLEAR(counts);
-        for (Py_ssize_t q = cut + 1; counts && q < n_tok; q++)
-            if (count_str(self, counts, A, PySequence_Fast_GET_ITEM(toks, q), 1) < 0) Py_CLEAR(counts);
+        for (Py_ssize_t q = 0; rc == 0 && q < cut; q++) rc = count_str(self, hits, P, PySequence_Fast_GET_ITEM(toks, q), 1);
+        for (Py_ssize_t q = cut + 1; rc == 0 && q < n_tok; q++) rc = count_str(self, hits, A, PySequence_Fast_GET_ITEM(toks, q), 1);
     }
     Py_DECREF(toks);
     Py_DECREF(ems);
+    return rc == 0 ? distinct_rows(hits) : -1;
+}
+
+/* count_features(text, tokens, emojis, cut) -> {row: count}: feature_rows as a dict (in
+ * the walk's order; tested equal to FusedLinear.count_comment_py). */
+static PyObject *StrTable_count_features(StrTable *self, PyObject *args) {
+    PyObject *text, *tokens, *emojis;
+    Py_ssize_t cut;
+    if (!PyArg_ParseTuple(args, "UOOn", &text, &tokens, &emojis, &cut)) return NULL;
+    RowList hits = {0};
+    PyObject *counts = NULL;
+    if (feature_rows(self, text, tokens, emojis, cut, &hits) == 0 && (counts = PyDict_New()) != NULL) {
+        for (Py_ssize_t i = 0; counts != NULL && i < hits.n; i++) {
+            PyObject *key = PyLong_FromSsize_t(hits.rows[i]), *value = PyLong_FromLong(hits.counts[i]);
+            if (key == NULL || value == NULL || PyDict_SetItem(counts, key, value) < 0) Py_CLEAR(counts);
+            Py_XDECREF(key);
+            Py_XDECREF(value);
+        }
+    }
+    rows_free(&hits);
     return counts;
 }
 
+static PyObject *score_rows(PyObject *matrix, const RowList *hits, int sublinear, PyObject *layout);
+
+/* comment_probs(text, tokens, emojis, cut, matrix, sublinear, layout) -> [probabilities per
+ * model]: fused_probs(matrix, count_features(text, tokens, emojis, cut), sublinear, layout)
+ * in one call, without the dict of counts in between (the same rows in the same order, so
+ * the same sums bit for bit). */
+static PyObject *StrTable_comment_probs(StrTable *self, PyObject *args) {
+    PyObject *text, *tokens, *emojis, *matrix, *layout;
+    Py_ssize_t cut;
+    int sublinear;
+    if (!PyArg_ParseTuple(args, "UOOnOpO!", &text, &tokens, &emojis, &cut, &matrix, &sublinear, &PyTuple_Type, &layout)) return NULL;
+    RowList hits = {0};
+    PyObject *result = feature_rows(self, text, tokens, emojis, cut, &hits) == 0 ? score_rows(matrix, &hits, sublinear, layout) : NULL;
+    rows_free(&hits);
+    return result;
+}
+
 static PyMethodDef StrTable_methods[] = {
+    {"comment_probs", (PyCFunction)StrTable_comment_probs, METH_VARARGS, "comment_probs(text, tokens, emojis, cut, matrix, sublinear, layout): fused_probs of count_features"},
     {"count_features", (PyCFunction)StrTable_count_features, METH_VARARGS, "count_features(text, tokens, emojis, cut): {row: count} (see the C comment)"},
     {"get", (PyCFunction)StrTable_get, METH_VARARGS, "get(key, default=None): the value (None for a prefix-only key), or default"},
     {"cut_block", (PyCFunction)StrTable_cut_block, METH_VARARGS, "cut_block(block, unknown): jieba's words of one block (no HMM)"},
@@ -556,6 +632,27 @@ static PyObject *fused_probs(PyObject *mod, PyObject *args) {
     PyObject *matrix, *counts, *layout;
     int sublinear;
     if (!PyArg_ParseTuple(args, "OO!pO!", &matrix, &PyDict_Type, &counts, &sublinear, &PyTuple_Type, &layout)) return NULL;
+    Py_ssize_t n = PyDict_GET_SIZE(counts), pos = 0, i = 0;
+    RowList hits = {PyMem_Malloc((n ? n : 1) * sizeof(Py_ssize_t)), PyMem_Malloc((n ? n : 1) * sizeof(long)), n, n};
+    PyObject *key, *value, *result = NULL;
+    if (hits.rows == NULL || hits.counts == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    while (PyDict_Next(counts, &pos, &key, &value)) {
+        hits.rows[i] = PyLong_AsSsize_t(key);
+        hits.counts[i] = PyLong_AsLong(value);
+        if ((hits.rows[i] == -1 || hits.counts[i] == -1) && PyErr_Occurred()) goto done;
+        i++;
+    }
+    result = score_rows(matrix, &hits, sublinear, layout);
+done:
+    rows_free(&hits);
+    return result;
+}
+
+/* fused_probs' arithmetic over rows with their counts (in their order) */
+static PyObject *score_rows(PyObject *matrix, const RowList *hits, int sublinear, PyObject *layout) {
     Py_buffer view;
     if (PyObject_GetBuffer(matrix, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return NULL;
     PyObject *result = NULL;
@@ -573,12 +670,9 @@ static PyObject *fused_probs(PyObject *mod, PyObject *args) {
         PyErr_NoMemory();
         goto done;
     }
-    Py_ssize_t pos = 0;
-    PyObject *key, *value;
-    while (PyDict_Next(counts, &pos, &key, &value)) {
-        Py_ssize_t r = PyLong_AsSsize_t(key);
-        long c = PyLong_AsLong(value);
-        if ((r == -1 || c == -1) && PyErr_Occurred()) goto done;
+    for (Py_ssize_t i = 0; i < hits->n; i++) {
+        Py_ssize_t r = hits->rows[i];
+        long c = hits->counts[i];
         if (r < 0 || r >= n_rows) {
             PyErr_SetString(PyExc_IndexError, "row index out of range");
             goto done;
@@ -701,7 +795,170 @@ done:
     return result;
 }
 
+/* normalize_plans(text, plans, plan) -> (matching form, offsets, emojis), or None when
+ * nothing visible is left: normalize.py's _normalize_full (kept as the reference and the
+ * fallback) with the same two passes. Pass 1 looks each character's plan, a tuple of
+ * (one-character str, kind), up in the dict ``plans`` (calling ``plan(ch)``, which fills it,
+ * on a miss); pass 2 collapses separator runs and compresses runs of four or more. */
+enum { K_CJK = 0, K_WORD = 1, K_SEP = 2, K_EMOJI = 3 };
+
+typedef struct {
+    Py_UCS4 *ch;
+    unsigned char *kind;
+    Py_ssize_t *origin;
+    Py_ssize_t n, cap;
+} CharBuf;
+
+static int charbuf_push(CharBuf *b, Py_UCS4 c, int kind, Py_ssize_t origin) {
+    if (b->n == b->cap) {
+        Py_ssize_t cap = b->cap ? 2 * b->cap : 64;
+        Py_UCS4 *ch = PyMem_Realloc(b->ch, cap * sizeof(Py_UCS4));
+        if (ch == NULL) return -1;
+        b->ch = ch;
+        unsigned char *kinds = PyMem_Realloc(b->kind, cap);
+        if (kinds == NULL) return -1;
+        b->kind = kinds;
+        Py_ssize_t *orig = PyMem_Realloc(b->origin, cap * sizeof(Py_ssize_t));
+        if (orig == NULL) return -1;
+        b->origin = orig;
+        b->cap = cap;
+    }
+    b->ch[b->n] = c;
+    b->kind[b->n] = (unsigned char)kind;
+    b->origin[b->n] = origin;
+    b->n++;
+    return 0;
+}
+
+static void charbuf_free(CharBuf *b) {
+    PyMem_Free(b->ch);
+    PyMem_Free(b->kind);
+    PyMem_Free(b->origin);
+}
+
+/* _append_compressed: a fourth equal character in a row is dropped */
+static int push_compressed(CharBuf *out, Py_UCS4 c, Py_ssize_t origin) {
+    Py_ssize_t n = out->n;
+    if (n >= 3 && out->ch[n - 1] == c && out->ch[n - 2] == c && out->ch[n - 3] == c) return 0;
+    return charbuf_push(out, c, 0, origin);
+}
+
+static int plan_chars(PyObject *text, PyObject *plans, PyObject *plan_fn, CharBuf *buf, PyObject *emojis) {
+    Py_ssize_t len = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    for (Py_ssize_t i = 0; i < len; i++) {
+        PyObject *ch = PyUnicode_FromOrdinal(PyUnicode_READ(kind, data, i));
+        if (ch == NULL) return -1;
+        PyObject *plan = PyDict_GetItemWithError(plans, ch);  /* borrowed */
+        if (plan != NULL) {
+            Py_INCREF(plan);
+        } else if (!PyErr_Occurred()) {
+            plan = PyObject_CallOneArg(plan_fn, ch);
+        }
+        Py_DECREF(ch);
+        if (plan == NULL) return -1;
+        if (!PyTuple_Check(plan)) {
+            Py_DECREF(plan);
+            PyErr_SetString(PyExc_TypeError, "a character's plan must be a tuple of (str, kind)");
+            return -1;
+        }
+        for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(plan); k++) {
+            PyObject *step = PyTuple_GET_ITEM(plan, k);
+            PyObject *out = PyTuple_Check(step) && PyTuple_GET_SIZE(step) == 2 ? PyTuple_GET_ITEM(step, 0) : NULL;
+            long kd = out != NULL ? PyLong_AsLong(PyTuple_GET_ITEM(step, 1)) : -1;
+            if (out == NULL || !PyUnicode_Check(out) || PyUnicode_GET_LENGTH(out) != 1 || kd < K_CJK || kd > K_EMOJI) {
+                Py_DECREF(plan);
+                if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "a plan step must be (one-character str, kind 0..3)");
+                return -1;
+            }
+            if ((kd == K_EMOJI && PyList_Append(emojis, out) < 0) || charbuf_push(buf, PyUnicode_READ_CHAR(out, 0), (int)kd, i) < 0) {
+                Py_DECREF(plan);
+                if (!PyErr_Occurred()) PyErr_NoMemory();
+                return -1;
+            }
+        }
+        Py_DECREF(plan);
+    }
+    return 0;
+}
+
+static int collapse(const CharBuf *in, CharBuf *out) {
+    Py_ssize_t n = in->n, i = 0;
+    int prev_kind = K_SEP;  /* acts like the start of text */
+    while (i < n) {
+        int kd = in->kind[i];
+        if (kd == K_CJK || kd == K_WORD) {
+            if (push_compressed(out, in->ch[i], in->origin[i]) < 0) return -1;
+            prev_kind = kd;
+            i++;
+            continue;
+        }
+        Py_ssize_t j = i;
+        int has_emoji = 0, filler = 1, all_space = 1;
+        while (j < n && (in->kind[j] == K_SEP || in->kind[j] == K_EMOJI)) {
+            Py_UCS4 c = in->ch[j];
+            has_emoji |= in->kind[j] == K_EMOJI;
+            filler &= c != '?' && c != '!';
+            all_space &= c == ' ';
+            j++;
+        }
+        int next_kind = j < n ? in->kind[j] : K_SEP;
+        int between_words = (prev_kind == K_CJK || prev_kind == K_WORD) && (next_kind == K_CJK || next_kind == K_WORD);
+        if (between_words && filler && (prev_kind == K_CJK || next_kind == K_CJK) && j - i <= 3) {
+            i = j;  /* 微.信 / 微 信 / 加❤微: a short filler run between characters is dropped */
+            continue;
+        }
+        if (!has_emoji && all_space) {
+            if (out->n > 0 && j < n && charbuf_push(out, ' ', 0, in->origin[i]) < 0) return -1;
+        } else {
+            for (Py_ssize_t k = i; k < j; k++)
+                if (in->ch[k] != ' ' && push_compressed(out, in->ch[k], in->origin[k]) < 0) return -1;
+        }
+        prev_kind = K_SEP;
+        i = j;
+    }
+    return 0;
+}
+
+static PyObject *normalize_plans(PyObject *mod, PyObject *args) {
+    (void)mod;
+    PyObject *text, *plans, *plan_fn;
+    if (!PyArg_ParseTuple(args, "UO!O", &text, &PyDict_Type, &plans, &plan_fn)) return NULL;
+    CharBuf buf = {0}, out = {0};
+    PyObject *result = NULL, *emojis = PyList_New(0);
+    if (emojis == NULL || plan_chars(text, plans, plan_fn, &buf, emojis) < 0) goto done;
+    int visible = PyList_GET_SIZE(emojis) > 0;
+    for (Py_ssize_t k = 0; !visible && k < buf.n; k++) visible = buf.kind[k] != K_SEP || buf.ch[k] != ' ';
+    if (!visible) {
+        result = Py_NewRef(Py_None);
+        goto done;
+    }
+    if (collapse(&buf, &out) < 0) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    PyObject *joined = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, out.ch, out.n);
+    PyObject *offsets = PyTuple_New(out.n);
+    PyObject *emoji_tuple = PyList_AsTuple(emojis);
+    for (Py_ssize_t k = 0; offsets != NULL && k < out.n; k++) {
+        PyObject *o = PyLong_FromSsize_t(out.origin[k]);
+        if (o == NULL) Py_CLEAR(offsets);
+        else PyTuple_SET_ITEM(offsets, k, o);
+    }
+    if (joined != NULL && offsets != NULL && emoji_tuple != NULL) result = PyTuple_Pack(3, joined, offsets, emoji_tuple);
+    Py_XDECREF(joined);
+    Py_XDECREF(offsets);
+    Py_XDECREF(emoji_tuple);
+done:
+    Py_XDECREF(emojis);
+    charbuf_free(&buf);
+    charbuf_free(&out);
+    return result;
+}
+
 static PyMethodDef module_methods[] = {
+    {"normalize_plans", normalize_plans, METH_VARARGS, "normalize_plans(text, plans, plan): (text, offsets, emojis) of the matching form, or None when empty"},
     {"flagged_logits", flagged_logits, METH_VARARGS, "flagged_logits(matrix, rows, biases, thresholds): [(k, z)] at or over threshold"},
     {"fused_probs", fused_probs, METH_VARARGS, "fused_probs(matrix, counts, sublinear, layout): probabilities per model"},
     {"row_sums", row_sums, METH_VARARGS, "row_sums(matrix, rows, tfs=None): Σ rows (or (Σ tf·row, Σ tf²·row))"},

@@ -11,6 +11,7 @@ dictionary rebuilds it; a cache file that cannot be read or written is simply re
 
 from __future__ import annotations
 
+import hashlib
 import marshal
 import os
 from collections.abc import Callable, Sequence
@@ -32,7 +33,10 @@ def _fingerprint(sources: Sequence[Path]) -> tuple:
 def cached_table(cache_dir: Path, name: str, sources: Sequence[Path], build: Callable[[], T]) -> T:
     """``build()``'s result, from ``cache_dir/name.marshal`` when the sources are unchanged."""
     key = _fingerprint(sources)
-    path = cache_dir / f"{name}.marshal"
+    # one file per set of source paths: two installs sharing a home directory (two
+    # virtualenvs, a checkout and a wheel) each keep theirs instead of rebuilding every start
+    places = hashlib.blake2b(repr([k[0] for k in key[1:]]).encode(), digest_size=6).hexdigest()
+    path = cache_dir / f"{name}-{places}.marshal"
     try:
         stored_key, value = marshal.loads(path.read_bytes())
         if stored_key == key:

@@ -67,6 +67,11 @@ class Moderation:
         return self.action != PASS
 
 
+# The answer for the usual comment, made once: a frozen dataclass costs ~1.5 µs to build,
+# a tenth of moderating a clean comment. Nothing changes a result's ``extra`` in place.
+_CLEAN = Moderation()
+
+
 def moderate(
     analysis: Analysis,
     lexicon: Lexicon,
@@ -99,7 +104,7 @@ def moderate(
         scores["abuse"] = 0.5
         learned_only.add("abuse")
     if not scores:
-        return Moderation()
+        return _CLEAN
     def action_of(c: str) -> str:
         if c in learned_only:
             return REVIEW

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from nlp_service.moderation.lexicon import Hit
@@ -51,7 +52,13 @@ class _FoldTable(dict):
 
 
 _fold_table = _FoldTable()
-_HAS_GAP = re.compile("[" + re.escape("".join(sorted(_DIGIT_GAP))) + "]")
+_GAP_RUNS = re.compile("[" + re.escape("".join(sorted(_DIGIT_GAP))) + "]+")
+
+
+def _between_digits(text: str, start: int, end: int) -> bool:
+    """Whether the gap run ``text[start:end]`` has a digit on both sides: the only gaps the
+    loop below drops when nothing invisible precedes them."""
+    return start > 0 and end < len(text) and text[start - 1].isdigit() and text[end].isdigit()
 
 
 def _invisible(ch: str) -> bool:
@@ -62,8 +69,9 @@ def digit_view(original: str) -> DigitView:
     """Numerals → digits, gaps between digits and invisible characters removed."""
     text = original.translate(_fold_table)
     printable = text.isprintable()  # no Cf/Cc character at all: nothing invisible to drop
-    if printable and not _HAS_GAP.search(text):
-        return DigitView(text, tuple(range(len(text))))  # the usual comment: nothing to remove
+    if printable and not any(_between_digits(text, m.start(), m.end()) for m in _GAP_RUNS.finditer(text)):
+        # the usual comment (an archive row with " 12345" appended too): nothing to remove
+        return DigitView(text, tuple(range(len(text))))
     chars: list[str] = []
     origin: list[int] = []
     for i, ch in enumerate(text):
@@ -114,6 +122,20 @@ _LATIN = re.compile(r"[a-zA-Z\uff21-\uff3a\uff41-\uff5a]")
 _ADDRESS_WORDS = re.compile("[路街道巷弄区栋幢楼室]|小区|花园|公寓|大厦")
 
 
+# What each detector needs at the least (a necessary condition, cheaper than the detector):
+# an ID card or a mobile number eleven digits in a row, a QQ number its prefix word, an ID
+# one of its prefixes, a WeChat ID one of its prefix words (each has 信, x or 加), a URL a
+# dot or "://", an address an address word. An archive row with a number skips the rest.
+_ELEVEN_DIGITS = re.compile(r"\d{11}")
+_GATES: dict[re.Pattern, Callable[[str], object]] = {
+    _QQ: re.compile("[q扣企裙群]").search,
+    _PREFIXED_ID: re.compile("[vwq微薇威扣]").search,
+    _WECHAT: re.compile("[信x加]").search,
+    _URL: lambda text: "." in text or "://" in text,
+    _ADDRESS: _ADDRESS_WORDS.search,
+}
+
+
 def find_patterns(original: str) -> list[Hit]:
     """Contact and personal-data hits, with spans in the ``original`` text."""
     if len(_DIGITISH.findall(original)) < 5 and not _LATIN.search(original) and not _ADDRESS_WORDS.search(original):
@@ -121,25 +143,29 @@ def find_patterns(original: str) -> list[Hit]:
     hits: list[Hit] = []
     view = digit_view(original)
     dv = text = view.text
+    gates = _GATES
     ids = set()
-    for m in _ID_CARD.finditer(dv):
-        if valid_id_card(m.group(1)):
-            s, e = view.span(m.start(1), m.end(1))
-            hits.append(Hit("personal_info", "id_card", s, e, "pattern"))
-            ids.add((m.start(1), m.end(1)))
-    for m in _MOBILE.finditer(dv):
-        if any(a <= m.start() and m.end() <= b for a, b in ids):
-            continue
-        s, e = view.span(m.start(), m.end())
-        hits.append(Hit("ad_contact", "phone_number", s, e, "pattern"))
-        hits.append(Hit("personal_info", "phone_number", s, e, "pattern"))
-    for m in _QQ.finditer(dv):
-        s, e = view.span(m.start(), m.end())
-        hits.append(Hit("ad_contact", "qq_number", s, e, "pattern"))
-    for regex, category, term in ((_PREFIXED_ID, "ad_contact", "contact_id"), (_WECHAT, "ad_contact", "wechat_id"), (_URL, "ad_contact", "url"), (_ADDRESS, "personal_info", "address")):
-        for m in regex.finditer(text):
+    if _ELEVEN_DIGITS.search(dv):
+        for m in _ID_CARD.finditer(dv):
+            if valid_id_card(m.group(1)):
+                s, e = view.span(m.start(1), m.end(1))
+                hits.append(Hit("personal_info", "id_card", s, e, "pattern"))
+                ids.add((m.start(1), m.end(1)))
+        for m in _MOBILE.finditer(dv):
+            if any(a <= m.start() and m.end() <= b for a, b in ids):
+                continue
             s, e = view.span(m.start(), m.end())
-            hits.append(Hit(category, term, s, e, "pattern"))
+            hits.append(Hit("ad_contact", "phone_number", s, e, "pattern"))
+            hits.append(Hit("personal_info", "phone_number", s, e, "pattern"))
+    if gates[_QQ](dv):
+        for m in _QQ.finditer(dv):
+            s, e = view.span(m.start(), m.end())
+            hits.append(Hit("ad_contact", "qq_number", s, e, "pattern"))
+    for regex, category, term in ((_PREFIXED_ID, "ad_contact", "contact_id"), (_WECHAT, "ad_contact", "wechat_id"), (_URL, "ad_contact", "url"), (_ADDRESS, "personal_info", "address")):
+        if gates[regex](text):
+            for m in regex.finditer(text):
+                s, e = view.span(m.start(), m.end())
+                hits.append(Hit(category, term, s, e, "pattern"))
     return hits
 
 

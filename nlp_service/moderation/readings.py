@@ -4,22 +4,47 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
+from pathlib import Path
 
-from pypinyin import Style, pinyin
+# The CJK blocks ``is_cjk`` accepts: every character there has a reading in the table.
+_CJK_BLOCKS = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF))
 
 
 def is_cjk(ch: str) -> bool:
     return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf"
 
 
+def _pypinyin_reading(ch: str) -> str:
+    """``pypinyin``'s usual toneless reading of one CJK character (the table's source)."""
+    from pypinyin import Style, pinyin
+
+    return pinyin(ch, style=Style.NORMAL)[0][0]
+
+
+def _build_table() -> dict[str, str]:
+    return {ch: _pypinyin_reading(ch) for lo, hi in _CJK_BLOCKS for ch in map(chr, range(lo, hi + 1))}
+
+
+@lru_cache(maxsize=1)
+def reading_table() -> dict[str, str]:
+    """Every CJK character's reading, built once with ``pypinyin`` and kept in the start-up
+    cache (``core/tablecache.py``): importing pypinyin and parsing its phrase dictionary
+    cost every process ~0.3 s of start-up, for one lookup per character."""
+    from nlp_service.core.config import get_settings
+    from nlp_service.core.tablecache import cached_table
+
+    spec = importlib.util.find_spec("pypinyin")  # its data files, without importing it
+    folder = Path(spec.origin).parent if spec is not None and spec.origin else Path(".")
+    return cached_table(get_settings().cache_dir, "readings", [folder / "pinyin_dict.json", folder / "phrases_dict.json"], _build_table)
+
+
 @lru_cache(maxsize=65536)
 def reading(ch: str) -> str:
     """The usual toneless pinyin of one CJK character, '' otherwise (memoised)."""
-    if not is_cjk(ch):
-        return ""
-    return pinyin(ch, style=Style.NORMAL)[0][0]
+    return reading_table().get(ch, "")
 
 
 def latin_words(text: str) -> Iterable[tuple[int, int, str]]:

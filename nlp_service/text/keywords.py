@@ -14,15 +14,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import jieba
-
 from nlp_service.core.config import Settings, get_settings
 from nlp_service.core.errors import DataFileError
 from nlp_service.core.tablecache import cached_table
+from nlp_service.text.segment import jieba_file
 
 # jieba's IDF table, read directly: importing jieba.analyse costs 0.6 s (it loads the
 # part-of-speech model), which only TextRank needs.
-_IDF_FILE = Path(jieba.__file__).parent / "analyse" / "idf.txt"
+_IDF_FILE = jieba_file("analyse", "idf.txt")
 
 _lock = threading.Lock()
 

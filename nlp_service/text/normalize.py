@@ -31,6 +31,7 @@ from nlp_service.core.errors import (
     NotTextError,
     TextTooLongError,
 )
+from nlp_service.core.speedups import normalize_plans
 
 # Character kinds in the matching form.
 CJK, WORD, SEP, EMOJI = 0, 1, 2, 3
@@ -187,9 +188,23 @@ def normalize(text: str) -> Normalized:
         mapped = text.translate(_simple_table)
         if _NOT_SIMPLE not in mapped and not _long_run.search(mapped):
             return Normalized(text, mapped, tuple(range(len(text))), ())
+    elif normalize_plans is not None:  # the full path's two passes in C (tested equal)
+        return _normalize_c(text)
     elif " " in text and (spaced := _normalize_spaced(text)) is not None:
         return spaced
     return _normalize_full(text)
+
+
+_EMPTY = "comment is empty (nothing visible after removing whitespace and control characters)"
+
+
+def _normalize_c(text: str) -> Normalized:
+    """:func:`_normalize_full` in one C call (``core/_speedups.c``), with the same memoised
+    plans; tested equal on random Unicode (tests/text/test_normalize.py)."""
+    done = normalize_plans(text, _plans, _plan)
+    if done is None:
+        raise EmptyTextError(_EMPTY)
+    return Normalized(text, *done)
 
 
 def _normalize_spaced(text: str) -> Normalized | None:
@@ -240,7 +255,7 @@ def _normalize_full(text: str) -> Normalized:
             kinds.append(kind)
             origin.append(i)
     if not emojis and all(k == SEP and c == " " for c, k in zip(chars, kinds, strict=True)):
-        raise EmptyTextError("comment is empty (nothing visible after removing whitespace and control characters)")
+        raise EmptyTextError(_EMPTY)
 
     # Pass 2: collapse separator runs, compress long repeats.
     out_chars: list[str] = []

@@ -22,27 +22,41 @@ reference the compiled loop is tested equal to (``tests/text/test_segment.py``).
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterator
 from math import exp, log
 from pathlib import Path
-
-import jieba
+from typing import TYPE_CHECKING
 
 from nlp_service.core.config import Settings, get_settings
 from nlp_service.core.errors import DataFileError
 from nlp_service.core.speedups import StrTable  # compiled, or None (the Python below)
 from nlp_service.core.tablecache import cached_table
 
-jieba.setLogLevel(logging.WARNING)
+if TYPE_CHECKING:
+    import jieba
 
 _lock = threading.Lock()
 _segmenters: dict[tuple[Path, Path, bool], FastSegmenter] = {}
 
 _MISSING = object()
-_re_han = jieba.re_han_default
-_re_skip = jieba.re_skip_default
+# jieba's block split (jieba.re_han_default, re_skip_default; tests/text/test_segment.py
+# checks they are the same). jieba itself is imported only to build its tokenizer: with the
+# prefix table in the start-up cache a process never needs it (importing it costs ~0.25 s,
+# most of it pkg_resources).
+_re_han = re.compile("([\u4E00-\u9FD5a-zA-Z0-9+#&\\._%\\-]+)", re.U)
+_re_skip = re.compile("(\r\n|\\s)", re.U)
+
+
+def jieba_file(*parts: str) -> Path:
+    """A file of the installed jieba package, found without importing it."""
+    spec = importlib.util.find_spec("jieba")
+    if spec is None or not spec.origin:
+        raise DataFileError("jieba is not installed")
+    return Path(spec.origin).parent.joinpath(*parts)
 
 
 class FastSegmenter:
@@ -187,7 +201,7 @@ def _load_segmenter(settings: Settings) -> FastSegmenter:
         built.append(_build_tokenizer(settings))
         return prefix_table(built[0])
 
-    main_dict = Path(jieba.__file__).parent / jieba.DEFAULT_DICT_NAME
+    main_dict = jieba_file("dict.txt")  # jieba.DEFAULT_DICT_NAME
     prefixes, unknown = cached_table(settings.cache_dir, "segment-prefixes", [main_dict, settings.userdict_path], build)
     seg = FastSegmenter(prefixes, unknown, lambda: _build_tokenizer(settings), hmm=settings.segment_hmm)
     if built:
@@ -198,6 +212,9 @@ def _load_segmenter(settings: Settings) -> FastSegmenter:
 def _build_tokenizer(settings: Settings) -> jieba.Tokenizer:
     if not settings.userdict_path.is_file():
         raise DataFileError(f"user dictionary not found at {settings.userdict_path} (NLP_SERVICE_DATA_DIR)")
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
     settings.cache_dir.mkdir(parents=True, exist_ok=True)
     tok = jieba.Tokenizer()
     tok.tmp_dir = str(settings.cache_dir)  # jieba writes its prefix-dict cache here

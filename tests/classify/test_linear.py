@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from nlp_service.classify import artifacts, datasets
 from nlp_service.classify.features import featurize
@@ -62,3 +64,14 @@ def test_direct_counting_equals_the_feature_strings(analyzer, settings) -> None:
         tokens = [w for w in analyzer.segmenter.cut(norm.text) if not w.isspace()]
         expected = count_features(scorer.vocabulary, comment_features(norm.text, tokens, norm.emojis))
         assert scorer.count_comment(norm.text, tokens, norm.emojis) == expected, text
+
+
+@given(st.lists(st.one_of(st.floats(), st.sampled_from([0.0, 1.0, 0.5])), max_size=20))
+def test_argmax_of_a_list_equals_the_index_walk(values) -> None:
+    """The list fast path (index of max) picks what max over the indices picks: the first of
+    equal values, and the same answer when NaN is among them."""
+    from nlp_service.classify.linear import argmax
+
+    expected = max(range(len(values)), key=values.__getitem__) if values else 0
+    assert argmax(values) == expected
+    assert argmax(tuple(values)) == expected  # not a list: the index walk itself

@@ -124,6 +124,27 @@ def test_fused_scores_from_the_c_sums_give_the_same_labels(analyzer, settings) -
         assert analyzer.intent_model.decide(fast["intent"]) == analyzer.intent_model.decide(slow["intent"])
         sm = analyzer.sentiment_model
         assert sm.decide(fast["subjectivity"], fast["polarity"]) == sm.decide(slow["subjectivity"], slow["polarity"])
+        assert scorer.comment_probs(norm.text, tokens, norm.emojis) == fast  # the one-call path: bit for bit
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(st.text(alphabet=_ALPHABET + list("哈哈哈好好好👍👍"), max_size=80))
+def test_the_one_call_scoring_equals_counts_then_scores(analyzer, text) -> None:
+    """comment_probs (the walk, the counts and the sums in one C call) equals count_comment
+    then predict_counts exactly, repeats (tf > 1) and long texts included."""
+    from nlp_service.core.errors import EmptyTextError
+
+    scorer = analyzer.scorer
+    try:
+        norm = normalize(text)
+    except EmptyTextError:
+        return
+    tokens = analyzer.segmenter.words(norm.text)
+    expected = scorer.predict_counts(scorer.count_comment(norm.text, tokens, norm.emojis))
+    assert scorer.comment_probs(norm.text, tokens, norm.emojis) == expected
+    slow = scorer.predict_counts_py(scorer.count_comment_py(norm.text, tokens, norm.emojis))
+    for name, probs in slow.items():
+        np.testing.assert_allclose(expected[name], probs, rtol=0, atol=1e-12)
 
 
 def test_moderation_rows_and_flags_from_c_equal_the_python_walk(settings) -> None:

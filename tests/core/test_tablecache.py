@@ -28,11 +28,31 @@ def test_damaged_or_unwritable_cache_only_costs_a_rebuild(tmp_path) -> None:
     source = tmp_path / "s.txt"
     source.write_text("x", encoding="utf-8")
     (tmp_path / "c").mkdir()
-    (tmp_path / "c" / "t.marshal").write_bytes(b"\x00garbage")
+    assert cached_table(tmp_path / "c", "t", [source], lambda: 1) == 1
+    for written in (tmp_path / "c").glob("t-*.marshal"):
+        written.write_bytes(b"\x00garbage")
     assert cached_table(tmp_path / "c", "t", [source], lambda: (1.5, None)) == (1.5, None)
     blocked = tmp_path / "file-not-dir"
     blocked.write_text("", encoding="utf-8")
     assert cached_table(blocked, "t", [source], lambda: {"k": 2}) == {"k": 2}
+
+
+def test_two_installs_sharing_a_cache_folder_keep_one_table_each(tmp_path) -> None:
+    """Two virtualenvs (other paths to the same files) used to overwrite one cache file, so
+    each start rebuilt the table the other had written."""
+    first, second = tmp_path / "venv1" / "words.txt", tmp_path / "venv2" / "words.txt"
+    for path in (first, second):
+        path.parent.mkdir()
+        path.write_text("a 1\n", encoding="utf-8")
+    calls = []
+
+    def build() -> int:
+        calls.append(1)
+        return 1
+
+    for source in (first, second, first, second):
+        assert cached_table(tmp_path / "c", "t", [source], build) == 1
+    assert len(calls) == 2
 
 
 def test_segmenter_from_cache_equals_a_fresh_build(tmp_settings) -> None:

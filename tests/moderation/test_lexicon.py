@@ -1,4 +1,7 @@
 import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from nlp_service.moderation.lexicon import Lexicon
 from nlp_service.text.normalize import normalize
@@ -58,3 +61,88 @@ def test_hundred_thousand_terms_load_and_match() -> None:
     big = Lexicon(terms)
     assert big.size == 100_000
     assert {h.term for h in big.find("这是词123语26吧")} == {"词123语26"}
+
+
+@pytest.fixture(scope="module")
+def base_lexicon(settings) -> Lexicon:
+    from nlp_service.moderation.lists import load_base_lexicon
+
+    return load_base_lexicon(settings.data_dir)
+
+
+def _homophones_reference(lexicon, text: str) -> list:
+    """The homophone walk as first written (pypinyin's reading of every character, a trie
+    lookup at every position): the reference for the head-character regex and the table."""
+    from pypinyin import Style, pinyin
+
+    from nlp_service.moderation.lexicon import HOMOPHONE, Hit
+    from nlp_service.moderation.readings import is_cjk
+
+    def sound(ch: str) -> str:
+        return pinyin(ch, style=Style.NORMAL)[0][0] if is_cjk(ch) else ""
+
+    out, n, trie = [], len(text), lexicon._trie
+    for i in range(n):
+        node = trie.get(sound(text[i]))
+        j = i
+        while node is not None:
+            for term, cats in node.get(None, ()):
+                written = text[i : j + 1]
+                same = sum(a == b for a, b in zip(written, term, strict=True))
+                if written != term and 2 * same >= len(term):
+                    out.extend(Hit(c, term, i, j + 1, HOMOPHONE) for c in cats)
+            j += 1
+            if j >= n:
+                break
+            r = sound(text[j])
+            node = node.get(r) if r else None
+    return out
+
+
+def test_the_reading_table_is_pypinyins_reading() -> None:
+    from nlp_service.moderation.readings import _pypinyin_reading, reading, reading_table
+
+    table = reading_table()
+    assert len(table) == (0x9FFF - 0x4E00 + 1) + (0x4DBF - 0x3400 + 1)
+    for ch in "微信威维薇加骗子垃圾辣鸡以的了么㐀龥":
+        assert reading(ch) == _pypinyin_reading(ch)
+    assert reading("a") == reading("1") == reading("，") == ""
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(st.data())
+def test_the_homophone_walk_equals_the_per_character_reference(base_lexicon, data) -> None:
+    """With the readings from the start-up table (and the walk's memo of the characters that
+    start no term) the hits equal pypinyin's walk from every position, on text of the lists'
+    characters, other characters of the same sounds and filler."""
+    from nlp_service.moderation.readings import reading, reading_table
+
+    lexicon = base_lexicon
+    sounds_of_terms = {reading(c) for t in _terms_of(lexicon._trie) for c in t}
+    alike = [ch for ch, r in reading_table().items() if r in sounds_of_terms][::50]
+    sounds = sorted({c for t in _terms_of(lexicon._trie) for c in t} | set(alike) | set("的了啊好看 a1，"))
+    text = data.draw(st.text(alphabet=st.sampled_from(sounds), max_size=20))
+    assert lexicon._homophones(text) == _homophones_reference(lexicon, text)
+
+
+def _terms_of(node: dict) -> list[str]:
+    out = [t for t, _ in node.get(None, ())]
+    for key, child in node.items():
+        if key is not None:
+            out += _terms_of(child)
+    return out
+
+
+def test_the_homophone_walk_equals_the_reference_on_the_evaluation_set(base_lexicon, settings) -> None:
+    import csv
+
+    from nlp_service.text.normalize import normalize
+
+    with (settings.data_dir / "moderation" / "eval" / "labelled.tsv").open(encoding="utf-8") as fh:
+        texts = [normalize(r["text"]).text for r in csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE) if r["text"].strip()]
+    found = 0
+    for text in texts:
+        hits = base_lexicon._homophones(text)
+        assert hits == _homophones_reference(base_lexicon, text), text
+        found += bool(hits)
+    assert found > 5

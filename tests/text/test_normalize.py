@@ -137,3 +137,41 @@ def test_the_spaced_fast_path_takes_spaced_words_and_leaves_the_rest() -> None:
     assert _normalize_spaced("微 信").text == "微信" and _normalize_spaced("ab  cd").text == "ab cd"
     for raw in ("哈哈 哈哈", "好，看", "   ", "好 👍", "a\tb"):  # a run to compress, other separators, nothing left
         assert _normalize_spaced(raw) is None, raw
+
+
+def _either(fn, raw: str):
+    """The result of ``fn(raw)``, or the type and message of the error it raised."""
+    try:
+        return fn(raw)
+    except (EmptyTextError, InvalidEncodingError) as exc:
+        return type(exc), str(exc)
+
+
+# separators, emoji, runs, punctuation and expansions (NFKC ㍿ → 株式会社) among the words
+_EVASIVE = st.text(alphabet=st.sampled_from(list("  哈哈微信加好看騙子vxABc12３①.-_·，。?!！？❤👍~") + ["\t", "\n", "\u200b", "\ufe0f", "\U0001f3fb", "ß", "İ", "ﬁ", "½", "㍿", "\x00"]), max_size=40)
+
+
+@given(st.one_of(st.text(max_size=60), _EVASIVE))
+def test_the_compiled_normaliser_equals_the_python_one(raw: str) -> None:
+    """The C passes (``normalize_plans``), on random Unicode (surrogates included) and on
+    evasion-like text: the same matching form, offsets and emojis, or the same error."""
+    from nlp_service.core.speedups import normalize_plans
+    from nlp_service.text.normalize import _normalize_c, _normalize_full
+
+    assert normalize_plans is not None, "the C extension is not built (pip install -e .)"
+    assert _either(_normalize_c, raw) == _either(_normalize_full, raw)
+
+
+def test_the_compiled_normaliser_equals_the_python_one_on_the_projects_comments(settings) -> None:
+    """Every labelled comment and every comment of the moderation evaluation set."""
+    import csv
+
+    from nlp_service.classify import datasets
+    from nlp_service.text.normalize import _normalize_c, _normalize_full
+
+    texts = [t for t, _, _ in datasets.danmaku(settings.labelled_dir)]
+    with (settings.data_dir / "moderation" / "eval" / "labelled.tsv").open(encoding="utf-8") as fh:
+        texts += [r["text"] for r in csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)]
+    assert len(texts) > 1000
+    for raw in texts:
+        assert _either(_normalize_c, raw) == _either(_normalize_full, raw), raw

@@ -59,3 +59,30 @@ def test_fast_segmenter_equals_jieba_on_random_strings(text: str) -> None:
 
 def test_whitespace_is_not_a_token() -> None:
     assert lcut("160 100斤") == ["160", "100", "斤"]
+
+
+def test_the_block_split_is_jiebas() -> None:
+    """segment.py keeps its own copy of jieba's block regexes (so that a start from the
+    cache never imports jieba): the same patterns and flags."""
+    import jieba
+
+    from nlp_service.text import segment
+
+    for ours, theirs in ((segment._re_han, jieba.re_han_default), (segment._re_skip, jieba.re_skip_default)):
+        assert (ours.pattern, ours.flags) == (theirs.pattern, theirs.flags)
+    assert segment.jieba_file("dict.txt") == segment.Path(jieba.__file__).parent / jieba.DEFAULT_DICT_NAME
+
+
+def test_labelling_from_a_warm_cache_imports_neither_jieba_nor_pypinyin(tmp_path, settings) -> None:
+    """Start-up: with the tables in the cache, a scoring process loads no jieba (~0.25 s with
+    pkg_resources) and no pypinyin (~0.3 s); the first run builds the cache."""
+    import os
+    import subprocess
+    import sys
+
+    code = "import sys; from nlp_service.batch.labels import load_labeler; print(load_labeler().label('加微信 12345').moderation_action, 'jieba' in sys.modules, 'pypinyin' in sys.modules)"
+    env = {**os.environ, "NLP_SERVICE_CACHE_DIR": str(tmp_path)}
+    first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, timeout=120)
+    warm = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, timeout=120)
+    assert first.stdout.split() == ["block", "True", "True"]
+    assert warm.stdout.split() == ["block", "False", "False"]
