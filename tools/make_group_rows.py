@@ -6,7 +6,7 @@ sarcasm. Each hand-written template pairs with the groups its topic allows, and 
 hard negatives (anti-bias statements, news-like mentions, personal experience) name the very
 same groups, so the classifier learns the claim made about a group, not the group's name.
 Every group name here is one ``data/moderation/groups.txt`` recognises, so training treats
-these rows as comments that name a group (their own threshold and weight, ``group_cutoff.py``).
+these rows as comments that name a group (the group model, ``nlp_service/moderation/group_model.py``).
 
 Deterministic: each template takes ``PER_TEMPLATE`` groups picked by a hash of the template,
 so the same templates always write the same rows. Standard library only.  Run::
