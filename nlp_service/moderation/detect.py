@@ -159,7 +159,7 @@ def _group_attack(
     sends to review: a human decides."""
     group = classifier.group if classifier is not None else None
     norm = analysis.normalized
-    if group is None or next(lexicon.context.group_mentions(norm.text), None) is None:  # the cheap test first
+    if group is None or not lexicon.context.names_a_group(norm.text):  # the cheap test first
         return False
     m = group_mention(analysis, lexicon)
     if m is None or group.scores_of([*comment_features(norm.text, hits), sentiment_feature(analysis.sentiment.score)])["abuse"] < group.thresholds["abuse"]:
