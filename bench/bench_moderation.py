@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import os
 import sys
@@ -49,6 +50,9 @@ def main() -> None:
         moderate(a, lexicon, replies, classifier=model)
     times = _timed(lambda a: moderate(a, lexicon, replies), analyses, rounds=3)
     with_model = _timed(lambda a: moderate(a, lexicon, replies, classifier=model), analyses, rounds=3) if model else []
+    # the group model (attacks on a group of people) off, same comments, same run
+    no_group = dataclasses.replace(model, group=None) if model else None
+    without_group = _timed(lambda a: moderate(a, lexicon, replies, classifier=no_group), analyses, rounds=3) if model else []
     inputs = [(a.normalized.text, [*lexicon.find(a.normalized.text), *find_patterns(a.normalized.original)]) for a in analyses]
     model_only = _timed(lambda x: model.flags(*x), inputs, rounds=5) if model else []
 
@@ -87,6 +91,8 @@ def main() -> None:
     print(f"moderate() per comment over {len(times)} analysed comments, word lists alone: {_pct(times)}")
     if model:
         print(f"moderate() with the classifier: {_pct(with_model)}; classifier.flags alone: {_pct(model_only)} (budget ~15 µs)")
+        ratio = with_model[len(with_model) // 2] / without_group[len(without_group) // 2]
+        print(f"moderate() with the classifier, group model off: {_pct(without_group)}; on/off p50 ratio {ratio:.2f}x")
     print(f"word list of 100,000 terms compiled (exact + pinyin + allow automata) in {load_seconds:.2f} s (target < 2 s)")
     print(f"queue append ({where}, 100 per round trip, dedupe + XADD + recent + flood counter): {per_sec:,.0f} comments/s; {queued:,} items in the stream")
 

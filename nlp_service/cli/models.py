@@ -96,6 +96,7 @@ def evaluate(
         typer.echo(ev.format_confusion(m))
     if data is None:
         _eval_moderation_own(moderation_model)
+        _eval_queues(moderation_model)
     elif "neutral" in _labels_of(data):
         _eval_moderation_chatter(data, limit, moderation_model)
 
@@ -139,6 +140,30 @@ def _eval_moderation_own(use_model: bool = True) -> None:
         typer.echo(f"{c:15s} {m['precision']:9.3f} {m['recall']:7.3f} {m['f1']:6.3f} {m['support']:7d} {ev_r:>15s}")
     typer.echo(f"harmless comments flagged: {result['harmless_flagged']} of {result['harmless_total']} ({result['clean_flagged_share']:.1%}; target ≤ 5 %)")
     typer.echo(f"harmful comments flagged at all (flag recall): {result['flag_recall']:.3f} (target ≥ 0.90)")
+
+
+DEMO_EVAL_ROWS = 20_000  # the demo archive's generator (seed 7) at a tenth of its default size
+
+
+def _eval_queues(use_model: bool = True) -> None:
+    """The queue's share of the recorded sample room and of a demo archive (target ≤ 3 %)."""
+    from nlp_service.analysis import Analyzer
+    from nlp_service.batch.demo import generate
+    from nlp_service.moderation.evaluate import evaluate_queue
+
+    analyzer, model = Analyzer.load(), _moderation_model(use_model)
+    room = analyzer.settings.data_dir / "replay" / "sample_room.jsonl"
+    streams = {
+        f"data/replay/{room.name}": (json.loads(line)["text"] for line in room.read_text(encoding="utf-8").splitlines() if line.strip()),
+        f"demo archive ({DEMO_EVAL_ROWS:,} rows, seed 7)": (t for table in generate(rows=DEMO_EVAL_ROWS) for t in table.column("text").to_pylist()),
+    }
+    for name, texts in streams.items():
+        try:
+            r = evaluate_queue(analyzer, texts, model)
+        except NlpServiceError as exc:
+            _fail(exc)
+        typer.echo(f"\n== moderation queue · {name}: {r['queued']} of {r['comments']} comments queued ({r['queued_share']:.2%}; target ≤ 3 %)")
+        typer.echo("  first category: " + ", ".join(f"{c} {n}" for c, n in r["by_category"].items()))
 
 
 def _eval_moderation_chatter(data: Path, limit: int | None, use_model: bool = True) -> None:

@@ -57,6 +57,12 @@ def comment_features(text: str, hits: Iterable[Hit]) -> list[str]:
     return list(out)
 
 
+def sentiment_feature(score: float) -> str:
+    """The group model's extra feature: the comment's sentiment score in tenths (``sent:0``
+    is the most negative). An attack on a group reads no insult, but it reads negative."""
+    return f"sent:{min(9, max(0, int(score * 10)))}"
+
+
 @dataclass(frozen=True)
 class ModerationClassifier:
     """Fitted one-vs-rest weights as plain arrays, with a review threshold per category."""
@@ -67,6 +73,9 @@ class ModerationClassifier:
     categories: tuple[str, ...]
     thresholds: dict[str, float]
     meta: dict
+    # The model for comments that name a group of people (``group_model.py``); its abuse
+    # score and threshold drive ``detect._group_attack``. None: the rule is off.
+    group: ModerationClassifier | None = None
 
     @classmethod
     def from_fitted(
@@ -175,19 +184,13 @@ def card_path(models_dir: Path) -> Path:
 def save(models_dir: Path, model: ModerationClassifier) -> None:
     """Arrays and metadata only (``allow_pickle=False`` on load), written atomically."""
     models_dir.mkdir(parents=True, exist_ok=True)
-    vocab = sorted(model.vocabulary, key=model.vocabulary.__getitem__)  # row order
-    meta = {**model.meta, "thresholds": model.thresholds}
+    arrays = _arrays(model, "")
+    if model.group is not None:
+        arrays.update(_arrays(model.group, GROUP_PREFIX))
     path = weights_path(models_dir)
     tmp = path.with_suffix(".tmp")
     with tmp.open("wb") as fh:
-        np.savez_compressed(
-            fh,
-            vocabulary=np.array(vocab, dtype=str),
-            matrix=model.matrix,
-            intercept=model.intercept,
-            categories=np.array(model.categories, dtype=str),
-            meta=np.array(json.dumps(meta, ensure_ascii=False, sort_keys=True)),
-        )
+        np.savez_compressed(fh, **arrays)
     tmp.replace(path)
     artifacts.forget(path)
 
@@ -201,14 +204,31 @@ def load(models_dir: Path) -> ModerationClassifier | None:
         return None
 
 
-def _from_arrays(z) -> ModerationClassifier:
-    vocab = z["vocabulary"].tolist()
-    meta = json.loads(str(z["meta"]))
+GROUP_PREFIX = "group_"  # the group model's arrays sit beside the main model's in one file
+
+
+def _arrays(model: ModerationClassifier, prefix: str) -> dict[str, np.ndarray]:
+    vocab = sorted(model.vocabulary, key=model.vocabulary.__getitem__)  # row order
+    meta = {**model.meta, "thresholds": model.thresholds}
+    return {
+        f"{prefix}vocabulary": np.array(vocab, dtype=str),
+        f"{prefix}matrix": model.matrix,
+        f"{prefix}intercept": model.intercept,
+        f"{prefix}categories": np.array(model.categories, dtype=str),
+        f"{prefix}meta": np.array(json.dumps(meta, ensure_ascii=False, sort_keys=True)),
+    }
+
+
+def _from_arrays(z, prefix: str = "") -> ModerationClassifier:
+    vocab = z[f"{prefix}vocabulary"].tolist()
+    meta = json.loads(str(z[f"{prefix}meta"]))
+    group = _from_arrays(z, GROUP_PREFIX) if not prefix and f"{GROUP_PREFIX}vocabulary" in z.files else None
     return ModerationClassifier(
         vocabulary=dict(zip(vocab, range(len(vocab)), strict=True)),
-        matrix=np.ascontiguousarray(z["matrix"]),
-        intercept=z["intercept"],
-        categories=tuple(z["categories"].tolist()),
+        matrix=np.ascontiguousarray(z[f"{prefix}matrix"]),
+        intercept=z[f"{prefix}intercept"],
+        categories=tuple(z[f"{prefix}categories"].tolist()),
         thresholds={str(k): float(v) for k, v in meta.pop("thresholds").items()},
         meta=meta,
+        group=group,
     )

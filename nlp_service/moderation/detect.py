@@ -18,7 +18,11 @@ from dataclasses import dataclass, field
 from nlp_service.analysis import Analysis
 from nlp_service.core.config import Settings
 from nlp_service.core.memo import BoundedMemo
-from nlp_service.moderation.classifier import ModerationClassifier
+from nlp_service.moderation.classifier import (
+    ModerationClassifier,
+    comment_features,
+    sentiment_feature,
+)
 from nlp_service.moderation.context import TextContext
 from nlp_service.moderation.labels import BLOCK, DEFAULT_ACTION, PASS, REVIEW
 from nlp_service.moderation.lexicon import EXACT, HOMOPHONE, MIXED, PINYIN, Hit, Lexicon
@@ -99,8 +103,9 @@ def moderate(
     for c in extra_categories:
         scores[c] = 1.0
     # the model sees every raw hit (as in training), the context rules' rejects included
-    learned_only = _learned(classifier, norm.text, [*found, *patterns], scores, weak_only, strong, terms)
-    if "abuse" not in scores and _group_attack(analysis, lexicon, classifier, terms):
+    raw_hits = [*found, *patterns]
+    learned_only = _learned(classifier, norm.text, raw_hits, scores, weak_only, strong, terms)
+    if "abuse" not in scores and _group_attack(analysis, lexicon, classifier, raw_hits, terms):
         scores["abuse"] = 0.5
         learned_only.add("abuse")
     if not scores:
@@ -149,19 +154,21 @@ def _learned(
     return alone
 
 
-def _group_attack(analysis: Analysis, lexicon: Lexicon, classifier: ModerationClassifier | None, terms: list[dict]) -> bool:
+def _group_attack(
+    analysis: Analysis, lexicon: Lexicon, classifier: ModerationClassifier | None, hits: list[Hit], terms: list[dict]
+) -> bool:  # fmt: skip
     """An attack on a group with no listed word (黑人就是懒, 那个省的人都是骗子): the comment
-    names a group of people (``groups.txt``) and its sentiment score is under the cutoff
-    ``nlp-service train`` chose on our own rows (``training.choose_group_cutoff``; stored with
-    the classifier, so without a trained model this rule is off). It only sends to review:
-    it reads no insult, only a strongly negative comment about a group."""
-    cutoff = classifier.meta.get("group_attack_cutoff") if classifier is not None else None
-    if cutoff is None or analysis.sentiment.score >= cutoff:  # the cheap test first
+    names a group of people (``groups.txt``) as a word of its own, and the group model's
+    abuse score reaches the threshold ``nlp-service train`` chose on our own rows that name
+    a group (``group_model.py``; without a trained group model this rule is off). It only
+    sends to review: a human decides."""
+    group = classifier.group if classifier is not None else None
+    norm = analysis.normalized
+    if group is None or not lexicon.context.names_a_group(norm.text):  # the cheap test first
         return False
     m = group_mention(analysis, lexicon)
-    if m is None:
+    if m is None or group.scores_of([*comment_features(norm.text, hits), sentiment_feature(analysis.sentiment.score)])["abuse"] < group.thresholds["abuse"]:
         return False
-    norm = analysis.normalized
     start, end = norm.to_original_span(*m)
     terms.append({"category": "abuse", "term": norm.text[m[0] : m[1]], "start": start, "end": end, "text": norm.original[start:end], "how": "group"})
     return True

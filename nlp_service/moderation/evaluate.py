@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from nlp_service.analysis import Analysis, Analyzer
@@ -138,3 +138,22 @@ def evaluate_offensive(analyzer: Analyzer, path: Path, limit: int | None = None,
         "any_flag_vs_offensive": _pr(any_flag["tp"], any_flag["fp"], any_flag["fn"]),
         "abuse_recall_on_attacks_on_a_person (fine_grained 1)": round(fine["tp"] / (fine["tp"] + fine["fn"]), 4) if fine else None,
     }
+
+
+def evaluate_queue(analyzer: Analyzer, texts: Iterable[str], classifier: ModerationClassifier | None = None) -> dict:
+    """Share of a stream's comments that moderation sends to the human queue (review or
+    block), and the first category of each queued comment: the moderators' load."""
+    lexicon = load_base_lexicon(analyzer.settings.data_dir)
+    n = queued = 0
+    first: Counter = Counter()
+    for text in texts:
+        try:
+            analysis = analyzer.analyze(text)
+        except InvalidTextError:
+            continue
+        n += 1
+        m = moderate(analysis, lexicon, classifier=classifier)
+        if m.flagged:
+            queued += 1
+            first[m.categories[0]] += 1
+    return {"comments": n, "queued": queued, "queued_share": round(queued / n, 4) if n else 0.0, "by_category": dict(first.most_common())}

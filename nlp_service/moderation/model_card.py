@@ -1,5 +1,5 @@
 """The moderation classifier's model card (``models/moderation.card.md``): data, sizes, how the
-thresholds and the group-attack cutoff were chosen, out-of-fold and held-out figures."""
+thresholds and the group model's threshold were chosen, out-of-fold and held-out figures."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import platform
 import sklearn
 
 from nlp_service.moderation import classifier as clf_mod
-from nlp_service.moderation.group_cutoff import GROUP_CUTOFFS, GROUP_PRECISION
 from nlp_service.moderation.labels import LIST_CATEGORIES
 from nlp_service.moderation.training_data import FOLDS
 
@@ -52,20 +51,34 @@ def model_card(report: dict) -> str:
     lines += [
         "",
         f"Held-out hard negatives (with their variants) flagged: {report['heldout_hard_negatives_flagged']}.",
-        "Held-out rows are 10 % of the base rows by a hash of the text. These are the model's figures alone; "
+        "Held-out rows are 10 % of the base rows by a hash of the text (or of the row's template family). These are the model's figures alone; "
         "with the word lists, and on outside data, see `nlp-service eval`.",
         "",
-        "## Attacks on a group with no listed word",
-        "",
-        "A comment that names a group of people (`data/moderation/groups.txt`) and whose sentiment score is under "
-        f"the cutoff goes to review as abuse (`detect._group_attack`). Cutoff: **{report.get('group_attack_cutoff')}**, "
-        f"the largest of {GROUP_CUTOFFS} whose precision on the training rows that name a group (abuse against clean) "
-        f"is at least {GROUP_PRECISION}; {report.get('group_attack', {}).get('rows_naming_a_group', 0)} such rows, "
-        f"{report.get('group_attack', {}).get('abuse_among_them', 0)} of them abuse.",
-        "",
-        "| cutoff | flagged | precision | recall |",
-        "|---|---|---|---|",
-        *(f"| {c} | {v['flagged']} | {v['precision']:.3f} | {v['recall']:.3f} |" for c, v in report.get("group_attack", {}).get("by_cutoff", {}).items()),
+        *_group_section(report.get("group_model")),
         "",
     ]
     return "\n".join(lines)
+
+
+def _group_section(g: dict | None) -> list[str]:
+    """The group model's part of the card (``group_model.py``)."""
+    if not g:
+        return []
+    o, h, p = g["oof_at_threshold"]["abuse"], g["heldout_at_threshold"]["abuse"], g["params"]
+    return [
+        "## Attacks on a group with no listed word: the group model",
+        "",
+        f"Trained the same way on the {g['rows']} rows that name a group of people (`data/moderation/groups.txt`, "
+        f"as `detect.group_mention` sees it; {g['abuse_rows']} of them abuse); the main model above learns from the other rows. "
+        "A comment that names a group and whose group-model abuse score reaches the threshold goes to review as abuse "
+        "(`detect._group_attack`), never to block. Threshold: the lowest score whose out-of-fold precision is at least "
+        f"{p['precision_target']}, clean rows weighted {p['clean_weight']}×, as for the main model. Beside the n-grams and hits "
+        "it sees the comment's sentiment score in tenths (`sent:0`…`sent:9`).",
+        "",
+        "| threshold | OOF precision | OOF recall | held-out precision | held-out recall | held-out support |",
+        "|---|---|---|---|---|---|",
+        f"| {g['thresholds']['abuse']:.2f} | {o['precision']:.3f} | {o['recall']:.3f} | {h['precision']:.3f} | {h['recall']:.3f} | {h['support']} |",
+        "",
+        f"Held-out clean rows (with their variants) flagged by the group model: {g['heldout_hard_negatives_flagged']}; "
+        f"features: {g['features']}.",
+    ]

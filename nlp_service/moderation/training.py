@@ -11,17 +11,17 @@ category, the lowest score whose out-of-fold precision is at least ``precision_t
 Clean rows (no category) weigh ``clean_weight`` times a harmful one, in the fit and in that
 precision: a live room is mostly clean, and a model fitted to a half-harmful file would
 otherwise flag ordinary chat (measured on real chat: 你/是/吧 alone read as abuse).
-Held-out rows (10 % of the base rows, chosen by a hash of the text) are scored once at the
-end. Everything is deterministic (fixed folds, lbfgs, no shuffling): the same data gives
+Held-out rows (10 % of the base rows, chosen by a hash of the text, or of the row's family:
+one template's rows stay together) are scored once at the end. Everything is deterministic (fixed folds, lbfgs, no shuffling): the same data gives
 the same weights, and the model card's weight hash shows it.
 
-The rows are read in ``training_data.py``, the group-attack cutoff chosen in
-``group_cutoff.py``, the model card written by ``model_card.py``.
+Comments that name a group of people get a model of their own (``group_model.py``): the
+main model learns from the other rows, the live room's chat, and keeps its thresholds.
+The rows are read in ``training_data.py``, the model card written by ``model_card.py``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -39,12 +39,6 @@ from nlp_service.core.config import Settings, get_settings
 from nlp_service.moderation import augment
 from nlp_service.moderation import classifier as clf_mod
 from nlp_service.moderation.classifier import ModerationClassifier, comment_features
-from nlp_service.moderation.group_cutoff import (
-    GROUP_CUTOFFS,
-    GROUP_PRECISION,
-    choose_group_cutoff,
-    group_scorer,
-)
 from nlp_service.moderation.labels import LIST_CATEGORIES
 from nlp_service.moderation.lexicon import Lexicon
 from nlp_service.moderation.lists import load_base_lexicon
@@ -56,7 +50,7 @@ from nlp_service.text.normalize import normalize
 SEED = 0
 
 __all__ = [
-    "FOLDS", "GROUP_CUTOFFS", "GROUP_PRECISION", "KINDS", "TrainingRow", "choose_group_cutoff", "choose_threshold",
+    "FOLDS", "KINDS", "TrainingRow", "choose_threshold",
     "expand", "featurize", "fit", "model_card", "read_rows", "train_from_rows", "train_moderation", "weights_hash",
 ]  # fmt: skip
 
@@ -78,19 +72,22 @@ class Expanded:
     kinds: list[str]
 
 
-def expand(rows: Sequence[TrainingRow], lexicon: Lexicon, n_variants: int, table: dict[str, tuple[str, ...]]) -> Expanded:
+def expand(
+    rows: Sequence[TrainingRow], lexicon: Lexicon, n_variants: int, table: dict[str, tuple[str, ...]],
+    categories: Sequence[str] = LIST_CATEGORIES, extra: Callable[[str], list[str]] | None = None,
+) -> Expanded:  # fmt: skip
     feats, labels, groups, kinds = [], [], [], []
     for g, row in enumerate(rows):
-        y = [int(c in row.categories) for c in LIST_CATEGORIES]
+        y = [int(c in row.categories) for c in categories]
         for text in augment.variants(row.text, n_variants, table):
             f = featurize(text, lexicon)
             if f is None:
                 continue
-            feats.append(f)
+            feats.append(f if extra is None else [*f, *extra(text)])
             labels.append(y)
             groups.append(g)
             kinds.append(row.kind)
-    return Expanded(feats, np.array(labels, dtype=np.int8).reshape(-1, len(LIST_CATEGORIES)), groups, kinds)
+    return Expanded(feats, np.array(labels, dtype=np.int8).reshape(-1, len(categories)), groups, kinds)
 
 
 def clean_weights(labels: np.ndarray, clean_weight: float) -> np.ndarray:
@@ -115,7 +112,7 @@ def _fold(text: str) -> int:
 
 def out_of_fold(data: Expanded, rows: Sequence[TrainingRow], *, C: float, min_df: int, clean_weight: float) -> np.ndarray:
     """Scores of every expanded row from a model that never saw its base row."""
-    fold = np.array([_fold(rows[g].text) for g in data.groups])
+    fold = np.array([_fold(rows[g].key) for g in data.groups])
     oof = np.zeros(data.labels.shape)
     for k in range(FOLDS):
         train, test = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
@@ -146,42 +143,49 @@ def _pr(y: np.ndarray, flagged: np.ndarray) -> dict:
 def train_from_rows(
     rows: Sequence[TrainingRow], lexicon: Lexicon, *, C: float = 2.0, min_df: int = 2, n_variants: int = 6,
     precision_target: float = 0.9, clean_weight: float = 6.0, log: Callable[[str], None] = print,
+    categories: Sequence[str] = LIST_CATEGORIES, extra: Callable[[str], list[str]] | None = None,
 ) -> tuple[ModerationClassifier, dict]:  # fmt: skip
-    """Fit on ``rows`` (thresholds from out-of-fold scores); returns the model and a report."""
+    """Fit on ``rows`` (thresholds from out-of-fold scores); returns the model and a report.
+    ``categories``: the ones to learn (the group model learns abuse alone); ``extra``: more
+    features of a raw comment beside the n-grams and hits (the group model's sentiment)."""
     # One BLAS thread, as for intent: lbfgs steps are tiny, threads only spin on a busy
     # machine, and the weights then do not depend on the core count.
     with threadpool_limits(limits=1, user_api="blas"):
-        return _train_from_rows(rows, lexicon, C=C, min_df=min_df, n_variants=n_variants, precision_target=precision_target, clean_weight=clean_weight, log=log)
+        return _train_from_rows(
+            rows, lexicon, C=C, min_df=min_df, n_variants=n_variants, precision_target=precision_target,
+            clean_weight=clean_weight, log=log, categories=tuple(categories), extra=extra,
+        )  # fmt: skip
 
 
 def _train_from_rows(
     rows: Sequence[TrainingRow], lexicon: Lexicon, *, C: float, min_df: int, n_variants: int,
-    precision_target: float, clean_weight: float, log: Callable[[str], None],
+    precision_target: float, clean_weight: float, log: Callable[[str], None], categories: tuple[str, ...],
+    extra: Callable[[str], list[str]] | None,
 ) -> tuple[ModerationClassifier, dict]:  # fmt: skip
-    train_rows = [r for r in rows if not is_held_out(r.text)]
-    test_rows = [r for r in rows if is_held_out(r.text)]
+    train_rows = [r for r in rows if not is_held_out(r.key)]
+    test_rows = [r for r in rows if is_held_out(r.key)]
     table = augment.homophone_table(r.text for r in train_rows)
-    train = expand(train_rows, lexicon, n_variants, table)
+    train = expand(train_rows, lexicon, n_variants, table, categories, extra)
     log(f"moderation: {len(train_rows)} base rows → {len(train.features)} with variants; {FOLDS}-fold thresholds")
     oof = out_of_fold(train, train_rows, C=C, min_df=min_df, clean_weight=clean_weight)
     weights = clean_weights(train.labels, clean_weight)
     thresholds, oof_metrics = {}, {}
-    for c, cat in enumerate(LIST_CATEGORIES):
+    for c, cat in enumerate(categories):
         thresholds[cat] = choose_threshold(train.labels[:, c], oof[:, c], precision_target, weights)
         oof_metrics[cat] = _pr(train.labels[:, c], oof[:, c] >= thresholds[cat])
     vec, models = fit(train.features, train.labels, C=C, min_df=min_df, clean_weight=clean_weight)
     params = {"C": C, "min_df": min_df, "n_variants": n_variants, "precision_target": precision_target, "clean_weight": clean_weight, "ngrams": "1-3 chars"}
-    model = ModerationClassifier.from_fitted(vec, models, LIST_CATEGORIES, thresholds, meta={"params": params})
-    test = expand(test_rows, lexicon, n_variants, table)
-    flagged = np.array([[p >= thresholds[c] for c, p in model.scores_of(f).items()] for f in test.features]).reshape(-1, len(LIST_CATEGORIES))
-    held = {cat: _pr(test.labels[:, c], flagged[:, c]) for c, cat in enumerate(LIST_CATEGORIES)}
+    model = ModerationClassifier.from_fitted(vec, models, categories, thresholds, meta={"params": params})
+    test = expand(test_rows, lexicon, n_variants, table, categories, extra)
+    flagged = np.array([[p >= thresholds[c] for c, p in model.scores_of(f).items()] for f in test.features]).reshape(-1, len(categories))
+    held = {cat: _pr(test.labels[:, c], flagged[:, c]) for c, cat in enumerate(categories)}
     hard = [i for i, k in enumerate(test.kinds) if k == "hard_negative"]
     report = {
         "sizes": {
             "base_rows": len(rows), "train_base_rows": len(train_rows), "heldout_base_rows": len(test_rows),
             "train_rows_with_variants": len(train.features), "heldout_rows_with_variants": len(test.features),
             **{f"kind_{k}": sum(r.kind == k for r in rows) for k in KINDS},
-            **{f"category_{c}": sum(c in r.categories for r in rows) for c in LIST_CATEGORIES},
+            **{f"category_{c}": sum(c in r.categories for r in rows) for c in categories},
         },
         "params": params,
         "thresholds": thresholds,
@@ -195,19 +199,22 @@ def _train_from_rows(
 
 
 def weights_hash(model: ModerationClassifier) -> str:
-    """A content hash of the learned weights: equal hashes mean equal models."""
-    return content_hash(model.vocabulary, (model.matrix, model.intercept), repr(sorted(model.thresholds.items())).encode())
+    """A content hash of the learned weights (the group model's too): equal hashes mean equal models."""
+    tail = repr(sorted(model.thresholds.items())).encode()
+    if model.group is not None:
+        tail += weights_hash(model.group).encode()
+    return content_hash(model.vocabulary, (model.matrix, model.intercept), tail)
+
 
 def train_moderation(settings: Settings | None = None, *, log: Callable[[str], None] = print, **params: object) -> TrainResult:
     """Train on ``data/moderation/train/`` and save ``models/moderation.weights.npz`` + card."""
+    # imported here: group_model builds on this module's train_from_rows
+    from nlp_service.moderation.group_model import train_with_group_model
+
     settings = settings or get_settings()
     rows = read_rows(settings.data_dir / "moderation" / "train")
     lexicon = load_base_lexicon(settings.data_dir)
-    model, report = train_from_rows(rows, lexicon, log=log, **params)  # type: ignore[arg-type]
-    cutoff, report["group_attack"] = choose_group_cutoff([r for r in rows if not is_held_out(r.text)], group_scorer(settings, lexicon))
-    model = dataclasses.replace(model, meta={**model.meta, "group_attack_cutoff": cutoff})
-    report["group_attack_cutoff"] = cutoff
-    log(f"moderation: group-attack sentiment cutoff {cutoff}")
+    model, report = train_with_group_model(settings, rows, lexicon, log=log, **params)
     clf_mod.save(settings.models_dir, model)
     clf_mod.card_path(settings.models_dir).write_text(model_card(report), encoding="utf-8")
     metrics = {f"heldout {c}": m for c, m in report["heldout_at_threshold"].items()}

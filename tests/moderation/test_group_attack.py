@@ -1,26 +1,31 @@
-"""Attacks on a group of people that use no listed word (东北人就会吹牛 讨厌死了): a named
-group plus a strongly negative comment goes to review as abuse; a neutral or friendly
-mention of a group, and a group name inside another word, do not."""
+"""Attacks on a group of people that use no listed word (东北人就会吹牛 讨厌死了): a comment
+that names a group and that the group model scores past its threshold goes to review as
+abuse; a neutral, friendly or anti-bias mention of a group, and a group name inside another
+word, do not. The group model's rows stay together by template (``TrainingRow.key``)."""
 
 import dataclasses
 
 import pytest
 
+from nlp_service.moderation import classifier as clf_mod
 from nlp_service.moderation import training
 from nlp_service.moderation.detect import group_mention, moderate
 from nlp_service.moderation.labels import REVIEW
-from nlp_service.moderation.training import TrainingRow
+from nlp_service.moderation.training_data import read_rows
 
 
-def _with_cutoff(model, cutoff):
-    return dataclasses.replace(model, meta={**model.meta, "group_attack_cutoff": cutoff})
+def _with_threshold(model, threshold):
+    """The model with its group model's threshold replaced (None: no group model)."""
+    if threshold is None:
+        return dataclasses.replace(model, group=None)
+    return dataclasses.replace(model, group=dataclasses.replace(model.group, thresholds={"abuse": threshold}))
 
 
 # Written for this test, not in the training files.
-@pytest.mark.parametrize("text", ["东北人就会吹牛 讨厌死了", "上海人小气得要命 烦死了", "外地人素质太差了", "老外真讨厌 烦死了"])
+@pytest.mark.parametrize("text", ["东北人就会吹牛 讨厌死了", "上海人小气得要命 烦死了", "外地人素质太差了", "印度人脏死了 离远点"])
 def test_a_hostile_comment_about_a_group_goes_to_review(analyzer, lexicon, model, text):
     analysis = analyzer.analyze(text)
-    assert "abuse" not in moderate(analysis, lexicon, classifier=_with_cutoff(model, None)).categories  # lists + model miss it
+    assert "abuse" not in moderate(analysis, lexicon, classifier=_with_threshold(model, None)).categories  # lists + main model miss it
     result = moderate(analysis, lexicon, classifier=model)
     assert "abuse" in result.categories
     assert result.action == REVIEW  # the rule reads no insult: a human decides
@@ -28,7 +33,9 @@ def test_a_hostile_comment_about_a_group_goes_to_review(analyzer, lexicon, model
     assert group and text[group[0]["start"] : group[0]["end"]] == group[0]["text"]
 
 
-@pytest.mark.parametrize("text", ["河南人来报到", "女人也能撑起半边天", "这件男人穿好看吗", "黑人音乐 节奏感太强了"])
+@pytest.mark.parametrize(
+    "text", ["河南人来报到", "女人也能撑起半边天", "这件男人穿好看吗", "黑人音乐 节奏感太强了", "东北人真热情 下次还去", "别再骂河南人了 都是普通人"]
+)
 def test_a_mention_of_a_group_without_hostility_passes(analyzer, lexicon, model, text):
     assert moderate(analyzer.analyze(text), lexicon, classifier=model).action == "pass"
 
@@ -41,23 +48,33 @@ def test_a_group_name_inside_another_word_is_no_mention(analyzer, lexicon):
     assert group_mention(analyzer.analyze("东北大米好吃"), lexicon) is None  # a place alone names no people
 
 
-def test_without_a_trained_cutoff_the_rule_is_off(analyzer, lexicon, model):
+def test_without_a_group_model_the_rule_is_off(analyzer, lexicon, model):
     analysis = analyzer.analyze("东北人就会吹牛 讨厌死了")
     assert "abuse" not in moderate(analysis, lexicon).categories  # no classifier
-    assert "abuse" in moderate(analysis, lexicon, classifier=_with_cutoff(model, 1.0)).categories
-    assert "abuse" not in moderate(analysis, lexicon, classifier=_with_cutoff(model, 0.0)).categories
+    assert "abuse" in moderate(analysis, lexicon, classifier=_with_threshold(model, 0.0)).categories
+    assert "abuse" not in moderate(analysis, lexicon, classifier=_with_threshold(model, 1.01)).categories
+    # no group named: the group model is never asked, however low its threshold
+    assert moderate(analyzer.analyze("今天天气不错"), lexicon, classifier=_with_threshold(model, 0.0)).action == "pass"
 
 
-def _rows(pairs):
-    return [TrainingRow(f"row{i}", frozenset({"abuse"}) if harmful else frozenset(), "plain") for i, (harmful, _) in enumerate(pairs)]
+def test_the_group_model_is_saved_and_loaded_with_the_main_model(model, tmp_path):
+    assert model.group is not None and model.group.categories == ("abuse",)
+    clf_mod.save(tmp_path, model)
+    loaded = clf_mod.load(tmp_path)
+    assert loaded.group is not None
+    assert training.weights_hash(loaded) == training.weights_hash(model)
+    assert loaded.group.thresholds == model.group.thresholds
+    assert training.weights_hash(dataclasses.replace(model, group=None)) != training.weights_hash(model)  # the hash covers it
 
 
-def test_the_cutoff_is_the_largest_that_keeps_precision():
-    pairs = [(True, 0.02), (True, 0.04), (True, 0.08), (False, 0.12), (True, 0.18), (False, 0.22), (False, 0.3)]
-    scores = {f"row{i}": s for i, (_, s) in enumerate(pairs)}
-    cutoff, report = training.choose_group_cutoff(_rows(pairs), lambda t: (True, scores[t]))
-    assert cutoff == 0.1  # under 0.1: 3 of 3; under 0.15: 3 of 4, under the 0.95 precision
-    assert report["by_cutoff"][0.1] == {"flagged": 3, "precision": 1.0, "recall": 0.75}
-    none, _ = training.choose_group_cutoff(_rows([(False, 0.01)]), lambda t: (True, 0.01))
-    assert none is None  # no cutoff reaches the precision: the rule stays off
-    assert training.choose_group_cutoff(_rows(pairs), lambda t: (False, 0.0))[0] is None  # no row names a group
+def test_rows_of_one_template_share_a_fold_and_a_split(tmp_path):
+    (tmp_path / "t.tsv").write_text(
+        "text\tcategories\tkind\tfamily\n甲地人就是懒\tabuse\tplain\tfam1\n乙地人就是懒\tabuse\tplain\tfam1\n甲地人挺好\tnone\thard_negative\t\n",
+        encoding="utf-8",
+    )
+    rows = read_rows(tmp_path)
+    assert [r.key for r in rows] == ["fam1", "fam1", "甲地人挺好"]  # no family: the text itself
+    assert training._fold(rows[0].key) == training._fold(rows[1].key)
+    (tmp_path / "t.tsv").write_text("text\tcategories\tkind\tgroup\n甲\tnone\tplain\tx\n", encoding="utf-8")
+    with pytest.raises(Exception, match="family"):
+        read_rows(tmp_path)
