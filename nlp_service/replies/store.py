@@ -121,7 +121,7 @@ def list_rules(
     for s in scopes:
         pipe.hgetall(keys.rules(_scope_room(s)))
     out: list[Rule] = []
-    for s, raw in zip(scopes, pipe.execute()):
+    for s, raw in zip(scopes, pipe.execute(), strict=True):
         bad: list[str] = []
         out += sorted(_valid_rules(raw, s, bad), key=lambda r: (r.priority, r.id))
         if unreadable is not None:
