@@ -43,11 +43,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(cmd: list[str], port: int, env: dict, log: Path) -> subprocess.Popen:
+def start(cmd: list[str], port: int, env: dict, log: Path, timeout: float = 90) -> subprocess.Popen:
     """Run ``cmd`` (a server on ``port``) until it answers; its output goes to ``log``."""
     with log.open("ab") as out:
         proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"{cmd} exited with {proc.returncode}: see {log}")
@@ -77,6 +77,10 @@ def servers(workers: int, ours_port: int, bare_port: int, http: str) -> tuple[li
     return plain("nlp_service.api.app:create_app", ours_port, True), plain("bench.bare_app:app", bare_port, False)
 
 
+def wrk_args(url: str, seconds: int, connections: int, threads: int = 2) -> list[str]:
+    return ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(ROOT / "bench/wrk_comments.lua"), url]
+
+
 def cpu_seconds(server: subprocess.Popen) -> float:
     """User + system CPU of a server so far: the process, its threads and its (pre-forked) workers."""
     proc = psutil.Process(server.pid)
@@ -94,10 +98,7 @@ def wrk(url: str, seconds: int, connections: int, env: dict, server: subprocess.
     """wrk's figures; with ``server``, also the server's CPU µs per request over the run (a figure
     the other jobs of a shared machine disturb much less than requests/s)."""
     before = cpu_seconds(server) if server is not None else 0.0
-    out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(ROOT / "bench/wrk_comments.lua"), url],
-        env=env, capture_output=True, text=True, check=True,
-    ).stdout
+    out = subprocess.run(wrk_args(url, seconds, connections), env=env, capture_output=True, text=True, check=True).stdout
     m = re.search(r"BENCH rps=([\d.]+) p50_ms=([\d.]+) p99_ms=([\d.]+) errors=(\d+) requests=(\d+)", out)
     if not m:
         raise RuntimeError(out)
