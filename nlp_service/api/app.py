@@ -146,6 +146,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         # process: out of the garbage collector's sight, full collections stay short (p99).
         gc.collect()
         gc.freeze()
+        # What stays (cached analyses and moderation results) is young when it arrives, and the
+        # default thresholds walked all of it again every few thousand new texts
+        gc.set_threshold(*app.state.services.settings.gc_thresholds)
         try:
             yield
         finally:

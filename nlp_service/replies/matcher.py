@@ -22,6 +22,7 @@ import regex
 from nlp_service.replies.rules import Rule
 
 ANY, ALL, NONE = 0, 1, 2
+UNLISTED_INTENT = 2.0  # the threshold of an intent a rule does not list: above any confidence
 
 
 @dataclass
@@ -102,6 +103,14 @@ class CompiledRules:
             for text in rule.match.exact:
                 self._exact.setdefault(text, []).append(i)
         self._regexes = {i: regex.compile(r.match.regex) for i, r in enumerate(self.rules) if r.match.regex}
+        # Rules a comment without a keyword hit can still satisfy: those without any/all
+        # keywords, and those its intent may fire. The rest are skipped (scanning every rule
+        # per comment was the engine's largest Python cost after the Redis round trip).
+        self._unkeyed = [i for i, r in enumerate(self.rules) if not (r.match.any or r.match.all)]
+        self._by_intent: dict[str, list[int]] = {}
+        for i, rule in enumerate(self.rules):
+            for label in rule.match.intents:
+                self._by_intent.setdefault(label, []).append(i)
 
     def match(self, text: str, intent: str | None = None, confidence: float = 0.0, budget: RegexBudget | None = None) -> MatchResult:
         """Rules whose conditions hold for the matching form ``text`` and the comment's intent;
@@ -116,7 +125,8 @@ class CompiledRules:
         candidates: list[Candidate] = []
         rejected: list[Rejected] = []
         timeouts = skipped = 0
-        for i, rule in enumerate(self.rules):
+        for i in self._to_check(hits, intent, confidence):
+            rule = self.rules[i]
             m = rule.match
             found = hits.get(i, {})
             if found or not (m.any or m.all):
@@ -129,7 +139,7 @@ class CompiledRules:
             elif stopped == REGEX_BUDGET:
                 skipped += 1
                 rejected.append(Rejected(rule, stopped, "the room's regex time for this batch is spent"))
-            by_intent = intent is not None and confidence >= m.intents.get(intent, 2.0)
+            by_intent = intent is not None and confidence >= m.intents.get(intent, UNLISTED_INTENT)
             if spans is None and not by_intent:
                 continue
             if NONE in found:
@@ -138,6 +148,16 @@ class CompiledRules:
             named = m.intent if spans is not None else intent
             candidates.append(Candidate(rule, sorted(spans or []), named and intent, named and confidence))
         return MatchResult(candidates, rejected, timeouts, skipped)
+
+    def _to_check(self, hits: dict[int, dict], intent: str | None, confidence: float) -> list[int] | range:
+        """Indices of the rules that may hold for a comment with these keyword ``hits`` and
+        ``intent``, in priority order; every other rule would be skipped by :meth:`match`."""
+        if intent is not None and confidence >= UNLISTED_INTENT:  # not a probability: every rule's intent fires
+            return range(len(self.rules))
+        todo = set(hits).union(self._unkeyed)
+        if intent is not None:
+            todo.update(self._by_intent.get(intent, ()))
+        return sorted(todo)
 
     def _keyword_path(
         self, i: int, m, found: dict, text: str, exact: set[int], intent: str | None, confidence: float, budget: RegexBudget | None

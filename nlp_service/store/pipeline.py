@@ -17,6 +17,8 @@ from redis.cluster import ClusterPipeline
 from redis.commands.core import Script
 from redis.exceptions import NoScriptError
 
+from nlp_service.store import wire
+
 _scripts: dict[str, str] = {}  # sha → Lua source of every script registered here
 
 
@@ -62,7 +64,9 @@ def execute(pipe: Pipeline | ClusterPipeline, raise_on_error: bool = True) -> li
     for command in extra:
         pipe.execute_command(*command)
     stack = _stack(pipe)
-    results = pipe.execute(raise_on_error=False)
+    results = wire.send(pipe)  # the plain case packed and sent without redis-py's per-command layers
+    if results is None:
+        results = pipe.execute(raise_on_error=False)
     missing = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
     if missing:
         if isinstance(pipe, ClusterPipeline):

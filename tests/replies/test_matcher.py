@@ -120,3 +120,35 @@ def test_a_rooms_regex_budget_is_spent_then_its_regexes_are_skipped_with_a_reaso
     nothing = compiled.match(text, budget=RegexBudget(0))  # a budget of 0: no regex runs at all
     assert nothing.candidates == [] and nothing.regex_skipped == 1
     assert compiled.match(text).candidates  # without a budget (the dry run): the per-match bound only
+
+
+class _ScanAll(CompiledRules):
+    """The matcher as it was: every rule looked at for every comment."""
+
+    def _to_check(self, hits, intent, confidence):
+        return range(len(self.rules))
+
+
+def _summary(result) -> tuple:
+    return ([(c.rule.id, c.spans, c.intent, c.confidence) for c in result.candidates],
+            [(r.rule.id, r.reason, r.detail) for r in result.rejected], result.regex_timeouts)
+
+
+def test_skipping_rules_without_a_chance_changes_no_result() -> None:
+    import json
+    from pathlib import Path
+
+    from nlp_service.classify.labels import INTENTS
+    from nlp_service.replies.rules import parse_rules_yaml
+
+    root = Path(__file__).resolve().parents[2]
+    seed = parse_rules_yaml((root / "data/rules/seed_rules.yaml").read_text(encoding="utf-8"))
+    rules = [*seed, R("unkeyed-regex", {"regex": r"\d+号"}), R("intents", {"intents": {"ask_price": 0.3}}),
+             R("veto", {"any": ["链接"], "none": ["不要"]}), R("exact", {"exact": ["111"]})]
+    fast, slow = CompiledRules(rules), _ScanAll(rules)
+    texts = [json.loads(line)["text"] for line in (root / "data/replay/sample_room.jsonl").open(encoding="utf-8")][:600]
+    texts += ["不要链接", "3号", "111", "多少钱"]
+    for text in texts:
+        norm = normalize(text).text
+        for intent, conf in [(None, 0.0), *((i, c) for i in INTENTS for c in (0.2, 0.95)), ("ask_price", 2.5)]:
+            assert _summary(fast.match(norm, intent, conf)) == _summary(slow.match(norm, intent, conf)), (text, intent, conf)

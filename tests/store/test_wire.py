@@ -1,0 +1,90 @@
+"""store/wire.py sends a pipeline as redis-py would: the same bytes, the same replies."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+from redis.exceptions import NoScriptError, ResponseError
+
+from nlp_service.store import wire
+from nlp_service.store.pipeline import execute
+
+COMMANDS = [
+    ("SET", "k:s", "中文 text"),
+    ("SET", b"k:b", b"\x00\xffraw"),
+    ("HINCRBY", "k:h", "sentiment:negative", 3),
+    ("HINCRBYFLOAT", "k:h", "f", 0.1),
+    ("ZADD", "k:z", "GT", 1e20, "m"),
+    ("ZINCRBY", "k:z", -2.5e-7, "中"),
+    ("EXPIRE", "k:h", 43200),
+    ("LPUSH", "k:l", '{"a": 1}', memoryview(b"mv")),
+    ("LTRIM", "k:l", 0, 49),
+    ("XADD", "k:x", "MAXLEN", "~", 100, "*", "c", "[]"),
+    ("EVALSHA", "0" * 40, 1, "k:s", "arg", 10**30, -5),
+]
+
+
+def test_pack_is_redis_py_s_bytes(rclient: redis.Redis) -> None:
+    conn = rclient.connection_pool.make_connection()
+    assert wire.pack(COMMANDS) == b"".join(conn.pack_commands(COMMANDS))
+
+
+@pytest.mark.parametrize("command", [("SCRIPT LOAD", "return 1"), ("SET", "k", bytearray(b"x")), ("SET", "k", True), ("SET", "k", None)])
+def test_pack_leaves_to_redis_py_what_hiredis_does_not_pack_alike(command: tuple) -> None:
+    with pytest.raises(TypeError):
+        wire.pack([("GET", "k"), command])
+
+
+def _queued(client: redis.Redis, transaction: bool = False) -> redis.client.Pipeline:
+    pipe = client.pipeline(transaction=transaction)
+    pipe.set("k:s", "v")
+    pipe.get("k:s")
+    pipe.incr("k:s")  # an error reply, kept in place
+    pipe.hincrby("k:h", "n", 2)
+    pipe.expire("k:h", 100)  # a response callback (bool)
+    pipe.zadd("k:z", {"m": 5}, gt=True)
+    pipe.zrange("k:z", 0, -1, withscores=True)  # callback with options
+    pipe.execute_command("EVALSHA", "0" * 40, 0)  # NOSCRIPT
+    pipe.execute_command("SCRIPT LOAD", "return 1")  # redis-py splits the name
+    return pipe
+
+
+def _same(a: list, b: list) -> None:
+    assert len(a) == len(b)
+    for x, y in zip(a, b, strict=True):
+        if isinstance(y, Exception):
+            assert type(x) is type(y) and x.args == y.args
+        else:
+            assert x == y
+
+
+def test_send_answers_what_execute_answers(rclient: redis.Redis) -> None:
+    plain = [c for c in _queued(rclient).command_stack if c[0][0] != "SCRIPT LOAD"]
+    expected_pipe, lean_pipe = rclient.pipeline(transaction=False), rclient.pipeline(transaction=False)
+    for pipe in (expected_pipe, lean_pipe):
+        pipe.command_stack.extend((args, dict(options)) for args, options in plain)
+    expected = expected_pipe.execute(raise_on_error=False)
+    rclient.flushdb()
+    got = wire.send(lean_pipe)
+    assert got is not None and not lean_pipe.command_stack  # sent, and the pipeline reset
+    _same(got, expected)
+    assert isinstance(got[2], ResponseError) and isinstance(got[7], NoScriptError)
+    assert rclient.get("k:s") == "v" and rclient.ttl("k:h") > 0
+
+
+def test_send_declines_what_it_does_not_cover(rclient: redis.Redis) -> None:
+    assert wire.send(_queued(rclient, transaction=True)) is None
+    pipe = _queued(rclient)
+    assert wire.send(pipe) is None and pipe.command_stack  # SCRIPT LOAD: left to pipe.execute
+    assert wire.send(rclient.pipeline(transaction=False)) is None
+
+
+def test_execute_over_the_lean_path_reloads_scripts(rclient: redis.Redis) -> None:
+    from nlp_service.store.pipeline import register_script, run_script
+
+    script = register_script(rclient, "return ARGV[1] .. 'x'")
+    rclient.script_flush()
+    pipe = rclient.pipeline(transaction=False)
+    run_script(pipe, script, ["k"], ["a"])
+    pipe.set("k:plain", 1)
+    assert execute(pipe) == ["ax", True]
