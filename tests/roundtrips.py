@@ -13,6 +13,16 @@ import redis
 class RoundTrips:
     def __init__(self) -> None:
         self.count = 0
+        self.sent = b""  # every byte this client's connections sent, for asserting on commands
+
+    def reset(self) -> None:
+        self.count, self.sent = 0, b""
+
+    def sent_command(self, *words: str) -> bool:
+        """Whether a command starting with ``words`` (e.g. "SCRIPT", "LOAD") was sent: RESP
+        writes each word as its own bulk string, so the words follow each other as lines."""
+        packed = b"".join(b"$%d\r\n%s\r\n" % (len(w), w.encode()) for w in words)
+        return packed.lower() in self.sent.lower()
 
 
 def counting_client(client: redis.Redis) -> tuple[redis.Redis, RoundTrips]:
@@ -24,10 +34,11 @@ def counting_client(client: redis.Redis) -> tuple[redis.Redis, RoundTrips]:
     class Counting(base):
         def send_packed_command(self, command, check_health=True):
             trips.count += 1
+            trips.sent += command if isinstance(command, bytes | bytearray) else b"".join(bytes(part) for part in command)
             return super().send_packed_command(command, check_health)
 
     pool = redis.ConnectionPool(connection_class=Counting, **client.connection_pool.connection_kwargs)
     counted = redis.Redis(connection_pool=pool)
     counted.ping()  # opens the connection (HELLO, SELECT, CLIENT SETINFO) before counting
-    trips.count = 0
+    trips.reset()
     return counted, trips
