@@ -36,11 +36,14 @@ from functools import lru_cache
 
 import ahocorasick
 
+from nlp_service.core.speedups import StrTable
 from nlp_service.moderation.readings import (
     has_latin_and_cjk,
     is_cjk,
     latin_words,
     reading,
+    sound_char,
+    sounds,
     syllable_units,
 )
 from nlp_service.text.normalize import normalize
@@ -132,6 +135,7 @@ class Lexicon:
         entries: dict[str, set[str]] = {}
         self.size = 0
         self._syllables: set[str] = set()
+        by_sound: dict[str, list[tuple[str, tuple[str, ...]]]] = {}  # the trie's leaves, keyed by their sounds
         for category, words in terms.items():
             for raw in words:
                 term = _norm(raw)
@@ -152,6 +156,7 @@ class Lexicon:
                 for s in syllables:
                     node = node.setdefault(s, {})
                 node.setdefault(None, []).append((term, cats))
+                by_sound.setdefault("".join(map(sound_char, syllables)), []).append((term, cats))
                 full = "".join(syllables)
                 if len(full) >= 5:
                     self._latin.setdefault(full, []).append((term, cats))
@@ -159,6 +164,12 @@ class Lexicon:
                     self._latin.setdefault("".join(s[0] for s in syllables), []).append((term, cats))
         if self.size:
             self._exact.make_automaton()
+        # the homophone walk in C (``StrTable.spans`` over the comment's sounds): each leaf's
+        # sounds with its index in ``_leaves``, each proper prefix as None (walk on)
+        self._leaves = [tuple(leaf) for leaf in by_sound.values()]
+        keys: dict[str, float | None] = {k[:n]: None for k in by_sound for n in range(1, len(k))}
+        keys.update((k, float(i)) for i, k in enumerate(by_sound))
+        self._sound_spans = StrTable(keys).spans if StrTable is not None and keys else None
         self._allow = ahocorasick.Automaton()
         allow_terms = {t for t in (_norm(a) for a in allow) if t}
         for t in allow_terms:
@@ -185,11 +196,11 @@ class Lexicon:
                 hits.extend(Hit(c, term, start, end + 1, EXACT) for c in cats)
         if self._trie:
             hits.extend(self._homophones(text))
-        latin = _LATIN.search(text) is not None  # most comments have no Latin letter: skip both walks
-        if latin and self._trie and has_latin_and_cjk(text):
-            hits.extend(self._mixed(text))
-        if latin and self._latin:
-            for start, end, word in latin_words(text):
+        words = latin_words(text)  # most comments have none: both walks below are skipped
+        if words and self._trie and has_latin_and_cjk(text):
+            hits.extend(self._mixed(text, words))
+        if words and self._latin:
+            for start, end, word in words:
                 for term, cats in self._latin.get(word, ()):
                     hits.extend(Hit(c, term, start, end, PINYIN) for c in cats)
         if hits and self._has_allow:
@@ -199,6 +210,24 @@ class Lexicon:
         return _dedupe(hits) if hits else hits
 
     def _homophones(self, text: str) -> list[Hit]:
+        """Spans that read like a CJK term but are not written as it, keeping at least half
+        of the term's characters as written, in the order of :meth:`_homophones_walk` (by
+        start, then end; a leaf's terms in list order), which ``_dedupe`` keeps."""
+        spans = self._sound_spans
+        if spans is None:
+            return self._homophones_walk(text)
+        out: list[Hit] = []
+        leaves = self._leaves
+        for start, end, leaf in spans(sounds(text)):
+            written = text[start:end]
+            for term, cats in leaves[leaf]:
+                if written != term and 2 * sum(a == b for a, b in zip(written, term, strict=True)) >= end - start:
+                    out.extend(Hit(c, term, start, end, HOMOPHONE) for c in cats)
+        return out
+
+    def _homophones_walk(self, text: str) -> list[Hit]:
+        """The homophone walk in Python: the fallback without the C build, and the reference
+        the tests compare :meth:`_homophones` with."""
         out: list[Hit] = []
         n = len(text)
         trie = self._trie
@@ -224,10 +253,12 @@ class Lexicon:
                 node = node.get(r) if r else None
         return out
 
-
-    def _mixed(self, text: str) -> list[Hit]:
-        """Terms spelled partly in pinyin (see the module docstring)."""
-        units = syllable_units(text, self._syllables)  # (syllable or None, start, end, written char or None, run end or -1)
+    def _mixed(self, text: str, words: list[tuple[int, int, str]]) -> list[Hit]:
+        """Terms spelled partly in pinyin (see the module docstring); ``words``: the Latin
+        words of ``text``."""
+        units = syllable_units(text, self._syllables, words)  # (syllable or None, start, end, written char or None, run end or -1)
+        if not any(u[0] is not None and u[3] is None for u in units):
+            return []  # no Latin word splits into the terms' syllables: a hit needs one
         out: list[Hit] = []
         n = len(units)
         for i in range(n):
@@ -251,8 +282,6 @@ class Lexicon:
 
 
 _UNSEEN = object()
-_LATIN = re.compile("[a-z]")
-
 
 
 def _norm(term: str) -> str:

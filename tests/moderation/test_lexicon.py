@@ -146,3 +146,93 @@ def test_the_homophone_walk_equals_the_reference_on_the_evaluation_set(base_lexi
         assert hits == _homophones_reference(base_lexicon, text), text
         found += bool(hits)
     assert found > 5
+
+
+# The compiled homophone walk (``StrTable.spans`` over the comment's sounds) against the
+# Python walk it replaced (still the fallback), and the whole of ``find`` with and without it.
+
+def _python_only(lexicon: Lexicon) -> Lexicon:
+    copy = object.__new__(Lexicon)
+    copy.__dict__.update(lexicon.__dict__, _sound_spans=None, _heads={})
+    return copy
+
+
+def test_the_compiled_homophone_walk_is_in_use(base_lexicon) -> None:
+    assert base_lexicon._sound_spans is not None  # the C build (tests/core/test_speedups.py)
+
+
+_EVASIONS = ["加威信", "加维信", "加薇信领福利", "辣鸡主播", "垃圾主播", "da麻", "假zheng", "代开fa票", "pianzi", "jiahuo", "加 v 信", "扣扣群", "笑死我了", "私我", "死我了"]
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(st.data())
+def test_the_compiled_homophone_walk_and_find_equal_the_python_walk(base_lexicon, data) -> None:
+    """On text of the lists' characters, other characters of the same sounds, evasions,
+    Latin letters and filler: the same hits, in the same order."""
+    from nlp_service.moderation.readings import reading, reading_table
+
+    lexicon, python = base_lexicon, _python_only(base_lexicon)
+    sounds_of_terms = {reading(c) for t in _terms_of(lexicon._trie) for c in t}
+    alike = [ch for ch, r in reading_table().items() if r in sounds_of_terms][::50]
+    chars = sorted({c for t in _terms_of(lexicon._trie) for c in t} | set(alike) | set("的了啊好看 a1，dazhengfpinjhuo\ue000\uf8ff"))
+    pieces = st.one_of(st.sampled_from(chars), st.sampled_from(_EVASIONS))
+    text = "".join(data.draw(st.lists(pieces, max_size=12)))
+    assert lexicon._homophones(text) == python._homophones_walk(text) == python._homophones(text)
+    assert lexicon.find(text) == python.find(text)
+
+
+def test_find_equals_the_python_walk_on_every_labelled_and_evaluation_comment(base_lexicon, settings) -> None:
+    import csv
+
+    from nlp_service.classify import datasets
+
+    with (settings.data_dir / "moderation" / "eval" / "labelled.tsv").open(encoding="utf-8") as fh:
+        raw = [r["text"] for r in csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)]
+    raw += [t for t, _, _ in datasets.danmaku(settings.labelled_dir)]
+    python = _python_only(base_lexicon)
+    homophones = 0
+    for text in (normalize(t).text for t in raw if t.strip()):
+        hits = base_lexicon._homophones(text)
+        assert hits == python._homophones_walk(text), text
+        assert base_lexicon.find(text) == python.find(text), text
+        homophones += bool(hits)
+    assert len(raw) > 7000 and homophones > 50
+
+
+def _latin_word_spans_reference(text: str) -> list:
+    """The per-character walk ``latin_words`` and ``syllable_units`` replaced."""
+    out, i, n = [], 0, len(text)
+    while i < n:
+        if "a" <= text[i] <= "z":
+            j = i
+            while j < n and "a" <= text[j] <= "z":
+                j += 1
+            out.append((i, j, text[i:j]))
+            i = j
+        else:
+            out.append((i, i + 1, None))
+            i += 1
+    return out
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(st.text(alphabet=list("dazhengfpiAZ麻假证票开代 1，é"), max_size=16))
+def test_latin_words_and_syllable_units_equal_the_per_character_walk(base_lexicon, text) -> None:
+    from nlp_service.moderation.readings import (
+        latin_words,
+        reading,
+        split_syllables,
+        syllable_units,
+    )
+
+    spans = _latin_word_spans_reference(text)
+    assert latin_words(text) == [s for s in spans if s[2] is not None]
+    units = []
+    for start, end, word in spans:
+        if word is None:
+            r = reading(text[start])
+            units.append((r or None, start, end, text[start] if r else None, -1))
+            continue
+        parts = split_syllables(word, base_lexicon._syllables) if len(word) <= 24 else None
+        units.extend([(None, start, end, None, -1)] if parts is None else [(p, start, end, None, end) for p in parts])
+    assert syllable_units(text, base_lexicon._syllables) == units
