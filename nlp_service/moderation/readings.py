@@ -54,6 +54,8 @@ _CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]")
 
 def latin_words(text: str) -> list[tuple[int, int, str]]:
     """(start, end, word) of each Latin word: one regex pass, not a step per character."""
+    if _LATIN_WORD.search(text) is None:  # most comments: no Latin letter
+        return []
     return [(m.start(), m.end(), m.group()) for m in _LATIN_WORD.finditer(text)]
 
 

@@ -148,20 +148,21 @@ def test_the_homophone_walk_equals_the_reference_on_the_evaluation_set(base_lexi
     assert found > 5
 
 
-# The compiled homophone walk (``StrTable.spans`` over the comment's sounds) against the
-# Python walk it replaced (still the fallback), and the whole of ``find`` with and without it.
+# The compiled walks (``StrTable.spans`` over the comment for the exact terms, over its
+# sounds for the homophones) against what they replaced (still the fallbacks: pyahocorasick
+# and the Python walk), and the whole of ``find`` with and without them.
 
 def _python_only(lexicon: Lexicon) -> Lexicon:
     copy = object.__new__(Lexicon)
-    copy.__dict__.update(lexicon.__dict__, _sound_spans=None, _heads={})
+    copy.__dict__.update(lexicon.__dict__, _sound_spans=None, _term_spans=None, _automaton=None, _heads={})
     return copy
 
 
 def test_the_compiled_homophone_walk_is_in_use(base_lexicon) -> None:
-    assert base_lexicon._sound_spans is not None  # the C build (tests/core/test_speedups.py)
+    assert base_lexicon._sound_spans is not None and base_lexicon._term_spans is not None  # the C build (tests/core/test_speedups.py)
 
 
-_EVASIONS = ["加威信", "加维信", "加薇信领福利", "辣鸡主播", "垃圾主播", "da麻", "假zheng", "代开fa票", "pianzi", "jiahuo", "加 v 信", "扣扣群", "笑死我了", "私我", "死我了"]
+_EVASIONS = ["加威信", "加维信", "加薇信领福利", "辣鸡主播", "垃圾主播", "da麻", "假zheng", "代开fa票", "pianzi", "jiahuo", "加 v 信", "扣扣群", "笑死我了", "私我", "死我了", "usb接口", "你个sb", "sb", "加vx", "vx号", "fa货", "a货"]
 
 
 @hsettings(max_examples=300, deadline=None)
@@ -178,7 +179,15 @@ def test_the_compiled_homophone_walk_and_find_equal_the_python_walk(base_lexicon
     pieces = st.one_of(st.sampled_from(chars), st.sampled_from(_EVASIONS))
     text = "".join(data.draw(st.lists(pieces, max_size=12)))
     assert lexicon._homophones(text) == python._homophones_walk(text) == python._homophones(text)
+    assert sorted(lexicon._term_spans(text)) == sorted(python._exact(text))
     assert lexicon.find(text) == python.find(text)
+
+
+@pytest.mark.parametrize("text", ["usb接口", "你个sb", "sbsb", "加vx", "微信支付 加微信", "加威信", "主播是pianzi", "滚筒", "滚", ""])
+def test_find_with_the_small_lists_equals_the_fallbacks(lexicon, text) -> None:
+    """Latin edges (sb not inside usb), allow entries and overlaps: the same hits either way."""
+    text = normalize(text).text if text else text
+    assert lexicon.find(text) == _python_only(lexicon).find(text)
 
 
 def test_find_equals_the_python_walk_on_every_labelled_and_evaluation_comment(base_lexicon, settings) -> None:
