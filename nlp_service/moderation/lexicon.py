@@ -3,11 +3,13 @@
 Three views of one normalised comment, each searched once:
 
 * the matching form (normalisation already removed separators, emoji between characters,
-  traditional forms, full-width forms and case) with one Aho-Corasick automaton over every
-  listed term (``pyahocorasick``);
+  traditional forms, full-width forms and case), searched for every listed term: in C, a
+  walk from each position over a table of the terms and their prefixes
+  (``StrTable.spans``), or without the build one Aho-Corasick automaton (``pyahocorasick``);
 * a pinyin view, so homophones written with other characters match (加威信 / 加维信 →
   加微信, 辣鸡 → 垃圾): each character's usual reading from ``pypinyin`` is walked over a
-  syllable trie of the listed terms. To keep 笑死我了 from reading as 私我, a homophone
+  syllable trie of the listed terms (in C: the comment's readings as one character each,
+  ``readings.sounds``, walked over a table of the terms' sounds). To keep 笑死我了 from reading as 私我, a homophone
   hit must keep at least half of the term's characters as written; rarer readings
   (``pypinyin`` knows 以 can read si) are ignored for the same reason;
 * the Latin words of the comment, against each term's full pinyin (pianzi → 骗子,
@@ -155,12 +157,14 @@ class Lexicon:
     def _exact(self, text: str) -> list[tuple[int, int, int]]:
         """(start, end, index in ``_terms``) of every listed term in ``text``, by pyahocorasick:
         the fallback without the C build, and the tests' reference for ``StrTable.spans``."""
-        if self._automaton is None:
-            self._automaton = ahocorasick.Automaton()
+        automaton = self._automaton
+        if automaton is None:  # built whole before it is shared (another thread may build one too)
+            automaton = ahocorasick.Automaton()
             for k, (term, _, _) in enumerate(self._terms):
-                self._automaton.add_word(term, (len(term), k))
-            self._automaton.make_automaton()
-        return [(last - length + 1, last + 1, k) for last, (length, k) in self._automaton.iter(text)]
+                automaton.add_word(term, (len(term), k))
+            automaton.make_automaton()
+            self._automaton = automaton
+        return [(last - length + 1, last + 1, k) for last, (length, k) in automaton.iter(text)]
 
     def _homophones(self, text: str) -> list[Hit]:
         """Spans that read like a CJK term but are not written as it, keeping at least half

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -105,31 +106,40 @@ def _character_units(units: list, text: str, start: int, end: int) -> None:
 
 # The homophone walk as a string search: each character becomes one private-use character
 # standing for its reading (all characters without one become the same breaker, which no
-# term's sounds contain), so one Aho-Corasick pass over the comment's sounds finds every
-# span that reads like a listed term (``lexicon.py``), in C, instead of a trie step per
-# character in Python. The ids are per process; a Lexicon built in it uses the same ones.
+# term's sounds contain), so one compiled walk over the comment's sounds finds every span
+# that reads like a listed term (``lexicon.py``: ``StrTable.spans``) instead of a trie step
+# per character in Python. The ids are per process; a Lexicon built in it uses the same ones.
 _SOUND_BASE, _NO_SOUND = 0xE000, "\uf8ff"
 _sound_ids: dict[str, str] = {}
+_sound_lock = threading.Lock()
 
 
 def sound_char(syllable: str) -> str:
     """The one character that stands for ``syllable`` in :func:`sounds`."""
     ch = _sound_ids.get(syllable)
     if ch is None:
-        if len(_sound_ids) >= ord(_NO_SOUND) - _SOUND_BASE:
-            raise ValueError("more syllables than the private-use block holds")
-        ch = _sound_ids[syllable] = chr(_SOUND_BASE + len(_sound_ids))
+        with _sound_lock:  # two threads must never give two syllables one character
+            ch = _sound_ids.get(syllable)
+            if ch is None:
+                if len(_sound_ids) >= ord(_NO_SOUND) - _SOUND_BASE:
+                    raise ValueError("more syllables than the private-use block holds")
+                ch = _sound_ids[syllable] = chr(_SOUND_BASE + len(_sound_ids))
     return ch
 
 
 class _SoundTable(dict):
     """``str.translate`` table: code point → its reading's character (:func:`sound_char`),
-    or the breaker; filled as characters are seen (bounded by the characters used)."""
+    or the breaker; filled as characters are seen. Only characters with a reading and those
+    below U+3000 are kept (~40,000 at most): a stream of rare code points must not grow it."""
 
     def __missing__(self, cp: int) -> str:
         r = reading(chr(cp))
-        value = self[cp] = sound_char(r) if r else _NO_SOUND
-        return value
+        if r:
+            value = self[cp] = sound_char(r)
+            return value
+        if cp < 0x3000:
+            self[cp] = _NO_SOUND
+        return _NO_SOUND
 
 
 _sound_table = _SoundTable()

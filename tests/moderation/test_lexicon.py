@@ -245,3 +245,16 @@ def test_latin_words_and_syllable_units_equal_the_per_character_walk(base_lexico
         parts = split_syllables(word, base_lexicon._syllables) if len(word) <= 24 else None
         units.extend([(None, start, end, None, -1)] if parts is None else [(p, start, end, None, end) for p in parts])
     assert syllable_units(text, base_lexicon._syllables) == units
+
+
+def test_sounds_keep_positions_and_rare_code_points_are_not_kept() -> None:
+    from nlp_service.moderation import readings
+
+    text = "加威微信a1，\U0001f600\ue000"
+    out = readings.sounds(text)
+    assert len(out) == len(text)
+    assert out[1] == out[2] != out[0]  # 威 and 微 both read wei
+    assert out[4:] == readings._NO_SOUND * 5  # no reading: one breaker, user-typed private use too
+    kept = len(readings._sound_table)
+    readings.sounds("\U0001f601\U0001f602\U00020001" * 3)
+    assert len(readings._sound_table) == kept
