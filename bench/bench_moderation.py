@@ -93,7 +93,7 @@ def main() -> None:
         print(f"moderate() with the classifier: {_pct(with_model)}; classifier.flags alone: {_pct(model_only)} (budget ~15 µs)")
         ratio = with_model[len(with_model) // 2] / without_group[len(without_group) // 2]
         print(f"moderate() with the classifier, group model off: {_pct(without_group)}; on/off p50 ratio {ratio:.2f}x")
-    print(f"word list of 100,000 terms compiled (exact + pinyin + allow automata) in {load_seconds:.2f} s (target < 2 s)")
+    print(f"word list of 100,000 terms compiled (exact and sound tables, pinyin trie, allow automaton) in {load_seconds:.2f} s (target < 2 s)")
     print(f"queue append ({where}, 100 per round trip, dedupe + XADD + recent + flood counter): {per_sec:,.0f} comments/s; {queued:,} items in the stream")
 
 

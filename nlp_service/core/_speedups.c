@@ -15,6 +15,7 @@
  *                            over one block, with jieba's tie-breaking and ASCII gluing.
  *   StrTable.gram_rows(text, max_n)  distinct table values (as int) of the character
  *                            1..max_n-grams of ``text`` with spaces removed.
+ *   StrTable.spans(text)    (start, end, value) of every substring that is a key with a value.
  *   row_sums(matrix, rows[, tfs])    Σ tf·row and Σ tf²·row over rows of a C-contiguous
  *                            float64 matrix.
  *   normalize_plans(text, plans, plan)  the full normaliser's two passes (normalize.py).
@@ -511,12 +512,44 @@ static PyObject *StrTable_comment_probs(StrTable *self, PyObject *args) {
     return result;
 }
 
+/* spans(text): [(start, end, int value)] of every substring of text that is a key with a
+ * value, by start then end: one walk from each position, stopping where the substring is
+ * no longer a key or a prefix (None) key. The lexicon's homophone walk over a comment's
+ * sounds (moderation/readings.py: one character per reading). */
+static PyObject *StrTable_spans(StrTable *self, PyObject *args) {
+    PyObject *text;
+    if (!PyArg_ParseTuple(args, "U", &text)) return NULL;
+    Py_ssize_t n;
+    Py_UCS4 *s = ucs4_of(text, &n);
+    if (s == NULL) return NULL;
+    PyObject *out = PyList_New(0);
+    for (Py_ssize_t i = 0; out != NULL && i < n; i++) {
+        uint64_t h = FNV_OFFSET;
+        for (Py_ssize_t j = i; j < n && j - i < self->max_len; j++) {
+            h = fnv_step(h, s[j]);
+            const Entry *e = table_find(self, s + i, j - i + 1, h);
+            if (e == NULL) break;
+            if (isnan(e->value)) continue;
+            PyObject *item = Py_BuildValue("(nnl)", i, j + 1, (long)e->value);
+            if (item == NULL || PyList_Append(out, item) < 0) {
+                Py_XDECREF(item);
+                Py_CLEAR(out);
+                break;
+            }
+            Py_DECREF(item);
+        }
+    }
+    PyMem_Free(s);
+    return out;
+}
+
 static PyMethodDef StrTable_methods[] = {
     {"comment_probs", (PyCFunction)StrTable_comment_probs, METH_VARARGS, "comment_probs(text, tokens, emojis, cut, matrix, sublinear, layout): fused_probs of count_features"},
     {"count_features", (PyCFunction)StrTable_count_features, METH_VARARGS, "count_features(text, tokens, emojis, cut): {row: count} (see the C comment)"},
     {"get", (PyCFunction)StrTable_get, METH_VARARGS, "get(key, default=None): the value (None for a prefix-only key), or default"},
     {"cut_block", (PyCFunction)StrTable_cut_block, METH_VARARGS, "cut_block(block, unknown): jieba's words of one block (no HMM)"},
     {"words", (PyCFunction)StrTable_words, METH_VARARGS, "words(text, unknown): jieba's non-space words of text (no HMM)"},
+    {"spans", (PyCFunction)StrTable_spans, METH_VARARGS, "spans(text): [(start, end, int value)] of the substrings that are keys with a value"},
     {"gram_rows", (PyCFunction)StrTable_gram_rows, METH_VARARGS, "gram_rows(text, max_n): distinct int values of the 1..max_n-grams, spaces removed"},
     {NULL, NULL, 0, NULL},
 };

@@ -3,11 +3,13 @@
 Three views of one normalised comment, each searched once:
 
 * the matching form (normalisation already removed separators, emoji between characters,
-  traditional forms, full-width forms and case) with one Aho-Corasick automaton over every
-  listed term (``pyahocorasick``);
+  traditional forms, full-width forms and case), searched for every listed term: in C, a
+  walk from each position over a table of the terms and their prefixes
+  (``StrTable.spans``), or without the build one Aho-Corasick automaton (``pyahocorasick``);
 * a pinyin view, so homophones written with other characters match (加威信 / 加维信 →
   加微信, 辣鸡 → 垃圾): each character's usual reading from ``pypinyin`` is walked over a
-  syllable trie of the listed terms. To keep 笑死我了 from reading as 私我, a homophone
+  syllable trie of the listed terms (in C: the comment's readings as one character each,
+  ``readings.sounds``, walked over a table of the terms' sounds). To keep 笑死我了 from reading as 私我, a homophone
   hit must keep at least half of the term's characters as written; rarer readings
   (``pypinyin`` knows 以 can read si) are ignored for the same reason;
 * the Latin words of the comment, against each term's full pinyin (pianzi → 骗子,
@@ -29,84 +31,25 @@ as whole Latin words (not inside ``usb``). The readings and Latin words of a com
 from __future__ import annotations
 
 import itertools
-import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 
 import ahocorasick
 
+from nlp_service.core.speedups import StrTable
+from nlp_service.moderation.context_rules import ContextRules
+from nlp_service.moderation.context_rules import norm_term as _norm
 from nlp_service.moderation.readings import (
     has_latin_and_cjk,
     is_cjk,
     latin_words,
     reading,
+    sound_char,
+    sounds,
     syllable_units,
 )
-from nlp_service.text.normalize import normalize
 
 EXACT, HOMOPHONE, PINYIN, MIXED = "exact", "homophone", "pinyin", "mixed"
-
-
-@dataclass(frozen=True)
-class ContextRules:
-    """Terms whose hits need context (see ``data/moderation/mild.txt``, ``needs_context.txt``
-    and ``offer_cues.txt``): mild words count only when aimed at someone; names of things
-    or of kinds of contact detail count only beside an identifier, a firm term of the same
-    category or an offer. ``groups`` (``groups.txt``) names groups of people, for the
-    attack on a group that uses no listed word (``detect.py``)."""
-
-    mild: frozenset[str] = frozenset()
-    needs_context: frozenset[str] = frozenset()
-    offer_cues: tuple[str, ...] = ()
-    groups: tuple[str, ...] = ()
-
-    @classmethod
-    def of(
-        cls, mild: Iterable[str] = (), needs_context: Iterable[str] = (), offer_cues: Iterable[str] = (), groups: Iterable[str] = ()
-    ) -> ContextRules:  # fmt: skip
-        return cls(
-            frozenset(t for t in map(_norm, mild) if t),
-            frozenset(t for t in map(_norm, needs_context) if t),
-            tuple(t for t in map(_norm, offer_cues) if t),
-            tuple(t for t in (g.strip() for g in groups) if t),
-        )
-
-    def __post_init__(self) -> None:
-        # compiled once: detect asks every comment, and hashing the group tuple for a cache
-        # lookup on each call cost more than the search itself (~2 µs a comment, measured).
-        # Every name ends in one of a few characters (人 佬 女 … after a place, or a word's
-        # last); a comment with none of them skips the long alternation (~1 µs) altogether.
-        object.__setattr__(self, "_groups_re", _group_pattern(self.groups) if self.groups else None)
-        ends = set(_PLACE_PEOPLE.split("|")) if any(g.endswith("*") for g in self.groups) else set()
-        ends.update(w[-1] for w in map(_norm, (g for g in self.groups if not g.endswith("*"))) if w)
-        object.__setattr__(self, "_group_ends", frozenset(ends))
-
-    def group_mentions(self, text: str) -> Iterator[re.Match[str]]:
-        """Names of groups of people in the matching form ``text`` (as written; whether each
-        is a word of the text is for the caller, who has the segmentation)."""
-        pattern = self._groups_re  # type: ignore[attr-defined]
-        return pattern.finditer(text) if pattern is not None else iter(())
-
-    def names_a_group(self, text: str) -> bool:
-        """Whether ``text`` contains a group's name at all (the cheap first test)."""
-        pattern = self._groups_re  # type: ignore[attr-defined]
-        if pattern is None or self._group_ends.isdisjoint(text):  # type: ignore[attr-defined]
-            return False
-        return pattern.search(text) is not None
-
-
-# A place name (``河南*`` in groups.txt) names people only with one of these after it.
-_PLACE_PEOPLE = "人|佬|仔|妹|女|男"
-
-
-@lru_cache(maxsize=8)
-def _group_pattern(groups: tuple[str, ...]) -> re.Pattern[str]:
-    places = sorted((_norm(g[:-1]) for g in groups if g.endswith("*")), key=len, reverse=True)
-    words = sorted((_norm(g) for g in groups if not g.endswith("*")), key=len, reverse=True)
-    parts = [f"(?:{'|'.join(map(re.escape, places))})(?:{_PLACE_PEOPLE})"] if places else []
-    parts += [re.escape(w) for w in words if w]
-    return re.compile("|".join(parts))
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,12 +69,13 @@ class Lexicon:
 
     def __init__(self, terms: Mapping[str, Iterable[str]], allow: Iterable[str] = (), context: ContextRules | None = None) -> None:
         self.context = context or ContextRules()
-        self._exact = ahocorasick.Automaton()
         self._trie: dict = {}
         self._latin: dict[str, list[tuple[str, str]]] = {}
         entries: dict[str, set[str]] = {}
         self.size = 0
+        self._terms: list[tuple[str, tuple[str, ...], tuple[bool, bool]]] = []  # (term, categories, Latin edges)
         self._syllables: set[str] = set()
+        by_sound: dict[str, list[tuple[str, tuple[str, ...]]]] = {}  # the trie's leaves, keyed by their sounds
         for category, words in terms.items():
             for raw in words:
                 term = _norm(raw)
@@ -143,7 +87,7 @@ class Lexicon:
             # a term that begins or ends with a Latin letter matches only at a Latin word's
             # edge there (sb not inside usb, a货 not inside fa货)
             edges = (term[0].isascii() and term[0].isalpha(), term[-1].isascii() and term[-1].isalpha())
-            self._exact.add_word(term, (term, cats, edges))
+            self._terms.append((term, cats, edges))
             self.size += 1
             if len(term) >= 2 and all(is_cjk(c) for c in term):
                 syllables = [reading(c) for c in term]
@@ -152,13 +96,24 @@ class Lexicon:
                 for s in syllables:
                     node = node.setdefault(s, {})
                 node.setdefault(None, []).append((term, cats))
+                by_sound.setdefault("".join(map(sound_char, syllables)), []).append((term, cats))
                 full = "".join(syllables)
                 if len(full) >= 5:
                     self._latin.setdefault(full, []).append((term, cats))
                 if len(term) >= 4:  # 3-letter initials collide with slang (xdm = 兄弟们)
                     self._latin.setdefault("".join(s[0] for s in syllables), []).append((term, cats))
-        if self.size:
-            self._exact.make_automaton()
+        # the exact walk in C (``StrTable.spans``: each term with its index in ``_terms``, each
+        # proper prefix as None); without the build, an Aho-Corasick automaton (``_exact``)
+        words_and_prefixes: dict[str, float | None] = {t[:n]: None for t, _, _ in self._terms for n in range(1, len(t))}
+        words_and_prefixes.update((t, float(i)) for i, (t, _, _) in enumerate(self._terms))
+        self._term_spans = StrTable(words_and_prefixes).spans if StrTable is not None and self._terms else None
+        self._automaton: ahocorasick.Automaton | None = None
+        # the homophone walk in C (``StrTable.spans`` over the comment's sounds): each leaf's
+        # sounds with its index in ``_leaves``, each proper prefix as None (walk on)
+        self._leaves = [tuple(leaf) for leaf in by_sound.values()]
+        keys: dict[str, float | None] = {k[:n]: None for k in by_sound for n in range(1, len(k))}
+        keys.update((k, float(i)) for i, k in enumerate(by_sound))
+        self._sound_spans = StrTable(keys).spans if StrTable is not None and keys else None
         self._allow = ahocorasick.Automaton()
         allow_terms = {t for t in (_norm(a) for a in allow) if t}
         for t in allow_terms:
@@ -178,18 +133,19 @@ class Lexicon:
         """Hits in the matching form ``text``, after allow-list suppression."""
         hits: list[Hit] = []
         if self.size:
-            for end, (term, cats, (latin_head, latin_tail)) in self._exact.iter(text):
-                start = end - len(term) + 1
-                if (latin_head and start > 0 and "a" <= text[start - 1] <= "z") or (latin_tail and end + 1 < len(text) and "a" <= text[end + 1] <= "z"):
+            terms = self._terms
+            for start, end, k in self._term_spans(text) if self._term_spans is not None else self._exact(text):
+                term, cats, (latin_head, latin_tail) = terms[k]
+                if (latin_head and start > 0 and "a" <= text[start - 1] <= "z") or (latin_tail and end < len(text) and "a" <= text[end] <= "z"):
                     continue  # sb inside usb
-                hits.extend(Hit(c, term, start, end + 1, EXACT) for c in cats)
+                hits.extend(Hit(c, term, start, end, EXACT) for c in cats)
         if self._trie:
             hits.extend(self._homophones(text))
-        latin = _LATIN.search(text) is not None  # most comments have no Latin letter: skip both walks
-        if latin and self._trie and has_latin_and_cjk(text):
-            hits.extend(self._mixed(text))
-        if latin and self._latin:
-            for start, end, word in latin_words(text):
+        words = latin_words(text)  # most comments have none: both walks below are skipped
+        if words and self._trie and has_latin_and_cjk(text):
+            hits.extend(self._mixed(text, words))
+        if words and self._latin:
+            for start, end, word in words:
                 for term, cats in self._latin.get(word, ()):
                     hits.extend(Hit(c, term, start, end, PINYIN) for c in cats)
         if hits and self._has_allow:
@@ -198,7 +154,37 @@ class Lexicon:
                 hits = [h for h in hits if not any(a <= h.start and h.end <= b for a, b in allowed)]
         return _dedupe(hits) if hits else hits
 
+    def _exact(self, text: str) -> list[tuple[int, int, int]]:
+        """(start, end, index in ``_terms``) of every listed term in ``text``, by pyahocorasick:
+        the fallback without the C build, and the tests' reference for ``StrTable.spans``."""
+        automaton = self._automaton
+        if automaton is None:  # built whole before it is shared (another thread may build one too)
+            automaton = ahocorasick.Automaton()
+            for k, (term, _, _) in enumerate(self._terms):
+                automaton.add_word(term, (len(term), k))
+            automaton.make_automaton()
+            self._automaton = automaton
+        return [(last - length + 1, last + 1, k) for last, (length, k) in automaton.iter(text)]
+
     def _homophones(self, text: str) -> list[Hit]:
+        """Spans that read like a CJK term but are not written as it, keeping at least half
+        of the term's characters as written, in the order of :meth:`_homophones_walk` (by
+        start, then end; a leaf's terms in list order), which ``_dedupe`` keeps."""
+        spans = self._sound_spans
+        if spans is None:
+            return self._homophones_walk(text)
+        out: list[Hit] = []
+        leaves = self._leaves
+        for start, end, leaf in spans(sounds(text)):
+            written = text[start:end]
+            for term, cats in leaves[leaf]:
+                if written != term and 2 * sum(a == b for a, b in zip(written, term, strict=True)) >= end - start:
+                    out.extend(Hit(c, term, start, end, HOMOPHONE) for c in cats)
+        return out
+
+    def _homophones_walk(self, text: str) -> list[Hit]:
+        """The homophone walk in Python: the fallback without the C build, and the reference
+        the tests compare :meth:`_homophones` with."""
         out: list[Hit] = []
         n = len(text)
         trie = self._trie
@@ -224,10 +210,12 @@ class Lexicon:
                 node = node.get(r) if r else None
         return out
 
-
-    def _mixed(self, text: str) -> list[Hit]:
-        """Terms spelled partly in pinyin (see the module docstring)."""
-        units = syllable_units(text, self._syllables)  # (syllable or None, start, end, written char or None, run end or -1)
+    def _mixed(self, text: str, words: list[tuple[int, int, str]]) -> list[Hit]:
+        """Terms spelled partly in pinyin (see the module docstring); ``words``: the Latin
+        words of ``text``."""
+        units = syllable_units(text, self._syllables, words)  # (syllable or None, start, end, written char or None, run end or -1)
+        if not any(u[0] is not None and u[3] is None for u in units):
+            return []  # no Latin word splits into the terms' syllables: a hit needs one
         out: list[Hit] = []
         n = len(units)
         for i in range(n):
@@ -251,18 +239,6 @@ class Lexicon:
 
 
 _UNSEEN = object()
-_LATIN = re.compile("[a-z]")
-
-
-
-def _norm(term: str) -> str:
-    term = term.strip()
-    if not term or term.startswith("#"):
-        return ""
-    try:
-        return normalize(term).text
-    except ValueError:
-        return ""
 
 
 def _dedupe(hits: list[Hit]) -> list[Hit]:

@@ -15,8 +15,9 @@ import redis
 import yaml
 
 from nlp_service.core.errors import DataFileError, InvalidWordListError
+from nlp_service.moderation.context_rules import ContextRules
 from nlp_service.moderation.labels import LIST_CATEGORIES
-from nlp_service.moderation.lexicon import ContextRules, Lexicon
+from nlp_service.moderation.lexicon import Lexicon
 from nlp_service.store.redis import GLOBAL, Keys
 from nlp_service.store.version import bump_version
 

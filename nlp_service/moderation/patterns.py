@@ -65,9 +65,10 @@ def _invisible(ch: str) -> bool:
     return unicodedata.category(ch) in ("Cf", "Cc") and not ch.isspace()
 
 
-def digit_view(original: str) -> DigitView:
-    """Numerals → digits, gaps between digits and invisible characters removed."""
-    text = original.translate(_fold_table)
+def digit_view(original: str, folded: str | None = None) -> DigitView:
+    """Numerals → digits, gaps between digits and invisible characters removed. ``folded``:
+    ``original.translate(_fold_table)`` if the caller has it."""
+    text = original.translate(_fold_table) if folded is None else folded
     printable = text.isprintable()  # no Cf/Cc character at all: nothing invisible to drop
     if printable and not any(_between_digits(text, m.start(), m.end()) for m in _GAP_RUNS.finditer(text)):
         # the usual comment (an archive row with " 12345" appended too): nothing to remove
@@ -136,12 +137,28 @@ _GATES: dict[re.Pattern, Callable[[str], object]] = {
 }
 
 
+# The same conditions on the folded text, before the digit view is built (the view only
+# removes characters, so a condition that fails here fails there): eleven digits, or one
+# character some gate above needs (a dot or colon for a URL, any character of an address
+# word, since an invisible one between 小 and 区 is removed). An archive row that ends in a
+# five-digit number stops here.
+_DIGIT = re.compile(r"\d")
+_SOME_GATE = re.compile("[q扣企裙群vw微薇威信x加.:路街道巷弄区栋幢楼室园寓厦]")
+
+
+def _may_hold_a_detail(folded: str) -> bool:
+    return _SOME_GATE.search(folded) is not None or len(_DIGIT.findall(folded)) >= 11
+
+
 def find_patterns(original: str) -> list[Hit]:
     """Contact and personal-data hits, with spans in the ``original`` text."""
     if len(_DIGITISH.findall(original)) < 5 and not _LATIN.search(original) and not _ADDRESS_WORDS.search(original):
         return []
+    folded = original.translate(_fold_table)
+    if not _may_hold_a_detail(folded):
+        return []
     hits: list[Hit] = []
-    view = digit_view(original)
+    view = digit_view(original, folded)
     dv = text = view.text
     gates = _GATES
     ids = set()

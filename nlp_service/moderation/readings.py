@@ -5,7 +5,8 @@
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterable, Iterator
+import re
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -47,13 +48,20 @@ def reading(ch: str) -> str:
     return reading_table().get(ch, "")
 
 
-def latin_words(text: str) -> Iterable[tuple[int, int, str]]:
-    """(start, end, word) of each Latin word."""
-    return ((start, end, word) for start, end, word in latin_word_spans(text) if word is not None)
+# A Latin word: a run of lower-case ASCII letters (the matching form has folded case).
+_LATIN_WORD = re.compile("[a-z]+")
+_CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]")
+
+
+def latin_words(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, word) of each Latin word: one regex pass, not a step per character."""
+    if _LATIN_WORD.search(text) is None:  # most comments: no Latin letter
+        return []
+    return [(m.start(), m.end(), m.group()) for m in _LATIN_WORD.finditer(text)]
 
 
 def has_latin_and_cjk(text: str) -> bool:
-    return any("a" <= ch <= "z" for ch in text) and any(is_cjk(ch) for ch in text)
+    return _LATIN_WORD.search(text) is not None and _CJK.search(text) is not None
 
 
 def split_syllables(word: str, syllables: set[str]) -> list[str] | None:
@@ -69,35 +77,74 @@ def split_syllables(word: str, syllables: set[str]) -> list[str] | None:
     return None
 
 
-def syllable_units(text: str, syllables: set[str]) -> list[tuple[str | None, int, int, str | None, int]]:
+def syllable_units(
+    text: str, syllables: set[str], words: list[tuple[int, int, str]] | None = None
+) -> list[tuple[str | None, int, int, str | None, int]]:  # fmt: skip
     """The comment as syllable units: a CJK character (its reading, itself), each syllable
     of a Latin word that splits into syllables (the word's span, no character), and
-    breakers (None) for anything else."""
+    breakers (None) for anything else. ``words``: ``latin_words(text)`` if the caller has it."""
     units: list[tuple[str | None, int, int, str | None, int]] = []
-    for start, end, word in latin_word_spans(text):
-        if word is None:
-            ch = text[start]
-            r = reading(ch)
-            units.append((r or None, start, end, ch if r else None, -1))
-            continue
+    pos = 0
+    for start, end, word in latin_words(text) if words is None else words:
+        _character_units(units, text, pos, start)
         parts = split_syllables(word, syllables) if len(word) <= 24 else None
         if parts is None:
             units.append((None, start, end, None, -1))
         else:
             units.extend((p, start, end, None, end) for p in parts)
+        pos = end
+    _character_units(units, text, pos, len(text))
     return units
 
 
-def latin_word_spans(text: str) -> Iterator[tuple[int, int, str | None]]:
-    """(start, end, Latin word) for each Latin word, (i, i + 1, None) for any other character."""
-    i, n = 0, len(text)
-    while i < n:
-        if "a" <= text[i] <= "z":
-            j = i
-            while j < n and "a" <= text[j] <= "z":
-                j += 1
-            yield i, j, text[i:j]
-            i = j
-        else:
-            yield i, i + 1, None
-            i += 1
+def _character_units(units: list, text: str, start: int, end: int) -> None:
+    for i in range(start, end):
+        ch = text[i]
+        r = reading(ch)
+        units.append((r or None, i, i + 1, ch if r else None, -1))
+
+
+# The homophone walk as a string search: each character becomes one private-use character
+# standing for its reading (all characters without one become the same breaker, which no
+# term's sounds contain), so one compiled walk over the comment's sounds finds every span
+# that reads like a listed term (``lexicon.py``: ``StrTable.spans``) instead of a trie step
+# per character in Python. The ids are per process; a Lexicon built in it uses the same ones.
+_SOUND_BASE, _NO_SOUND = 0xE000, "\uf8ff"
+_sound_ids: dict[str, str] = {}
+_sound_lock = threading.Lock()
+
+
+def sound_char(syllable: str) -> str:
+    """The one character that stands for ``syllable`` in :func:`sounds`."""
+    ch = _sound_ids.get(syllable)
+    if ch is None:
+        with _sound_lock:  # two threads must never give two syllables one character
+            ch = _sound_ids.get(syllable)
+            if ch is None:
+                if len(_sound_ids) >= ord(_NO_SOUND) - _SOUND_BASE:
+                    raise ValueError("more syllables than the private-use block holds")
+                ch = _sound_ids[syllable] = chr(_SOUND_BASE + len(_sound_ids))
+    return ch
+
+
+class _SoundTable(dict):
+    """``str.translate`` table: code point → its reading's character (:func:`sound_char`),
+    or the breaker; filled as characters are seen. Only characters with a reading and those
+    below U+3000 are kept (~40,000 at most): a stream of rare code points must not grow it."""
+
+    def __missing__(self, cp: int) -> str:
+        r = reading(chr(cp))
+        if r:
+            value = self[cp] = sound_char(r)
+            return value
+        if cp < 0x3000:
+            self[cp] = _NO_SOUND
+        return _NO_SOUND
+
+
+_sound_table = _SoundTable()
+
+
+def sounds(text: str) -> str:
+    """``text`` with each character replaced by its reading's character (same length)."""
+    return text.translate(_sound_table)

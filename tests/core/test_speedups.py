@@ -171,3 +171,21 @@ def test_moderation_rows_and_flags_from_c_equal_the_python_walk(settings) -> Non
         np.testing.assert_allclose(list(flags.values()), list(expected.values()), rtol=1e-12)
         flagged += bool(flags)
     assert flagged > 50  # the set exercises the flagged branch, not only clean comments
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(alphabet="abcd", min_size=1, max_size=4), st.integers(0, 99), max_size=20), st.text(alphabet="abcde", max_size=12))
+def test_str_table_spans_are_every_keyed_substring_reached_through_prefixes(words, text) -> None:
+    """spans(text) = each substring that is a key with a value and whose every prefix is a
+    key (a value or None), by start then end: what a trie walk from each position finds."""
+    from nlp_service.core._speedups import StrTable
+
+    keys: dict = {w[:n]: None for w in words for n in range(1, len(w))}
+    keys.update((w, float(v)) for w, v in words.items())
+    expected = [
+        (i, j, int(keys[text[i:j]]))
+        for i in range(len(text))
+        for j in range(i + 1, len(text) + 1)
+        if all(text[i:k] in keys for k in range(i + 1, j + 1)) and keys[text[i:j]] is not None
+    ]
+    assert StrTable(keys).spans(text) == expected

@@ -94,7 +94,22 @@ def test_digit_view_equals_the_per_character_reference(text) -> None:
     assert (view.text, view.origin) == _digit_view_reference(text)
 
 
-_GATE_ALPHABET = list("0123456789一三八壹①０１ qvwxQV微薇威扣企鹅裙群号信加路街道小区栋楼室.:/-_·@comwhtps啊好的") + ["www.", "://", "https", "qq", "vx", "wx", "weixin", ".com", "小区", "花园"]
+_GATE_ALPHABET = list("0123456789一三八壹①０１ qvwxQV微薇威扣企鹅裙群号信加路街道小区栋楼室.:/-_·@comwhtps啊好的\u200bＱｖⓠ") + [
+    "www.", "://", "https", "qq", "vx", "wx", "weixin", ".com", "小区", "花园", "花\u200b园", ":\u200b//", "大厦", "公寓", "幢",
+]  # fmt: skip
+
+
+def _gates_open(patterns, always):
+    """Every gate of find_patterns open: the per-detector ones, eleven digits, and the first
+    test on the folded text."""
+    from contextlib import ExitStack
+    from unittest import mock
+
+    stack = ExitStack()
+    stack.enter_context(mock.patch.dict(patterns._GATES, always))
+    stack.enter_context(mock.patch.object(patterns, "_ELEVEN_DIGITS", mock.Mock(search=lambda _text: True)))
+    stack.enter_context(mock.patch.object(patterns, "_may_hold_a_detail", lambda _text: True))
+    return stack
 
 
 @hsettings(max_examples=400, deadline=None)
@@ -103,26 +118,29 @@ def test_the_detector_gates_change_no_hit(text) -> None:
     """Each detector's gate (patterns._GATES, the eleven-digit gate) is a necessary condition:
     with every gate open the hits are the same, on random text built from the detectors'
     prefixes, digits and separators."""
-    from unittest import mock
 
     from nlp_service.moderation import patterns
 
     gated = patterns.find_patterns(text)
     always = dict.fromkeys(patterns._GATES, lambda _text: True)
-    with mock.patch.dict(patterns._GATES, always), mock.patch.object(patterns, "_ELEVEN_DIGITS", mock.Mock(search=lambda _text: True)):
+    with _gates_open(patterns, always):
         assert patterns.find_patterns(text) == gated
 
 
 def test_the_detector_gates_change_no_hit_on_the_evaluation_set(settings) -> None:
     import csv
-    from unittest import mock
 
     from nlp_service.moderation import patterns
 
     with (settings.data_dir / "moderation" / "eval" / "labelled.tsv").open(encoding="utf-8") as fh:
         texts = [r["text"] for r in csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)]
+    # and every labelled comment, alone and as the archive bench's rows (" <row number>")
+    from nlp_service.classify import datasets
+
+    labelled = [t for t, _, _ in datasets.danmaku(settings.labelled_dir)]
+    texts += labelled + [f"{t} {10_000 + 37 * i}" for i, t in enumerate(labelled)]
     gated = [patterns.find_patterns(t) for t in texts]
     assert sum(map(bool, gated)) > 10
     always = dict.fromkeys(patterns._GATES, lambda _text: True)
-    with mock.patch.dict(patterns._GATES, always), mock.patch.object(patterns, "_ELEVEN_DIGITS", mock.Mock(search=lambda _text: True)):
+    with _gates_open(patterns, always):
         assert [patterns.find_patterns(t) for t in texts] == gated
