@@ -188,14 +188,22 @@ def test_seed_rules_load_once(rclient, svc_settings, settings) -> None:
     assert "coupon" not in {r.id for r in store.list_rules(rclient, first.keys)}
 
 
-def test_one_round_trip_per_batch_and_scripts_reload_after_a_flush(svc_settings, rclient) -> None:
-    # What the engine sent is read from its own client, not from the server's command stats,
-    # which count every client of the server (another suite on the same Redis made this flaky).
-    counted, trips = counting_client(rclient)
-    svc = Services.start(svc_settings, counted, poll=False)  # poll=False: no background thread talks to Redis
+def test_one_round_trip_per_batch_and_scripts_reload_after_a_flush(svc_settings, tmp_path) -> None:
+    # A redis-server of its own: scripts are server-wide, so another suite on a shared server
+    # could load them again between the flush and the batch. What the engine sent is read from
+    # its own client, not from the server's command stats.
+    import redis
+
+    from tests.processes import free_port, start_redis_server
+
+    port = free_port()
+    server = start_redis_server(port, tmp_path)
+    own = redis.Redis(port=port, decode_responses=True)
+    counted, trips = counting_client(own)
+    svc = Services.start(svc_settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{port}/0"}), counted, poll=False)
     try:
         setup_room(svc, lottery_rule())
-        rclient.script_flush()  # as after a Redis restart: the server has forgotten every script
+        own.script_flush()  # as after a Redis restart: the server has forgotten every script
         trips.reset()
         out = svc.engine.handle([Comment("f1", "room1", "u1", "n1", "福袋几点开", NOW), Comment("f2", "room1", "u2", "n2", "主播是个傻逼", NOW)], NOW)
         assert out[0].reply["text"] == "@n1 福袋8点开"  # NOSCRIPT: scripts loaded, failed commands resent
@@ -210,6 +218,9 @@ def test_one_round_trip_per_batch_and_scripts_reload_after_a_flush(svc_settings,
         assert trips.sent_command("EVALSHA")
     finally:
         svc.close()
+        own.close()
+        server.terminate()
+        server.wait(10)
 
 
 @pytest.mark.parametrize("template", ["福袋{lottery_time}开", "@{nickname} 福袋{lottery_time}开", "{nickname}，福袋{lottery_time}开"])
