@@ -25,6 +25,7 @@ from nlp_service.store.version import state_version
 from tests.waiting import StateWatch
 
 ADMIN = "adm-console-test-key-0001"
+ROOM = "room1"  # the room the operators' pages are tested on
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "var" / "test-artifacts"
 GUARD_MS = 60_000  # a hang guard for waits in the browser, never the thing asserted
@@ -116,6 +117,22 @@ def new_key(api: httpx.Client, name: str, role: str, rooms: list[str]) -> str:
 def settled(services: Services) -> bool:
     """True once this instance has loaded every change written so far (rules, lists, bans)."""
     return StateWatch(services.state).reaches(state_version(services.client, services.keys))
+
+
+def room_with_rule(api: httpx.Client, services: Services, variables: dict[str, str], rule: dict) -> str:
+    """ROOM with its bot key (returned), ``variables`` and ``rule``, loaded by the instance."""
+    bot = new_key(api, "room1-bot", "bot", [ROOM])
+    api.put(f"/v1/rooms/{ROOM}/variables", json=variables)
+    assert api.post("/v1/rules", json=rule).status_code == 201
+    assert settled(services)
+    return bot
+
+
+def reply(api: httpx.Client, bot: str, i: int, text: str) -> dict:
+    """Comment ``i`` of ROOM through /v1/reply with the bot's key; its answer."""
+    r = api.post("/v1/reply", json={"id": f"c{i}", "room": ROOM, "user": f"u{i}", "nickname": f"观众{i}", "text": text}, headers={"Authorization": f"Bearer {bot}"})
+    assert r.status_code == 200, r.text
+    return r.json()
 
 
 @pytest.fixture(scope="module")

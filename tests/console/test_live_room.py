@@ -3,16 +3,12 @@ labels and the reply it got (or why none); a rule's schedule is edited as severa
 
 from __future__ import annotations
 
-from tests.console.conftest import ADMIN, new_key, settled
-from tests.console.test_rooms import ROOM, reply
+from tests.console.conftest import ADMIN, ROOM, reply, room_with_rule
 
 
 def test_comments_sent_through_reply_appear_live_with_labels_and_reply(server, services, api, tabs) -> None:
-    bot = new_key(api, "room1-bot", "bot", [ROOM])
-    api.put(f"/v1/rooms/{ROOM}/variables", json={"lottery_time": "8点整"})
     rule = {"id": "lottery", "scope": ROOM, "priority": 5, "match": {"any": ["福袋"]}, "replies": ["福袋{lottery_time}开"]}
-    assert api.post("/v1/rules", json=rule).status_code == 201
-    assert settled(services)
+    bot = room_with_rule(api, services, {"lottery_time": "8点整"}, rule)
     first = reply(api, bot, 1, "哈哈哈")  # before the page opens: it comes with the backlog
 
     tab = tabs(f"{server.url}/console/rooms/{ROOM}", ADMIN)

@@ -5,23 +5,12 @@ from __future__ import annotations
 
 import httpx
 
-from tests.console.conftest import ADMIN, new_key, settled
-
-ROOM = "room1"
-
-
-def reply(api, bot: str, i: int, text: str) -> dict:
-    r = api.post("/v1/reply", json={"id": f"c{i}", "room": ROOM, "user": f"u{i}", "nickname": f"观众{i}", "text": text}, headers={"Authorization": f"Bearer {bot}"})
-    assert r.status_code == 200, r.text
-    return r.json()
+from tests.console.conftest import ADMIN, ROOM, new_key, reply, room_with_rule, settled
 
 
 def test_a_rule_edited_in_the_console_changes_the_next_reply(server, services, api, tabs) -> None:
-    bot = new_key(api, "room1-bot", "bot", [ROOM])
-    api.put(f"/v1/rooms/{ROOM}/variables", json={"coupon_code": "LIVE20"})
     rule = {"id": "coupon", "scope": ROOM, "priority": 10, "match": {"any": ["优惠券"]}, "replies": ["优惠券在小黄车上方"]}
-    assert api.post("/v1/rules", json=rule).status_code == 201
-    assert settled(services)
+    bot = room_with_rule(api, services, {"coupon_code": "LIVE20"}, rule)
     before = api.post("/v1/rules/dry-run", json={"room": ROOM, "text": "优惠券在哪", "nickname": "观众1"}).json()
     assert before["fired"]["would_reply"] == "@观众1 优惠券在小黄车上方"  # (a real reply would open the rule's window)
 
