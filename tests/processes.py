@@ -13,7 +13,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -71,6 +72,20 @@ def start_redis_server(port: int, workdir: Path, *options: str) -> subprocess.Po
     finally:
         client.close()
     return proc
+
+
+@contextmanager
+def own_redis_server(workdir: Path, *options: str) -> Iterator[tuple[int, subprocess.Popen]]:
+    """A redis-server of its own (its port and process) for a test that does what would touch
+    other clients of a shared server (SCRIPT FLUSH, stopping it); stopped on leaving."""
+    port = free_port()
+    proc = start_redis_server(port, workdir, *options)
+    try:
+        yield port, proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(10)
 
 
 def serve_env(tmp_path: Path) -> dict[str, str]:

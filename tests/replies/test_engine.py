@@ -194,33 +194,30 @@ def test_one_round_trip_per_batch_and_scripts_reload_after_a_flush(svc_settings,
     # its own client, not from the server's command stats.
     import redis
 
-    from tests.processes import free_port, start_redis_server
+    from tests.processes import own_redis_server
 
-    port = free_port()
-    server = start_redis_server(port, tmp_path)
-    own = redis.Redis(port=port, decode_responses=True)
-    counted, trips = counting_client(own)
-    svc = Services.start(svc_settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{port}/0"}), counted, poll=False)
-    try:
-        setup_room(svc, lottery_rule())
-        own.script_flush()  # as after a Redis restart: the server has forgotten every script
-        trips.reset()
-        out = svc.engine.handle([Comment("f1", "room1", "u1", "n1", "福袋几点开", NOW), Comment("f2", "room1", "u2", "n2", "主播是个傻逼", NOW)], NOW)
-        assert out[0].reply["text"] == "@n1 福袋8点开"  # NOSCRIPT: scripts loaded, failed commands resent
-        assert out[1].moderation["action"] == "block"
-        assert trips.sent_command("SCRIPT", "LOAD") and not trips.sent_command("SCRIPT", "EXISTS")  # redis-py's per-execute check is gone
-        assert trips.count > 2  # the room's first load, the batch, the script loads, the resend
-        trips.reset()
-        out = svc.engine.handle([Comment("f3", "room1", "u3", "n3", "福袋什么时候开", NOW + 60_000), Comment("f4", "room1", "u4", "n4", "主播是个傻逼", NOW + 60_000)], NOW + 60_000)
-        assert out[0].reply["text"] == "@n3 福袋8点开" and out[1].moderation["action"] == "block"
-        assert trips.count == 1  # a reply and a flagged comment: one pipeline, one round trip
-        assert not trips.sent_command("SCRIPT", "EXISTS") and not trips.sent_command("SCRIPT", "LOAD")  # loaded once
-        assert trips.sent_command("EVALSHA")
-    finally:
-        svc.close()
-        own.close()
-        server.terminate()
-        server.wait(10)
+    with own_redis_server(tmp_path) as (port, _):
+        own = redis.Redis(port=port, decode_responses=True)
+        counted, trips = counting_client(own)
+        svc = Services.start(svc_settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{port}/0"}), counted, poll=False)
+        try:
+            setup_room(svc, lottery_rule())
+            own.script_flush()  # as after a Redis restart: the server has forgotten every script
+            trips.reset()
+            out = svc.engine.handle([Comment("f1", "room1", "u1", "n1", "福袋几点开", NOW), Comment("f2", "room1", "u2", "n2", "主播是个傻逼", NOW)], NOW)
+            assert out[0].reply["text"] == "@n1 福袋8点开"  # NOSCRIPT: scripts loaded, failed commands resent
+            assert out[1].moderation["action"] == "block"
+            assert trips.sent_command("SCRIPT", "LOAD") and not trips.sent_command("SCRIPT", "EXISTS")  # redis-py's per-execute check is gone
+            assert trips.count > 2  # the room's first load, the batch, the script loads, the resend
+            trips.reset()
+            out = svc.engine.handle([Comment("f3", "room1", "u3", "n3", "福袋什么时候开", NOW + 60_000), Comment("f4", "room1", "u4", "n4", "主播是个傻逼", NOW + 60_000)], NOW + 60_000)
+            assert out[0].reply["text"] == "@n3 福袋8点开" and out[1].moderation["action"] == "block"
+            assert trips.count == 1  # a reply and a flagged comment: one pipeline, one round trip
+            assert not trips.sent_command("SCRIPT", "EXISTS") and not trips.sent_command("SCRIPT", "LOAD")  # loaded once
+            assert trips.sent_command("EVALSHA")
+        finally:
+            svc.close()
+            own.close()
 
 
 @pytest.mark.parametrize("template", ["福袋{lottery_time}开", "@{nickname} 福袋{lottery_time}开", "{nickname}，福袋{lottery_time}开"])

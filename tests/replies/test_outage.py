@@ -13,7 +13,7 @@ from nlp_service.live.services import Services
 from nlp_service.live.types import Comment
 from nlp_service.replies import store
 from nlp_service.replies.rules import Rule
-from tests.processes import free_port, start_redis_server
+from tests.processes import own_redis_server
 
 NOW = 1764072600000
 
@@ -21,20 +21,17 @@ NOW = 1764072600000
 @pytest.fixture
 def outage(svc_settings, tmp_path):
     """A Services on its own redis-server, and a function that stops that server."""
-    port = free_port()
-    proc = start_redis_server(port, tmp_path)
-    # no client-side retries: an outage is answered at once (redis-py 8 retries with backoff by default)
-    client = redis.Redis(port=port, decode_responses=True, socket_timeout=1, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0))
-    svc = Services.start(svc_settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{port}/0"}), client, poll=False)
+    with own_redis_server(tmp_path) as (port, proc):
+        # no client-side retries: an outage is answered at once (redis-py 8 retries with backoff by default)
+        client = redis.Redis(port=port, decode_responses=True, socket_timeout=1, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0))
+        svc = Services.start(svc_settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{port}/0"}), client, poll=False)
 
-    def stop() -> None:
-        proc.terminate()
-        proc.wait(10)
+        def stop() -> None:
+            proc.terminate()
+            proc.wait(10)
 
-    yield svc, stop
-    svc.close()
-    if proc.poll() is None:
-        stop()
+        yield svc, stop
+        svc.close()
 
 
 def C(i: int, room: str, text: str = "福袋几点开") -> Comment:
