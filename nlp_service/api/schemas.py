@@ -248,6 +248,9 @@ class PulledItem(BaseModel):
     deliveries: int
     recent_comments: list[dict]
     suggested_reply: str | None
+    repeats: int = Field(1, description="comments the item holds: a storm of one text in the room is one item; a decision applies to every one")
+    repeat_users: int = Field(1, description="distinct users among them")
+    members: list[dict] = Field(default_factory=list, description="their comments (id, user, nickname, text, ts), oldest first; the first is `comment`")
 
 
 class PullOut(BaseModel):

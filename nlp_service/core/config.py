@@ -129,6 +129,11 @@ class Settings(BaseSettings):
     recent_comments_kept: int = Field(10, ge=1, le=200, description="a user's recent comments kept for moderators")
     moderation_claim_seconds: float = Field(300.0, gt=0, le=86400, description="an undecided pulled item returns to the queue after this")
     moderation_dedupe_seconds: int = Field(7 * 86400, ge=60, description="how long a queued comment id is remembered")
+    queue_group_seconds: int = Field(
+        300, ge=0, le=86400,
+        description="a room's flagged comments of the same text (its group form) join one undecided queue item while each comes within this many seconds of the last (comment time); 0: one item per comment",
+    )
+    queue_group_max: int = Field(50, ge=2, le=1000, description="comments one grouped queue item holds (all shown, all decided); the next one opens a new item")
     # --- the Redis budget (README "Production"): every key a comment writes expires or is capped
     recent_comments_ttl_seconds: int = Field(86400, ge=60, le=30 * 86400, description="a user's recent-comments list (moderator context) expires this long after their last comment")
     moderation_decision_ttl_seconds: int = Field(30 * 86400, ge=3600, le=365 * 86400, description="how long a decision on a queue item is remembered (repeat decisions, pulls of decided items)")

@@ -56,6 +56,11 @@ class QueueItemNotFoundError(NlpServiceError, KeyError):
         return str(self.args[0]) if self.args else "item not found"
 
 
+class QueueItemBusyError(NlpServiceError):
+    """Comments kept joining a grouped queue item while a decision was being applied to it;
+    nothing was decided: send the decision again."""
+
+
 class InvalidDecisionError(NlpServiceError, ValueError):
     """A moderator decision that cannot be applied (unknown action, a ban without seconds …)."""
 

@@ -155,7 +155,7 @@ class ReplyEngine:
             return
         mod = moderate_memo(out.analysis, snap.lexicon, self.standard_answers, self.moderation_model)
         out.moderation = mod.to_dict()
-        entry = QueueEntry(c.id, c.user, queue_record(c, out.analysis.normalized.text), mod.to_dict(full=True) if mod.flagged else None)
+        entry = QueueEntry(c.id, c.user, queue_record(c, out.analysis.normalized.text, mod.flagged), mod.to_dict(full=True) if mod.flagged else None)
         plan.digests[i] = entry.digest
         plan.event(c.room, pulse_event(c, out.analysis, mod.categories, now_ms))
         repeat, flooder = self.flood.check(c.room, c.user, entry.digest)

@@ -38,7 +38,10 @@ class Answer:
 
 
 def observe_config(s: Settings) -> ObserveConfig:
-    return ObserveConfig(keep=s.recent_comments_kept, flood_ms=s.flood_window_seconds * 1000, flood_max=s.flood_max_repeats, dedupe_s=s.moderation_dedupe_seconds)
+    return ObserveConfig(
+        keep=s.recent_comments_kept, flood_ms=s.flood_window_seconds * 1000, flood_max=s.flood_max_repeats, dedupe_s=s.moderation_dedupe_seconds,
+        group_ms=s.queue_group_seconds * 1000, group_max=s.queue_group_max,
+    )  # fmt: skip
 
 
 def room_limits(snap: RoomSnapshot, s: Settings) -> RoomLimits:

@@ -18,6 +18,7 @@ from nlp_service.moderation.pulse import PulseEvent
 from nlp_service.moderation.queue import QueueEntry
 from nlp_service.replies.matcher import RegexBudget
 from nlp_service.replies.state import RoomSnapshot, StateCache
+from nlp_service.text.fold import group_form
 
 
 def digest(normalized_text: str) -> str:
@@ -25,9 +26,13 @@ def digest(normalized_text: str) -> str:
     return hashlib.blake2b(normalized_text.encode("utf-8"), digest_size=8).hexdigest()
 
 
-def queue_record(c: Comment, normalized_text: str) -> dict:
-    """What the queue and a moderator see of a comment."""
-    return {"id": c.id, "room": c.room, "user": c.user, "nickname": c.nickname, "text": c.text, "ts": c.ts, "digest": digest(normalized_text or c.text)}
+def queue_record(c: Comment, normalized_text: str, flagged: bool = False) -> dict:
+    """What the queue and a moderator see of a comment; a flagged one also carries the digest
+    of its group form (``text/fold.py``), the queue item a storm of the same text shares."""
+    record = {"id": c.id, "room": c.room, "user": c.user, "nickname": c.nickname, "text": c.text, "ts": c.ts, "digest": digest(normalized_text or c.text)}
+    if flagged:
+        record["group"] = digest(group_form(c.text, normalized_text or c.text))
+    return record
 
 
 def pulse_event(c: Comment, analysis: Analysis, categories: tuple[str, ...], now_ms: int) -> PulseEvent:

@@ -7,12 +7,13 @@ moderators' pull and held items), ``queue_decide`` (decisions), ``queue_upkeep``
 * Enqueue (``OBSERVE_LUA``, run in the same round trip as the reply limits): records each
   comment in the user's recent list, counts identical comments for flood, and appends a
   flagged comment to the room's stream exactly once per comment id (a ``SET NX`` marker and
-  the ``XADD`` happen atomically in one script, so bot retries cannot double an item).
+  the ``XADD`` happen atomically in one script, so bot retries cannot double an item); a storm
+  of the same text in a room joins one undecided item instead (``queue_scripts.py``).
 * Pull: ``XAUTOCLAIM`` first hands over items another moderator pulled but did not decide
   within ``moderation_claim_seconds``; then ``XREADGROUP >`` gives new items, each to one
   moderator only.
 * Decide (``DECIDE_LUA``): ``XACK``, the decision record, an audit-stream entry, per-moderator
-  counters and, for ``ban``, the ban itself, atomically; a repeated decision returns the first
+  counters and, for ``ban``, the bans, atomically, for every comment the item holds; a repeated decision returns the first
   (and acknowledges again). An item may be decided before anyone pulled it (from its id in the
   audit or the console): a pull then acknowledges it and skips it instead of handing it out.
 * Trimming never drops an item still pending or not yet delivered: ``XTRIM MINID`` up to the
@@ -50,6 +51,12 @@ __all__ = [
 ]  # fmt: skip
 
 
+def _at(record: dict, now_ms: int) -> int:
+    """When a comment was said (its ``ts``, epoch ms), or when it reached us."""
+    ts = record.get("ts")
+    return ts if isinstance(ts, int) and not isinstance(ts, bool) else now_ms
+
+
 class ModerationQueue(QueuePull, QueueDecide, QueueUpkeep):
     """Queue operations for one client; scripts are registered once. The enqueue side lives
     here; pulling, deciding and upkeep are the mixins named in the module docstring."""
@@ -68,12 +75,12 @@ class ModerationQueue(QueuePull, QueueDecide, QueueUpkeep):
         """Queue the OBSERVE script on ``pipe`` for one room's comments. Its answer is one
         ``[flood count, queued]`` pair per entry, in order."""
         k = self.keys
-        keys = [k.mod_stream(room)]  # every key of the script in the room's slot (Redis Cluster)
-        args: list[object] = [now_ms, cfg.keep, cfg.flood_ms, cfg.flood_max, cfg.dedupe_s, len(entries), self.recent_ms, self.room_keep_s * 1000]
+        keys = [k.mod_stream(room), k.mod_members(room)]  # every key of the script in the room's slot (Redis Cluster)
+        args: list[object] = [now_ms, cfg.keep, cfg.flood_ms, cfg.flood_max, cfg.dedupe_s, len(entries), self.recent_ms, self.room_keep_s * 1000, cfg.group_ms, cfg.group_max]
         for e in entries:
-            keys += [k.recent(room, e.user), k.flood(room, e.user, e.digest), k.mod_seen(room, e.comment_id)]
-            # bytes: redis-py sends them as they are
-            args += [to_json(e.record), to_json(e.payload) if e.payload else "", "1" if e.observe else "0"]
+            keys += [k.recent(room, e.user), k.flood(room, e.user, e.digest), k.mod_seen(room, e.comment_id), k.mod_group(room, e.group)]
+            # bytes: redis-py sends them as they are; the group window runs on the comment's time
+            args += [to_json(e.record), to_json(e.payload) if e.payload else "", "1" if e.observe else "0", _at(e.record, now_ms)]
         run_script(pipe, self.observe_script, keys, args)
         # the moderators' room list is shared state ({_global} slot): sent with the same round
         # trip, after the script, outside it (a cluster refuses a script that spans slots)

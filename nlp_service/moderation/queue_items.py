@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis
 
@@ -34,6 +34,12 @@ class QueueEntry:
         """Of the normalised text: the flood counter's key."""
         return self.record.get("digest", "")
 
+    @property
+    def group(self) -> str:
+        """Of the group form (``text/fold.py``), set on flagged comments: the key of the
+        queue item a storm of the same text shares; the digest when it is not set."""
+        return self.record.get("group") or self.digest
+
 
 @dataclass(frozen=True, slots=True)
 class ObserveConfig:
@@ -43,6 +49,8 @@ class ObserveConfig:
     flood_ms: int  # the flood window
     flood_max: int  # repeats allowed in it
     dedupe_s: int  # how long a comment id's queue marker lives
+    group_ms: int = 0  # a comment joins its group's open item within this of the last one (0: never)
+    group_max: int = 50  # comments one item holds
 
 
 @dataclass
@@ -52,9 +60,24 @@ class QueueItem:
     record: dict
     moderation: dict
     delivered: int = 1
+    repeats: int = 1  # comments the item holds (a storm of one text: see queue_scripts.py)
+    repeat_users: int = 1  # distinct users among them
+    members: list[dict] = field(default_factory=list)  # their records, oldest first (the first is ``record``)
 
     def to_dict(self) -> dict:
-        return {"item_id": self.item_id, "room": self.room, "comment": self.record, "moderation": self.moderation, "deliveries": self.delivered}
+        return {
+            "item_id": self.item_id, "room": self.room, "comment": self.record, "moderation": self.moderation, "deliveries": self.delivered,
+            "repeats": self.repeats, "repeat_users": self.repeat_users, "members": self.members or [self.record],
+        }  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Members:
+    """The comments a queue item holds, as the members hash keeps them (``Keys.mod_members``)."""
+
+    records: list[dict]  # oldest first, the item's own comment first
+    count: int  # comments the item holds
+    users: int  # distinct users among them
 
 
 URGENT = "urgent"
@@ -90,4 +113,34 @@ class QueueCore:
 
     def _item(self, room: str, sid: str, fields: dict, urgent: bool, delivered: int = 1) -> QueueItem:
         return QueueItem(item_id(room, sid, urgent), room, json.loads(fields["record"]), json.loads(fields["moderation"]), delivered)
+
+    def _members(self, room: str, firsts: dict[str, dict]) -> dict[str, Members]:
+        """The comments each item holds, by stream id (``firsts``: stream id → the item's own
+        record); two reads for any number of items, one when none is grouped."""
+        if not firsts:
+            return {}
+        k = self.keys.mod_members(room)
+        pipe = self.client.pipeline(transaction=False)
+        for sid in firsts:
+            pipe.hmget(k, f"{sid}:n", f"{sid}:users")
+        counts = {sid: (int(n or 1), int(users or 1)) for sid, (n, users) in zip(firsts, pipe.execute(), strict=True)}
+        grouped = [sid for sid, (n, _) in counts.items() if n > 1]
+        for sid in grouped:
+            pipe.hmget(k, [f"{sid}:{i}" for i in range(1, counts[sid][0])])
+        rest = dict(zip(grouped, pipe.execute() if grouped else [], strict=True))
+        return {
+            sid: Members([first, *(json.loads(r) for r in rest.get(sid, []) if r is not None)], *counts[sid])
+            for sid, first in firsts.items()
+        }
+
+    def _grouped(self, room: str, urgent: bool, items: list[tuple[str, QueueItem]]) -> list[QueueItem]:
+        """``items`` (stream id, item) with the comments each holds filled in (the urgent
+        stream's alerts are never grouped)."""
+        if urgent:
+            return [item for _, item in items]
+        held = self._members(room, {sid: item.record for sid, item in items})
+        for sid, item in items:
+            m = held[sid]
+            item.repeats, item.repeat_users, item.members = m.count, m.users, m.records
+        return [item for _, item in items]
 

@@ -90,7 +90,7 @@ class QueuePull(QueueCore):
             return []
         pending = self.client.xpending_range(stream, GROUP, min=fresh[0][0], max=fresh[-1][0], count=len(fresh) * 4 + 16, consumername=moderator)
         deliveries = {p["message_id"]: int(p["times_delivered"]) for p in pending}
-        return [self._item(room, sid, fields, urgent, deliveries.get(sid, 1)) for sid, fields in fresh]
+        return self._grouped(room, urgent, [(sid, self._item(room, sid, fields, urgent, deliveries.get(sid, 1))) for sid, fields in fresh])
 
 
     def recent_comments(self, room: str, user: str, limit: int = 10) -> list[dict]:
@@ -107,17 +107,20 @@ class QueuePull(QueueCore):
                     pending = self.client.xpending_range(stream, GROUP, min="-", max="+", count=1000, consumername=moderator)
                 except redis.ResponseError:  # no stream or no group yet
                     continue
+                found, idle_ms = [], {}
                 for p in pending:
-                    sid, idle = p["message_id"], int(p["time_since_delivered"])
+                    sid = p["message_id"]
                     entry = self.client.xrange(stream, sid, sid)
-                    if not entry:
-                        continue
-                    item = self._item(room, sid, entry[0][1], urgent, int(p["times_delivered"])).to_dict()
-                    item.update(
-                        age_seconds=round((now_ms - int(sid.split("-")[0])) / 1000, 3),
-                        held_seconds=round(idle / 1000, 3),
-                        returns_in_seconds=round(max(0, claim_ms - idle) / 1000, 3),
-                    )
-                    out.append(item)
+                    if entry:
+                        found.append((sid, self._item(room, sid, entry[0][1], urgent, int(p["times_delivered"]))))
+                        idle_ms[sid] = int(p["time_since_delivered"])
+                for (sid, _), item in zip(found, self._grouped(room, urgent, found), strict=True):
+                    idle = idle_ms[sid]
+                    out.append({
+                        **item.to_dict(),
+                        "age_seconds": round((now_ms - int(sid.split("-")[0])) / 1000, 3),
+                        "held_seconds": round(idle / 1000, 3),
+                        "returns_in_seconds": round(max(0, claim_ms - idle) / 1000, 3),
+                    })  # fmt: skip
         return sorted(out, key=lambda i: i["age_seconds"], reverse=True)
 

@@ -111,6 +111,22 @@ class Keys:
         """STRING the decision taken on a queue item (idempotent decisions)."""
         return self._k(room, "modq", "decided", item_id)
 
+    def mod_group(self, room: str, group: str) -> str:
+        """HASH the room's open (undecided) items for one group form of a text (its digest):
+        field ``<action>`` → the item's stream id, ``<action>:at`` → the time of its last
+        comment (epoch ms). A flagged comment of that form and action joins the item while it
+        comes within ``queue_group_seconds`` of the last one; the decision deletes the fields.
+        Expires ``queue_group_seconds`` after the last comment joined."""
+        return self._k(room, "modq", "group", group)
+
+    def mod_members(self, room: str) -> str:
+        """HASH the comments of the room's grouped items, by stream id ``<sid>``:
+        ``<sid>:n`` → comments the item holds, ``<sid>:users`` → distinct users,
+        ``<sid>:u:<user>`` → 1, ``<sid>:<i>`` → the record of its (i+1)-th comment (JSON;
+        the first is the stream entry's). A lone item has no field; the decision deletes an
+        item's fields. Expires ``room_keep_seconds`` after the last comment joined."""
+        return self._k(room, "modq", "members")
+
     def mod_stats(self, room: str) -> str:
         """HASH decisions per moderator and per action."""
         return self._k(room, "modq", "stats")

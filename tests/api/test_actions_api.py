@@ -5,8 +5,9 @@ from tests.api.test_moderation_api import comment, key
 from tests.sse import read_events
 
 
-def _flag(client, bot, i: int, text: str = "主播就是个骗子 卖假货") -> None:
-    client.post("/v1/reply", json={**comment(i, text=text), "ts": 1764072600000 + i}, headers=bot)
+def _flag(client, bot, i: int, text: str | None = None) -> None:
+    """A flagged comment; by default a text of its own (the same text would join one item)."""
+    client.post("/v1/reply", json={**comment(i, text=text or f"主播就是个骗子 卖假货{i}"), "ts": 1764072600000 + i}, headers=bot)
 
 
 def _decide(client, mod, item_id: str, **body) -> None:

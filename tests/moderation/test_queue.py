@@ -111,7 +111,9 @@ def test_flood_is_blocked_and_queued(svc) -> None:
     assert outs[3].moderation["categories"] == ["flood"]
     svc.engine.recorder.flush()  # the known flooder's next comment is blocked locally, queued by the recorder
     stream = svc.client.xrange(svc.keys.mod_stream("room1"))
-    assert len(stream) == 2 and json.loads(stream[0][1]["moderation"])["categories"] == ["flood"]
+    assert len(stream) == 1 and json.loads(stream[0][1]["moderation"])["categories"] == ["flood"]
+    [item] = svc.engine.queue.pull(["room1"], "alice", 10, 0, claim_ms=60_000)  # one item per flood
+    assert item.repeats == 2 and item.repeat_users == 1 and [m["id"] for m in item.members] == ["m3", "m4"]
 
 
 def test_spool_keeps_flagged_comments_while_redis_is_down(svc_settings, tmp_path) -> None:

@@ -7,7 +7,8 @@ NOW = 1764072600000
 
 
 def _queue_two(svc) -> list[str]:
-    svc.engine.handle([Comment(f"m{i}", "room1", f"u{i}", f"n{i}", "主播就是个骗子 卖假货", NOW) for i in (1, 2)], now_ms=NOW)
+    """Two items: two texts (the same text twice would be one item holding both)."""
+    svc.engine.handle([Comment(f"m{i}", "room1", f"u{i}", f"n{i}", f"主播就是个骗子 卖假货{i}", NOW) for i in (1, 2)], now_ms=NOW)
     stream = svc.keys.mod_stream("room1")
     return [f"room1~{sid}" for sid, _ in svc.client.xrange(stream)]
 

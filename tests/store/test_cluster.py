@@ -31,7 +31,7 @@ def _room_keys(keys: Keys, room: str) -> dict[str, str]:
         params = list(inspect.signature(fn).parameters)
         if name.startswith("_") or not params or params[0] != "room":
             continue
-        fill = {"minute": 29401210, "category": "ad_contact", "comment_id": "m1", "item_id": "1-0", "user": "u1", "digest": "ab", "rule_id": "lottery", "shift": 1764057600000}
+        fill = {"minute": 29401210, "category": "ad_contact", "comment_id": "m1", "item_id": "1-0", "user": "u1", "digest": "ab", "group": "cd", "rule_id": "lottery", "shift": 1764057600000}
         out[name] = fn(room, *(fill[p] for p in params[1:]))
     return out
 
@@ -105,7 +105,8 @@ def test_scripts_are_reloaded_on_every_node_after_a_flush(svc) -> None:
     svc.engine.handle([Comment("m0", rooms[0], "u0", "n0", "骗子 假货", NOW)], now_ms=NOW)
     for node in svc.client.get_primaries():  # as after a restart of every node
         node.redis_connection.script_flush()
-    outs = svc.engine.handle([Comment(f"m{j}", r, f"u{j}", f"n{j}", "骗子 假货", NOW) for j, r in enumerate(rooms, 1)], now_ms=NOW)
+    # another text: the same one would join rooms[0]'s item instead of opening a second
+    outs = svc.engine.handle([Comment(f"m{j}", r, f"u{j}", f"n{j}", "主播是骗子 卖假货", NOW) for j, r in enumerate(rooms, 1)], now_ms=NOW)
     assert all(o.moderation["action"] == "review" for o in outs)
     assert [svc.client.xlen(svc.keys.mod_stream(r)) for r in rooms] == [2, 1, 1]
 
