@@ -30,6 +30,22 @@ def test_moderator_workflow(client, admin, bot) -> None:
     assert stats["depth"] == 0 and stats["decisions"] == {"alice": 1}
 
 
+def test_a_storm_is_one_item_over_the_api_and_its_decision_reaches_every_comment(client, admin, bot) -> None:
+    mod = key(client, admin, "moderator", ["room1"], name="alice")
+    storm = [comment(i, text=t, user=f"u{i % 2}") for i, t in enumerate(["主播是骗子 卖假货", "主播是骗子 卖假货???", "主播是骗子 卖假货😭"])]
+    assert client.post("/v1/reply/batch", json={"comments": storm}, headers=bot).status_code == 200
+    [item] = client.post("/v1/moderation/pull", json={"count": 5}, headers=mod).json()["items"]
+    assert item["comment"]["id"] == "m0" and item["deliveries"] == 1  # the fields a moderator had, as they were
+    assert item["repeats"] == 3 and item["repeat_users"] == 2
+    assert [(m["id"], m["user"], m["nickname"], m["text"]) for m in item["members"]] == [(c["id"], c["user"], c["nickname"], c["text"]) for c in storm]
+    [held] = client.get("/v1/moderation/mine", headers=mod).json()["items"]
+    assert held["repeats"] == 3 and len(held["members"]) == 3
+    out = client.post(f"/v1/moderation/items/{item['item_id']}/decision", json={"action": "delete"}, headers=mod).json()
+    assert out["applied_now"] and out["decision"]["repeats"] == 3 and out["decision"]["repeat_users"] == 2
+    feed = client.get("/v1/rooms/room1/actions", headers=bot).json()["actions"]
+    assert [(a["kind"], a["comment_id"]) for a in feed] == [("hide_comment", f"m{i}") for i in range(3)]
+
+
 def test_moderation_auth_and_errors(client, admin, bot) -> None:
     other_room = key(client, admin, "moderator", ["room2"])
     assert client.post("/v1/moderation/pull", json={"rooms": ["room1"]}, headers=other_room).status_code == 403
