@@ -153,3 +153,26 @@ def test_an_item_held_past_the_claim_time_says_it_went_back(server, api, tabs) -
     note = alice.page.inner_text("#gone-note")
     assert "退回队列" in note or "bob" in note
     assert alice.errors == [] and bob.errors == []
+
+
+def test_a_storm_is_one_item_showing_its_count_and_one_key_decides_every_comment(server, api, tabs) -> None:
+    bot = new_key(api, "room1-bot", "bot", [ROOM])
+    texts = ["骗子 钱收了不发货", "骗子 钱收了不发货???", "骗子 钱收了不发货😭", "骗子 钱收了不发货", "骗子 钱收了不发货货"]
+    storm = [{"id": f"s{i}", "room": ROOM, "user": f"u{i % 3}", "nickname": f"观众{i % 3}", "text": t, "ts": 1764075600000 + i * 20_000} for i, t in enumerate(texts)]
+    r = api.post("/v1/reply/batch", json={"comments": storm}, headers={"Authorization": f"Bearer {bot}"})
+    assert r.status_code == 200 and {x["moderation"]["action"] for x in r.json()["results"]} == {"review"}, r.text
+    alice = tabs(f"{server.url}/console/moderate", new_key(api, "alice", "moderator", [ROOM]))
+    start(alice)
+    alice.page.wait_for_selector("#item-group:not([hidden])")
+    assert alice.page.inner_text("#item-repeats") == "×5 条，来自 3 位用户"
+    assert alice.page.inner_text("#held li") == "骗子 钱收了不发货 ×5"
+    alice.page.click("#item-group summary")
+    shown = alice.page.eval_on_selector_all("#item-members li", "els => els.map(e => e.dataset.commentId)")
+    assert shown == [c["id"] for c in storm]
+    assert "观众1（u1）：骗子 钱收了不发货???" in alice.page.inner_text("#item-members")
+    alice.shot("moderate-group")
+    decide_by_key(alice, "d")
+    assert alice.page.inner_text("#done li").endswith("×5")
+    feed = api.get(f"/v1/rooms/{ROOM}/actions", params={"after": "0"}).json()["actions"]
+    assert [(a["kind"], a["comment_id"]) for a in feed] == [("hide_comment", c["id"]) for c in storm]
+    assert alice.errors == []

@@ -53,6 +53,7 @@ function renderItem() {
   $("#item-user").textContent = `${c.nickname || "（无昵称）"}（${c.user}）`;
   $("#item-time").textContent = c.ts ? hhmm(c.ts) : "";
   $("#item-text").replaceChildren(...highlighted(c.text, item.moderation.terms || []));
+  renderGroup(item);
   $("#item-action").replaceChildren(tag("action", item.moderation.action));
   $("#item-categories").replaceChildren(...(item.moderation.categories || []).flatMap((x, i) => (i ? ["、", tag("category", x)] : [tag("category", x)])));
   $("#item-score").textContent = (item.moderation.score ?? 0).toFixed(2);
@@ -68,10 +69,23 @@ function renderItem() {
   tick();
 }
 
+/** "×N 条，来自 M 位用户": a storm of one text in the room is one item (repeats > 1). */
+const repeatsText = (item) => `×${item.repeats} 条，来自 ${item.repeat_users} 位用户`;
+const isGroup = (item) => (item.repeats || 1) > 1;
+
+function renderGroup(item) {
+  $("#item-group").hidden = !isGroup(item);
+  if (!isGroup(item)) return;
+  $("#item-repeats").textContent = repeatsText(item);
+  $("#item-members").replaceChildren(...(item.members || []).map((m) =>
+    h("li", { "data-comment-id": m.id }, `${m.ts ? hhmm(m.ts) + " " : ""}${m.nickname || "（无昵称）"}（${m.user}）：${m.text}`)));
+}
+
 function renderHeld() {
   const list = queue();
   $("#held-count").textContent = String(list.length);
-  $("#held").replaceChildren(...list.map((i, n) => h("li", { "aria-current": n === 0 ? "true" : null, "data-item-id": i.item_id }, i.comment.text)));
+  $("#held").replaceChildren(...list.map((i, n) => h("li", { "aria-current": n === 0 ? "true" : null, "data-item-id": i.item_id },
+    i.comment.text, isGroup(i) ? h("span", { class: "repeats" }, ` ×${i.repeats}`) : "")));
 }
 
 const pct = (x) => `${Math.round((x || 0) * 100)}%`;
@@ -132,7 +146,8 @@ async function decide(action, item = current(), replyText = $("#reply-text").val
     const out = await api("POST", `/v1/moderation/items/${encodeURIComponent(item.item_id)}/decision`, body);
     const d = out.decision;
     const by = d.moderator;
-    $("#done").prepend(h("li", { "data-item-id": item.item_id }, `${DECISION_ZH[d.action]} · ${item.comment.text}`, out.applied_now ? "" : `（已由 ${by} 先处理）`));
+    $("#done").prepend(h("li", { "data-item-id": item.item_id }, `${DECISION_ZH[d.action]} · ${item.comment.text}`,
+      isGroup(item) ? ` ×${item.repeats}` : "", out.applied_now ? "" : `（已由 ${by} 先处理）`));
   } catch (err) {
     decided.delete(item.item_id);
     items.set(item.item_id, item);
