@@ -146,24 +146,36 @@ DEMO_EVAL_ROWS = 20_000  # the demo archive's generator (seed 7) at a tenth of i
 
 
 def _eval_queues(use_model: bool = True) -> None:
-    """The queue's share of the recorded sample room and of a demo archive (target ≤ 3 %)."""
+    """The queue's load on the recorded sample room and on a demo archive: comments flagged,
+    and the queue items a moderator sees with the service's grouping (target ≤ 3 %, on items)."""
     from nlp_service.analysis import Analyzer
     from nlp_service.batch.demo import generate
-    from nlp_service.moderation.evaluate import evaluate_queue
+    from nlp_service.moderation.evaluate import StreamComment, evaluate_queue
 
     analyzer, model = Analyzer.load(), _moderation_model(use_model)
-    room = analyzer.settings.data_dir / "replay" / "sample_room.jsonl"
+    s = analyzer.settings
+    room = s.data_dir / "replay" / "sample_room.jsonl"
+    rows = (json.loads(line) for line in room.read_text(encoding="utf-8").splitlines() if line.strip())
     streams = {
-        f"data/replay/{room.name}": (json.loads(line)["text"] for line in room.read_text(encoding="utf-8").splitlines() if line.strip()),
-        f"demo archive ({DEMO_EVAL_ROWS:,} rows, seed 7)": (t for table in generate(rows=DEMO_EVAL_ROWS) for t in table.column("text").to_pylist()),
+        f"data/replay/{room.name}": (StreamComment(r["text"], r.get("ts"), r.get("room", ""), r.get("user", "")) for r in rows),
+        f"demo archive ({DEMO_EVAL_ROWS:,} rows, seed 7)": (
+            StreamComment(*row) for table in generate(rows=DEMO_EVAL_ROWS) for row in zip(*(table.column(c).to_pylist() for c in ("text", "ts", "room", "user")), strict=True)
+        ),
     }
-    for name, texts in streams.items():
+    for name, comments in streams.items():
         try:
-            r = evaluate_queue(analyzer, texts, model)
+            r = evaluate_queue(analyzer, comments, model, s.queue_group_seconds, s.queue_group_max)
         except NlpServiceError as exc:
             _fail(exc)
-        typer.echo(f"\n== moderation queue · {name}: {r['queued']} of {r['comments']} comments queued ({r['queued_share']:.2%}; target ≤ 3 %)")
+        typer.echo(f"\n== moderation queue · {name}: {r['comments']} comments")
+        typer.echo(f"comments flagged (review + block): {r['queued']} ({r['queued_share']:.2%})")
+        typer.echo(
+            f"queue items a moderator sees: {r['items']} ({r['items_share']:.2%} of comments; target ≤ 3 %, read on items) — "
+            f"a storm of one text in a room within {r['group_seconds']} s is one item (NLP_SERVICE_QUEUE_GROUP_SECONDS)"
+        )
         typer.echo("  first category: " + ", ".join(f"{c} {n}" for c, n in r["by_category"].items()))
+        if r["largest_items"]:
+            typer.echo("  largest items: " + ", ".join(f"{i['text']} ×{i['repeats']} ({i['users']} user{'s' if i['users'] != 1 else ''})" for i in r["largest_items"]))
 
 
 def _eval_moderation_chatter(data: Path, limit: int | None, use_model: bool = True) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from nlp_service.analysis import Analysis, Analyzer
@@ -15,6 +16,8 @@ from nlp_service.moderation.classifier import ModerationClassifier
 from nlp_service.moderation.detect import moderate
 from nlp_service.moderation.labels import CATEGORIES
 from nlp_service.moderation.lists import load_base_lexicon
+from nlp_service.moderation.queue_model import QueueGroups
+from nlp_service.text.fold import group_form
 
 
 def _pr(tp: int, fp: int, fn: int) -> dict:
@@ -140,15 +143,31 @@ def evaluate_offensive(analyzer: Analyzer, path: Path, limit: int | None = None,
     }
 
 
-def evaluate_queue(analyzer: Analyzer, texts: Iterable[str], classifier: ModerationClassifier | None = None) -> dict:
-    """Share of a stream's comments that moderation sends to the human queue (review or
-    block), and the first category of each queued comment: the moderators' load."""
+@dataclass(frozen=True, slots=True)
+class StreamComment:
+    """One comment of a recorded stream, as the queue's eval reads it."""
+
+    text: str
+    ts: int | None = None  # epoch ms; None: said at the same time as the others without one
+    room: str = ""
+    user: str = ""
+
+
+def evaluate_queue(
+    analyzer: Analyzer, comments: Iterable[str | StreamComment], classifier: ModerationClassifier | None = None, group_seconds: int = 0, group_max: int = 50
+) -> dict:
+    """The moderators' load on a stream: the comments moderation flags (review or block: each
+    goes to the human queue), the first category of each, and the queue items a moderator
+    sees once a storm of one text is one item (``QueueGroups``: the observe script's rule,
+    with ``group_seconds`` over the comments' ``ts``; 0 = one item per comment)."""
     lexicon = load_base_lexicon(analyzer.settings.data_dir)
     n = queued = 0
     first: Counter = Counter()
-    for text in texts:
+    groups = QueueGroups(group_seconds * 1000, group_max)
+    for c in comments:
+        c = StreamComment(c) if isinstance(c, str) else c
         try:
-            analysis = analyzer.analyze(text)
+            analysis = analyzer.analyze(c.text)
         except InvalidTextError:
             continue
         n += 1
@@ -156,4 +175,9 @@ def evaluate_queue(analyzer: Analyzer, texts: Iterable[str], classifier: Moderat
         if m.flagged:
             queued += 1
             first[m.categories[0]] += 1
-    return {"comments": n, "queued": queued, "queued_share": round(queued / n, 4) if n else 0.0, "by_category": dict(first.most_common())}
+            groups.add(c.room, group_form(c.text, analysis.normalized.text), m.action, c.ts or 0, c.user, c.text)
+    return {
+        "comments": n, "queued": queued, "queued_share": round(queued / n, 4) if n else 0.0, "by_category": dict(first.most_common()),
+        "items": len(groups.items), "items_share": round(len(groups.items) / n, 4) if n else 0.0, "group_seconds": group_seconds,
+        "largest_items": [{"text": i.text, "repeats": i.repeats, "users": len(i.users)} for i in groups.largest(5)],
+    }  # fmt: skip
