@@ -33,7 +33,7 @@ def room_actions(decision: dict, record: dict, flagged: dict, ban_until: int, me
 
 def _users(comments: list[dict]) -> list[str]:
     """The distinct users of ``comments``, in order."""
-    return list(dict.fromkeys(c["user"] for c in comments))
+    return list(dict.fromkeys(c.get("user", "") for c in comments))
 
 
 DECIDE_TRIES = 20  # a storm that keeps joining the item between our read and the script
@@ -82,7 +82,7 @@ class QueueDecide(QueueCore):
         else:
             grouped = self._members(room, {sid: record})[sid]
             members, held = grouped.records, grouped.count
-        users = _users([{"user": m.get("user", "")} for m in members])
+        users = _users(members)
         decision = {
             "item_id": item, "action": action, "moderator": moderator, "reason": reason, "at": now_ms,
             "ban_seconds": ban_seconds if action == "ban" else 0, "reply_text": reply_text if action == "reply" else "", "user": record.get("user", ""),

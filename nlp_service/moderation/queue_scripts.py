@@ -21,6 +21,11 @@ local now, keep, flood_ms, flood_max, dedupe_s, n = tonumber(ARGV[1]), tonumber(
 local recent_ms, room_keep_ms, group_ms, group_max = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
 local stream, members = KEYS[1], KEYS[2]
 local out = {}
+local function user_of(record)
+  local user = cjson.decode(record).user
+  if type(user) == 'string' then return user end
+  return ''
+end
 -- a comment joins the open item of its group form and action (see store/redis.py mod_group,
 -- mod_members): the item's count and users grow, the comment's record is kept under it
 local function join(sid, record, k_group, action, at)
@@ -30,11 +35,11 @@ local function join(sid, record, k_group, action, at)
   if held == 1 then  -- the first join: the item's own comment counts its user
     local first = redis.call('XRANGE', stream, sid, sid)[1]
     if not first then return false end  -- trimmed or expired: open a new item
-    local first_user = cjson.decode(first[2][2]).user or ''
+    local first_user = user_of(first[2][2])
     redis.call('HSET', members, base .. 'u:' .. first_user, 1, base .. 'users', 1)
   end
   redis.call('HSET', members, base .. 'n', held + 1, base .. held, record)
-  local user = cjson.decode(record).user or ''
+  local user = user_of(record)
   if redis.call('HSETNX', members, base .. 'u:' .. user, 1) == 1 then redis.call('HINCRBY', members, base .. 'users', 1) end
   redis.call('PEXPIRE', members, room_keep_ms)
   redis.call('HSET', k_group, action .. ':at', at)
