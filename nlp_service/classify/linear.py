@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from nlp_service.classify.features import contrast_split
+from nlp_service.classify.features import contrast_split, text_negated_positions
 from nlp_service.core.speedups import StrTable, fused_probs  # compiled, or None (the Python below)
 
 if TYPE_CHECKING:  # the service never imports scikit-learn: it loads plain arrays
@@ -118,7 +118,7 @@ class FusedLinear:
         self._sublinear_tf = sublinear.pop()
         # The vocabulary split by feature kind and keyed by the bare text, so the hot path
         # looks a token or character up directly instead of building "w:…" strings first.
-        self._by_kind: dict[str, dict[str, int]] = {"w:": {}, "c:": {}, "b:": {}, "e:": {}, "p:": {}, "a:": {}}
+        self._by_kind: dict[str, dict[str, int]] = {"w:": {}, "c:": {}, "b:": {}, "e:": {}, "p:": {}, "a:": {}, "n:": {}}
         for f, j in vocab.items():
             kind = self._by_kind.get(f[:2])
             if kind is not None:
@@ -133,14 +133,16 @@ class FusedLinear:
         pass without building the feature strings (tested equal on the held-out comments);
         in C when the extension is built (the same walk, the same order)."""
         if self._table is not None:
-            return self._table.count_features(text, tokens, tuple(emojis), contrast_split(tokens))
+            return self._table.count_features(text, tokens, tuple(emojis), contrast_split(tokens), text_negated_positions(text, tokens))
         return self.count_comment_py(text, tokens, emojis)
 
     def comment_probs(self, text: str, tokens: Sequence[str], emojis: Iterable[str] = ()) -> dict[str, list[float]]:
         """``predict_counts(count_comment(text, tokens, emojis))``; in one C call when the
         extension is built (the counts never become a dict; tested equal)."""
         if self._table is not None and fused_probs is not None:
-            probs = self._table.comment_probs(text, tokens, tuple(emojis), contrast_split(tokens), self.matrix, self._sublinear_tf, self._c_layout)
+            probs = self._table.comment_probs(
+                text, tokens, tuple(emojis), contrast_split(tokens), self.matrix, self._sublinear_tf, self._c_layout, text_negated_positions(text, tokens)
+            )
             return dict(zip(self.names, probs, strict=True))
         return self.predict_counts(self.count_comment(text, tokens, emojis))
 
@@ -183,6 +185,11 @@ class FusedLinear:
                     j = kind.get(t)
                     if j is not None and t != " ":
                         counts[j] = get(j, 0) + 1
+        negated = by_kind["n:"]
+        for i in text_negated_positions(text, tokens):
+            j = negated.get(tokens[i])
+            if j is not None:
+                counts[j] = get(j, 0) + 1
         return counts
 
     def predict_proba(self, features: Sequence[str]) -> dict[str, list[float]]:

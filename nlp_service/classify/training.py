@@ -27,7 +27,7 @@ from nlp_service.classify import intent as intent_mod
 from nlp_service.classify import sentiment as sentiment_mod
 from nlp_service.classify.datasets import Example
 from nlp_service.classify.evaluate import metrics_report
-from nlp_service.classify.features import featurize, passthrough
+from nlp_service.classify.features import featurize, passthrough, without_negation
 from nlp_service.classify.linear import FastLinear
 from nlp_service.core.config import Settings, get_settings
 
@@ -238,7 +238,7 @@ def train_intent(
         examples = _first_per_label(examples, per_intent_limit)
     train, test = datasets.split(examples)
     log(f"intent: featurising {len(train)} training texts")
-    X = _features(train, settings)
+    X = [without_negation(f) for f in _features(train, settings)]
     y = [ex.label for ex in train]
     pipe = build_pipeline(C=C, min_df=1, class_weight=class_weight)
     folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=SEED)
@@ -278,7 +278,7 @@ def model_card(result: TrainResult, models: dict[str, FastLinear]) -> str:
     for name, fast in models.items():
         lines.append(f"- `{name}`: classes {', '.join(fast.classes)}; {len(fast.vocabulary)} features")
     lines += [
-        "- features: words, character bigrams, CJK characters, emoji, and the words on each side of a contrast word",
+        "- features: words, character bigrams, CJK characters, emoji, the words on each side of a contrast word, and (sentiment only) the words in a negator's scope",
         "- estimator: TF-IDF (sublinear tf, l2) + multinomial LogisticRegression (lbfgs), "
         f"scikit-learn {sklearn.__version__}, Python {platform.python_version()}",
         f"- parameters: {result.params}",

@@ -434,10 +434,11 @@ static int count_str(const StrTable *t, RowList *hits, const Py_UCS4 *pre, PyObj
 
 /* The rows of "w:" + each token, "c:" + each CJK character and "b:" + each character bigram
  * of text (spaces break them), "e:" + each emoji, and when cut > 0 "p:" + the tokens before
- * tokens[cut] and "a:" + those after it; in this order (FusedLinear.count_comment's walk),
+ * tokens[cut] and "a:" + those after it, then "n:" + the tokens at the indices in negated
+ * (features.negated_positions; NULL: none); in this order (FusedLinear.count_comment's walk),
  * each row once with its count. */
-static int feature_rows(const StrTable *self, PyObject *text, PyObject *tokens, PyObject *emojis, Py_ssize_t cut, RowList *hits) {
-    static const Py_UCS4 W[2] = {'w', ':'}, C[2] = {'c', ':'}, B[2] = {'b', ':'}, E[2] = {'e', ':'}, P[2] = {'p', ':'}, A[2] = {'a', ':'};
+static int feature_rows(const StrTable *self, PyObject *text, PyObject *tokens, PyObject *emojis, Py_ssize_t cut, PyObject *negated, RowList *hits) {
+    static const Py_UCS4 W[2] = {'w', ':'}, C[2] = {'c', ':'}, B[2] = {'b', ':'}, E[2] = {'e', ':'}, P[2] = {'p', ':'}, A[2] = {'a', ':'}, N[2] = {'n', ':'};
     PyObject *toks = PySequence_Fast(tokens, "tokens must be a sequence of str");
     if (toks == NULL) return -1;
     PyObject *ems = PySequence_Fast(emojis, "emojis must be a sequence of str");
@@ -470,20 +471,36 @@ static int feature_rows(const StrTable *self, PyObject *text, PyObject *tokens, 
         for (Py_ssize_t q = 0; rc == 0 && q < cut; q++) rc = count_str(self, hits, P, PySequence_Fast_GET_ITEM(toks, q), 1);
         for (Py_ssize_t q = cut + 1; rc == 0 && q < n_tok; q++) rc = count_str(self, hits, A, PySequence_Fast_GET_ITEM(toks, q), 1);
     }
+    if (rc == 0 && negated != NULL) {
+        PyObject *neg = PySequence_Fast(negated, "negated must be a sequence of token indices");
+        if (neg == NULL) rc = -1;
+        for (Py_ssize_t q = 0; rc == 0 && q < PySequence_Fast_GET_SIZE(neg); q++) {
+            Py_ssize_t at = PyLong_AsSsize_t(PySequence_Fast_GET_ITEM(neg, q));
+            if (at == -1 && PyErr_Occurred()) {
+                rc = -1;
+            } else if (at < 0 || at >= n_tok) {
+                PyErr_SetString(PyExc_IndexError, "negated token index out of range");
+                rc = -1;
+            } else {
+                rc = count_str(self, hits, N, PySequence_Fast_GET_ITEM(toks, at), 1);
+            }
+        }
+        Py_XDECREF(neg);
+    }
     Py_DECREF(toks);
     Py_DECREF(ems);
     return rc == 0 ? distinct_rows(hits) : -1;
 }
 
-/* count_features(text, tokens, emojis, cut) -> {row: count}: feature_rows as a dict (in
- * the walk's order; tested equal to FusedLinear.count_comment_py). */
+/* count_features(text, tokens, emojis, cut[, negated]) -> {row: count}: feature_rows as a
+ * dict (in the walk's order; tested equal to FusedLinear.count_comment_py). */
 static PyObject *StrTable_count_features(StrTable *self, PyObject *args) {
-    PyObject *text, *tokens, *emojis;
+    PyObject *text, *tokens, *emojis, *negated = NULL;
     Py_ssize_t cut;
-    if (!PyArg_ParseTuple(args, "UOOn", &text, &tokens, &emojis, &cut)) return NULL;
+    if (!PyArg_ParseTuple(args, "UOOn|O", &text, &tokens, &emojis, &cut, &negated)) return NULL;
     RowList hits = {0};
     PyObject *counts = NULL;
-    if (feature_rows(self, text, tokens, emojis, cut, &hits) == 0 && (counts = PyDict_New()) != NULL) {
+    if (feature_rows(self, text, tokens, emojis, cut, negated, &hits) == 0 && (counts = PyDict_New()) != NULL) {
         for (Py_ssize_t i = 0; counts != NULL && i < hits.n; i++) {
             PyObject *key = PyLong_FromSsize_t(hits.rows[i]), *value = PyLong_FromLong(hits.counts[i]);
             if (key == NULL || value == NULL || PyDict_SetItem(counts, key, value) < 0) Py_CLEAR(counts);
@@ -497,17 +514,18 @@ static PyObject *StrTable_count_features(StrTable *self, PyObject *args) {
 
 static PyObject *score_rows(PyObject *matrix, const RowList *hits, int sublinear, PyObject *layout);
 
-/* comment_probs(text, tokens, emojis, cut, matrix, sublinear, layout) -> [probabilities per
- * model]: fused_probs(matrix, count_features(text, tokens, emojis, cut), sublinear, layout)
+/* comment_probs(text, tokens, emojis, cut, matrix, sublinear, layout[, negated]) ->
+ * [probabilities per model]: fused_probs(matrix, count_features(text, tokens, emojis, cut,
+ * negated), sublinear, layout)
  * in one call, without the dict of counts in between (the same rows in the same order, so
  * the same sums bit for bit). */
 static PyObject *StrTable_comment_probs(StrTable *self, PyObject *args) {
-    PyObject *text, *tokens, *emojis, *matrix, *layout;
+    PyObject *text, *tokens, *emojis, *matrix, *layout, *negated = NULL;
     Py_ssize_t cut;
     int sublinear;
-    if (!PyArg_ParseTuple(args, "UOOnOpO!", &text, &tokens, &emojis, &cut, &matrix, &sublinear, &PyTuple_Type, &layout)) return NULL;
+    if (!PyArg_ParseTuple(args, "UOOnOpO!|O", &text, &tokens, &emojis, &cut, &matrix, &sublinear, &PyTuple_Type, &layout, &negated)) return NULL;
     RowList hits = {0};
-    PyObject *result = feature_rows(self, text, tokens, emojis, cut, &hits) == 0 ? score_rows(matrix, &hits, sublinear, layout) : NULL;
+    PyObject *result = feature_rows(self, text, tokens, emojis, cut, negated, &hits) == 0 ? score_rows(matrix, &hits, sublinear, layout) : NULL;
     rows_free(&hits);
     return result;
 }
@@ -544,8 +562,8 @@ static PyObject *StrTable_spans(StrTable *self, PyObject *args) {
 }
 
 static PyMethodDef StrTable_methods[] = {
-    {"comment_probs", (PyCFunction)StrTable_comment_probs, METH_VARARGS, "comment_probs(text, tokens, emojis, cut, matrix, sublinear, layout): fused_probs of count_features"},
-    {"count_features", (PyCFunction)StrTable_count_features, METH_VARARGS, "count_features(text, tokens, emojis, cut): {row: count} (see the C comment)"},
+    {"comment_probs", (PyCFunction)StrTable_comment_probs, METH_VARARGS, "comment_probs(text, tokens, emojis, cut, matrix, sublinear, layout[, negated]): fused_probs of count_features"},
+    {"count_features", (PyCFunction)StrTable_count_features, METH_VARARGS, "count_features(text, tokens, emojis, cut[, negated]): {row: count} (see the C comment)"},
     {"get", (PyCFunction)StrTable_get, METH_VARARGS, "get(key, default=None): the value (None for a prefix-only key), or default"},
     {"cut_block", (PyCFunction)StrTable_cut_block, METH_VARARGS, "cut_block(block, unknown): jieba's words of one block (no HMM)"},
     {"words", (PyCFunction)StrTable_words, METH_VARARGS, "words(text, unknown): jieba's non-space words of text (no HMM)"},

@@ -56,7 +56,8 @@ def test_direct_counting_equals_the_feature_strings(analyzer, settings) -> None:
 
     scorer = analyzer.scorer
     hedged = ["位置不错，但是房间太小", "还行吧就是有点贵", "但是", "好吃 不过 不过 有点咸 咸", "可惜"]
-    texts = _heldout_texts(settings, n=5000) + ["哈哈哈哈 666 👍👍", "a b  c", "加❤️V 看 更多", "😀", *hedged]
+    negated = ["不是很好吃", "一点都不 好吃，不贵", "不不不好", "没有没有味道", "不", "好吃不", "别 别走啊"]
+    texts = _heldout_texts(settings, n=5000) + ["哈哈哈哈 666 👍👍", "a b  c", "加❤️V 看 更多", "😀", *hedged, *negated]
     for text in texts:
         norm = normalize(text) if text else None
         if norm is None:

@@ -4,7 +4,13 @@ review is judged by the clause after its contrast word."""
 import numpy as np
 import pytest
 
-from nlp_service.classify.features import comment_features, contrast_split
+from nlp_service.classify.features import (
+    NEGATOR_CHARS,
+    NEGATORS,
+    comment_features,
+    contrast_split,
+    negated_positions,
+)
 from nlp_service.classify.linear import FastLinear
 from nlp_service.classify.sentiment import SentimentModel
 
@@ -68,6 +74,27 @@ def test_contrast_split_needs_text_before_the_contrast_word() -> None:
     feats = comment_features("好但贵", ["好", "但", "贵"])
     assert "p:好" in feats and "a:贵" in feats and "a:好" not in feats
     assert not any(f[:2] in ("p:", "a:") for f in comment_features("好贵", ["好", "贵"]))
+
+
+def test_negation_scope_is_three_tokens_within_the_clause() -> None:
+    assert negated_positions(["不是", "很", "好吃"]) == (1, 2)
+    assert negated_positions(["一点都不", "新鲜", "，", "还", "贵"]) == (1,)  # the comma ends the scope
+    assert negated_positions(["不", "太", "好", "吃", "啊"]) == (1, 2, 3)  # three tokens at most
+    assert negated_positions(["没", " ", "味道"]) == (2,)  # a space is neither a word nor a break
+    assert negated_positions(["好吃", "很", "香"]) == ()
+    assert all(any(ch in word for ch in NEGATOR_CHARS) for word in NEGATORS)  # the hot path's skip is safe
+    feats = comment_features("不是很好吃", ["不是", "很", "好吃"])
+    assert "n:好吃" in feats and "w:好吃" in feats and "n:不是" not in feats
+
+
+# Written for these tests: praise words under a negator, complaint words under a negator.
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [("不是很好吃", "negative"), ("一点也不新鲜", "negative"), ("房间没有想象中干净", "negative"), ("味道不怎么样", "negative")],
+)
+def test_negated_praise_is_a_complaint(analyzer, text, label) -> None:
+    a = analyzer.analyze(text)
+    assert analyzer.sentiment_model.polar(comment_features(a.normalized.text, a.tokens)) == label
 
 
 def _fixed(classes: tuple[str, ...], scores: list[float]) -> FastLinear:

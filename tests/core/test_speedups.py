@@ -128,7 +128,7 @@ def test_fused_scores_from_the_c_sums_give_the_same_labels(analyzer, settings) -
 
 
 @hsettings(max_examples=300, deadline=None)
-@given(st.text(alphabet=_ALPHABET + list("哈哈哈好好好👍👍"), max_size=80))
+@given(st.text(alphabet=_ALPHABET + list("哈哈哈好好好👍👍没别很，。"), max_size=80))
 def test_the_one_call_scoring_equals_counts_then_scores(analyzer, text) -> None:
     """comment_probs (the walk, the counts and the sums in one C call) equals count_comment
     then predict_counts exactly, repeats (tf > 1) and long texts included."""
@@ -145,6 +145,17 @@ def test_the_one_call_scoring_equals_counts_then_scores(analyzer, text) -> None:
     slow = scorer.predict_counts_py(scorer.count_comment_py(norm.text, tokens, norm.emojis))
     for name, probs in slow.items():
         np.testing.assert_allclose(expected[name], probs, rtol=0, atol=1e-12)
+
+
+def test_negated_token_indices_are_checked(analyzer) -> None:
+    """The C walk reads the negated tokens by index: a bad index is an error, never a read
+    past the tokens."""
+    table = analyzer.scorer._table
+    with pytest.raises(IndexError):
+        table.count_features("不好", ["不", "好"], (), -1, (2,))
+    with pytest.raises(TypeError):
+        table.count_features("不好", ["不", "好"], (), -1, ("1",))
+    assert table.count_features("不好", ["不", "好"], (), -1, ()) == table.count_features("不好", ["不", "好"], (), -1)
 
 
 def test_moderation_rows_and_flags_from_c_equal_the_python_walk(settings) -> None:
