@@ -1,19 +1,23 @@
 """One chunk of an archive, column-wise: check and decode the text column, find the distinct
 texts (Arrow's ``dictionary_encode``), and spread each distinct text's labels back to its rows
-(an Arrow ``take``), so the Python work per chunk grows with its distinct texts, not its rows."""
+(an Arrow ``take``), so the Python work per chunk grows with its distinct texts, not its rows.
+
+A chunk is scored in blocks (``split_rows``: one per worker), each block whole in one process
+(``score_block``: decode, dedupe, label, build the output columns), and the blocks' tables
+are joined again (``join_blocks``) into the chunk's part: the same table and rejects as the
+chunk scored in one piece."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from nlp_service.batch.labels import OUTPUT_COLUMNS, Labels, not_text, reject
+from nlp_service.batch.labels import OUTPUT_COLUMNS, Labeler, LabelMemo, Labels, not_text, reject
 
 _OUTPUT_TYPES = (pa.string(), pa.float64(), pa.string(), pa.float64(), pa.list_(pa.string()), pa.string(), pa.list_(pa.string()))
 
@@ -29,7 +33,6 @@ class Chunk:
     codes: np.ndarray
     distinct: list[str]
     rejects: list[dict]
-    in_flight: list[tuple[list[str], Future]] = field(default_factory=list)
 
 
 def prepare_chunk(index: int, first_row: int, rows: list[dict] | pa.RecordBatch, rejects: list[dict], text_col: str) -> Chunk:
@@ -127,3 +130,32 @@ def _to_table(rows: list[dict]) -> pa.Table:
         names = list(dict.fromkeys(k for r in rows for k in r))
         return pa.table({n: [None if r.get(n) is None else str(r[n]) for r in rows] for n in names})
 
+
+
+Rows = list[dict] | pa.RecordBatch
+
+
+def split_rows(first_row: int, rows: Rows, blocks: int) -> list[tuple[int, Rows]]:
+    """A chunk's rows as up to ``blocks`` contiguous blocks of (first row number, rows).
+    Only Arrow batches are split: the rows of a JSONL chunk become one table, whose column
+    types are inferred from all of them at once."""
+    if not isinstance(rows, pa.RecordBatch) or blocks <= 1 or rows.num_rows < 2 * blocks:
+        return [(first_row, rows)]
+    step = -(-rows.num_rows // blocks)
+    return [(first_row + a, rows.slice(a, step)) for a in range(0, rows.num_rows, step)]
+
+
+def score_block(first_row: int, rows: Rows, text_col: str, labeler: Labeler, memo: LabelMemo) -> tuple[pa.Table, list[dict]]:
+    """One block's rows with OUTPUT_COLUMNS added, and its rejects (see :func:`label_chunk`)."""
+    chunk = prepare_chunk(0, first_row, rows, [], text_col)
+    return label_chunk(chunk, lambda text: labeler.label_memo(text, memo), text_col)
+
+
+def join_blocks(blocks: list[tuple[pa.Table, list[dict]]], rejects: list[dict]) -> tuple[pa.Table, list[dict]]:
+    """The chunk's table and rejects from its blocks' (in order) and the reader's ``rejects``:
+    the same as :func:`label_chunk` of the whole chunk."""
+    tables = [t for t, _ in blocks]
+    table = tables[0] if len(tables) == 1 else pa.concat_tables(tables).combine_chunks()
+    out = list(rejects) + [r for _, block_rejects in blocks for r in block_rejects]
+    out.sort(key=lambda r: (r["row"] is None, r["row"] or 0))
+    return table, out

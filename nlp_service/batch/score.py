@@ -1,8 +1,8 @@
 """Score a whole comment archive: every row gets sentiment, intent, keywords and moderation.
 
-The input is read in chunks. Per chunk, Arrow finds the distinct texts; worker processes
-(forked once the models are loaded) label the texts no earlier chunk had; Arrow spreads the
-labels back to the rows. Each chunk is written as a Parquet part file next to the output,
+The input is read in chunks, and each chunk is split into one block per worker process
+(forked once the models are loaded). A worker finds its block's distinct texts with Arrow,
+labels those it has not seen before and spreads the labels back to the rows. Each chunk is written as a Parquet part file next to the output,
 so memory stays flat, all cores work, and order is kept by part number. The final file is
 assembled from the parts at the end; ``resume`` skips the parts already written, so an
 interrupted run finishes with the same file an uninterrupted one would have produced.
@@ -22,21 +22,26 @@ import shutil
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from nlp_service.batch.chunks import Chunk, label_chunk, prepare_chunk
+import pyarrow as pa
+
+from nlp_service.batch.chunks import Rows, join_blocks, score_block, split_rows
 from nlp_service.batch.io import columns_of, detect_format, read_chunks
 from nlp_service.batch.labels import (
     OUTPUT_COLUMNS,
     Labeler,
+    LabelMemo,
     Labels,
     load_labeler,
     new_memo,
     score_rows,
 )
+from nlp_service.batch.nopandas import without_pandas
 from nlp_service.batch.parts import assemble, write_part
+from nlp_service.core.config import get_settings
 from nlp_service.core.errors import DataFileError
 
 __all__ = ["OUTPUT_COLUMNS", "Labeler", "Labels", "ScoreOptions", "ScoreSummary", "load_labeler", "score_file", "score_rows"]
@@ -73,10 +78,15 @@ class ScoreSummary:
         return {**asdict(self), "rows_per_second": round(self.rows_per_second, 1)}
 
 
-def _label_texts(texts: list[str]) -> list[Labels | str]:
-    """Worker side: labels of distinct texts with the labeler the worker inherited."""
-    labeler = load_labeler()
-    return [labeler.label(t) for t in texts]
+_worker_memo: LabelMemo | None = None  # a pool worker's labels of the texts it has seen
+
+
+def _score_in_worker(first_row: int, rows: Rows, text_col: str, memo_bytes: int) -> tuple[pa.Table, list[dict]]:
+    """Worker side: one block scored whole with the labeler the worker inherited."""
+    global _worker_memo
+    if _worker_memo is None:
+        _worker_memo = new_memo(memo_bytes)
+    return score_block(first_row, rows, text_col, load_labeler(), _worker_memo)
 
 
 # --- the run ---------------------------------------------------------------------------
@@ -119,8 +129,9 @@ def score_file(src: Path, dst: Path, options: ScoreOptions, progress: Callable[[
     text_cols = (options.text_col, options.user_col, options.room_col)
     chunks = read_chunks(src, fmt_in, options.chunk_rows, text_cols, bytes_column=options.text_col)
     todo = _pending_chunks(chunks, done, summary, progress)
-    _run(todo, options, parts, progress)
-    summary.scored, summary.rejected, rejects_path = assemble(parts, dst, fmt_out)
+    with without_pandas():  # ~0.25 s of CPU per process that the scorer has no use for
+        _run(todo, options, parts, progress)
+        summary.scored, summary.rejected, rejects_path = assemble(parts, dst, fmt_out)
     summary.rows = summary.scored + summary.rejected
     summary.rejects_file = str(rejects_path)
     summary.seconds = time.perf_counter() - started
@@ -128,49 +139,43 @@ def score_file(src: Path, dst: Path, options: ScoreOptions, progress: Callable[[
 
 
 def _run(todo, options: ScoreOptions, parts: Path, progress: Callable[[int], None] | None) -> None:
-    """Label the chunks in order. The main process reads, dedupes and writes (Arrow does the
-    per-row work); the workers, forked after the models are loaded (no start-up cost, shared
-    memory), only label texts that no earlier chunk had, while the next chunk is read."""
+    """Score the chunks in order. The main process reads and writes the part files; each
+    chunk is split into one block per worker, and a worker (forked after the models are
+    loaded: no start-up cost, shared memory) decodes, dedupes and labels its block whole and
+    sends back the block's Arrow table, so no text or label crosses a process boundary as a
+    Python object. The next chunk is read and sent while the workers label this one."""
     labeler = load_labeler()
-    memo = new_memo()  # bounded by bytes: long distinct texts push old ones out
-    pending: set[str] = set()
     workers = max(1, options.workers)
-    pool = None
-    if workers > 1:
-        gc.freeze()  # the loaded models stay out of the children's garbage collection: no copy-on-write
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+    memo_bytes = get_settings().batch_memo_bytes // workers  # the run's budget, shared out
+    text_col = options.text_col
 
-    def labels_of(text: str) -> Labels | str:
-        return labeler.label_memo(text, memo)
-
-    def finish(chunk: Chunk, size: int) -> None:
-        for texts, fut in chunk.in_flight:
-            for text, labels in zip(texts, fut.result(), strict=True):
-                memo.put(text, labels)
-            pending.difference_update(texts)
-        table, rejects = label_chunk(chunk, labels_of, options.text_col)
-        write_part(parts, chunk.index, table, rejects)
+    def write(index: int, size: int, blocks: list[tuple[pa.Table, list[dict]]], rejects: list[dict]) -> None:
+        table, all_rejects = join_blocks(blocks, rejects)
+        write_part(parts, index, table, all_rejects)
         if progress:
             progress(size)
 
-    queue: deque[tuple[Chunk, int]] = deque()
+    if workers == 1:
+        memo = new_memo(memo_bytes)
+        for index, first_row, rows, rejects, size in todo:
+            write(index, size, [score_block(first_row, rows, text_col, labeler, memo)], rejects)
+        return
+    gc.freeze()  # the loaded models stay out of the children's garbage collection: no copy-on-write
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+    queue: deque[tuple[int, int, list[Future], list[dict]]] = deque()
     try:
         for index, first_row, rows, rejects, size in todo:
-            chunk = prepare_chunk(index, first_row, rows, rejects, options.text_col)
-            if pool is not None:
-                new = [t for t in chunk.distinct if t not in memo and t not in pending]
-                pending.update(new)
-                step = max(1, -(-len(new) // workers))  # a chunk of texts seen before sends nothing
-                chunk.in_flight = [(new[i : i + step], pool.submit(_label_texts, new[i : i + step])) for i in range(0, len(new), step)]
-            queue.append((chunk, size))
-            while len(queue) > (2 if pool is not None else 0):  # two chunks ahead: workers never wait on reading
-                finish(*queue.popleft())
+            futures = [pool.submit(_score_in_worker, first, block, text_col, memo_bytes) for first, block in split_rows(first_row, rows, workers)]
+            queue.append((index, size, futures, rejects))
+            while len(queue) > 1:  # one chunk ahead: the workers never wait on reading
+                index, size, futures, rejects = queue.popleft()
+                write(index, size, [f.result() for f in futures], rejects)
         while queue:
-            finish(*queue.popleft())
+            index, size, futures, rejects = queue.popleft()
+            write(index, size, [f.result() for f in futures], rejects)
     finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
-            gc.unfreeze()
+        pool.shutdown(cancel_futures=True)
+        gc.unfreeze()
 
 
 def _pending_chunks(chunks, done: set[int], summary: ScoreSummary, progress: Callable[[int], None] | None):
