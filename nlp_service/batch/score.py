@@ -1,8 +1,8 @@
 """Score a whole comment archive: every row gets sentiment, intent, keywords and moderation.
 
-The input is read in chunks, and each chunk is split into one block per worker process
-(forked once the models are loaded). A worker finds its block's distinct texts with Arrow,
-labels those it has not seen before and spreads the labels back to the rows. Each chunk is written as a Parquet part file next to the output,
+The input is read in chunks. Per chunk, Arrow finds the distinct texts; worker processes
+(forked once the models are loaded) label them, each the texts that hash to it, and send the
+labels back as Arrow columns; Arrow spreads them back to the rows. Each chunk is written as a Parquet part file next to the output,
 so memory stays flat, all cores work, and order is kept by part number. The final file is
 assembled from the parts at the end; ``resume`` skips the parts already written, so an
 interrupted run finishes with the same file an uninterrupted one would have produced.
@@ -26,9 +26,17 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 
-from nlp_service.batch.chunks import Rows, join_blocks, score_block, split_rows
+from nlp_service.batch.chunks import (
+    Chunk,
+    join_groups,
+    label_texts,
+    prepare_chunk,
+    split_texts,
+    spread_labels,
+)
 from nlp_service.batch.io import columns_of, detect_format, read_chunks
 from nlp_service.batch.labels import (
     OUTPUT_COLUMNS,
@@ -81,12 +89,14 @@ class ScoreSummary:
 _worker_memo: LabelMemo | None = None  # a pool worker's labels of the texts it has seen
 
 
-def _score_in_worker(first_row: int, rows: Rows, text_col: str, memo_bytes: int) -> tuple[pa.Table, list[dict]]:
-    """Worker side: one block scored whole with the labeler the worker inherited."""
+def _label_in_worker(texts: list[str], memo_bytes: int) -> tuple[pa.Table, list[tuple[int, str]]]:
+    """Worker side: the labels of distinct texts (by the labeler the worker inherited) as
+    Arrow columns, remembered in the worker's memo (a text always comes to the same worker)."""
     global _worker_memo
     if _worker_memo is None:
         _worker_memo = new_memo(memo_bytes)
-    return score_block(first_row, rows, text_col, load_labeler(), _worker_memo)
+    labeler, memo = load_labeler(), _worker_memo
+    return label_texts(texts, lambda text: labeler.label_memo(text, memo))
 
 
 # --- the run ---------------------------------------------------------------------------
@@ -139,40 +149,46 @@ def score_file(src: Path, dst: Path, options: ScoreOptions, progress: Callable[[
 
 
 def _run(todo, options: ScoreOptions, parts: Path, progress: Callable[[int], None] | None) -> None:
-    """Score the chunks in order. The main process reads and writes the part files; each
-    chunk is split into one block per worker, and a worker (forked after the models are
-    loaded: no start-up cost, shared memory) decodes, dedupes and labels its block whole and
-    sends back the block's Arrow table, so no text or label crosses a process boundary as a
-    Python object. The next chunk is read and sent while the workers label this one."""
+    """Label the chunks in order. The main process reads, dedupes and writes (Arrow does the
+    per-row work); the workers, forked after the models are loaded (no start-up cost, shared
+    memory), each label the chunk's distinct texts that hash to it (the same worker for a text
+    in every chunk, so its memo labels it once) and send back Arrow columns, while the next
+    chunk is read."""
     labeler = load_labeler()
     workers = max(1, options.workers)
     memo_bytes = get_settings().batch_memo_bytes // workers  # the run's budget, shared out
     text_col = options.text_col
 
-    def write(index: int, size: int, blocks: list[tuple[pa.Table, list[dict]]], rejects: list[dict]) -> None:
-        table, all_rejects = join_blocks(blocks, rejects)
-        write_part(parts, index, table, all_rejects)
+    def write(chunk: Chunk, size: int, per_text: tuple[pa.Table, list[tuple[int, str]]]) -> None:
+        table, rejects = spread_labels(chunk, *per_text)
+        write_part(parts, chunk.index, table, rejects)
         if progress:
             progress(size)
 
     if workers == 1:
         memo = new_memo(memo_bytes)
         for index, first_row, rows, rejects, size in todo:
-            write(index, size, [score_block(first_row, rows, text_col, labeler, memo)], rejects)
+            chunk = prepare_chunk(index, first_row, rows, rejects, text_col)
+            write(chunk, size, label_texts(chunk.distinct, lambda text: labeler.label_memo(text, memo)))
         return
     gc.freeze()  # the loaded models stay out of the children's garbage collection: no copy-on-write
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
-    queue: deque[tuple[int, int, list[Future], list[dict]]] = deque()
+    queue: deque[tuple[Chunk, int, list[np.ndarray], list[Future]]] = deque()
+
+    def finish() -> None:
+        chunk, size, positions, futures = queue.popleft()
+        write(chunk, size, join_groups(positions, [f.result() for f in futures], len(chunk.distinct)))
+
     try:
         for index, first_row, rows, rejects, size in todo:
-            futures = [pool.submit(_score_in_worker, first, block, text_col, memo_bytes) for first, block in split_rows(first_row, rows, workers)]
-            queue.append((index, size, futures, rejects))
-            while len(queue) > 1:  # one chunk ahead: the workers never wait on reading
-                index, size, futures, rejects = queue.popleft()
-                write(index, size, [f.result() for f in futures], rejects)
+            chunk = prepare_chunk(index, first_row, rows, rejects, text_col)
+            positions = split_texts(chunk.distinct, workers)
+            futures = [pool.submit(_label_in_worker, [chunk.distinct[i] for i in pos.tolist()], memo_bytes) for pos in positions]
+            queue.append((chunk, size, positions, futures))
+            while len(queue) > 2:  # two chunks ahead: the workers never wait on reading
+                finish()
         while queue:
-            index, size, futures, rejects = queue.popleft()
-            write(index, size, [f.result() for f in futures], rejects)
+            finish()
     finally:
         pool.shutdown(cancel_futures=True)
         gc.unfreeze()

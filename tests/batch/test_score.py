@@ -179,31 +179,40 @@ def test_labels_memo_is_bounded_by_bytes_on_long_distinct_texts(analyzer) -> Non
     assert texts[-1] in memo and texts[0] not in memo  # the oldest went first
 
 
-def test_a_chunk_scored_in_blocks_equals_the_chunk_scored_whole(tmp_path, analyzer) -> None:
-    """Each worker scores one block of a chunk; joined again they give the whole chunk's table
-    and rejects (row numbers, order, a failed label in any block, the reader's rejects)."""
+def test_labels_from_several_workers_equal_the_chunk_labelled_in_one_process(tmp_path, analyzer) -> None:
+    """Each worker labels the distinct texts that hash to it and sends back Arrow columns; put
+    back in order and spread to the rows they give the table and rejects of one process (row
+    numbers, order, a failed label in either group, the reader's rejects)."""
     from nlp_service.batch.chunks import (
-        join_blocks,
+        join_groups,
         label_chunk,
+        label_texts,
         prepare_chunk,
-        score_block,
-        split_rows,
+        split_texts,
+        spread_labels,
     )
     from nlp_service.batch.labels import Labeler, new_memo
     from nlp_service.moderation.lexicon import Lexicon
 
     labeler = Labeler(analyzer, Lexicon({"abuse": ["蠢货"]}))
-    texts = [r["text"] for r in archive(57)]
-    texts[3], texts[40] = "", "   "  # empty after normalising: a failed label, in two blocks
-    batch = pa.RecordBatch.from_pydict({"id": [f"c{i}" for i in range(57)], "text": [t.encode() for t in texts[:20]] + [b"\xff\xfe"] + [t.encode() for t in texts[21:]]})
+    texts = [r["text"] for r in archive(57)] + TEXTS
+    texts[3], texts[40] = "", "   "  # empty after normalising: failed labels
+    batch = pa.RecordBatch.from_pydict({"id": [f"c{i}" for i in range(len(texts))], "text": [t.encode() for t in texts[:20]] + [b"\xff\xfe"] + [t.encode() for t in texts[21:]]})
     reader_rejects = [{"row": None, "reason": "malformed CSV row", "raw": "x"}, {"row": 30, "reason": "malformed CSV row", "raw": "y"}]
-    whole = label_chunk(prepare_chunk(0, 11, batch, list(reader_rejects), "text"), lambda t: labeler.label_memo(t, new_memo()), "text")
-    for blocks in (1, 2, 3, 8):
-        parts = split_rows(11, batch, blocks)
-        assert len(parts) == min(blocks, 57) and sum(rows.num_rows for _, rows in parts) == 57
-        joined = join_blocks([score_block(first, rows, "text", labeler, new_memo()) for first, rows in parts], reader_rejects)
+
+    def chunk():
+        return prepare_chunk(0, 11, batch, list(reader_rejects), "text")
+
+    whole = label_chunk(chunk(), lambda t: labeler.label_memo(t, new_memo()), "text")
+    for groups in (1, 2, 3, 8):
+        c = chunk()
+        positions = split_texts(c.distinct, groups)
+        assert sorted(i for pos in positions for i in pos.tolist()) == list(range(len(c.distinct)))
+        results = [label_texts([c.distinct[i] for i in pos.tolist()], lambda t: labeler.label_memo(t, new_memo())) for pos in positions]
+        joined = spread_labels(c, *join_groups(positions, results, len(c.distinct)))
         assert joined[0].equals(whole[0]) and joined[1] == whole[1]
     assert [r["row"] for r in whole[1]] == [14, 30, 31, 51, None]
+    assert split_texts(["几号链接"] * 3, 4)[hash("几号链接") % 4].tolist() == [0, 1, 2]  # a text always has one worker
 
 
 NO_PANDAS_RUN = """
