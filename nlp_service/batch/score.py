@@ -1,11 +1,12 @@
 """Score a whole comment archive: every row gets sentiment, intent, keywords and moderation.
 
 The input is read in chunks. Per chunk, Arrow finds the distinct texts; worker processes
-(forked once the models are loaded) label them, each the texts that hash to it, and send the
-labels back as Arrow columns; Arrow spreads them back to the rows. Each chunk is written as a Parquet part file next to the output,
-so memory stays flat, all cores work, and order is kept by part number. The final file is
-assembled from the parts at the end; ``resume`` skips the parts already written, so an
-interrupted run finishes with the same file an uninterrupted one would have produced.
+(forked once the models are loaded) label them, each the texts that hash to it, and send
+the labels back as Arrow columns; Arrow spreads them back to the rows. Each chunk is
+written as a Parquet part file next to the output, so memory stays flat, all cores work,
+and order is kept by part number. The final file is assembled from the parts at the end;
+``resume`` skips the parts already written, so an interrupted run finishes with the same
+file an uninterrupted one would have produced.
 Flood is not judged here (it needs the live stream's timing in Redis).
 
 This module is the run and its resume; a chunk's column work is ``batch/chunks.py``, the part
