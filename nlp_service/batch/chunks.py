@@ -1,13 +1,17 @@
 """One chunk of an archive, column-wise: check and decode the text column, find the distinct
 texts (Arrow's ``dictionary_encode``), and spread each distinct text's labels back to its rows
-(an Arrow ``take``), so the Python work per chunk grows with its distinct texts, not its rows."""
+(an Arrow ``take``), so the Python work per chunk grows with its distinct texts, not its rows.
+
+With several workers, the chunk's distinct texts are split by hash (``split_texts``: a text
+goes to the same worker in every chunk), each worker returns its texts' labels as Arrow
+columns (``label_texts``), and they are put back in order (``join_groups``) and spread to the
+rows (``spread_labels``): the same table and rejects as :func:`label_chunk` in one process."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -29,7 +33,6 @@ class Chunk:
     codes: np.ndarray
     distinct: list[str]
     rejects: list[dict]
-    in_flight: list[tuple[list[str], Future]] = field(default_factory=list)
 
 
 def prepare_chunk(index: int, first_row: int, rows: list[dict] | pa.RecordBatch, rejects: list[dict], text_col: str) -> Chunk:
@@ -90,28 +93,65 @@ def _text_column(col: pa.Array, numbers: np.ndarray, text_col: str, rejects: lis
     return pa.nulls(len(col), pa.string()), pa.array([False] * len(col), pa.bool_())
 
 
-def label_chunk(chunk: Chunk, labels_of: Callable[[str], Labels | str], text_col: str) -> tuple[pa.Table, list[dict]]:
-    """The chunk's good rows with OUTPUT_COLUMNS added, and all its rejects in row order.
-    Labels are computed per distinct text and spread to the rows by an Arrow ``take``."""
-    labels = [labels_of(t) for t in chunk.distinct]
-    rejects = chunk.rejects
-    failed = [i for i, lab in enumerate(labels) if isinstance(lab, str)]
-    table, codes, numbers = chunk.table, chunk.codes, chunk.row_numbers
+def label_texts(texts: list[str], labels_of: Callable[[str], Labels | str]) -> tuple[pa.Table, list[tuple[int, str]]]:
+    """The labels of distinct texts as OUTPUT_COLUMNS (one row per text, in order; empty for a
+    text that cannot be labelled) and [(position, why)] of those texts. A worker sends these
+    columns back: Arrow buffers, no Python object per text crosses the process boundary."""
+    labels = [labels_of(t) for t in texts]
+    failed = [(i, lab) for i, lab in enumerate(labels) if isinstance(lab, str)]
     if failed:
-        bad = np.isin(codes, failed)
-        for pos in np.flatnonzero(bad).tolist():
-            text = chunk.distinct[codes[pos]]
-            rejects.append(reject(int(numbers[pos]), labels[codes[pos]], text))
-        keep = ~bad
-        table, codes = table.filter(pa.array(keep)), codes[keep]
         empty = (None,) * len(OUTPUT_COLUMNS)
         labels = [empty if isinstance(lab, str) else lab for lab in labels]
+    columns = [pa.array([lab[j] for lab in labels], kind) for j, kind in enumerate(_OUTPUT_TYPES)]
+    return pa.Table.from_arrays(columns, names=list(OUTPUT_COLUMNS)), failed
+
+
+def split_texts(texts: list[str], groups: int) -> list[np.ndarray]:
+    """The positions of ``texts`` in ``groups`` groups by the text's hash: a text goes to the
+    same group (worker) in every chunk, so each worker's memo labels it once per run."""
+    if groups <= 1:
+        return [np.arange(len(texts))]
+    owner = np.fromiter((hash(t) % groups for t in texts), dtype=np.int64, count=len(texts))
+    return [np.flatnonzero(owner == g) for g in range(groups)]
+
+
+def join_groups(positions: list[np.ndarray], results: list[tuple[pa.Table, list[tuple[int, str]]]], size: int) -> tuple[pa.Table, list[tuple[int, str]]]:
+    """:func:`label_texts` of all ``size`` texts from its results for the groups of
+    :func:`split_texts` (positions and results in the same order)."""
+    if len(results) == 1:
+        return results[0]
+    order = np.concatenate(positions) if positions else np.zeros(0, np.int64)
+    table = pa.concat_tables([t for t, _ in results]).combine_chunks()
+    inverse = np.empty(size, np.int64)
+    inverse[order] = np.arange(size)
+    failed = sorted((int(pos[i]), why) for pos, (_, fails) in zip(positions, results, strict=True) for i, why in fails)
+    return table.take(pa.array(inverse)), failed
+
+
+def spread_labels(chunk: Chunk, per_text: pa.Table, failed: list[tuple[int, str]]) -> tuple[pa.Table, list[dict]]:
+    """The chunk's good rows with OUTPUT_COLUMNS added (each distinct text's labels spread to
+    its rows by an Arrow ``take``), and all its rejects in row order."""
+    rejects = chunk.rejects
+    table, codes, numbers = chunk.table, chunk.codes, chunk.row_numbers
+    if failed:
+        why = dict(failed)
+        bad = np.isin(codes, list(why))
+        for pos in np.flatnonzero(bad).tolist():
+            text = chunk.distinct[codes[pos]]
+            rejects.append(reject(int(numbers[pos]), why[int(codes[pos])], text))
+        keep = ~bad
+        table, codes = table.filter(pa.array(keep)), codes[keep]
     take = pa.array(codes, pa.int64())
-    for j, (name, kind) in enumerate(zip(OUTPUT_COLUMNS, _OUTPUT_TYPES, strict=True)):
-        per_text = pa.array([lab[j] for lab in labels], kind)
-        table = table.append_column(name, per_text.take(take))
+    for name in OUTPUT_COLUMNS:
+        table = table.append_column(name, per_text.column(name).take(take))
     rejects.sort(key=lambda r: (r["row"] is None, r["row"] or 0))
     return table, rejects
+
+
+def label_chunk(chunk: Chunk, labels_of: Callable[[str], Labels | str], text_col: str) -> tuple[pa.Table, list[dict]]:
+    """The chunk's good rows with OUTPUT_COLUMNS added, and all its rejects in row order, in
+    one process (:func:`label_texts` then :func:`spread_labels`)."""
+    return spread_labels(chunk, *label_texts(chunk.distinct, labels_of))
 
 
 def _to_table(rows: list[dict]) -> pa.Table:
@@ -126,4 +166,5 @@ def _to_table(rows: list[dict]) -> pa.Table:
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed types in a column: keep them as text
         names = list(dict.fromkeys(k for r in rows for k in r))
         return pa.table({n: [None if r.get(n) is None else str(r[n]) for r in rows] for n in names})
+
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -96,37 +97,42 @@ class FusedLinear:
         for m in models.values():
             for f in m.vocabulary:
                 vocab.setdefault(f, len(vocab))
-        blocks = []
         # (name, idf² column, first idf·W column, width, intercept, binary)
         self._layout: list[tuple[str, int, int, int, list[float], bool]] = []
+        # one matrix filled in place (blocks joined by hstack cost a second 13 MB of fresh pages at start-up)
+        matrix = np.zeros((len(vocab), sum(1 + m.weights.shape[1] for m in models.values())))
         col = 0
         for name, m in models.items():
             width = m.weights.shape[1]
-            block = np.zeros((len(vocab), 1 + width))
             rows = np.fromiter((vocab[f] for f in m.vocabulary), dtype=np.int64, count=len(m.vocabulary))
             cols = np.fromiter(m.vocabulary.values(), dtype=np.int64, count=len(m.vocabulary))
-            block[rows, 0] = m.idf[cols] ** 2
-            block[rows, 1:] = m.idf[cols, None] * m.weights[cols]
-            blocks.append(block)
+            matrix[rows, col] = m.idf[cols] ** 2
+            matrix[rows, col + 1 : col + 1 + width] = m.idf[cols, None] * m.weights[cols]
             self._layout.append((name, col, col + 1, width, m.intercept.tolist(), m.binary))
             col += 1 + width
         self.vocabulary = vocab
-        self.matrix = np.ascontiguousarray(np.hstack(blocks))
+        self.matrix = matrix
         sublinear = {m.sublinear_tf for m in models.values()}
         if len(sublinear) != 1:
             raise ValueError("fused models must agree on sublinear_tf")
         self._sublinear_tf = sublinear.pop()
-        # The vocabulary split by feature kind and keyed by the bare text, so the hot path
-        # looks a token or character up directly instead of building "w:…" strings first.
-        self._by_kind: dict[str, dict[str, int]] = {"w:": {}, "c:": {}, "b:": {}, "e:": {}, "p:": {}, "a:": {}, "n:": {}}
-        for f, j in vocab.items():
-            kind = self._by_kind.get(f[:2])
+        # Compiled (core/_speedups.c): the whole vocabulary as one C table, looked up as
+        # prefix + text without building the keys, and the scoring in one call (the table
+        # reads the int column numbers as floats: exact below 2**53).
+        self._table = StrTable(vocab) if StrTable is not None else None
+        self._c_layout = tuple((sq, first, width, tuple(b), binary) for _n, sq, first, width, b, binary in self._layout)
+
+    @cached_property
+    def _by_kind(self) -> dict[str, dict[str, int]]:
+        """The vocabulary split by feature kind and keyed by the bare text, so the Python walk
+        looks a token or character up directly instead of building "w:…" strings first
+        (built on first use: with the compiled table only the fallback and the tests need it)."""
+        by_kind: dict[str, dict[str, int]] = {"w:": {}, "c:": {}, "b:": {}, "e:": {}, "p:": {}, "a:": {}, "n:": {}}
+        for f, j in self.vocabulary.items():
+            kind = by_kind.get(f[:2])
             if kind is not None:
                 kind[f[2:]] = j
-        # Compiled (core/_speedups.c): the whole vocabulary as one C table, looked up as
-        # prefix + text without building the keys, and the scoring in one call.
-        self._table = StrTable({f: float(j) for f, j in vocab.items()}) if StrTable is not None else None
-        self._c_layout = tuple((sq, first, width, tuple(b), binary) for _n, sq, first, width, b, binary in self._layout)
+        return by_kind
 
     def count_comment(self, text: str, tokens: Sequence[str], emojis: Iterable[str] = ()) -> dict[int, int]:
         """``count_features(self.vocabulary, comment_features(text, tokens, emojis))`` in one

@@ -16,6 +16,10 @@
  *   StrTable.gram_rows(text, max_n)  distinct table values (as int) of the character
  *                            1..max_n-grams of ``text`` with spaces removed.
  *   StrTable.spans(text)    (start, end, value) of every substring that is a key with a value.
+ *   StrTable.dump() / StrTable.frombuffer(buf)   the table's arrays as one block of bytes,
+ *                            and a table that reads them in place from any buffer (an mmap of
+ *                            the start-up cache: no copy, no parsing, and every process that
+ *                            maps the file shares its pages).
  *   row_sums(matrix, rows[, tfs])    Σ tf·row and Σ tf²·row over rows of a C-contiguous
  *                            float64 matrix.
  *   normalize_plans(text, plans, plan)  the full normaliser's two passes (normalize.py).
@@ -46,13 +50,87 @@ typedef struct {
     Py_ssize_t n_entries;
     Py_UCS4 *pool;
     Py_ssize_t max_len;
+    Py_ssize_t pool_len;
+    int has_view; /* the arrays live in view's buffer (frombuffer), not in our own memory */
+    Py_buffer view;
 } StrTable;
 
 static void StrTable_dealloc(StrTable *self) {
-    PyMem_RawFree(self->slots);
-    PyMem_RawFree(self->entries);
-    PyMem_RawFree(self->pool);
+    if (self->has_view) {
+        PyBuffer_Release(&self->view);
+    } else {
+        PyMem_RawFree(self->slots);
+        PyMem_RawFree(self->entries);
+        PyMem_RawFree(self->pool);
+    }
     Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* dump()'s layout: a header of six uint64 (magic, entries, slots, max_len, pool length in
+ * code points, 0), the slots (uint32, padded to 8 bytes), the entries, the pool. */
+#define DUMP_MAGIC 0x3130425454525453ULL /* "STRTBL01" */
+#define DUMP_HEADER (6 * sizeof(uint64_t))
+
+static size_t dump_slots_bytes(uint64_t size) { return (size_t)((size * sizeof(uint32_t) + 7) & ~(uint64_t)7); }
+
+static PyObject *StrTable_dump(StrTable *self, PyObject *unused) {
+    (void)unused;
+    uint64_t size = self->mask + 1;
+    size_t slots = dump_slots_bytes(size), entries = (size_t)self->n_entries * sizeof(Entry);
+    size_t pool = (size_t)self->pool_len * sizeof(Py_UCS4);
+    PyObject *out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(DUMP_HEADER + slots + entries + pool));
+    if (out == NULL) return NULL;
+    char *p = PyBytes_AS_STRING(out);
+    uint64_t header[6] = {DUMP_MAGIC, (uint64_t)self->n_entries, size, (uint64_t)self->max_len, (uint64_t)self->pool_len, 0};
+    memcpy(p, header, DUMP_HEADER);
+    p += DUMP_HEADER;
+    memset(p, 0, slots);
+    memcpy(p, self->slots, size * sizeof(uint32_t));
+    p += slots;
+    if (entries) memcpy(p, self->entries, entries);
+    p += entries;
+    if (pool) memcpy(p, self->pool, pool);
+    return out;
+}
+
+/* A table over the arrays dump() wrote, read in place (the buffer is held until the table
+ * goes). The layout is checked in full, so a damaged file raises instead of reading out of
+ * bounds: every slot names an entry, every entry's key lies in the pool. */
+static PyObject *StrTable_frombuffer(PyTypeObject *type, PyObject *buf) {
+    StrTable *self = (StrTable *)type->tp_alloc(type, 0);
+    if (self == NULL) return NULL;
+    if (PyObject_GetBuffer(buf, &self->view, PyBUF_SIMPLE) < 0) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    self->has_view = 1;
+    const char *p = self->view.buf;
+    size_t len = (size_t)self->view.len;
+    uint64_t header[6];
+    if (len < DUMP_HEADER || ((uintptr_t)p & 7) != 0) goto bad;
+    memcpy(header, p, DUMP_HEADER);
+    uint64_t n = header[1], size = header[2], pool_len = header[4];
+    if (header[0] != DUMP_MAGIC || size < 8 || (size & (size - 1)) != 0 || n >= size || n >= UINT32_MAX || pool_len > UINT32_MAX) goto bad;
+    size_t slots = dump_slots_bytes(size);
+    if (len != DUMP_HEADER + slots + n * sizeof(Entry) + pool_len * sizeof(Py_UCS4)) goto bad;
+    self->slots = (uint32_t *)(p + DUMP_HEADER);
+    self->entries = (Entry *)(p + DUMP_HEADER + slots);
+    self->pool = (Py_UCS4 *)(p + DUMP_HEADER + slots + n * sizeof(Entry));
+    self->mask = size - 1;
+    self->n_entries = (Py_ssize_t)n;
+    self->pool_len = (Py_ssize_t)pool_len;
+    self->max_len = (Py_ssize_t)header[3];
+    for (uint64_t i = 0; i < size; i++)
+        if (self->slots[i] > n) goto bad;
+    for (uint64_t i = 0; i < n; i++) {
+        const Entry *e = &self->entries[i];
+        if ((uint64_t)e->start + e->len > pool_len || e->len > (uint64_t)self->max_len) goto bad;
+    }
+    return (PyObject *)self;
+bad:
+    Py_DECREF(self);
+    PyErr_SetString(PyExc_ValueError, "not a StrTable dump (damaged or from another version)");
+    return NULL;
 }
 
 static inline const Entry *table_find(const StrTable *t, const Py_UCS4 *s, Py_ssize_t len, uint64_t h) {
@@ -157,6 +235,7 @@ static PyObject *StrTable_new(PyTypeObject *type, PyObject *args, PyObject *kwds
         used += len;
         if (len > self->max_len) self->max_len = len;
     }
+    self->pool_len = used;
     return (PyObject *)self;
 }
 
@@ -569,6 +648,8 @@ static PyMethodDef StrTable_methods[] = {
     {"words", (PyCFunction)StrTable_words, METH_VARARGS, "words(text, unknown): jieba's non-space words of text (no HMM)"},
     {"spans", (PyCFunction)StrTable_spans, METH_VARARGS, "spans(text): [(start, end, int value)] of the substrings that are keys with a value"},
     {"gram_rows", (PyCFunction)StrTable_gram_rows, METH_VARARGS, "gram_rows(text, max_n): distinct int values of the 1..max_n-grams, spaces removed"},
+    {"dump", (PyCFunction)StrTable_dump, METH_NOARGS, "dump(): the table as bytes, for frombuffer"},
+    {"frombuffer", (PyCFunction)StrTable_frombuffer, METH_O | METH_CLASS, "frombuffer(buf): the table dump() wrote, read in place from buf (bytes, mmap, memoryview)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from nlp_service.core.config import Settings, get_settings
 from nlp_service.core.errors import DataFileError
-from nlp_service.core.tablecache import cached_table
+from nlp_service.core.speedups import StrTable
+from nlp_service.core.tablecache import cached_table, mapped_table
 from nlp_service.text.segment import jieba_file
 
 # jieba's IDF table, read directly: importing jieba.analyse costs 0.6 s (it loads the
@@ -28,7 +29,7 @@ _lock = threading.Lock()
 
 @dataclass(frozen=True)
 class KeywordTables:
-    idf: dict[str, float]
+    idf: dict[str, float] | StrTable  # looked up with .get(word, default) only
     median_idf: float
     stopwords: frozenset[str]
     # token → its IDF weight, or 0.0 when it is no keyword candidate; filled as tokens are
@@ -55,7 +56,9 @@ def _read_idf() -> tuple[dict[str, float], float]:
 def _load_tables(stopwords_path: Path, cache_dir: Path) -> KeywordTables:
     if not stopwords_path.is_file():
         raise DataFileError(f"stop-word list not found at {stopwords_path} (NLP_SERVICE_DATA_DIR)")
-    idf, median = cached_table(cache_dir, "keyword-idf", [_IDF_FILE], _read_idf)
+    # compiled: the table is mapped from the start-up cache (no 270,000-key dict to load)
+    cache = mapped_table if StrTable is not None else cached_table
+    idf, median = cache(cache_dir, "keyword-idf", [_IDF_FILE], _read_idf)
     words = {line.strip() for line in stopwords_path.read_text(encoding="utf-8").splitlines()}
     words.discard("")
     return KeywordTables(idf, median, frozenset(words))

@@ -18,6 +18,9 @@ the same loop, the same arithmetic in the same order): a block costs about a fif
 table (about 30 MB instead of ~100 MB of Python objects) is shared by forked workers, since
 reading it writes no reference count. ``_cut_block_py`` stays as the fallback and as the
 reference the compiled loop is tested equal to (``tests/text/test_segment.py``).
+The compiled table is mapped from the start-up cache (``core/tablecache.mapped_table``):
+no Python dict of the prefix dictionary is built at all once the cache is warm, and every
+process on the host shares the table's pages.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from typing import TYPE_CHECKING
 from nlp_service.core.config import Settings, get_settings
 from nlp_service.core.errors import DataFileError
 from nlp_service.core.speedups import StrTable  # compiled, or None (the Python below)
-from nlp_service.core.tablecache import cached_table
+from nlp_service.core.tablecache import cached_table, mapped_table
 
 if TYPE_CHECKING:
     import jieba
@@ -63,11 +66,15 @@ class FastSegmenter:
     """jieba's accurate mode without HMM, on precomputed log-probabilities."""
 
     def __init__(
-        self, prefixes: dict[str, float | None], unknown: float, make_tokenizer: Callable[[], jieba.Tokenizer],
+        self, prefixes: dict[str, float | None] | StrTable, unknown: float, make_tokenizer: Callable[[], jieba.Tokenizer],
         hmm: bool = False, compiled: bool = True,
     ) -> None:  # fmt: skip
-        # compiled: the C table replaces the dict (the dict is dropped, it is the big one)
-        self._table = StrTable(prefixes) if compiled and StrTable is not None else None
+        # compiled: the C table replaces the dict (the dict is dropped, it is the big one);
+        # ``prefixes`` may already be that table (mapped from the start-up cache)
+        if StrTable is not None and isinstance(prefixes, StrTable):
+            self._table = prefixes
+        else:
+            self._table = StrTable(prefixes) if compiled and StrTable is not None else None
         self._pfx: dict[str, float | None] | None = None if self._table is not None else prefixes
         self._unknown = unknown
         self._make_tokenizer = make_tokenizer
@@ -201,8 +208,11 @@ def _load_segmenter(settings: Settings) -> FastSegmenter:
         built.append(_build_tokenizer(settings))
         return prefix_table(built[0])
 
-    main_dict = jieba_file("dict.txt")  # jieba.DEFAULT_DICT_NAME
-    prefixes, unknown = cached_table(settings.cache_dir, "segment-prefixes", [main_dict, settings.userdict_path], build)
+    sources = [jieba_file("dict.txt"), settings.userdict_path]  # jieba.DEFAULT_DICT_NAME
+    if StrTable is not None:
+        prefixes, unknown = mapped_table(settings.cache_dir, "segment-prefixes", sources, build)
+    else:
+        prefixes, unknown = cached_table(settings.cache_dir, "segment-prefixes", sources, build)
     seg = FastSegmenter(prefixes, unknown, lambda: _build_tokenizer(settings), hmm=settings.segment_hmm)
     if built:
         seg._tokenizer = built[0]

@@ -47,6 +47,38 @@ def test_str_table_answers_like_the_dict(mapping, probes) -> None:
         assert (key in table) == (expected is not missing)
 
 
+@hsettings(max_examples=100, deadline=None)
+@given(st.dictionaries(st.text(alphabet=_ALPHABET, min_size=1, max_size=6), st.one_of(st.none(), st.floats(allow_nan=False)), max_size=30),
+       st.lists(st.text(alphabet=_ALPHABET, max_size=6), max_size=10))  # fmt: skip
+def test_str_table_read_in_place_from_its_dump_answers_like_the_original(mapping, probes) -> None:
+    from nlp_service.core._speedups import StrTable
+
+    table = StrTable(mapping)
+    mapped = StrTable.frombuffer(memoryview(b"\0" * 8 + table.dump())[8:])  # an aligned view into a larger buffer, as from an mmap
+    assert len(mapped) == len(table) and mapped.dump() == table.dump()
+    missing = object()
+    for key in [*mapping, *probes]:
+        assert mapped.get(key, missing) == table.get(key, missing) or mapped.get(key, missing) is table.get(key, missing)
+        assert (key in mapped) == (key in table)
+        assert mapped.words(key + "上链接", -12.5) == table.words(key + "上链接", -12.5)
+        assert mapped.spans(key) == table.spans(key)
+
+
+def test_str_table_refuses_a_damaged_dump() -> None:
+    from nlp_service.core._speedups import StrTable
+
+    dump = StrTable({"上链接": 1.0, "上": None, "福袋": 2.0}).dump()
+    cut_short, wrong_magic = dump[:-4], b"X" + dump[1:]
+    bad_slot = bytearray(dump)
+    bad_slot[48:52] = (999).to_bytes(4, "little")  # the first slot names an entry that is not there
+    bad_entry = bytearray(dump)
+    slots = int.from_bytes(dump[16:24], "little") * 4
+    bad_entry[48 + slots + 8 : 48 + slots + 12] = (10**6).to_bytes(4, "little")  # the first key starts past the pool
+    for damaged in (cut_short, wrong_magic, bytes(bad_slot), bytes(bad_entry), b"", memoryview(b"\0" + dump)[1:]):
+        with pytest.raises(ValueError, match="not a StrTable dump"):
+            StrTable.frombuffer(damaged)
+
+
 @pytest.fixture(scope="module")
 def python_segmenter() -> FastSegmenter:
     seg = get_segmenter()

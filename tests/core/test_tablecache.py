@@ -3,7 +3,10 @@ or when the cache file is damaged."""
 
 import os
 
-from nlp_service.core.tablecache import cached_table
+import pytest
+
+from nlp_service.core.speedups import StrTable
+from nlp_service.core.tablecache import cached_table, mapped_table
 
 
 def test_cache_is_used_then_rebuilt_when_a_source_changes(tmp_path) -> None:
@@ -65,3 +68,50 @@ def test_segmenter_from_cache_equals_a_fresh_build(tmp_settings) -> None:
     words = list(fresh.tokenizer.FREQ)[::20]  # word and prefix-only entries alike
     assert [cached.frequency(w) for w in words] == [fresh.frequency(w) for w in words]
     assert list(cached.cut("家人们上链接福袋几点开")) == list(fresh.tokenizer.cut("家人们上链接福袋几点开", HMM=False))
+
+
+@pytest.mark.skipif(StrTable is None, reason="the compiled extension is missing (test_speedups.py fails for that)")
+def test_mapped_table_is_read_in_place_then_rebuilt_when_a_source_changes_or_the_file_is_damaged(tmp_path) -> None:
+    source = tmp_path / "words.txt"
+    source.write_text("上链接 1.5\n福袋 -2.25\n", encoding="utf-8")
+    calls = []
+
+    def build() -> tuple[dict[str, float | None], float]:
+        calls.append(1)
+        pairs = [line.split() for line in source.read_text(encoding="utf-8").splitlines()]
+        return {w: float(v) for w, v in pairs} | {"上": None}, -9.5
+
+    def lookups(table) -> list:
+        return [table.get(w, "missing") for w in ("上链接", "福袋", "上", "没有")]
+
+    first, extra = mapped_table(tmp_path / "c", "t", [source], build)
+    again, extra_again = mapped_table(tmp_path / "c", "t", [source], build)
+    assert len(calls) == 1 and extra == extra_again == -9.5  # the second call mapped the file
+    assert lookups(first) == lookups(again) == [1.5, -2.25, None, "missing"]
+    source.write_text("上链接 3.0\n", encoding="utf-8")
+    os.utime(source, ns=(1, 1))
+    changed, _ = mapped_table(tmp_path / "c", "t", [source], build)
+    assert len(calls) == 2 and lookups(changed) == [3.0, "missing", None, "missing"]
+    for written in (tmp_path / "c").glob("t-*.strtable"):
+        data = written.read_bytes()
+        written.write_bytes(data[:-8])  # cut short: the table's layout no longer adds up
+    repaired, _ = mapped_table(tmp_path / "c", "t", [source], build)
+    assert len(calls) == 3 and lookups(repaired) == [3.0, "missing", None, "missing"]
+    blocked = tmp_path / "file-not-dir"
+    blocked.write_text("", encoding="utf-8")
+    assert lookups(mapped_table(blocked, "t", [source], build)[0]) == [3.0, "missing", None, "missing"]
+
+
+def test_keyword_idf_from_the_mapped_cache_equals_jiebas_table(tmp_settings) -> None:
+    from nlp_service.text import keywords
+
+    idf, median = keywords._read_idf()
+    keywords._load_tables.cache_clear()
+    fresh = keywords.get_tables(tmp_settings)  # builds and writes the cache
+    keywords._load_tables.cache_clear()
+    cached = keywords.get_tables(tmp_settings)  # reads it
+    keywords._load_tables.cache_clear()
+    words = [*list(idf)[::50], "不是一个词", "上链接"]
+    for tables in (fresh, cached):
+        assert tables.median_idf == median
+        assert [tables.idf.get(w, median) for w in words] == [idf.get(w, median) for w in words]
