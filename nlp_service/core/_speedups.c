@@ -1089,7 +1089,118 @@ done:
     return result;
 }
 
+/* ---- RESP packing (store/wire.py) ------------------------------------------------------
+ * pack_commands(commands): the RESP bytes of a list of argument tuples, as redis-py and
+ * hiredis write them: "*<n>\r\n" then "$<len>\r\n<arg>\r\n" per argument, a str as UTF-8, an
+ * int as str(int), a float as repr(float). hiredis formats every length with sprintf, which
+ * was most of its cost on the reply path's pipelines (hundreds of arguments each). Any other
+ * type (bool, None, bytearray, memoryview, ...) or a command name with a space raises
+ * TypeError: the caller then packs the old way (tests/store/test_wire.py compares the bytes). */
+
+static char *put_count(char *w, char mark, Py_ssize_t n) {
+    char digits[24];
+    int k = 0;
+    *w++ = mark;
+    do { digits[k++] = (char)('0' + n % 10); n /= 10; } while (n > 0);
+    while (k > 0) *w++ = digits[--k];
+    *w++ = '\r';
+    *w++ = '\n';
+    return w;
+}
+
+static Py_ssize_t count_len(Py_ssize_t n) {
+    Py_ssize_t k = 1;
+    while (n >= 10) { n /= 10; k++; }
+    return k + 3; /* mark, digits, \r\n */
+}
+
+static PyObject *pack_commands(PyObject *self, PyObject *args) {
+    PyObject *commands;
+    if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &commands)) return NULL;
+    Py_ssize_t n_commands = PyList_GET_SIZE(commands);
+    /* every argument as bytes-like (pointer, length), with the temporary objects kept alive */
+    PyObject *keep = PyList_New(0);
+    if (keep == NULL) return NULL;
+    Py_ssize_t total = 0, n_args = 0;
+    for (Py_ssize_t c = 0; c < n_commands; c++) {
+        PyObject *cmd = PyList_GET_ITEM(commands, c);
+        if (!PyTuple_Check(cmd) || PyTuple_GET_SIZE(cmd) == 0) goto type_error;
+        n_args += PyTuple_GET_SIZE(cmd);
+    }
+    const char **ptrs = PyMem_Malloc(sizeof(char *) * (size_t)(n_args + 1));
+    Py_ssize_t *lens = PyMem_Malloc(sizeof(Py_ssize_t) * (size_t)(n_args + 1));
+    if (ptrs == NULL || lens == NULL) {
+        PyMem_Free(ptrs);
+        PyMem_Free(lens);
+        Py_DECREF(keep);
+        return PyErr_NoMemory();
+    }
+    Py_ssize_t a = 0;
+    for (Py_ssize_t c = 0; c < n_commands; c++) {
+        PyObject *cmd = PyList_GET_ITEM(commands, c);
+        Py_ssize_t n = PyTuple_GET_SIZE(cmd);
+        total += count_len(n);
+        for (Py_ssize_t i = 0; i < n; i++, a++) {
+            PyObject *arg = PyTuple_GET_ITEM(cmd, i);
+            const char *p;
+            Py_ssize_t len;
+            if (PyUnicode_CheckExact(arg)) {
+                p = PyUnicode_AsUTF8AndSize(arg, &len);
+                if (p == NULL) goto fail;
+                if (i == 0 && memchr(p, ' ', (size_t)len) != NULL) goto type_error_free; /* "SCRIPT LOAD": redis-py splits it */
+            } else if (PyBytes_CheckExact(arg)) {
+                p = PyBytes_AS_STRING(arg);
+                len = PyBytes_GET_SIZE(arg);
+            } else if (PyLong_CheckExact(arg) || PyFloat_CheckExact(arg)) {
+                PyObject *text = PyLong_CheckExact(arg) ? PyObject_Str(arg) : PyObject_Repr(arg);
+                if (text == NULL) goto fail;
+                int kept = PyList_Append(keep, text);
+                Py_DECREF(text);
+                if (kept < 0) goto fail;
+                p = PyUnicode_AsUTF8AndSize(text, &len);
+                if (p == NULL) goto fail;
+            } else {
+                goto type_error_free;
+            }
+            ptrs[a] = p;
+            lens[a] = len;
+            total += count_len(len) + len + 2;
+        }
+    }
+    PyObject *out = PyBytes_FromStringAndSize(NULL, total);
+    if (out == NULL) goto fail;
+    char *w = PyBytes_AS_STRING(out);
+    a = 0;
+    for (Py_ssize_t c = 0; c < n_commands; c++) {
+        Py_ssize_t n = PyTuple_GET_SIZE(PyList_GET_ITEM(commands, c));
+        w = put_count(w, '*', n);
+        for (Py_ssize_t i = 0; i < n; i++, a++) {
+            w = put_count(w, '$', lens[a]);
+            memcpy(w, ptrs[a], (size_t)lens[a]);
+            w += lens[a];
+            *w++ = '\r';
+            *w++ = '\n';
+        }
+    }
+    PyMem_Free(ptrs);
+    PyMem_Free(lens);
+    Py_DECREF(keep);
+    return out;
+type_error_free:
+    PyErr_SetString(PyExc_TypeError, "an argument pack_commands does not pack (the caller packs it the old way)");
+fail:
+    PyMem_Free(ptrs);
+    PyMem_Free(lens);
+    Py_DECREF(keep);
+    return NULL;
+type_error:
+    Py_DECREF(keep);
+    PyErr_SetString(PyExc_TypeError, "commands must be non-empty tuples");
+    return NULL;
+}
+
 static PyMethodDef module_methods[] = {
+    {"pack_commands", pack_commands, METH_VARARGS, "pack_commands(commands): the RESP bytes of a list of argument tuples (str, bytes, int, float)"},
     {"normalize_plans", normalize_plans, METH_VARARGS, "normalize_plans(text, plans, plan): (text, offsets, emojis) of the matching form, or None when empty"},
     {"flagged_logits", flagged_logits, METH_VARARGS, "flagged_logits(matrix, rows, biases, thresholds): [(k, z)] at or over threshold"},
     {"fused_probs", fused_probs, METH_VARARGS, "fused_probs(matrix, counts, sublinear, layout): probabilities per model"},

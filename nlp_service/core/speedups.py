@@ -20,4 +20,5 @@ row_sums = getattr(_speedups, "row_sums", None)
 fused_probs = getattr(_speedups, "fused_probs", None)
 flagged_logits = getattr(_speedups, "flagged_logits", None)
 normalize_plans = getattr(_speedups, "normalize_plans", None)
+pack_commands = getattr(_speedups, "pack_commands", None)
 AVAILABLE = _speedups is not None

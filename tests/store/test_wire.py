@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 import redis
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from redis.exceptions import NoScriptError, ResponseError
 
 from nlp_service.store import wire
@@ -88,3 +91,36 @@ def test_execute_over_the_lean_path_reloads_scripts(rclient: redis.Redis) -> Non
     run_script(pipe, script, ["k"], ["a"])
     pipe.set("k:plain", 1)
     assert execute(pipe) == ["ax", True]
+
+
+def test_compiled_pack_is_redis_py_s_bytes_and_leaves_other_types_to_hiredis(rclient: redis.Redis) -> None:
+    from nlp_service.core.speedups import pack_commands
+
+    assert pack_commands is not None  # built by pip install (tests/core/test_speedups.py fails without it)
+    conn = rclient.connection_pool.make_connection()
+    plain = [c for c in COMMANDS if not any(isinstance(a, memoryview) for a in c)]
+    assert pack_commands(plain) == b"".join(conn.pack_commands(plain))
+    with pytest.raises(TypeError):
+        pack_commands([("LPUSH", "k", memoryview(b"mv"))])  # wire.pack then packs it with hiredis
+    assert wire.pack(COMMANDS) == b"".join(conn.pack_commands(COMMANDS))
+
+
+_ARGS = st.one_of(
+    st.text(), st.binary(), st.integers(min_value=-(10**40), max_value=10**40), st.floats(allow_nan=True, allow_infinity=True),
+)
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["SET", "EVALSHA", "HSET", "XADD"]), st.lists(_ARGS, max_size=12)), min_size=1, max_size=6))
+def test_compiled_pack_equals_redis_py_on_random_arguments(commands: list) -> None:
+    from nlp_service.core.speedups import pack_commands
+
+    conn = redis.Connection(decode_responses=True)  # packing needs no server
+    flat = [(name, *args) for name, args in commands]
+    try:
+        expected = b"".join(conn.pack_commands(flat))
+    except UnicodeEncodeError:  # a lone surrogate: neither packs it
+        with pytest.raises(UnicodeEncodeError):
+            pack_commands(flat)
+        return
+    assert pack_commands(flat) == expected
