@@ -78,10 +78,10 @@ def cached_table(cache_dir: Path, name: str, sources: Sequence[Path], build: Cal
 def mapped_table(cache_dir: Path, name: str, sources: Sequence[Path], build: Callable[[], tuple[Mapping[str, float | None], Any]]) -> tuple[Any, Any]:
     """(``StrTable`` of ``build()``'s mapping, its extra value), the table mapped from
     ``cache_dir/name.strtable`` when the sources are unchanged. ``extra`` is any marshallable
-    value kept beside the table (a median, a log-probability). Needs the compiled extension
-    (``StrTable`` is not None); callers keep :func:`cached_table` for the pure-Python path."""
+    value kept beside the table (a median, a log-probability). Without the compiled
+    extension: :func:`cached_table` of the same (a dict; both answer ``.get``)."""
     if StrTable is None:
-        raise RuntimeError("mapped_table needs the compiled extension (pip install -e .)")
+        return cached_table(cache_dir, name, sources, build)
     key = _fingerprint(sources)
     path = _cache_file(cache_dir, name, key, "strtable")
     try:

@@ -17,7 +17,7 @@ from pathlib import Path
 from nlp_service.core.config import Settings, get_settings
 from nlp_service.core.errors import DataFileError
 from nlp_service.core.speedups import StrTable
-from nlp_service.core.tablecache import cached_table, mapped_table
+from nlp_service.core.tablecache import mapped_table
 from nlp_service.text.segment import jieba_file
 
 # jieba's IDF table, read directly: importing jieba.analyse costs 0.6 s (it loads the
@@ -57,8 +57,7 @@ def _load_tables(stopwords_path: Path, cache_dir: Path) -> KeywordTables:
     if not stopwords_path.is_file():
         raise DataFileError(f"stop-word list not found at {stopwords_path} (NLP_SERVICE_DATA_DIR)")
     # compiled: the table is mapped from the start-up cache (no 270,000-key dict to load)
-    cache = mapped_table if StrTable is not None else cached_table
-    idf, median = cache(cache_dir, "keyword-idf", [_IDF_FILE], _read_idf)
+    idf, median = mapped_table(cache_dir, "keyword-idf", [_IDF_FILE], _read_idf)
     words = {line.strip() for line in stopwords_path.read_text(encoding="utf-8").splitlines()}
     words.discard("")
     return KeywordTables(idf, median, frozenset(words))

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 from nlp_service.core.config import Settings, get_settings
 from nlp_service.core.errors import DataFileError
 from nlp_service.core.speedups import StrTable  # compiled, or None (the Python below)
-from nlp_service.core.tablecache import cached_table, mapped_table
+from nlp_service.core.tablecache import mapped_table
 
 if TYPE_CHECKING:
     import jieba
@@ -209,10 +209,7 @@ def _load_segmenter(settings: Settings) -> FastSegmenter:
         return prefix_table(built[0])
 
     sources = [jieba_file("dict.txt"), settings.userdict_path]  # jieba.DEFAULT_DICT_NAME
-    if StrTable is not None:
-        prefixes, unknown = mapped_table(settings.cache_dir, "segment-prefixes", sources, build)
-    else:
-        prefixes, unknown = cached_table(settings.cache_dir, "segment-prefixes", sources, build)
+    prefixes, unknown = mapped_table(settings.cache_dir, "segment-prefixes", sources, build)
     seg = FastSegmenter(prefixes, unknown, lambda: _build_tokenizer(settings), hmm=settings.segment_hmm)
     if built:
         seg._tokenizer = built[0]

@@ -102,6 +102,24 @@ def test_mapped_table_is_read_in_place_then_rebuilt_when_a_source_changes_or_the
     assert lookups(mapped_table(blocked, "t", [source], build)[0]) == [3.0, "missing", None, "missing"]
 
 
+def test_without_the_extension_a_mapped_table_is_the_marshalled_dict(tmp_path, monkeypatch) -> None:
+    from nlp_service.core import tablecache
+
+    monkeypatch.setattr(tablecache, "StrTable", None)
+    source = tmp_path / "words.txt"
+    source.write_text("上链接 1.5\n", encoding="utf-8")
+    calls = []
+
+    def build() -> tuple[dict[str, float | None], float]:
+        calls.append(1)
+        return {"上链接": 1.5, "上": None}, -9.5
+
+    first = tablecache.mapped_table(tmp_path / "c", "t", [source], build)
+    again = tablecache.mapped_table(tmp_path / "c", "t", [source], build)
+    assert first == again == ({"上链接": 1.5, "上": None}, -9.5) and len(calls) == 1  # the second from the cache
+    assert list((tmp_path / "c").glob("t-*.marshal")) and not list((tmp_path / "c").glob("t-*.strtable"))
+
+
 def test_keyword_idf_from_the_mapped_cache_equals_jiebas_table(tmp_settings) -> None:
     from nlp_service.text import keywords
 
