@@ -10,6 +10,11 @@ Flow control is the moderator's hand: the feed holds at most ``window`` undecide
 its moderator and pulls more only as decisions free a place, so one open browser tab does
 not drain the room away from the other moderators.
 
+A connection that closes stops taking: its step in flight takes nothing more, and an item it
+took in the instant the connection closed goes straight back to the queue
+(:meth:`ModeratorFeed.close`), so an item never waits out the claim time in the hands of a
+moderator who has left.
+
 Resuming loses nothing because the state lives in Redis, not in the connection: a new
 connection first sends again every item the moderator still holds (the consumer's pending
 entries), then goes on. An item that left the moderator's hands (decided, here or elsewhere,
@@ -18,6 +23,7 @@ or reclaimed by another moderator after the claim time) is reported as ``gone`` 
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -62,6 +68,11 @@ class ModeratorFeed:
     window: int = 3
     sent: set[str] = field(default_factory=set)
     settings: Settings | None = None  # set: the stats carry the current shift's decisions
+    closed: threading.Event = field(default_factory=threading.Event)  # the connection is gone
+
+    def close(self) -> None:
+        """The connection is gone: a step still running (in its thread) takes nothing more."""
+        self.closed.set()
 
     def resume(self) -> list[dict]:
         """Every item this moderator holds now (oldest first): sent again on a new connection."""
@@ -92,9 +103,12 @@ class ModeratorFeed:
         # a full hand still sees a spike at once
         free = self.window - sum(1 for i in held if not is_urgent(i))
         if free > 0:
-            got = self.queue.pull(self.rooms, self.moderator, free, wait_ms, self.claim_ms, reclaim=reclaim)
+            got = self.queue.pull(self.rooms, self.moderator, free, wait_ms, self.claim_ms, reclaim=reclaim, stop=self.closed)
         else:
-            got = self.queue.pull(self.rooms, self.moderator, URGENT_AT_ONCE, 0, self.claim_ms, urgent_only=True, reclaim=reclaim)
+            got = self.queue.pull(self.rooms, self.moderator, URGENT_AT_ONCE, 0, self.claim_ms, urgent_only=True, reclaim=reclaim, stop=self.closed)
+        if got and self.closed.is_set():  # taken as the connection closed: nobody will see them here
+            self.queue.hand_back(got, self.moderator, self.claim_ms)
+            return [], gone
         for item in got:
             # an item of ours reclaimed by ourselves is already on screen: send it again
             # anyway, its delivery count and return time are new

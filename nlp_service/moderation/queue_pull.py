@@ -9,22 +9,27 @@ pulled it is acknowledged and skipped instead of handed out (:meth:`QueuePull._u
 from __future__ import annotations
 
 import json
+import threading
 import time
+from collections import defaultdict
 
 import redis
 
-from nlp_service.moderation.queue_items import GROUP, QueueCore, QueueItem
+from nlp_service.moderation.queue_items import GROUP, QueueCore, QueueItem, parse_item_id
 
 
 class QueuePull(QueueCore):
     """Pulling and holding items (a mixin of ``ModerationQueue``)."""
 
     def pull(
-        self, rooms: list[str], moderator: str, count: int, wait_ms: int, claim_ms: int, urgent_only: bool = False, reclaim: bool = True
+        self, rooms: list[str], moderator: str, count: int, wait_ms: int, claim_ms: int, urgent_only: bool = False, reclaim: bool = True,
+        stop: threading.Event | None = None,
     ) -> list[QueueItem]:
         """Up to ``count`` items for ``moderator``: urgent items (mood_spike) first, then
         items another moderator dropped, then new ones (``urgent_only``: the urgent ones
-        alone; ``reclaim=False``: no dropped items, see ``moderation/feed.py``)."""
+        alone; ``reclaim=False``: no dropped items, see ``moderation/feed.py``). Once ``stop``
+        is set (the moderator's connection is gone) nothing more is taken: a wait that wakes
+        for a new item leaves it to whoever is still connected."""
         items: list[QueueItem] = []
         deadline = time.monotonic() + wait_ms / 1000
         kinds = (True,) if urgent_only else (True, False)
@@ -34,6 +39,8 @@ class QueuePull(QueueCore):
                     items += self._reclaim(room, urgent, moderator, count - len(items), claim_ms)
         streams = [self._stream(room, urgent) for urgent in kinds for room in rooms]
         while True:
+            if stop is not None and stop.is_set():
+                return items
             marks = self._last_ids(streams) if wait_ms else {}  # taken before the round: see below
             for urgent in kinds:
                 for room in rooms:
@@ -48,6 +55,17 @@ class QueuePull(QueueCore):
             # the round runs again (another moderator may have taken that entry).
             if not self.client.xread(marks, count=1, block=left_ms):
                 return items  # the wait ran out with nothing appended
+
+    def hand_back(self, items: list[QueueItem], moderator: str, claim_ms: int) -> None:
+        """Return ``items`` (pulled by ``moderator``, never shown: their connection closed
+        while the pull ran) to the queue at once: marked idle for ``claim_ms``, the next pull
+        of any moderator reclaims them (``XCLAIM … IDLE``; JUSTID leaves the delivery count)."""
+        by_stream: dict[str, list[str]] = defaultdict(list)
+        for item in items:
+            room, sid, urgent = parse_item_id(item.item_id)
+            by_stream[self._stream(room, urgent)].append(sid)
+        for stream, sids in by_stream.items():
+            self.client.xclaim(stream, GROUP, moderator, 0, sids, idle=claim_ms, justid=True)
 
     def _last_ids(self, streams: list[str]) -> dict[str, str]:
         pipe = self.client.pipeline(transaction=False)

@@ -117,3 +117,29 @@ def test_an_item_the_moderator_got_elsewhere_shows_on_their_open_feed(svc) -> No
     ids = [i["item_id"] for i in new]
     assert ids[0] == elsewhere.item_id and len(ids) == len(set(ids)) == 2 and "recent_comments" in new[0]
     assert alice.step(0) == ([], [])
+
+
+def test_a_closed_connection_takes_nothing_its_waiting_step_wakes_for(svc) -> None:
+    # the browser left while the step waited for an item: the item flagged next must go to a
+    # moderator who is still there, not wait out the claim time in alice's name
+    import threading
+
+    alice = feed(svc, "alice")
+    got: list = []
+    waiting = threading.Thread(target=lambda: got.append(alice.step(60_000)))
+    waiting.start()
+    alice.close()  # before or during the step's wait: either way it takes nothing
+    flag(svc, 1)
+    waiting.join(120)  # a hang guard: the flagged item wakes the wait
+    assert not waiting.is_alive() and got == [([], [])]
+    [taken] = svc.engine.queue.pull(["room1"], "bob", 1, 0, CLAIM_MS)
+    assert taken.record["id"] == "m0" and taken.delivered == 1
+
+
+def test_an_item_handed_back_goes_to_the_next_pull_at_once(svc) -> None:
+    flag(svc, 2)
+    items = svc.engine.queue.pull(["room1"], "alice", 2, 0, CLAIM_MS)
+    svc.engine.queue.hand_back(items[:1], "alice", CLAIM_MS)
+    [taken] = svc.engine.queue.pull(["room1"], "bob", 1, 0, CLAIM_MS)  # bob's claim time has not run out
+    assert taken.item_id == items[0].item_id
+    assert [i["item_id"] for i in svc.engine.queue.held_by(["room1"], "alice", CLAIM_MS)] == [items[1].item_id]

@@ -69,18 +69,21 @@ async def stream(
         # (decided elsewhere or returned while it was away)
         yield _event("held", {"item_ids": [i["item_id"] for i in held]})
         next_stats = 0.0
-        while not await request.is_disconnected():
-            if time.monotonic() >= next_stats:
-                yield _event("stats", {"rooms": await _run(feed.stats)})
-                next_stats = time.monotonic() + STATS_EVERY_SECONDS
-            new, gone = await _run(feed.step, WAIT_MS)
-            for g in gone:
-                yield _event("gone", g)
-            for item in new:
-                yield _event("item", item)
-            if not new and feed.full:
-                await asyncio.sleep(WAIT_MS / 1000)  # the window is full: wait for a decision
-            if not new and not gone:
-                yield ": keep-alive\n\n"
+        try:
+            while not await request.is_disconnected():
+                if time.monotonic() >= next_stats:
+                    yield _event("stats", {"rooms": await _run(feed.stats)})
+                    next_stats = time.monotonic() + STATS_EVERY_SECONDS
+                new, gone = await _run(feed.step, WAIT_MS)
+                for g in gone:
+                    yield _event("gone", g)
+                for item in new:
+                    yield _event("item", item)
+                if not new and feed.full:
+                    await asyncio.sleep(WAIT_MS / 1000)  # the window is full: wait for a decision
+                if not new and not gone:
+                    yield ": keep-alive\n\n"
+        finally:
+            feed.close()  # the step still running in its thread takes nothing more (moderation/feed.py)
 
     return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
