@@ -27,6 +27,7 @@ import httpx
 from bench_http import (  # this script's own directory (run as bench/…py)
     ADMIN,
     ROOT,
+    run_tag,
     start,
     wrk_args,
 )
@@ -45,9 +46,10 @@ def count(app: str, port: int, permille: int, seconds: int, env: dict, tmp: Path
                   content=VARIABLES.encode(), timeout=60)
         mix = {**env, "BENCH_NEW_PERMILLE": str(permille)}
         url = f"http://127.0.0.1:{port}/v1/reply"
-        subprocess.run(wrk_args(url, seconds, 8, threads=1), env=mix, capture_output=True, check=True)
+        subprocess.run(wrk_args(url, seconds, 8, threads=1), env={**mix, "BENCH_RUN": run_tag()}, capture_output=True, check=True)
         subprocess.run(["callgrind_control", "-i", "on", str(proc.pid)], capture_output=True, check=True)
-        done = subprocess.run(wrk_args(url, seconds, 8, threads=1), env=mix, capture_output=True, text=True, check=True).stdout
+        # new users and ids for the measured run (wrk_comments.lua): no replayed comment id, no flood
+        done = subprocess.run(wrk_args(url, seconds, 8, threads=1), env={**mix, "BENCH_RUN": run_tag()}, capture_output=True, text=True, check=True).stdout
         subprocess.run(["callgrind_control", "-i", "off", str(proc.pid)], capture_output=True, check=True)
         subprocess.run(["callgrind_control", "-d", str(proc.pid)], capture_output=True, check=True)
     finally:
