@@ -129,6 +129,23 @@ class Metrics:
             metrics.HTTP_LATENCY.labels(scope["method"], path).observe(time.perf_counter() - start)
 
 
+class ServiceApp(FastAPI):
+    """The service's FastAPI app, with the reply fast path (``api/fastpath.py``) in front of
+    FastAPI's own ``__call__``: the reply routes' well-formed requests never enter FastAPI's
+    and Starlette's stack (telemetry check, error and body-limit middlewares)."""
+
+    fast_path: ReplyFastPath | None = None
+
+    async def __call__(self, scope, receive, send) -> None:
+        if self.fast_path is None:
+            return await super().__call__(scope, receive, send)
+        return await self.fast_path(scope, receive, send)
+
+    async def full(self, scope, receive, send) -> None:
+        """The whole app (every route, middleware and error handler), past the fast path."""
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None, services: Services | None = None, analyzer: Analyzer | None = None) -> FastAPI:
     """The app. Pass ``services`` to share one set (tests); otherwise they start in the
     lifespan, with ``analyzer`` when one was loaded before (``api/prefork.py``)."""
@@ -157,7 +174,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             if own:
                 app.state.services.close()
 
-    app = FastAPI(
+    app = ServiceApp(
         title="nlp-service",
         version="0.1.0",
         description="The comment brain for live-stream e-commerce rooms: analysis, auto-replies, moderation.",
@@ -183,7 +200,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(Metrics)
-    app.add_middleware(ReplyFastPath, max_bytes=settings.max_body_bytes)  # outermost: see fastpath.py
+    app.fast_path = ReplyFastPath(app.full, settings.max_body_bytes, lambda: getattr(app.state, "services", None))  # see fastpath.py
     return app
 
 

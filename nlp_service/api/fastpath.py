@@ -3,19 +3,24 @@
 A bare FastAPI endpoint costs about 160 µs a request on this class of machine, of which
 about 100 µs are FastAPI's and Starlette's routing, dependency and request machinery (a
 plain ASGI handler taking the same body does the rest in ~60 µs). For ``POST /v1/reply``
-and ``/v1/reply/batch`` that machinery buys nothing, so this outermost middleware answers
+and ``/v1/reply/batch`` that machinery buys nothing, so the app calls this first, in front
+of FastAPI itself (``api/app.ServiceApp``: not even FastAPI's telemetry check, which reads
+the environment on every request, nor Starlette's outer middlewares run), and it answers
 well-formed requests itself, with the very function the routes use (``answer``) and the
 same metrics. Anything it would refuse (no or wrong key, wrong role
 or room, invalid JSON, a body or batch over the limits) it hands to the full app with
-the body replayed, so every error response comes from one place and stays identical.
+the body replayed, so every error response comes from one place and stays identical; an
+unexpected error gets the 500 that Starlette's ``ServerErrorMiddleware`` would have sent.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.responses import PlainTextResponse
 
 from nlp_service.api.routes.reply import answer
 from nlp_service.api.schemas import BatchIn, CommentIn
@@ -33,8 +38,11 @@ _REFUSED = (AuthError, ForbiddenError, RateLimitedError, RequestValidationError,
 
 
 class ReplyFastPath:
-    def __init__(self, app, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    """``app``: the full app (called for everything not answered here); ``services``: the
+    running instance's services, None before the app's lifespan started them."""
+
+    def __init__(self, app, max_bytes: int, services: Callable[[], object]) -> None:
+        self.app, self.max_bytes, self.services = app, max_bytes, services
         # label lookups once, not per request
         self._requests = {path: metrics.HTTP_REQUESTS.labels("POST", path, "200") for path in _MODELS}
         self._latency = {path: metrics.HTTP_LATENCY.labels("POST", path) for path in _MODELS}
@@ -53,7 +61,7 @@ class ReplyFastPath:
             size += len(chunks[-1])
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        services = getattr(scope["app"].state, "services", None) if "app" in scope else None
+        services = self.services()
         payload = None
         if not more and services is not None:
             authorization = None
@@ -65,6 +73,9 @@ class ReplyFastPath:
                 payload = await answer(services, model, body, authorization)
             except _REFUSED:  # raised before any engine work: the full app can answer instead
                 payload = None
+            except Exception:
+                await _server_error(scope, receive, send)
+                raise  # for the server to log, as Starlette re-raises it
         if payload is None:
             return await self.app(scope, _replay(body, more, receive), send)
         await send({"type": "http.response.start", "status": 200, "headers": [*_HEADERS, (b"content-length", str(len(payload)).encode())]})
@@ -72,6 +83,12 @@ class ReplyFastPath:
         path = scope["path"]
         self._requests[path].inc()
         self._latency[path].observe(time.perf_counter() - start)
+
+
+async def _server_error(scope, receive, send) -> None:
+    """What Starlette's ``ServerErrorMiddleware`` answers an unexpected error with (no
+    500 handler is installed, debug is off): nothing was sent yet when ``answer`` raised."""
+    await PlainTextResponse("Internal Server Error", status_code=500)(scope, receive, send)
 
 
 def _replay(body: bytes, more: bool, receive):

@@ -9,7 +9,9 @@ one ``XADD`` per room and flush (approximate ``MAXLEN``, the cheap trim) plus on
 riding a pipeline that is sent anyway. An entry holds every comment of the room that flush
 took, as one JSON list in field ``c`` (records: ``live/types.Outcome.feed_record``): one
 ``XADD`` per comment cost the engine 17 % more CPU per comment in ``bench/bench_engine.py
---feed``, most of it redis-py packing a command; one per flush costs one ``json.dumps``.
+--feed``, most of it redis-py packing a command; one per flush costs one JSON encoding, by
+pydantic-core's ``to_json`` (:func:`records_json`: ~3x faster than ``json.dumps`` on a batch's
+records, ~2 µs a record, and the same text, tested).
 
 Stream ids are the resume points, as on the action feed: a reader that reconnects with the
 last entry id it showed gets everything after it. ``ROOM_FEED_ENTRIES`` caps the entries
@@ -23,6 +25,7 @@ import time
 from dataclasses import dataclass
 
 import redis
+from pydantic_core import PydanticSerializationError, to_json
 
 from nlp_service.store.actions import read_after
 from nlp_service.store.redis import Keys
@@ -41,9 +44,19 @@ def append_on(pipe, keys: Keys, room: str, records: list[dict], cfg: FeedConfig,
     """Queue one entry of the room's records on ``pipe`` (its results are not read), and
     (``expire``) renew the stream's TTL."""
     stream = keys.room_feed(room)
-    pipe.xadd(stream, {"c": json.dumps(records, ensure_ascii=False, separators=(",", ":"))}, maxlen=cfg.entries, approximate=True)
+    pipe.xadd(stream, {"c": records_json(records)}, maxlen=cfg.entries, approximate=True)
     if expire:
         pipe.expire(stream, cfg.ttl_seconds)
+
+
+def records_json(records: list[dict]) -> str:
+    """``json.dumps(records, ensure_ascii=False, separators=(",", ":"))``, encoded by
+    pydantic-core (the same text for the records' strings, ints, None and lists: tested on
+    random ones); what it refuses (a lone surrogate) is left to ``json.dumps``, as before."""
+    try:
+        return to_json(records).decode()
+    except PydanticSerializationError:
+        return json.dumps(records, ensure_ascii=False, separators=(",", ":"))
 
 
 class ExpireClock:

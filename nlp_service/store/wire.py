@@ -7,8 +7,14 @@ arguments and a fieldset check, and the execute path adds retry, observability a
 pre-flight layers; the engine thread holds the GIL all that time, and the event loop waits
 for it. Here the commands are packed by hiredis' C packer directly (what redis-py's own hiredis
 packer calls, minus the Python around it: the bytes are the same, tested in
-tests/store/test_wire.py) and sent in one write, and each reply is read and post-processed by
-redis-py's own ``parse_response`` (same decoding, callbacks and errors): ~35-50 µs a pipeline.
+tests/store/test_wire.py) and sent in one write. The replies are taken from the connection's
+own hiredis reader in one loop (:func:`_replies`), with what redis-py's ``parse_response``
+does to each of them (the same decoding, since it is the same reader; the same response
+callbacks, error values and ``EMPTY_RESPONSE`` option): redis-py read each reply through
+five Python layers (Pipeline.parse_response, Redis.parse_response, the connection's and the
+parser's read_response, the timeout and health-check bookkeeping), ~5 µs a reply and ~15
+replies a round trip on the reply path. A reply or an option this loop does not cover goes
+through ``parse_response`` as before.
 
 Only the plain case is taken (a non-transactional ``redis.client.Pipeline`` with no
 ``Script`` objects or WATCH); anything else, and any connection error, goes through
@@ -17,9 +23,12 @@ Only the plain case is taken (a non-transactional ``redis.client.Pipeline`` with
 
 from __future__ import annotations
 
+import time
+
 import hiredis
 import redis
-from redis.client import Pipeline
+from redis._parsers.hiredis import NOT_ENOUGH_DATA, _HiredisParser
+from redis.client import EMPTY_RESPONSE, NEVER_DECODE, Pipeline
 from redis.exceptions import ResponseError
 from redis.utils import HIREDIS_AVAILABLE
 
@@ -62,12 +71,7 @@ def send(pipe: Pipeline) -> list | None:
     conn = pool.get_connection()
     try:
         conn.send_packed_command([packed])
-        results = []
-        for args, options in stack:
-            try:
-                results.append(pipe.parse_response(conn, args[0], **options))
-            except ResponseError as exc:
-                results.append(exc)
+        results = _replies(pipe, conn, stack)
     except (redis.ConnectionError, redis.TimeoutError, OSError):
         conn.disconnect()  # some commands may have run: redis-py's own retry resends them all too
         return None
@@ -75,3 +79,60 @@ def send(pipe: Pipeline) -> list | None:
         pool.release(conn)
     pipe.reset()
     return results
+
+
+_PARSED_ALONE = {"WATCH", *Pipeline.UNWATCH_COMMANDS}  # parse_response also tracks the WATCH state on these
+
+
+def _replies(pipe: Pipeline, conn: redis.Connection, stack: list[tuple[tuple, dict]]) -> list:
+    """The replies of ``stack`` (already sent on ``conn``), errors as values: what
+    ``pipe.parse_response`` gives for each, read in one loop off the connection's hiredis
+    reader. Raises as the connection's ``read_response`` does (and disconnects it) when the
+    socket fails."""
+    parser = conn._parser
+    reader = getattr(parser, "_reader", None)
+    if type(parser) is not _HiredisParser or reader is None or any(NEVER_DECODE in o or a[0] in _PARSED_ALONE for a, o in stack):
+        return [_parse_one(pipe, conn, args, options) for args, options in stack]
+    callbacks = pipe.response_callbacks
+    push = parser._hiredis_PushNotificationType
+    results = []
+    try:
+        for args, options in stack:
+            while True:
+                response = reader.gets()
+                while response is NOT_ENOUGH_DATA:
+                    parser.read_from_socket()
+                    response = reader.gets()
+                if push is None or not isinstance(response, push):
+                    break
+                parser.handle_push_response(response)  # not this command's reply: the next one is
+            if isinstance(response, redis.ConnectionError):
+                raise response
+            if isinstance(response, list) and response and isinstance(response[0], redis.ConnectionError):
+                raise response[0]
+            if isinstance(response, ResponseError):
+                results.append(options[EMPTY_RESPONSE] if EMPTY_RESPONSE in options else response)
+                continue
+            name = args[0]
+            if name in callbacks:
+                options = {k: v for k, v in options.items() if k != EMPTY_RESPONSE and k != "keys"}
+                response = callbacks[name](response, **options)
+            results.append(response)
+    except OSError as exc:  # socket.timeout included: what the connection's read_response raises
+        conn.disconnect()
+        if isinstance(exc, TimeoutError):  # socket.timeout
+            raise redis.TimeoutError(f"Timeout reading from {conn._host_error()}") from None
+        raise redis.ConnectionError(f"Error while reading from {conn._host_error()} : {exc.args}") from None
+    except BaseException:
+        conn.disconnect()
+        raise
+    if conn.health_check_interval:
+        conn.next_health_check = time.monotonic() + conn.health_check_interval
+    return results
+
+
+def _parse_one(pipe: Pipeline, conn: redis.Connection, args: tuple, options: dict) -> object:
+    try:
+        return pipe.parse_response(conn, args[0], **options)
+    except ResponseError as exc:
+        return exc

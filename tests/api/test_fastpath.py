@@ -7,6 +7,7 @@ import threading
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from nlp_service.api import fastpath
 from nlp_service.api.app import create_app
@@ -96,3 +97,19 @@ async def test_streamed_bodies_are_read_whole_and_oversized_ones_refused(service
         huge = b'{"comments": [' + b" " * (services.settings.max_body_bytes + 10) + b"]}"
         refused = await http.post("/v1/reply/batch", content=chunks(huge, 64_000), headers=headers)
         assert refused.status_code == 413 and refused.json()["error"]["type"] == "body_too_large"
+
+
+def test_an_unexpected_error_gets_starlettes_500_and_reaches_the_server(client, bot, monkeypatch) -> None:
+    """The fast path runs in front of Starlette's ServerErrorMiddleware: an engine failure
+    still gets the body and status that middleware sends, and is raised on for the server's log."""
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("engine failed")
+
+    monkeypatch.setattr(fastpath, "answer", broken)
+    with pytest.raises(RuntimeError, match="engine failed"):
+        client.post("/v1/reply", json=comment(5), headers=bot)
+    quiet = TestClient(client.app, raise_server_exceptions=False)
+    r = quiet.post("/v1/reply", json=comment(6), headers=bot)
+    assert r.status_code == 500 and r.text == "Internal Server Error"
+    assert r.headers["content-type"] == "text/plain; charset=utf-8"

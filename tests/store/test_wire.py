@@ -75,6 +75,63 @@ def test_send_answers_what_execute_answers(rclient: redis.Redis) -> None:
     assert rclient.get("k:s") == "v" and rclient.ttl("k:h") > 0
 
 
+def _both(client: redis.Redis, queue) -> tuple[list, list]:
+    """``execute``'s and ``send``'s answers to what ``queue(pipe)`` queues, each on a fresh database."""
+    expected_pipe, lean_pipe = client.pipeline(transaction=False), client.pipeline(transaction=False)
+    queue(expected_pipe)
+    expected = expected_pipe.execute(raise_on_error=False)
+    client.flushdb()
+    queue(lean_pipe)
+    return wire.send(lean_pipe), expected
+
+
+def test_send_reads_options_and_raw_replies_as_parse_response_does(rclient: redis.Redis) -> None:
+    from redis.client import EMPTY_RESPONSE
+
+    def queue(pipe: redis.client.Pipeline) -> None:
+        pipe.set("k:s", "中文")
+        pipe.execute_command("INCR", "k:s", **{EMPTY_RESPONSE: "empty"})  # an error reply, replaced by the option
+        pipe.execute_command("GET", "k:none", keys=["k:none"])  # the cache's option, dropped before the callback
+        pipe.zadd("k:z", {"a": 1.5, "b": 2})
+        pipe.zrange("k:z", 0, -1, withscores=True, score_cast_func=int)  # a callback with its options
+        pipe.hset("k:h", mapping={"f": "v"})
+        pipe.hgetall("k:h")
+
+    got, expected = _both(rclient, queue)
+    _same(got, expected)
+    assert got[1] == "empty" and got[4] == [("a", 1), ("b", 2)] and got[6] == {"f": "v"}
+
+    def raw(pipe: redis.client.Pipeline) -> None:
+        pipe.set("k:s", "v")
+        pipe.dump("k:s")  # NEVER_DECODE: read through parse_response, undecoded
+
+    got, expected = _both(rclient, raw)
+    assert isinstance(got[1], bytes) and got == expected
+
+
+def test_a_reply_cut_short_fails_as_a_lost_connection(rclient: redis.Redis, monkeypatch) -> None:
+    """The socket closes between two replies: ``send`` gives up (its caller falls back on
+    ``pipe.execute``, which retries on a fresh connection) and the connection is dropped."""
+    from redis._parsers.hiredis import _HiredisParser
+
+    reads = []
+    real = _HiredisParser.read_from_socket
+
+    def cut(self, *args, **kwargs):
+        reads.append(1)
+        if len(reads) > 1:
+            raise redis.ConnectionError("closed")
+        return real(self, *args, **kwargs)
+
+    pipe = rclient.pipeline(transaction=False)
+    pipe.set("k:big", "x" * 200_000)
+    pipe.get("k:big")  # its reply needs more than one read
+    monkeypatch.setattr(_HiredisParser, "read_from_socket", cut)
+    assert wire.send(pipe) is None
+    monkeypatch.undo()
+    assert rclient.get("k:big") == "x" * 200_000  # the client goes on over a fresh connection
+
+
 def test_send_declines_what_it_does_not_cover(rclient: redis.Redis) -> None:
     assert wire.send(_queued(rclient, transaction=True)) is None
     pipe = _queued(rclient)
