@@ -218,6 +218,16 @@ def test_labels_from_several_workers_equal_the_chunk_labelled_in_one_process(tmp
     assert split_texts(["几号链接"] * 3, 4)[hash("几号链接") % 4].tolist() == [0, 1, 2]  # a text always has one worker
 
 
+def test_split_texts_gives_each_text_the_group_of_its_python_hash() -> None:
+    from nlp_service.batch.chunks import split_texts
+
+    texts = [f"{TEXTS[i % len(TEXTS)]}{i}" for i in range(2000)] + ["", "😀"]
+    assert any(hash(t) < 0 for t in texts)  # numpy's % must agree with Python's on these too
+    for groups in (2, 3, 8):
+        expected = [[i for i, t in enumerate(texts) if hash(t) % groups == g] for g in range(groups)]
+        assert [pos.tolist() for pos in split_texts(texts, groups)] == expected
+
+
 NO_PANDAS_RUN = """
 import sys
 from pathlib import Path
