@@ -111,7 +111,9 @@ def split_texts(texts: list[str], groups: int) -> list[np.ndarray]:
     same group (worker) in every chunk, so each worker's memo labels it once per run."""
     if groups <= 1:
         return [np.arange(len(texts))]
-    owner = np.fromiter((hash(t) % groups for t in texts), dtype=np.int64, count=len(texts))
+    # hash() is a 64-bit signed int and numpy's % takes the divisor's sign, as Python's
+    # does: the same owner per text as ``hash(t) % groups``, without a generator step per text
+    owner = np.fromiter(map(hash, texts), dtype=np.int64, count=len(texts)) % groups
     return [np.flatnonzero(owner == g) for g in range(groups)]
 
 

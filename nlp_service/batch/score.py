@@ -157,8 +157,20 @@ def _run(todo, options: ScoreOptions, parts: Path, progress: Callable[[int], Non
     chunk is read."""
     labeler = load_labeler()
     workers = max(1, options.workers)
-    memo_bytes = get_settings().batch_memo_bytes // workers  # the run's budget, shared out
-    text_col = options.text_col
+    settings = get_settings()
+    memo_bytes = settings.batch_memo_bytes // workers  # the run's budget, shared out
+    thresholds = gc.get_threshold()
+    # the label memo holds a tuple per distinct text: with Python's default thresholds a
+    # full collection walked all of them every ~70,000 allocations (the forked workers inherit this)
+    gc.set_threshold(*settings.gc_thresholds)
+    try:
+        _label_chunks(todo, labeler, workers, memo_bytes, options.text_col, parts, progress)
+    finally:
+        gc.set_threshold(*thresholds)
+
+
+def _label_chunks(todo, labeler: Labeler, workers: int, memo_bytes: int, text_col: str, parts: Path, progress: Callable[[int], None] | None) -> None:
+    """:func:`_run`'s loop over the chunks, in this process (one worker) or in a forked pool."""
 
     def write(chunk: Chunk, size: int, per_text: tuple[pa.Table, list[tuple[int, str]]]) -> None:
         table, rejects = spread_labels(chunk, *per_text)

@@ -82,6 +82,8 @@ def without_negation(features: Sequence[str]) -> list[str]:
 
 def contrast_split(tokens: Sequence[str]) -> int:
     """Index of the last contrast word that follows some text, or -1 (no hedge)."""
+    if CONTRAST_WORDS.isdisjoint(tokens[1:]):  # most comments: one set test in C, no walk
+        return -1
     for i in range(len(tokens) - 1, 0, -1):
         if tokens[i] in CONTRAST_WORDS:
             return i

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import sys
 from functools import partial
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import click
 import typer
-from rich.console import Console
 from typer.core import TyperArgument, TyperCommand, TyperGroup
 
 
@@ -61,7 +60,26 @@ app = typer.Typer(
     pretty_exceptions_enable=_TERMINAL,
 )
 command = partial(app.command, cls=_Command)
-err = Console(stderr=True)  # rich drops colour codes by itself when stderr is not a terminal
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+class _StderrConsole:
+    """rich's ``Console(stderr=True)``, made on first use: importing rich costs ~25 ms of
+    CPU that a command which prints nothing (``score --quiet``) need not pay."""
+
+    _console: Console | None = None
+
+    def __getattr__(self, name: str) -> object:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=True)  # rich drops colour codes by itself when stderr is not a terminal
+        return getattr(self._console, name)
+
+
+err = _StderrConsole()
 
 
 def _print_version(value: bool) -> None:

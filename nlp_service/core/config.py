@@ -69,9 +69,10 @@ class Settings(BaseSettings):
     )
     gc_thresholds: tuple[int, int, int] = Field(
         (5000, 20, 100),
-        description="the serving process's gc.set_threshold: Python's default (700, 10, 10) ran a full collection over "
+        description="the serving and scoring processes' gc.set_threshold: Python's default (700, 10, 10) ran a full collection over "
         "every cached analysis and moderation result every few thousand new texts (40-90 µs of collection a comment "
-        "while the caches fill, 40 % new texts, in-process); with these, 2-8 µs",
+        "while the caches fill, 40 % new texts, in-process); with these, 2-8 µs. In `score` the label memo "
+        "filled the same way: ~20 % of a worker's instructions were collection",
     )
     batch_memo_bytes: int = Field(
         128 * 2**20, ge=0, description="bytes each scoring process may keep of labels per distinct text (score, /v1/score, Dask workers)"

@@ -106,7 +106,8 @@ class ModerationClassifier:
         object.__setattr__(self, "_bias_t", tuple(self._bias))
         object.__setattr__(self, "_logit_t", tuple(self._logit))
         # the vocabulary as a C table: one call finds every n-gram's row (no substrings built)
-        table = StrTable({f: float(j) for f, j in self.vocabulary.items()}) if StrTable is not None else None
+        # (the table reads the int rows as floats itself, exact below 2**53: no float dict to build)
+        table = StrTable(self.vocabulary) if StrTable is not None else None
         object.__setattr__(self, "_table", table)
 
     def rows_of(self, text: str, hits: Iterable[Hit] = ()) -> list[int]:

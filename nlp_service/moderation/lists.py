@@ -10,16 +10,20 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import redis
 import yaml
 
 from nlp_service.core.errors import DataFileError, InvalidWordListError
 from nlp_service.moderation.context_rules import ContextRules
 from nlp_service.moderation.labels import LIST_CATEGORIES
 from nlp_service.moderation.lexicon import Lexicon
-from nlp_service.store.redis import GLOBAL, Keys
-from nlp_service.store.version import bump_version
+
+if TYPE_CHECKING:  # redis is imported by the functions that talk to it: `score` loads the
+    # base lists here and never needs the client library (~0.1 s of CPU to import)
+    import redis
+
+    from nlp_service.store.redis import Keys
 
 ALLOW = "allow"
 EDITABLE = (*LIST_CATEGORIES, ALLOW)
@@ -77,6 +81,9 @@ def change_terms(
     client: redis.Redis, keys: Keys, scope: str, category: str, add: list[str] | None = None, remove: list[str] | None = None
 ) -> dict[str, int]:
     """Add and/or remove terms of one category for a room or ``global`` (one version bump)."""
+    from nlp_service.store.redis import GLOBAL
+    from nlp_service.store.version import bump_version
+
     room = GLOBAL if scope == "global" else scope
     add, remove = _check(category, add or []), _check(category, remove or [])
     pipe = client.pipeline()
@@ -121,6 +128,8 @@ def effective_lists(data_dir: Path, changes: list[dict[str, tuple[set, set]]]) -
 def view_terms(client: redis.Redis, keys: Keys, data_dir: Path, scope: str, category: str, query: str = "", limit: int = 500) -> dict:
     """One list as an operator reads it: the terms in force for ``scope`` (sorted, those
     containing ``query``, at most ``limit``), how many there are, and the scope's own changes."""
+    from nlp_service.store.redis import GLOBAL
+
     _check(category, [])
     room = GLOBAL if scope == "global" else scope
     rooms = [GLOBAL] if room == GLOBAL else [GLOBAL, room]

@@ -1,5 +1,6 @@
 """Scoring archives: formats, columns, rejects, order with several workers, resume after a kill."""
 
+import gc
 import json
 import signal
 import subprocess
@@ -80,8 +81,10 @@ def test_bad_rows_go_to_rejects_and_the_run_goes_on(tmp_path) -> None:
 
 def test_several_workers_keep_the_input_order_and_agree_with_one(tmp_path) -> None:
     src = write(tmp_path / "in.parquet", archive(600))
+    thresholds = gc.get_threshold()
     one = score_file(src, tmp_path / "one.parquet", ScoreOptions(workers=1, chunk_rows=100))
     two = score_file(src, tmp_path / "two.parquet", ScoreOptions(workers=2, chunk_rows=100))
+    assert gc.get_threshold() == thresholds  # the run's own thresholds end with it
     assert one.scored == two.scored == 600
     assert pq.read_table(tmp_path / "one.parquet").equals(pq.read_table(tmp_path / "two.parquet"))
 
@@ -215,12 +218,22 @@ def test_labels_from_several_workers_equal_the_chunk_labelled_in_one_process(tmp
     assert split_texts(["几号链接"] * 3, 4)[hash("几号链接") % 4].tolist() == [0, 1, 2]  # a text always has one worker
 
 
+def test_split_texts_gives_each_text_the_group_of_its_python_hash() -> None:
+    from nlp_service.batch.chunks import split_texts
+
+    texts = [f"{TEXTS[i % len(TEXTS)]}{i}" for i in range(2000)] + ["", "😀"]
+    assert any(hash(t) < 0 for t in texts)  # numpy's % must agree with Python's on these too
+    for groups in (2, 3, 8):
+        expected = [[i for i, t in enumerate(texts) if hash(t) % groups == g] for g in range(groups)]
+        assert [pos.tolist() for pos in split_texts(texts, groups)] == expected
+
+
 NO_PANDAS_RUN = """
 import sys
 from pathlib import Path
 from nlp_service.batch.score import ScoreOptions, score_file
 score_file(Path(sys.argv[1]), Path(sys.argv[2]), ScoreOptions(workers=2, chunk_rows=100))
-print("pandas" in sys.modules)
+print("redis" in sys.modules, "pandas" in sys.modules)
 """
 
 
@@ -233,6 +246,7 @@ def test_the_scorer_never_imports_pandas_and_writes_what_it_writes_with_pandas_l
     out = subprocess.run([sys.executable, "-c", NO_PANDAS_RUN, str(src), str(tmp_path / "bare.parquet")], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split()[-1] == "False"  # ~0.25 s of CPU per process saved (batch/nopandas.py)
+    assert out.stdout.split()[-2] == "False"  # the base word lists load without the Redis client (~0.1 s)
     score_file(src, tmp_path / "with.parquet", ScoreOptions(workers=1, chunk_rows=100))
     assert pq.read_table(tmp_path / "bare.parquet").equals(pq.read_table(tmp_path / "with.parquet"))
     for ext in (".csv", ".jsonl"):

@@ -37,6 +37,16 @@ def test_fused_scorer_equals_each_fast_model(analyzer, settings) -> None:
         np.testing.assert_allclose(fused["intent"], analyzer.intent_model.fast.predict_proba(feats), atol=1e-12)
 
 
+def test_fused_vocabulary_numbers_features_in_order_of_first_appearance(analyzer) -> None:
+    """The union is built with one dict.fromkeys; it must number the features as the
+    setdefault walk it replaced did (the matrix rows and the C table's values follow it)."""
+    expected: dict[str, int] = {}
+    for model in (analyzer.sentiment_model.subjectivity, analyzer.sentiment_model.polarity, analyzer.intent_model.fast):
+        for feature in model.vocabulary:
+            expected.setdefault(feature, len(expected))
+    assert list(analyzer.scorer.vocabulary.items()) == list(expected.items())
+
+
 def test_binary_and_repeated_features_match_sklearn() -> None:
     docs = [["a", "b"], ["a", "a", "c"], ["b", "c", "c", "c"], ["d"], ["a", "d", "d"], ["c", "b"]] * 3
     labels = ["pos", "pos", "neg", "neg", "pos", "neg"] * 3

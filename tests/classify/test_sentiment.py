@@ -3,8 +3,11 @@ review is judged by the clause after its contrast word."""
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from nlp_service.classify.features import (
+    CONTRAST_WORDS,
     NEGATOR_CHARS,
     NEGATORS,
     comment_features,
@@ -74,6 +77,13 @@ def test_contrast_split_needs_text_before_the_contrast_word() -> None:
     feats = comment_features("好但贵", ["好", "但", "贵"])
     assert "p:好" in feats and "a:贵" in feats and "a:好" not in feats
     assert not any(f[:2] in ("p:", "a:") for f in comment_features("好贵", ["好", "贵"]))
+
+
+@given(st.lists(st.sampled_from([*sorted(CONTRAST_WORDS), "好", "贵", "但是呢", "", " "]), max_size=8))
+def test_contrast_split_equals_the_walk_from_the_end(tokens) -> None:
+    """The set test that skips the walk for most comments gives the walk's answer."""
+    walk = next((i for i in range(len(tokens) - 1, 0, -1) if tokens[i] in CONTRAST_WORDS), -1)
+    assert contrast_split(tokens) == walk == contrast_split(tuple(tokens))
 
 
 def test_negation_scope_is_three_tokens_within_the_clause() -> None:
