@@ -125,11 +125,12 @@ def run_workers(workers: int, args, env: dict) -> tuple[list, dict]:
         for url in (f"http://127.0.0.1:{bare_port}/v1/reply", base + "/v1/reply"):  # warm-up, not measured:
             wrk(url, 3, args.connections, env)  # first requests load lazy state; the sample's texts get seen once
         rows = []
-        for name, permille in MIXES:  # bare and ours back to back, so drift on a noisy machine hits both
-            mix_env = {**env, "BENCH_NEW_PERMILLE": str(permille)}
+        for run, (name, permille) in enumerate(MIXES, start=1):  # bare and ours back to back, so drift on a noisy machine hits both
+            # each mix's new texts its own (BENCH_RUN): else "all new" repeats the 40 % mix's new texts
+            mix_env = {**env, "BENCH_NEW_PERMILLE": str(permille), "BENCH_RUN": str(run)}
             rows.append((name, wrk(f"http://127.0.0.1:{bare_port}/v1/reply", args.duration, args.connections, mix_env, bare),
                          wrk(base + "/v1/reply", args.duration, args.connections, mix_env, ours)))
-        batch = wrk(base + "/v1/reply/batch", args.duration, 4, {**env, "BENCH_BATCH": str(args.batch), "BENCH_NEW_PERMILLE": "400"})
+        batch = wrk(base + "/v1/reply/batch", args.duration, 4, {**env, "BENCH_BATCH": str(args.batch), "BENCH_NEW_PERMILLE": "400", "BENCH_RUN": str(len(MIXES) + 1)})
     finally:
         for proc in (ours, bare):
             proc.terminate()

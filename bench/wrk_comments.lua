@@ -1,8 +1,11 @@
 -- wrk script: POST a different realistic comment each request, with a unique id so
 -- idempotency never short-circuits. Texts come from the env var BENCH_TEXTS_FILE;
 -- BENCH_NEW_PERMILLE=400 makes 40 % of the texts new (never sent before: a sample text with
--- two or three extra CJK characters spelling the request number, so no cache can answer it,
--- and the comment still reads like chat); 1000 makes every text new.
+-- a few extra CJK characters spelling the request number, so no cache can answer it,
+-- and the comment still reads like chat); 1000 makes every text new. BENCH_RUN (a small
+-- number, one per wrk run against the same server) keeps one run's new texts out of every
+-- other's: without it two runs spell the same request numbers, and the second run's "new"
+-- texts are the first run's, answered from the caches.
 local texts = {}
 local counter = 0
 local thread_id = 0
@@ -18,6 +21,7 @@ function init(args)
   batch = tonumber(os.getenv("BENCH_BATCH") or "0")
   new_permille = tonumber(os.getenv("BENCH_NEW_PERMILLE") or "0")
   token = os.getenv("BENCH_TOKEN") or ""
+  run = tonumber(os.getenv("BENCH_RUN") or "0")
 end
 
 local pool = {"的", "了", "啊", "呀", "吧", "哦", "嗯", "呢", "哈", "嘛", "来", "看", "好", "真", "又", "也"}
@@ -35,7 +39,7 @@ local function comment()
   counter = counter + 1
   local t = texts[(counter % #texts) + 1]
   if (counter * 7919) % 1000 < new_permille then  -- a text never sent before
-    t = t:sub(1, -2) .. spell(tid * 1000000 + counter) .. '"'
+    t = t:sub(1, -2) .. spell((run * 16 + tid) * 1000000 + counter) .. '"'
   end
   return string.format('{"id":"b%d-%d","room":"bench-room","user":"u%d","nickname":"n%d","text":%s}',
     tid, counter, counter % 500, counter % 500, t)
