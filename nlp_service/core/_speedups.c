@@ -29,6 +29,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#include <structmember.h>
 
 #define FNV_OFFSET 1469598103934665603ULL
 #define FNV_PRIME 1099511628211ULL
@@ -1089,6 +1090,112 @@ done:
     return result;
 }
 
+/* ---- translate through a lazily filled table (core/lazytable.py) -------------------------
+ * translate_memo(text, table, missing): text.translate(table) for a dict table whose values
+ * are one-character strings, with missing(cp) (the table's __missing__, which fills it) for a
+ * code point not in it yet. str.translate reaches a dict subclass's items through
+ * __getitem__ as a Python-level slot (a method lookup and call per character, ~400
+ * instructions); here one dict lookup. None when a value is anything but a one-character
+ * string (None, an int, a longer string): the caller then runs str.translate itself. */
+
+static PyObject *translate_memo(PyObject *mod, PyObject *const *args, Py_ssize_t nargs) {
+    (void)mod;
+    if (nargs != 3 || !PyUnicode_Check(args[0]) || !PyDict_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "translate_memo(text: str, table: dict, missing)");
+        return NULL;
+    }
+    PyObject *text = args[0], *table = args[1], *missing = args[2];
+    if (PyUnicode_READY(text) < 0) return NULL;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_UCS4 small[256];
+    Py_UCS4 *out = n <= 256 ? small : PyMem_New(Py_UCS4, n);
+    if (out == NULL) return PyErr_NoMemory();
+    PyObject *result = NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *key = PyLong_FromLong((long)PyUnicode_READ(kind, data, i));
+        if (key == NULL) goto done;
+        PyObject *value = PyDict_GetItemWithError(table, key); /* borrowed */
+        if (value != NULL) {
+            Py_INCREF(value);
+        } else if (!PyErr_Occurred()) {
+            value = PyObject_CallOneArg(missing, key);
+        }
+        Py_DECREF(key);
+        if (value == NULL) goto done;
+        int one = PyUnicode_Check(value) && PyUnicode_GET_LENGTH(value) == 1;
+        if (one) out[i] = PyUnicode_READ_CHAR(value, 0);
+        Py_DECREF(value);
+        if (!one) {
+            result = Py_NewRef(Py_None);
+            goto done;
+        }
+    }
+    result = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, out, n);
+done:
+    if (out != small) PyMem_Free(out);
+    return result;
+}
+
+/* ---- building frozen slotted dataclasses (core/slots.py) --------------------------------
+ * A frozen dataclass's __init__ sets each field through object.__setattr__ (the frozen
+ * class refuses plain assignment): ~1,500 instructions a field, 10K for an Analysis, paid
+ * for every new comment. slot_offsets(cls, names) reads where each named slot lives (its
+ * member descriptor), once; new_slotted(cls, offsets, *values) allocates an instance and
+ * stores the values there, as __init__ would have (tests/core/test_slots.py). */
+
+static PyObject *slot_offsets(PyObject *mod, PyObject *args) {
+    (void)mod;
+    PyObject *cls, *names;
+    if (!PyArg_ParseTuple(args, "O!O!", &PyType_Type, &cls, &PyTuple_Type, &names)) return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(names);
+    PyObject *out = PyTuple_New(n);
+    if (out == NULL) return NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *descr = PyObject_GetAttr(cls, PyTuple_GET_ITEM(names, i));
+        if (descr == NULL) goto fail;
+        int ok = Py_IS_TYPE(descr, &PyMemberDescr_Type) && ((PyMemberDescrObject *)descr)->d_common.d_type == (PyTypeObject *)cls
+                 && ((PyMemberDescrObject *)descr)->d_member->type == T_OBJECT_EX && !(((PyMemberDescrObject *)descr)->d_member->flags & READONLY);
+        Py_ssize_t offset = ok ? ((PyMemberDescrObject *)descr)->d_member->offset : 0;
+        Py_DECREF(descr);
+        if (!ok) {
+            PyErr_Format(PyExc_TypeError, "%R is not a slot of %R itself", PyTuple_GET_ITEM(names, i), cls);
+            goto fail;
+        }
+        PyObject *o = PyLong_FromSsize_t(offset);
+        if (o == NULL) goto fail;
+        PyTuple_SET_ITEM(out, i, o);
+    }
+    return out;
+fail:
+    Py_DECREF(out);
+    return NULL;
+}
+
+static PyObject *new_slotted(PyObject *mod, PyObject *const *args, Py_ssize_t nargs) {
+    (void)mod;
+    if (nargs < 2 || !PyType_Check(args[0]) || !PyTuple_Check(args[1]) || PyTuple_GET_SIZE(args[1]) != nargs - 2) {
+        PyErr_SetString(PyExc_TypeError, "new_slotted(cls, offsets, *values): one value per offset");
+        return NULL;
+    }
+    PyTypeObject *cls = (PyTypeObject *)args[0];
+    PyObject *offsets = args[1];
+    PyObject *obj = cls->tp_alloc(cls, 0);
+    if (obj == NULL) return NULL;
+    for (Py_ssize_t i = 2; i < nargs; i++) {
+        Py_ssize_t offset = PyLong_AsSsize_t(PyTuple_GET_ITEM(offsets, i - 2));
+        if (offset < (Py_ssize_t)sizeof(PyObject) || offset > cls->tp_basicsize - (Py_ssize_t)sizeof(PyObject *)) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "new_slotted: an offset outside the instance (use slot_offsets)");
+            Py_DECREF(obj);
+            return NULL;
+        }
+        PyObject **slot = (PyObject **)((char *)obj + offset);
+        Py_XSETREF(*slot, Py_NewRef(args[i]));
+    }
+    return obj;
+}
+
 /* ---- RESP packing (store/wire.py) ------------------------------------------------------
  * pack_commands(commands): the RESP bytes of a list of argument tuples, as redis-py and
  * hiredis write them: "*<n>\r\n" then "$<len>\r\n<arg>\r\n" per argument, a str as UTF-8, an
@@ -1200,6 +1307,9 @@ type_error:
 }
 
 static PyMethodDef module_methods[] = {
+    {"slot_offsets", slot_offsets, METH_VARARGS, "slot_offsets(cls, names): where each named slot of cls lives, for new_slotted"},
+    {"new_slotted", (PyCFunction)(void (*)(void))new_slotted, METH_FASTCALL, "new_slotted(cls, offsets, *values): an instance of cls with the values in those slots, no __init__"},
+    {"translate_memo", (PyCFunction)(void (*)(void))translate_memo, METH_FASTCALL, "translate_memo(text, table, missing): text.translate(table), missing(cp) filling the table; None unless every value is one character"},
     {"pack_commands", pack_commands, METH_VARARGS, "pack_commands(commands): the RESP bytes of a list of argument tuples (str, bytes, int, float)"},
     {"normalize_plans", normalize_plans, METH_VARARGS, "normalize_plans(text, plans, plan): (text, offsets, emojis) of the matching form, or None when empty"},
     {"flagged_logits", flagged_logits, METH_VARARGS, "flagged_logits(matrix, rows, biases, thresholds): [(k, z)] at or over threshold"},

@@ -14,6 +14,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from nlp_service.core.lazytable import LazyTable
 from nlp_service.moderation.lexicon import Hit
 
 _NUMERALS = {
@@ -42,7 +43,7 @@ def _fold(ch: str) -> str:
     return folded if len(folded) == 1 else ch
 
 
-class _FoldTable(dict):
+class _FoldTable(LazyTable):
     """``str.translate`` table: code point → :func:`_fold` of it (always one character, so
     positions stay aligned), filled as characters are seen: one C call folds a comment."""
 
@@ -67,8 +68,8 @@ def _invisible(ch: str) -> bool:
 
 def digit_view(original: str, folded: str | None = None) -> DigitView:
     """Numerals → digits, gaps between digits and invisible characters removed. ``folded``:
-    ``original.translate(_fold_table)`` if the caller has it."""
-    text = original.translate(_fold_table) if folded is None else folded
+    ``_fold_table.translate(original)`` if the caller has it."""
+    text = _fold_table.translate(original) if folded is None else folded
     printable = text.isprintable()  # no Cf/Cc character at all: nothing invisible to drop
     if printable and not any(_between_digits(text, m.start(), m.end()) for m in _GAP_RUNS.finditer(text)):
         # the usual comment (an archive row with " 12345" appended too): nothing to remove
@@ -154,7 +155,7 @@ def find_patterns(original: str) -> list[Hit]:
     """Contact and personal-data hits, with spans in the ``original`` text."""
     if len(_DIGITISH.findall(original)) < 5 and not _LATIN.search(original) and not _ADDRESS_WORDS.search(original):
         return []
-    folded = original.translate(_fold_table)
+    folded = _fold_table.translate(original)
     if not _may_hold_a_detail(folded):
         return []
     hits: list[Hit] = []
