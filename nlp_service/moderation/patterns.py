@@ -122,6 +122,11 @@ def valid_id_card(number: str) -> bool:
 _DIGITISH = re.compile("[0-9\uff10-\uff19\u2460-\u2473" + "".join(_NUMERALS) + "]")
 _LATIN = re.compile(r"[a-zA-Z\uff21-\uff3a\uff41-\uff5a]")
 _ADDRESS_WORDS = re.compile("[路街道巷弄区栋幢楼室]|小区|花园|公寓|大厦")
+# One search before the three gates: a comment with none of their characters (a digit-like
+# one, a Latin letter, a character every address word has) passes none of them; three
+# quarters of a live room's comments stop here (one charset search, ~1.4K instructions,
+# where the three cost ~7K; callgrind, issue 15).
+_ANY_GATE_CHAR = re.compile("[" + _DIGITISH.pattern[1:-1] + _LATIN.pattern[1:-1] + "路街道巷弄区栋幢楼室小花公大]")
 
 
 # What each detector needs at the least (a necessary condition, cheaper than the detector):
@@ -153,6 +158,8 @@ def _may_hold_a_detail(folded: str) -> bool:
 
 def find_patterns(original: str) -> list[Hit]:
     """Contact and personal-data hits, with spans in the ``original`` text."""
+    if _ANY_GATE_CHAR.search(original) is None:
+        return []
     if len(_DIGITISH.findall(original)) < 5 and not _LATIN.search(original) and not _ADDRESS_WORDS.search(original):
         return []
     folded = _fold_table.translate(original)
