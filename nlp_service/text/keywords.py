@@ -78,9 +78,11 @@ def is_candidate(word: str, stopwords: frozenset[str]) -> bool:
 def comment_keywords(tokens: Iterable[str], top_k: int, tables: KeywordTables) -> list[str]:
     """Top ``top_k`` keywords of one comment's tokens by TF-IDF, best first (ties keep order)."""
     scores: dict[str, float] = {}
-    weight = tables.weight
+    weights, weight = tables.weights, tables.weight
     for tok in tokens:
-        w = weight(tok)
+        w = weights.get(tok)  # KeywordTables.weight's own first step, without a call per token
+        if w is None:
+            w = weight(tok)
         if w:
             scores[tok] = scores.get(tok, 0.0) + w
     if not scores:

@@ -58,3 +58,12 @@ def test_a_toy_class_and_refusals() -> None:
 def test_without_the_extension_the_builder_is_the_class(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(slots, "new_slotted", None)
     assert builder(_Pair) is _Pair
+
+
+@given(st.sampled_from(["positive", "negative", "neutral", "other"]), st.floats(allow_nan=False))
+def test_the_label_tuples_built_by_tuple_new_equal_their_constructors(label, score) -> None:
+    from nlp_service.classify.intent import _new_intent
+    from nlp_service.classify.sentiment import _new_sentiment
+
+    for built, made in ((_new_sentiment((label, score)), Sentiment(label, score)), (_new_intent((label, score)), Intent(label, score))):
+        assert type(built) is type(made) and built == made and built._asdict() == made._asdict()
