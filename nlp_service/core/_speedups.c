@@ -1098,6 +1098,17 @@ done:
  * instructions); here one dict lookup. None when a value is anything but a one-character
  * string (None, an int, a longer string): the caller then runs str.translate itself. */
 
+/* The int of each BMP code point, made once and kept: a table's key stored by missing(key)
+ * is then this very object, and the dict lookup matches it by identity (a fresh int each
+ * time cost an allocation and a rich comparison per character). */
+static PyObject *bmp_keys[0x10000];
+
+static PyObject *code_point_key(Py_UCS4 cp) {
+    if (cp >= 0x10000) return PyLong_FromLong((long)cp);
+    if (bmp_keys[cp] == NULL && (bmp_keys[cp] = PyLong_FromLong((long)cp)) == NULL) return NULL;
+    return Py_NewRef(bmp_keys[cp]);
+}
+
 static PyObject *translate_memo(PyObject *mod, PyObject *const *args, Py_ssize_t nargs) {
     (void)mod;
     if (nargs != 3 || !PyUnicode_Check(args[0]) || !PyDict_Check(args[1])) {
@@ -1114,7 +1125,7 @@ static PyObject *translate_memo(PyObject *mod, PyObject *const *args, Py_ssize_t
     if (out == NULL) return PyErr_NoMemory();
     PyObject *result = NULL;
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *key = PyLong_FromLong((long)PyUnicode_READ(kind, data, i));
+        PyObject *key = code_point_key(PyUnicode_READ(kind, data, i));
         if (key == NULL) goto done;
         PyObject *value = PyDict_GetItemWithError(table, key); /* borrowed */
         if (value != NULL) {

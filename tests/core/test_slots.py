@@ -47,6 +47,12 @@ def test_analysis_built_equals_the_dataclass() -> None:
     _same(_new_analysis(*values), Analysis(*values))
 
 
+def test_hit_built_equals_the_dataclass() -> None:
+    from nlp_service.moderation.lexicon import Hit, _new_hit
+
+    _same(_new_hit("abuse", "垃圾", 0, 2, "homophone"), Hit("abuse", "垃圾", 0, 2, "homophone"))
+
+
 def test_a_toy_class_and_refusals() -> None:
     _same(builder(_Pair)(1, "a"), _Pair(1, "a"))
     with pytest.raises(TypeError):
