@@ -355,13 +355,37 @@ static inline int han_char(Py_UCS4 c) {
     return (c >= 0x4E00 && c <= 0x9FD5) || ascii_alnum(c) || c == '+' || c == '#' || c == '&' || c == '.' || c == '_' || c == '%' || c == '-';
 }
 
+/* Argument checks for the METH_FASTCALL methods below (a new comment calls them ~5 times;
+ * PyArg_ParseTuple's format walk cost ~900 instructions a call): the same conversions as
+ * the format codes they replace, U (str), n (an index), d (a float), p (truth). */
+static int want_args(const char *name, Py_ssize_t nargs, Py_ssize_t least, Py_ssize_t most) {
+    if (nargs >= least && nargs <= most) return 0;
+    PyErr_Format(PyExc_TypeError, "%s takes %zd to %zd arguments (%zd given)", name, least, most, nargs);
+    return -1;
+}
+
+static int want_str(const char *name, PyObject *arg) {
+    if (PyUnicode_Check(arg)) return PyUnicode_READY(arg);
+    PyErr_Format(PyExc_TypeError, "%s: argument must be str, not %.50s", name, Py_TYPE(arg)->tp_name);
+    return -1;
+}
+
+static int as_index(PyObject *arg, Py_ssize_t *out) {
+    PyObject *i = PyNumber_Index(arg);
+    if (i == NULL) return -1;
+    *out = PyLong_AsSsize_t(i);
+    Py_DECREF(i);
+    return *out == -1 && PyErr_Occurred() ? -1 : 0;
+}
+
 /* words(text, unknown) -> the words of jieba's cut(text, HMM=False) that are not whitespace:
  * runs of re_han_default characters cut as blocks, every other character a word of its own
  * unless it is whitespace (what `[w for w in cut(text) if not w.isspace()]` keeps). */
-static PyObject *StrTable_words(StrTable *self, PyObject *args) {
-    PyObject *text;
-    double unknown;
-    if (!PyArg_ParseTuple(args, "Ud", &text, &unknown)) return NULL;
+static PyObject *StrTable_words(StrTable *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (want_args("words", nargs, 2, 2) < 0 || want_str("words", args[0]) < 0) return NULL;
+    PyObject *text = args[0];
+    double unknown = PyFloat_AsDouble(args[1]);
+    if (unknown == -1.0 && PyErr_Occurred()) return NULL;
     Py_ssize_t n;
     Py_UCS4 *s = ucs4_of(text, &n);
     if (s == NULL) return NULL;
@@ -382,10 +406,10 @@ static PyObject *StrTable_words(StrTable *self, PyObject *args) {
     return words;
 }
 
-static PyObject *StrTable_gram_rows(StrTable *self, PyObject *args) {
-    PyObject *text;
+static PyObject *StrTable_gram_rows(StrTable *self, PyObject *const *args, Py_ssize_t nargs) {
     Py_ssize_t max_n;
-    if (!PyArg_ParseTuple(args, "Un", &text, &max_n)) return NULL;
+    if (want_args("gram_rows", nargs, 2, 2) < 0 || want_str("gram_rows", args[0]) < 0 || as_index(args[1], &max_n) < 0) return NULL;
+    PyObject *text = args[0];
     Py_ssize_t len;
     Py_UCS4 *raw = ucs4_of(text, &len);
     if (raw == NULL) return NULL;
@@ -599,11 +623,17 @@ static PyObject *score_rows(PyObject *matrix, const RowList *hits, int sublinear
  * negated), sublinear, layout)
  * in one call, without the dict of counts in between (the same rows in the same order, so
  * the same sums bit for bit). */
-static PyObject *StrTable_comment_probs(StrTable *self, PyObject *args) {
-    PyObject *text, *tokens, *emojis, *matrix, *layout, *negated = NULL;
+static PyObject *StrTable_comment_probs(StrTable *self, PyObject *const *args, Py_ssize_t nargs) {
     Py_ssize_t cut;
     int sublinear;
-    if (!PyArg_ParseTuple(args, "UOOnOpO!|O", &text, &tokens, &emojis, &cut, &matrix, &sublinear, &PyTuple_Type, &layout, &negated)) return NULL;
+    if (want_args("comment_probs", nargs, 7, 8) < 0 || want_str("comment_probs", args[0]) < 0 || as_index(args[3], &cut) < 0) return NULL;
+    if ((sublinear = PyObject_IsTrue(args[5])) < 0) return NULL;
+    if (!PyTuple_Check(args[6])) {
+        PyErr_Format(PyExc_TypeError, "comment_probs: layout must be tuple, not %.50s", Py_TYPE(args[6])->tp_name);
+        return NULL;
+    }
+    PyObject *text = args[0], *tokens = args[1], *emojis = args[2], *matrix = args[4], *layout = args[6];
+    PyObject *negated = nargs > 7 ? args[7] : NULL;
     RowList hits = {0};
     PyObject *result = feature_rows(self, text, tokens, emojis, cut, negated, &hits) == 0 ? score_rows(matrix, &hits, sublinear, layout) : NULL;
     rows_free(&hits);
@@ -614,9 +644,9 @@ static PyObject *StrTable_comment_probs(StrTable *self, PyObject *args) {
  * value, by start then end: one walk from each position, stopping where the substring is
  * no longer a key or a prefix (None) key. The lexicon's homophone walk over a comment's
  * sounds (moderation/readings.py: one character per reading). */
-static PyObject *StrTable_spans(StrTable *self, PyObject *args) {
-    PyObject *text;
-    if (!PyArg_ParseTuple(args, "U", &text)) return NULL;
+static PyObject *StrTable_spans(StrTable *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (want_args("spans", nargs, 1, 1) < 0 || want_str("spans", args[0]) < 0) return NULL;
+    PyObject *text = args[0];
     Py_ssize_t n;
     Py_UCS4 *s = ucs4_of(text, &n);
     if (s == NULL) return NULL;
@@ -642,13 +672,13 @@ static PyObject *StrTable_spans(StrTable *self, PyObject *args) {
 }
 
 static PyMethodDef StrTable_methods[] = {
-    {"comment_probs", (PyCFunction)StrTable_comment_probs, METH_VARARGS, "comment_probs(text, tokens, emojis, cut, matrix, sublinear, layout[, negated]): fused_probs of count_features"},
+    {"comment_probs", (PyCFunction)(void (*)(void))StrTable_comment_probs, METH_FASTCALL, "comment_probs(text, tokens, emojis, cut, matrix, sublinear, layout[, negated]): fused_probs of count_features"},
     {"count_features", (PyCFunction)StrTable_count_features, METH_VARARGS, "count_features(text, tokens, emojis, cut[, negated]): {row: count} (see the C comment)"},
     {"get", (PyCFunction)StrTable_get, METH_VARARGS, "get(key, default=None): the value (None for a prefix-only key), or default"},
     {"cut_block", (PyCFunction)StrTable_cut_block, METH_VARARGS, "cut_block(block, unknown): jieba's words of one block (no HMM)"},
-    {"words", (PyCFunction)StrTable_words, METH_VARARGS, "words(text, unknown): jieba's non-space words of text (no HMM)"},
-    {"spans", (PyCFunction)StrTable_spans, METH_VARARGS, "spans(text): [(start, end, int value)] of the substrings that are keys with a value"},
-    {"gram_rows", (PyCFunction)StrTable_gram_rows, METH_VARARGS, "gram_rows(text, max_n): distinct int values of the 1..max_n-grams, spaces removed"},
+    {"words", (PyCFunction)(void (*)(void))StrTable_words, METH_FASTCALL, "words(text, unknown): jieba's non-space words of text (no HMM)"},
+    {"spans", (PyCFunction)(void (*)(void))StrTable_spans, METH_FASTCALL, "spans(text): [(start, end, int value)] of the substrings that are keys with a value"},
+    {"gram_rows", (PyCFunction)(void (*)(void))StrTable_gram_rows, METH_FASTCALL, "gram_rows(text, max_n): distinct int values of the 1..max_n-grams, spaces removed"},
     {"dump", (PyCFunction)StrTable_dump, METH_NOARGS, "dump(): the table as bytes, for frombuffer"},
     {"frombuffer", (PyCFunction)StrTable_frombuffer, METH_O | METH_CLASS, "frombuffer(buf): the table dump() wrote, read in place from buf (bytes, mmap, memoryview)"},
     {NULL, NULL, 0, NULL},
