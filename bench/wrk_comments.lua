@@ -1,13 +1,17 @@
 -- wrk script: POST a different realistic comment each request, with a unique id so
 -- idempotency never short-circuits. Texts come from the env var BENCH_TEXTS_FILE;
 -- BENCH_NEW_PERMILLE=400 makes 40 % of the texts new (never sent before: a sample text with
--- two or three extra CJK characters spelling the request number, so no cache can answer it,
--- and the comment still reads like chat); 1000 makes every text new.
--- Users are 500 per thread and per run (BENCH_RUN, set by the bench scripts for each wrk run):
--- a user of one run never sends again in the next. Otherwise each run would replay the same
--- (user, text) pairs as the last (wrk's counters restart), both threads would send each pair,
--- and within the 60 s flood window a user would say the same thing four to eight times: a
--- spam flood, blocked and queued for moderators, which is not the traffic a room's bot sees.
+-- a few extra CJK characters spelling the request number, so no cache can answer it,
+-- and the comment still reads like chat); 1000 makes every text new. BENCH_RUN (a small
+-- number, one per wrk run of a bench process) keeps one run's new texts out of every
+-- other's: without it two runs spell the same request numbers, and the second run's "new"
+-- texts are the first run's, answered from the caches.
+-- Users are 500 per thread and per run, and ids are unique, across bench processes too
+-- (BENCH_SALT, one per bench process): otherwise each run would replay the same (user, text)
+-- pairs and comment ids as the last (wrk's counters restart) and both threads would send
+-- each pair, so within the 60 s flood window a user would say the same thing four to eight
+-- times (a spam flood, blocked and queued for moderators) and a replayed id would be
+-- answered by idempotency; neither is the traffic a room's bot sees.
 local texts = {}
 local counter = 0
 local thread_id = 0
@@ -23,7 +27,8 @@ function init(args)
   batch = tonumber(os.getenv("BENCH_BATCH") or "0")
   new_permille = tonumber(os.getenv("BENCH_NEW_PERMILLE") or "0")
   token = os.getenv("BENCH_TOKEN") or ""
-  run = os.getenv("BENCH_RUN") or "0"
+  run = tonumber(os.getenv("BENCH_RUN") or "0")
+  salt = os.getenv("BENCH_SALT") or "0"
 end
 
 local pool = {"的", "了", "啊", "呀", "吧", "哦", "嗯", "呢", "哈", "嘛", "来", "看", "好", "真", "又", "也"}
@@ -41,10 +46,10 @@ local function comment()
   counter = counter + 1
   local t = texts[(counter % #texts) + 1]
   if (counter * 7919) % 1000 < new_permille then  -- a text never sent before
-    t = t:sub(1, -2) .. spell(tid * 1000000 + counter) .. '"'
+    t = t:sub(1, -2) .. spell((run * 16 + tid) * 1000000 + counter) .. '"'
   end
-  return string.format('{"id":"b%s-%d-%d","room":"bench-room","user":"u%s-%d-%d","nickname":"n%d","text":%s}',
-    run, tid, counter, run, tid, counter % 500, counter % 500, t)
+  return string.format('{"id":"b%s-%d-%d-%d","room":"bench-room","user":"u%s-%d-%d-%d","nickname":"n%d","text":%s}',
+    salt, run, tid, counter, salt, run, tid, counter % 500, counter % 500, t)
 end
 
 function request()

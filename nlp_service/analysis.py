@@ -17,6 +17,7 @@ from nlp_service.classify.sentiment import Sentiment, SentimentModel, load_senti
 from nlp_service.core.config import Settings, get_settings
 from nlp_service.core.errors import InvalidTextError
 from nlp_service.core.memo import BoundedMemo, text_cost
+from nlp_service.core.slots import builder
 from nlp_service.text.keywords import KeywordTables, comment_keywords, get_tables
 from nlp_service.text.normalize import Normalized, check_text, normalize
 from nlp_service.text.segment import FastSegmenter, get_segmenter
@@ -47,6 +48,9 @@ class Analysis:
             "intent": self.intent.to_dict(),
             "keywords": list(self.keywords),
         }
+
+
+_new_analysis = builder(Analysis)  # Analysis(...) without the frozen __init__'s cost (core/slots.py)
 
 
 @dataclass(frozen=True)
@@ -96,12 +100,12 @@ class Analyzer:
         norm = normalize(check_text(text, settings.max_text_length))
         tokens = self.segmenter.words(norm.text)
         probs = self.scorer.comment_probs(norm.text, tokens, norm.emojis)
-        return Analysis(
-            normalized=norm,
-            tokens=tuple(tokens),
-            sentiment=self.sentiment_model.decide(probs["subjectivity"], probs["polarity"]),
-            intent=self.intent_model.decide(probs["intent"]),
-            keywords=tuple(comment_keywords(tokens, settings.keywords_top_k, self.keyword_tables)),
+        return _new_analysis(
+            norm,
+            tuple(tokens),
+            self.sentiment_model.decide(probs["subjectivity"], probs["polarity"]),
+            self.intent_model.decide(probs["intent"]),
+            tuple(comment_keywords(tokens, settings.keywords_top_k, self.keyword_tables)),
         )
 
     def iter_analyze(

@@ -9,6 +9,7 @@ The threshold is chosen at training time by cross-validation on the training spl
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import NamedTuple
 
 from nlp_service.classify import artifacts
@@ -27,13 +28,16 @@ class Intent(NamedTuple):
         return {"label": self.label, "confidence": self.confidence}
 
 
+_new_intent = partial(tuple.__new__, Intent)  # Intent(label, confidence) without its Python-level __new__ (see sentiment.py)
+
+
 def apply_threshold(classes: Sequence[str], probs: Sequence[float], threshold: float) -> Intent:
     """The best class, or ``other`` when its probability is under ``threshold``."""
     best = argmax(probs)
     p = float(probs[best])
     if p < threshold and classes[best] != FALLBACK:
-        return Intent(FALLBACK, round(1.0 - p, 4))
-    return Intent(classes[best], round(p, 4))
+        return _new_intent((FALLBACK, round(1.0 - p, 4)))
+    return _new_intent((classes[best], round(p, 4)))
 
 
 class IntentModel:

@@ -29,6 +29,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#include <structmember.h>
 
 #define FNV_OFFSET 1469598103934665603ULL
 #define FNV_PRIME 1099511628211ULL
@@ -354,13 +355,37 @@ static inline int han_char(Py_UCS4 c) {
     return (c >= 0x4E00 && c <= 0x9FD5) || ascii_alnum(c) || c == '+' || c == '#' || c == '&' || c == '.' || c == '_' || c == '%' || c == '-';
 }
 
+/* Argument checks for the METH_FASTCALL methods below (a new comment calls them ~5 times;
+ * PyArg_ParseTuple's format walk cost ~900 instructions a call): the same conversions as
+ * the format codes they replace, U (str), n (an index), d (a float), p (truth). */
+static int want_args(const char *name, Py_ssize_t nargs, Py_ssize_t least, Py_ssize_t most) {
+    if (nargs >= least && nargs <= most) return 0;
+    PyErr_Format(PyExc_TypeError, "%s takes %zd to %zd arguments (%zd given)", name, least, most, nargs);
+    return -1;
+}
+
+static int want_str(const char *name, PyObject *arg) {
+    if (PyUnicode_Check(arg)) return PyUnicode_READY(arg);
+    PyErr_Format(PyExc_TypeError, "%s: argument must be str, not %.50s", name, Py_TYPE(arg)->tp_name);
+    return -1;
+}
+
+static int as_index(PyObject *arg, Py_ssize_t *out) {
+    PyObject *i = PyNumber_Index(arg);
+    if (i == NULL) return -1;
+    *out = PyLong_AsSsize_t(i);
+    Py_DECREF(i);
+    return *out == -1 && PyErr_Occurred() ? -1 : 0;
+}
+
 /* words(text, unknown) -> the words of jieba's cut(text, HMM=False) that are not whitespace:
  * runs of re_han_default characters cut as blocks, every other character a word of its own
  * unless it is whitespace (what `[w for w in cut(text) if not w.isspace()]` keeps). */
-static PyObject *StrTable_words(StrTable *self, PyObject *args) {
-    PyObject *text;
-    double unknown;
-    if (!PyArg_ParseTuple(args, "Ud", &text, &unknown)) return NULL;
+static PyObject *StrTable_words(StrTable *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (want_args("words", nargs, 2, 2) < 0 || want_str("words", args[0]) < 0) return NULL;
+    PyObject *text = args[0];
+    double unknown = PyFloat_AsDouble(args[1]);
+    if (unknown == -1.0 && PyErr_Occurred()) return NULL;
     Py_ssize_t n;
     Py_UCS4 *s = ucs4_of(text, &n);
     if (s == NULL) return NULL;
@@ -381,10 +406,10 @@ static PyObject *StrTable_words(StrTable *self, PyObject *args) {
     return words;
 }
 
-static PyObject *StrTable_gram_rows(StrTable *self, PyObject *args) {
-    PyObject *text;
+static PyObject *StrTable_gram_rows(StrTable *self, PyObject *const *args, Py_ssize_t nargs) {
     Py_ssize_t max_n;
-    if (!PyArg_ParseTuple(args, "Un", &text, &max_n)) return NULL;
+    if (want_args("gram_rows", nargs, 2, 2) < 0 || want_str("gram_rows", args[0]) < 0 || as_index(args[1], &max_n) < 0) return NULL;
+    PyObject *text = args[0];
     Py_ssize_t len;
     Py_UCS4 *raw = ucs4_of(text, &len);
     if (raw == NULL) return NULL;
@@ -598,11 +623,17 @@ static PyObject *score_rows(PyObject *matrix, const RowList *hits, int sublinear
  * negated), sublinear, layout)
  * in one call, without the dict of counts in between (the same rows in the same order, so
  * the same sums bit for bit). */
-static PyObject *StrTable_comment_probs(StrTable *self, PyObject *args) {
-    PyObject *text, *tokens, *emojis, *matrix, *layout, *negated = NULL;
+static PyObject *StrTable_comment_probs(StrTable *self, PyObject *const *args, Py_ssize_t nargs) {
     Py_ssize_t cut;
     int sublinear;
-    if (!PyArg_ParseTuple(args, "UOOnOpO!|O", &text, &tokens, &emojis, &cut, &matrix, &sublinear, &PyTuple_Type, &layout, &negated)) return NULL;
+    if (want_args("comment_probs", nargs, 7, 8) < 0 || want_str("comment_probs", args[0]) < 0 || as_index(args[3], &cut) < 0) return NULL;
+    if ((sublinear = PyObject_IsTrue(args[5])) < 0) return NULL;
+    if (!PyTuple_Check(args[6])) {
+        PyErr_Format(PyExc_TypeError, "comment_probs: layout must be tuple, not %.50s", Py_TYPE(args[6])->tp_name);
+        return NULL;
+    }
+    PyObject *text = args[0], *tokens = args[1], *emojis = args[2], *matrix = args[4], *layout = args[6];
+    PyObject *negated = nargs > 7 ? args[7] : NULL;
     RowList hits = {0};
     PyObject *result = feature_rows(self, text, tokens, emojis, cut, negated, &hits) == 0 ? score_rows(matrix, &hits, sublinear, layout) : NULL;
     rows_free(&hits);
@@ -613,9 +644,9 @@ static PyObject *StrTable_comment_probs(StrTable *self, PyObject *args) {
  * value, by start then end: one walk from each position, stopping where the substring is
  * no longer a key or a prefix (None) key. The lexicon's homophone walk over a comment's
  * sounds (moderation/readings.py: one character per reading). */
-static PyObject *StrTable_spans(StrTable *self, PyObject *args) {
-    PyObject *text;
-    if (!PyArg_ParseTuple(args, "U", &text)) return NULL;
+static PyObject *StrTable_spans(StrTable *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (want_args("spans", nargs, 1, 1) < 0 || want_str("spans", args[0]) < 0) return NULL;
+    PyObject *text = args[0];
     Py_ssize_t n;
     Py_UCS4 *s = ucs4_of(text, &n);
     if (s == NULL) return NULL;
@@ -641,13 +672,13 @@ static PyObject *StrTable_spans(StrTable *self, PyObject *args) {
 }
 
 static PyMethodDef StrTable_methods[] = {
-    {"comment_probs", (PyCFunction)StrTable_comment_probs, METH_VARARGS, "comment_probs(text, tokens, emojis, cut, matrix, sublinear, layout[, negated]): fused_probs of count_features"},
+    {"comment_probs", (PyCFunction)(void (*)(void))StrTable_comment_probs, METH_FASTCALL, "comment_probs(text, tokens, emojis, cut, matrix, sublinear, layout[, negated]): fused_probs of count_features"},
     {"count_features", (PyCFunction)StrTable_count_features, METH_VARARGS, "count_features(text, tokens, emojis, cut[, negated]): {row: count} (see the C comment)"},
     {"get", (PyCFunction)StrTable_get, METH_VARARGS, "get(key, default=None): the value (None for a prefix-only key), or default"},
     {"cut_block", (PyCFunction)StrTable_cut_block, METH_VARARGS, "cut_block(block, unknown): jieba's words of one block (no HMM)"},
-    {"words", (PyCFunction)StrTable_words, METH_VARARGS, "words(text, unknown): jieba's non-space words of text (no HMM)"},
-    {"spans", (PyCFunction)StrTable_spans, METH_VARARGS, "spans(text): [(start, end, int value)] of the substrings that are keys with a value"},
-    {"gram_rows", (PyCFunction)StrTable_gram_rows, METH_VARARGS, "gram_rows(text, max_n): distinct int values of the 1..max_n-grams, spaces removed"},
+    {"words", (PyCFunction)(void (*)(void))StrTable_words, METH_FASTCALL, "words(text, unknown): jieba's non-space words of text (no HMM)"},
+    {"spans", (PyCFunction)(void (*)(void))StrTable_spans, METH_FASTCALL, "spans(text): [(start, end, int value)] of the substrings that are keys with a value"},
+    {"gram_rows", (PyCFunction)(void (*)(void))StrTable_gram_rows, METH_FASTCALL, "gram_rows(text, max_n): distinct int values of the 1..max_n-grams, spaces removed"},
     {"dump", (PyCFunction)StrTable_dump, METH_NOARGS, "dump(): the table as bytes, for frombuffer"},
     {"frombuffer", (PyCFunction)StrTable_frombuffer, METH_O | METH_CLASS, "frombuffer(buf): the table dump() wrote, read in place from buf (bytes, mmap, memoryview)"},
     {NULL, NULL, 0, NULL},
@@ -1089,6 +1120,123 @@ done:
     return result;
 }
 
+/* ---- translate through a lazily filled table (core/lazytable.py) -------------------------
+ * translate_memo(text, table, missing): text.translate(table) for a dict table whose values
+ * are one-character strings, with missing(cp) (the table's __missing__, which fills it) for a
+ * code point not in it yet. str.translate reaches a dict subclass's items through
+ * __getitem__ as a Python-level slot (a method lookup and call per character, ~400
+ * instructions); here one dict lookup. None when a value is anything but a one-character
+ * string (None, an int, a longer string): the caller then runs str.translate itself. */
+
+/* The int of each BMP code point, made once and kept: a table's key stored by missing(key)
+ * is then this very object, and the dict lookup matches it by identity (a fresh int each
+ * time cost an allocation and a rich comparison per character). */
+static PyObject *bmp_keys[0x10000];
+
+static PyObject *code_point_key(Py_UCS4 cp) {
+    if (cp >= 0x10000) return PyLong_FromLong((long)cp);
+    if (bmp_keys[cp] == NULL && (bmp_keys[cp] = PyLong_FromLong((long)cp)) == NULL) return NULL;
+    return Py_NewRef(bmp_keys[cp]);
+}
+
+static PyObject *translate_memo(PyObject *mod, PyObject *const *args, Py_ssize_t nargs) {
+    (void)mod;
+    if (nargs != 3 || !PyUnicode_Check(args[0]) || !PyDict_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "translate_memo(text: str, table: dict, missing)");
+        return NULL;
+    }
+    PyObject *text = args[0], *table = args[1], *missing = args[2];
+    if (PyUnicode_READY(text) < 0) return NULL;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_UCS4 small[256];
+    Py_UCS4 *out = n <= 256 ? small : PyMem_New(Py_UCS4, n);
+    if (out == NULL) return PyErr_NoMemory();
+    PyObject *result = NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *key = code_point_key(PyUnicode_READ(kind, data, i));
+        if (key == NULL) goto done;
+        PyObject *value = PyDict_GetItemWithError(table, key); /* borrowed */
+        if (value != NULL) {
+            Py_INCREF(value);
+        } else if (!PyErr_Occurred()) {
+            value = PyObject_CallOneArg(missing, key);
+        }
+        Py_DECREF(key);
+        if (value == NULL) goto done;
+        int one = PyUnicode_Check(value) && PyUnicode_GET_LENGTH(value) == 1;
+        if (one) out[i] = PyUnicode_READ_CHAR(value, 0);
+        Py_DECREF(value);
+        if (!one) {
+            result = Py_NewRef(Py_None);
+            goto done;
+        }
+    }
+    result = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, out, n);
+done:
+    if (out != small) PyMem_Free(out);
+    return result;
+}
+
+/* ---- building frozen slotted dataclasses (core/slots.py) --------------------------------
+ * A frozen dataclass's __init__ sets each field through object.__setattr__ (the frozen
+ * class refuses plain assignment): ~1,500 instructions a field, 10K for an Analysis, paid
+ * for every new comment. slot_offsets(cls, names) reads where each named slot lives (its
+ * member descriptor), once; new_slotted(cls, offsets, *values) allocates an instance and
+ * stores the values there, as __init__ would have (tests/core/test_slots.py). */
+
+static PyObject *slot_offsets(PyObject *mod, PyObject *args) {
+    (void)mod;
+    PyObject *cls, *names;
+    if (!PyArg_ParseTuple(args, "O!O!", &PyType_Type, &cls, &PyTuple_Type, &names)) return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(names);
+    PyObject *out = PyTuple_New(n);
+    if (out == NULL) return NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *descr = PyObject_GetAttr(cls, PyTuple_GET_ITEM(names, i));
+        if (descr == NULL) goto fail;
+        int ok = Py_IS_TYPE(descr, &PyMemberDescr_Type) && ((PyMemberDescrObject *)descr)->d_common.d_type == (PyTypeObject *)cls
+                 && ((PyMemberDescrObject *)descr)->d_member->type == T_OBJECT_EX && !(((PyMemberDescrObject *)descr)->d_member->flags & READONLY);
+        Py_ssize_t offset = ok ? ((PyMemberDescrObject *)descr)->d_member->offset : 0;
+        Py_DECREF(descr);
+        if (!ok) {
+            PyErr_Format(PyExc_TypeError, "%R is not a slot of %R itself", PyTuple_GET_ITEM(names, i), cls);
+            goto fail;
+        }
+        PyObject *o = PyLong_FromSsize_t(offset);
+        if (o == NULL) goto fail;
+        PyTuple_SET_ITEM(out, i, o);
+    }
+    return out;
+fail:
+    Py_DECREF(out);
+    return NULL;
+}
+
+static PyObject *new_slotted(PyObject *mod, PyObject *const *args, Py_ssize_t nargs) {
+    (void)mod;
+    if (nargs < 2 || !PyType_Check(args[0]) || !PyTuple_Check(args[1]) || PyTuple_GET_SIZE(args[1]) != nargs - 2) {
+        PyErr_SetString(PyExc_TypeError, "new_slotted(cls, offsets, *values): one value per offset");
+        return NULL;
+    }
+    PyTypeObject *cls = (PyTypeObject *)args[0];
+    PyObject *offsets = args[1];
+    PyObject *obj = cls->tp_alloc(cls, 0);
+    if (obj == NULL) return NULL;
+    for (Py_ssize_t i = 2; i < nargs; i++) {
+        Py_ssize_t offset = PyLong_AsSsize_t(PyTuple_GET_ITEM(offsets, i - 2));
+        if (offset < (Py_ssize_t)sizeof(PyObject) || offset > cls->tp_basicsize - (Py_ssize_t)sizeof(PyObject *)) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "new_slotted: an offset outside the instance (use slot_offsets)");
+            Py_DECREF(obj);
+            return NULL;
+        }
+        PyObject **slot = (PyObject **)((char *)obj + offset);
+        Py_XSETREF(*slot, Py_NewRef(args[i]));
+    }
+    return obj;
+}
+
 /* ---- RESP packing (store/wire.py) ------------------------------------------------------
  * pack_commands(commands): the RESP bytes of a list of argument tuples, as redis-py and
  * hiredis write them: "*<n>\r\n" then "$<len>\r\n<arg>\r\n" per argument, a str as UTF-8, an
@@ -1200,6 +1348,9 @@ type_error:
 }
 
 static PyMethodDef module_methods[] = {
+    {"slot_offsets", slot_offsets, METH_VARARGS, "slot_offsets(cls, names): where each named slot of cls lives, for new_slotted"},
+    {"new_slotted", (PyCFunction)(void (*)(void))new_slotted, METH_FASTCALL, "new_slotted(cls, offsets, *values): an instance of cls with the values in those slots, no __init__"},
+    {"translate_memo", (PyCFunction)(void (*)(void))translate_memo, METH_FASTCALL, "translate_memo(text, table, missing): text.translate(table), missing(cp) filling the table; None unless every value is one character"},
     {"pack_commands", pack_commands, METH_VARARGS, "pack_commands(commands): the RESP bytes of a list of argument tuples (str, bytes, int, float)"},
     {"normalize_plans", normalize_plans, METH_VARARGS, "normalize_plans(text, plans, plan): (text, offsets, emojis) of the matching form, or None when empty"},
     {"flagged_logits", flagged_logits, METH_VARARGS, "flagged_logits(matrix, rows, biases, thresholds): [(k, z)] at or over threshold"},

@@ -21,4 +21,7 @@ fused_probs = getattr(_speedups, "fused_probs", None)
 flagged_logits = getattr(_speedups, "flagged_logits", None)
 normalize_plans = getattr(_speedups, "normalize_plans", None)
 pack_commands = getattr(_speedups, "pack_commands", None)
+translate_memo = getattr(_speedups, "translate_memo", None)
+slot_offsets = getattr(_speedups, "slot_offsets", None)
+new_slotted = getattr(_speedups, "new_slotted", None)
 AVAILABLE = _speedups is not None

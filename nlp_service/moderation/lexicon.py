@@ -33,9 +33,11 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from operator import eq
 
 import ahocorasick
 
+from nlp_service.core.slots import builder
 from nlp_service.core.speedups import StrTable
 from nlp_service.moderation.context_rules import ContextRules
 from nlp_service.moderation.context_rules import norm_term as _norm
@@ -60,6 +62,10 @@ class Hit:
     end: int
     how: str  # exact | homophone | pinyin | pattern
 
+
+# Hit(...) without the frozen __init__'s ~1,500 instructions a field (core/slots.py): a
+# comment near a listed term or sound makes several
+_new_hit = builder(Hit)
 
 _TOKENS = itertools.count(1)
 
@@ -138,7 +144,7 @@ class Lexicon:
                 term, cats, (latin_head, latin_tail) = terms[k]
                 if (latin_head and start > 0 and "a" <= text[start - 1] <= "z") or (latin_tail and end < len(text) and "a" <= text[end] <= "z"):
                     continue  # sb inside usb
-                hits.extend(Hit(c, term, start, end, EXACT) for c in cats)
+                hits.extend(_new_hit(c, term, start, end, EXACT) for c in cats)
         if self._trie:
             hits.extend(self._homophones(text))
         words = latin_words(text)  # most comments have none: both walks below are skipped
@@ -147,7 +153,7 @@ class Lexicon:
         if words and self._latin:
             for start, end, word in words:
                 for term, cats in self._latin.get(word, ()):
-                    hits.extend(Hit(c, term, start, end, PINYIN) for c in cats)
+                    hits.extend(_new_hit(c, term, start, end, PINYIN) for c in cats)
         if hits and self._has_allow:
             allowed = [(end - length + 1, end + 1) for end, length in self._allow.iter(text)]
             if allowed:
@@ -178,8 +184,10 @@ class Lexicon:
         for start, end, leaf in spans(sounds(text)):
             written = text[start:end]
             for term, cats in leaves[leaf]:
-                if written != term and 2 * sum(a == b for a, b in zip(written, term, strict=True)) >= end - start:
-                    out.extend(Hit(c, term, start, end, HOMOPHONE) for c in cats)
+                # the characters written as the term's (a term and its span read alike: one
+                # sound a character, so the lengths are equal); map, not a generator over zip
+                if written != term and 2 * sum(map(eq, written, term)) >= end - start:
+                    out.extend(_new_hit(c, term, start, end, HOMOPHONE) for c in cats)
         return out
 
     def _homophones_walk(self, text: str) -> list[Hit]:
@@ -202,7 +210,7 @@ class Lexicon:
                     written = text[i : j + 1]
                     same = sum(a == b for a, b in zip(written, term, strict=True))
                     if written != term and 2 * same >= len(term):  # exact hits are found above
-                        out.extend(Hit(c, term, i, j + 1, HOMOPHONE) for c in cats)
+                        out.extend(_new_hit(c, term, i, j + 1, HOMOPHONE) for c in cats)
                 j += 1
                 if j >= n:
                     break
@@ -233,7 +241,7 @@ class Lexicon:
                         span = units[i : j + 1]
                         written = [u[3] for u in span]
                         if None in written and any(written) and all(w is None or w == c for w, c in zip(written, term, strict=True)):
-                            out.extend(Hit(c, term, span[0][1], span[-1][2], MIXED) for c in cats)
+                            out.extend(_new_hit(c, term, span[0][1], span[-1][2], MIXED) for c in cats)
                 j += 1
         return out
 

@@ -10,6 +10,8 @@ import threading
 from functools import lru_cache
 from pathlib import Path
 
+from nlp_service.core.lazytable import LazyTable
+
 # The CJK blocks ``is_cjk`` accepts: every character there has a reading in the table.
 _CJK_BLOCKS = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF))
 
@@ -127,7 +129,7 @@ def sound_char(syllable: str) -> str:
     return ch
 
 
-class _SoundTable(dict):
+class _SoundTable(LazyTable):
     """``str.translate`` table: code point → its reading's character (:func:`sound_char`),
     or the breaker; filled as characters are seen. Only characters with a reading and those
     below U+3000 are kept (~40,000 at most): a stream of rare code points must not grow it."""
@@ -147,4 +149,4 @@ _sound_table = _SoundTable()
 
 def sounds(text: str) -> str:
     """``text`` with each character replaced by its reading's character (same length)."""
-    return text.translate(_sound_table)
+    return _sound_table.translate(text)

@@ -78,9 +78,9 @@ def is_candidate(word: str, stopwords: frozenset[str]) -> bool:
 def comment_keywords(tokens: Iterable[str], top_k: int, tables: KeywordTables) -> list[str]:
     """Top ``top_k`` keywords of one comment's tokens by TF-IDF, best first (ties keep order)."""
     scores: dict[str, float] = {}
-    known, weight = tables.weights.get, tables.weight
+    weights, weight = tables.weights, tables.weight
     for tok in tokens:
-        w = known(tok)  # the token's weight when seen before (the usual case: no method call)
+        w = weights.get(tok)  # KeywordTables.weight's own first step, without a call per token
         if w is None:
             w = weight(tok)
         if w:

@@ -31,6 +31,8 @@ from nlp_service.core.errors import (
     NotTextError,
     TextTooLongError,
 )
+from nlp_service.core.lazytable import LazyTable
+from nlp_service.core.slots import builder
 from nlp_service.core.speedups import normalize_plans
 
 # Character kinds in the matching form.
@@ -73,6 +75,9 @@ class Normalized:
         """The original text behind the matching-form span ``[start, end)``."""
         s, e = self.to_original_span(start, end)
         return self.original[s:e]
+
+
+_new_normalized = builder(Normalized)  # Normalized(...) without the frozen __init__'s cost (core/slots.py)
 
 
 def _is_cjk(cp: int) -> bool:
@@ -161,7 +166,7 @@ def _plan(ch: str) -> tuple[tuple[str, int], ...]:
     return plan
 
 
-class _SimpleTable(dict):
+class _SimpleTable(LazyTable):
     """``str.translate`` table: code point → its one-character matching form, or a marker
     for characters that need the full treatment (dropped, separators, emoji, expansions).
     Filled lazily from :func:`_plan`."""
@@ -185,9 +190,9 @@ def normalize(text: str) -> Normalized:
     # Fast path for the common comment (letters, digits and CJK only, no long runs):
     # one C-level translate, positions unchanged.
     if text.isalnum():
-        mapped = text.translate(_simple_table)
+        mapped = _simple_table.translate(text)
         if _NOT_SIMPLE not in mapped and not _long_run.search(mapped):
-            return Normalized(text, mapped, tuple(range(len(text))), ())
+            return _new_normalized(text, mapped, tuple(range(len(text))), ())
     elif normalize_plans is not None:  # the full path's two passes in C (tested equal)
         return _normalize_c(text)
     elif " " in text and (spaced := _normalize_spaced(text)) is not None:
@@ -204,7 +209,7 @@ def _normalize_c(text: str) -> Normalized:
     done = normalize_plans(text, _plans, _plan)
     if done is None:
         raise EmptyTextError(_EMPTY)
-    return Normalized(text, *done)
+    return _new_normalized(text, *done)
 
 
 def _normalize_spaced(text: str) -> Normalized | None:
@@ -222,7 +227,7 @@ def _normalize_spaced(text: str) -> Normalized | None:
     prev_end, prev_cjk = -1, False
     for m in _words.finditer(text):
         start, end = m.span()
-        mapped = m.group().translate(_simple_table)
+        mapped = _simple_table.translate(m.group())
         if _NOT_SIMPLE in mapped:
             return None
         if prev_end >= 0 and not ((prev_cjk or _is_cjk(ord(mapped[0]))) and start - prev_end <= 3):
@@ -234,7 +239,7 @@ def _normalize_spaced(text: str) -> Normalized | None:
     joined = "".join(out)
     if _long_run.search(joined):  # a run to compress (哈哈 哈哈): the full path does it
         return None
-    return Normalized(text, joined, tuple(offsets), ())
+    return _new_normalized(text, joined, tuple(offsets), ())
 
 
 def _normalize_full(text: str) -> Normalized:
@@ -295,7 +300,7 @@ def _normalize_full(text: str) -> Normalized:
         _append_compressed(out_chars, out_origin, chars[i], origin[i])
         prev_kind = kind
         i += 1
-    return Normalized(text, "".join(out_chars), tuple(out_origin), tuple(emojis))
+    return _new_normalized(text, "".join(out_chars), tuple(out_origin), tuple(emojis))
 
 
 def _append_compressed(out_chars: list[str], out_origin: list[int], ch: str, orig: int) -> None:

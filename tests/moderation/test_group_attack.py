@@ -78,3 +78,38 @@ def test_rows_of_one_template_share_a_fold_and_a_split(tmp_path):
     (tmp_path / "t.tsv").write_text("text\tcategories\tkind\tgroup\n甲\tnone\tplain\tx\n", encoding="utf-8")
     with pytest.raises(Exception, match="family"):
         read_rows(tmp_path)
+
+
+def _names_by_pattern(rules, text):
+    """The reference: the group pattern's own search (what names_a_group asked before its
+    automaton), with the empty pattern of an all-empty list finding nothing."""
+    pattern = rules._groups_re
+    return pattern is not None and bool(pattern.pattern) and pattern.search(text) is not None
+
+
+def test_names_a_group_answers_as_the_pattern_does(settings, lexicon):
+    from nlp_service.classify import datasets
+    from nlp_service.text.normalize import normalize
+
+    rules = lexicon.context
+    texts = [normalize(t).text for t, _, _ in datasets.danmaku(settings.labelled_dir)]
+    texts += [r.text for r in read_rows(settings.data_dir / "moderation" / "train")] if (settings.data_dir / "moderation" / "train").is_dir() else []
+    texts += [g.rstrip("*") + end for g in rules.groups for end in ("", "人", "女", "们", "x")]
+    assert any(rules.names_a_group(t) for t in texts) and not all(rules.names_a_group(t) for t in texts)
+    for text in texts:
+        assert rules.names_a_group(text) == _names_by_pattern(rules, text), text
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+@pytest.mark.parametrize("groups", [(), ("*",), ("#x",), ("河南*", "黑人"), ("  ",), ("河南*", "上海*", "东北人", "女人")])
+def test_names_a_group_on_small_lists(groups, compiled, monkeypatch):
+    from nlp_service.moderation import context_rules
+    from nlp_service.moderation.context_rules import ContextRules
+
+    if not compiled:  # the automaton of the build without the extension
+        monkeypatch.setattr(context_rules, "StrTable", None)
+    context_rules._group_finder.cache_clear()
+    rules = ContextRules.of(groups=groups)
+    context_rules._group_finder.cache_clear()
+    for text in ["", "河南人", "河南", "人", "黑人音乐", "上海女", "东北人来了", "女人", "男", "x"]:
+        assert rules.names_a_group(text) == _names_by_pattern(rules, text), (groups, text)

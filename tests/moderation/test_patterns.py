@@ -100,12 +100,13 @@ _GATE_ALPHABET = list("0123456789一三八壹①０１ qvwxQV微薇威扣企鹅�
 
 
 def _gates_open(patterns, always):
-    """Every gate of find_patterns open: the per-detector ones, eleven digits, and the first
-    test on the folded text."""
+    """Every gate of find_patterns open: the one search for a gate's character, the
+    per-detector ones, eleven digits, and the first test on the folded text."""
     from contextlib import ExitStack
     from unittest import mock
 
     stack = ExitStack()
+    stack.enter_context(mock.patch.object(patterns, "_ANY_GATE_CHAR", mock.Mock(search=lambda _text: True)))
     stack.enter_context(mock.patch.dict(patterns._GATES, always))
     stack.enter_context(mock.patch.object(patterns, "_ELEVEN_DIGITS", mock.Mock(search=lambda _text: True)))
     stack.enter_context(mock.patch.object(patterns, "_may_hold_a_detail", lambda _text: True))
@@ -144,3 +145,13 @@ def test_the_detector_gates_change_no_hit_on_the_evaluation_set(settings) -> Non
     always = dict.fromkeys(patterns._GATES, lambda _text: True)
     with _gates_open(patterns, always):
         assert [patterns.find_patterns(t) for t in texts] == gated
+
+
+@hsettings(max_examples=400, deadline=None)
+@given(st.one_of(st.lists(st.sampled_from(_GATE_ALPHABET), max_size=30).map("".join), st.text(max_size=30)))
+def test_no_gate_character_means_no_gate_passes(text) -> None:
+    """The first search (_ANY_GATE_CHAR) stops only comments the three gates after it stop."""
+    from nlp_service.moderation import patterns as p
+
+    if p._ANY_GATE_CHAR.search(text) is None:
+        assert len(p._DIGITISH.findall(text)) < 5 and not p._LATIN.search(text) and not p._ADDRESS_WORDS.search(text)
