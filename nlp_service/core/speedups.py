@@ -21,4 +21,6 @@ fused_probs = getattr(_speedups, "fused_probs", None)
 flagged_logits = getattr(_speedups, "flagged_logits", None)
 normalize_plans = getattr(_speedups, "normalize_plans", None)
 pack_commands = getattr(_speedups, "pack_commands", None)
+decide = getattr(_speedups, "decide", None)
+rank_keywords = getattr(_speedups, "rank_keywords", None)
 AVAILABLE = _speedups is not None

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from nlp_service.core.config import Settings, get_settings
 from nlp_service.core.errors import DataFileError
-from nlp_service.core.speedups import StrTable
+from nlp_service.core.speedups import StrTable, rank_keywords
 from nlp_service.core.tablecache import mapped_table
 from nlp_service.text.segment import jieba_file
 
@@ -76,7 +76,17 @@ def is_candidate(word: str, stopwords: frozenset[str]) -> bool:
 
 
 def comment_keywords(tokens: Iterable[str], top_k: int, tables: KeywordTables) -> list[str]:
-    """Top ``top_k`` keywords of one comment's tokens by TF-IDF, best first (ties keep order)."""
+    """Top ``top_k`` keywords of one comment's tokens by TF-IDF, best first (ties keep order);
+    in one C call when the extension is built (tested equal to :func:`comment_keywords_py`)."""
+    if rank_keywords is not None and isinstance(tokens, (list, tuple)):  # an iterator could not be walked twice
+        ranked = rank_keywords(tokens, tables.weights, tables.weight, top_k)
+        if ranked is not None:  # None: more candidates than the C walk keeps
+            return ranked
+    return comment_keywords_py(tokens, top_k, tables)
+
+
+def comment_keywords_py(tokens: Iterable[str], top_k: int, tables: KeywordTables) -> list[str]:
+    """:func:`comment_keywords` in Python (the fallback, and the reference for the C walk)."""
     scores: dict[str, float] = {}
     known, weight = tables.weights.get, tables.weight
     for tok in tokens:
