@@ -1303,19 +1303,42 @@ static PyObject *decide(PyObject *mod, PyObject *args) {
     return both;
 }
 
-/* rank_keywords(tokens, weights, weight, top_k) -> [str], or None: keywords.comment_keywords
- * (kept as the reference and the fallback) in one call. Each token's weight is read from the
- * dict ``weights`` (``weight(token)``, which fills it, on a miss); the nonzero ones are summed
- * per distinct token in order of first appearance, and the tokens ranked by their sums, best
- * first, ties in that order (a stable sort, as sorted(reverse=True)), the first top_k kept (a
- * single one always). None, for the Python walk, past KEYWORD_SLOTS distinct candidates. */
+/* rank_keywords(tokens, top_k, weights, stopwords, idf, median, limit) -> [str], or None:
+ * keywords.comment_keywords (kept as the reference and the fallback) in one call. Each
+ * token's weight is read from the dict ``weights``; a token not seen before is weighed as
+ * KeywordTables.weight does (idf.get(token, median) for a candidate: two characters or more,
+ * not in ``stopwords``, some alphabetic character; else 0.0) and remembered
+ * there while it holds fewer than ``limit``. The nonzero weights are summed per distinct
+ * token in order of first appearance, and the tokens ranked by their sums, best first, ties
+ * in that order (a stable sort, as sorted(reverse=True)), the first top_k kept (a single one
+ * always). None, for the Python walk, past KEYWORD_SLOTS distinct candidates. */
+static int is_keyword_candidate(PyObject *t, PyObject *stopwords) {
+    if (!PyUnicode_Check(t) || PyUnicode_GET_LENGTH(t) < 2) return 0;
+    int stop = PySequence_Contains(stopwords, t);
+    if (stop != 0) return stop < 0 ? -1 : 0;
+    int kind = PyUnicode_KIND(t);
+    const void *data = PyUnicode_DATA(t);
+    for (Py_ssize_t i = 0, n = PyUnicode_GET_LENGTH(t); i < n; i++)
+        if (Py_UNICODE_ISALPHA(PyUnicode_READ(kind, data, i))) return 1;
+    return 0;
+}
+
+/* The weight of a token not in ``weights`` yet (a new reference), remembered there. */
+static PyObject *weigh_token(PyObject *t, PyObject *weights, PyObject *stopwords, PyObject *idf, PyObject *median, Py_ssize_t limit) {
+    int candidate = is_keyword_candidate(t, stopwords);
+    if (candidate < 0) return NULL;
+    PyObject *w = candidate ? PyObject_CallMethod(idf, "get", "OO", t, median) : PyFloat_FromDouble(0.0);
+    if (w != NULL && PyDict_GET_SIZE(weights) < limit && PyDict_SetItem(weights, t, w) < 0) Py_CLEAR(w);
+    return w;
+}
+
 enum { KEYWORD_SLOTS = 64 };
 
 static PyObject *rank_keywords(PyObject *mod, PyObject *args) {
     (void)mod;
-    PyObject *tokens, *weights, *weight_fn;
-    Py_ssize_t top_k;
-    if (!PyArg_ParseTuple(args, "OO!On", &tokens, &PyDict_Type, &weights, &weight_fn, &top_k)) return NULL;
+    PyObject *tokens, *weights, *stopwords, *idf, *median;
+    Py_ssize_t top_k, limit;
+    if (!PyArg_ParseTuple(args, "OnO!OOOn", &tokens, &top_k, &PyDict_Type, &weights, &stopwords, &idf, &median, &limit)) return NULL;
     PyObject *seq = PySequence_Fast(tokens, "tokens must be a sequence");
     if (seq == NULL) return NULL;
     PyObject *tok[KEYWORD_SLOTS];
@@ -1329,12 +1352,13 @@ static PyObject *rank_keywords(PyObject *mod, PyObject *args) {
         PyObject *w = PyDict_GetItemWithError(weights, t); /* borrowed */
         PyObject *owned = NULL;
         if (w == NULL) {
-            if (PyErr_Occurred() || (w = owned = PyObject_CallOneArg(weight_fn, t)) == NULL) goto done;
+            if (PyErr_Occurred() || (w = owned = weigh_token(t, weights, stopwords, idf, median, limit)) == NULL) goto done;
         }
-        double v = PyFloat_AsDouble(w);
+        int truth = PyObject_IsTrue(w); /* `if w:` (an IDF table answers None for a prefix-only key) */
+        double v = truth > 0 ? PyFloat_AsDouble(w) : 0.0;
         Py_XDECREF(owned);
-        if (v == -1.0 && PyErr_Occurred()) goto done;
-        if (v == 0.0) continue;
+        if (truth < 0 || (v == -1.0 && PyErr_Occurred())) goto done;
+        if (!truth) continue;
         Py_hash_t h = PyObject_Hash(t); /* cached: the dict lookup computed it */
         if (h == -1) goto done;
         Py_ssize_t j = 0;
@@ -1374,7 +1398,7 @@ done:
 
 static PyMethodDef module_methods[] = {
     {"decide", decide, METH_VARARGS, "decide(subjectivity, polarity, intent, layout): (Sentiment, Intent) of the fused probabilities (see the C comment)"},
-    {"rank_keywords", rank_keywords, METH_VARARGS, "rank_keywords(tokens, weights, weight, top_k): comment_keywords of tokens, or None past 64 candidates"},
+    {"rank_keywords", rank_keywords, METH_VARARGS, "rank_keywords(tokens, top_k, weights, stopwords, idf, median, limit): comment_keywords of tokens, or None past 64 candidates"},
     {"pack_commands", pack_commands, METH_VARARGS, "pack_commands(commands): the RESP bytes of a list of argument tuples (str, bytes, int, float)"},
     {"normalize_plans", normalize_plans, METH_VARARGS, "normalize_plans(text, plans, plan): (text, offsets, emojis) of the matching form, or None when empty"},
     {"flagged_logits", flagged_logits, METH_VARARGS, "flagged_logits(matrix, rows, biases, thresholds): [(k, z)] at or over threshold"},

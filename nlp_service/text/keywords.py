@@ -25,6 +25,7 @@ from nlp_service.text.segment import jieba_file
 _IDF_FILE = jieba_file("analyse", "idf.txt")
 
 _lock = threading.Lock()
+SEEN_TOKENS = 500_000  # the most tokens whose weights KeywordTables remembers
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class KeywordTables:
         w = self.weights.get(token)
         if w is None:
             w = self.idf.get(token, self.median_idf) if is_candidate(token, self.stopwords) else 0.0
-            if len(self.weights) < 500_000:
+            if len(self.weights) < SEEN_TOKENS:
                 self.weights[token] = w
         return w
 
@@ -79,7 +80,7 @@ def comment_keywords(tokens: Iterable[str], top_k: int, tables: KeywordTables) -
     """Top ``top_k`` keywords of one comment's tokens by TF-IDF, best first (ties keep order);
     in one C call when the extension is built (tested equal to :func:`comment_keywords_py`)."""
     if rank_keywords is not None and isinstance(tokens, (list, tuple)):  # an iterator could not be walked twice
-        ranked = rank_keywords(tokens, tables.weights, tables.weight, top_k)
+        ranked = rank_keywords(tokens, top_k, tables.weights, tables.stopwords, tables.idf, tables.median_idf, SEEN_TOKENS)
         if ranked is not None:  # None: more candidates than the C walk keeps
             return ranked
     return comment_keywords_py(tokens, top_k, tables)

@@ -269,16 +269,16 @@ _KEYWORD_TOKENS = st.lists(st.sampled_from(["好看", "质量", "的", "了", "�
 
 
 @hsettings(max_examples=400, deadline=None)
-@given(_KEYWORD_TOKENS, st.integers(-2, 7))
-def test_keyword_ranking_in_c_equals_the_python_walk(analyzer, tokens, top_k) -> None:
+@given(_KEYWORD_TOKENS, st.integers(-2, 7), st.booleans())
+def test_keyword_ranking_in_c_equals_the_python_walk(analyzer, tokens, top_k, small) -> None:
     """comment_keywords (C) equals comment_keywords_py: repeats, ties (several unknown words
-    share the median weight), stop words, more than the C walk's 64 candidates, any top_k;
-    and both fill the seen-token weights alike."""
+    share the median weight), stop words, more than the C walk's 64 candidates, any top_k,
+    jieba's IDF table (compiled) or a dict; and both fill the seen-token weights alike."""
     from dataclasses import replace
 
-    from nlp_service.text.keywords import comment_keywords, comment_keywords_py
+    from nlp_service.text.keywords import KeywordTables, comment_keywords, comment_keywords_py
 
-    base = analyzer.keyword_tables
+    base = KeywordTables({"好看": 3.0, "质量": 3.0, "链接": 1.5}, 3.0, frozenset({"我们", "的"})) if small else analyzer.keyword_tables
     fast, slow = replace(base, weights={}), replace(base, weights={})
     assert comment_keywords(tokens, top_k, fast) == comment_keywords_py(tokens, top_k, slow)
     assert fast.weights == slow.weights
