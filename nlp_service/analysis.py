@@ -89,13 +89,15 @@ class Analyzer:
     def analyze(self, text: object) -> Analysis:
         """Analyse one comment. Raises an ``InvalidTextError`` subclass for unusable input."""
         if type(text) is not str:
-            return self._analyze(text)
+            return self.analyze_uncached(text)
         cached = self._cache.get(text)
         if cached is not None:
             return cached
-        return self._cache.put(text, self._analyze(text))
+        return self._cache.put(text, self.analyze_uncached(text))
 
-    def _analyze(self, text: object) -> Analysis:
+    def analyze_uncached(self, text: object) -> Analysis:
+        """:meth:`analyze` without the memo: for callers that remember whole results
+        themselves (the archive labeller)."""
         settings = self.settings
         norm = normalize(check_text(text, settings.max_text_length))
         tokens = self.segmenter.words(norm.text)

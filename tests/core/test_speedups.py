@@ -258,7 +258,7 @@ def test_the_c_decisions_equal_the_models_decide(analyzer, s, p, data) -> None:
 def test_the_analyzer_decides_in_c_as_the_models_do(analyzer, settings) -> None:
     """Every labelled comment: the analysis (C decisions) carries the models' own decisions."""
     for text, _, _ in datasets.danmaku(settings.labelled_dir):
-        a = analyzer._analyze(text)
+        a = analyzer.analyze_uncached(text)
         probs = analyzer.scorer.comment_probs(a.normalized.text, list(a.tokens), a.normalized.emojis)
         assert a.sentiment == analyzer.sentiment_model.decide(probs["subjectivity"], probs["polarity"])
         assert a.intent == analyzer.intent_model.decide(probs["intent"])
