@@ -18,6 +18,7 @@ from nlp_service.core.config import Settings, get_settings
 from nlp_service.core.errors import InvalidTextError
 from nlp_service.core.memo import BoundedMemo, text_cost
 from nlp_service.core.slots import builder
+from nlp_service.core.speedups import decide
 from nlp_service.text.keywords import KeywordTables, comment_keywords, get_tables
 from nlp_service.text.normalize import Normalized, check_text, normalize
 from nlp_service.text.segment import FastSegmenter, get_segmenter
@@ -70,6 +71,7 @@ class Analyzer:
     scorer: FusedLinear
     segmenter: FastSegmenter
     _cache: BoundedMemo[str, Analysis] | None = field(default=None, repr=False, compare=False)
+    _decide_layout: tuple | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # ~110 bytes per character of the comment plus ~1.2 KB (tracemalloc over the
@@ -77,6 +79,8 @@ class Analyzer:
         # long comments cannot grow a worker past the budget
         s = self.settings
         object.__setattr__(self, "_cache", BoundedMemo(s.analysis_cache_size, s.analysis_cache_bytes, text_cost(per_char=110, base=1200)))  # frozen dataclass
+        if decide is not None:  # both decisions in one C call (tested equal to the models' decide)
+            object.__setattr__(self, "_decide_layout", (*self.sentiment_model.decide_layout, *self.intent_model.decide_layout))
 
     @classmethod
     def load(cls, settings: Settings | None = None) -> Analyzer:
@@ -89,22 +93,28 @@ class Analyzer:
     def analyze(self, text: object) -> Analysis:
         """Analyse one comment. Raises an ``InvalidTextError`` subclass for unusable input."""
         if type(text) is not str:
-            return self._analyze(text)
+            return self.analyze_uncached(text)
         cached = self._cache.get(text)
         if cached is not None:
             return cached
-        return self._cache.put(text, self._analyze(text))
+        return self._cache.put(text, self.analyze_uncached(text))
 
-    def _analyze(self, text: object) -> Analysis:
+    def analyze_uncached(self, text: object) -> Analysis:
+        """:meth:`analyze` without the memo: for callers that remember whole results
+        themselves (the archive labeller)."""
         settings = self.settings
         norm = normalize(check_text(text, settings.max_text_length))
         tokens = self.segmenter.words(norm.text)
         probs = self.scorer.comment_probs(norm.text, tokens, norm.emojis)
+        if self._decide_layout is not None:
+            sentiment, intent = decide(probs["subjectivity"], probs["polarity"], probs["intent"], self._decide_layout)
+        else:
+            sentiment, intent = self.sentiment_model.decide(probs["subjectivity"], probs["polarity"]), self.intent_model.decide(probs["intent"])
         return _new_analysis(
             norm,
             tuple(tokens),
-            self.sentiment_model.decide(probs["subjectivity"], probs["polarity"]),
-            self.intent_model.decide(probs["intent"]),
+            sentiment,
+            intent,
             tuple(comment_keywords(tokens, settings.keywords_top_k, self.keyword_tables)),
         )
 

@@ -97,12 +97,17 @@ def label_texts(texts: list[str], labels_of: Callable[[str], Labels | str]) -> t
     """The labels of distinct texts as OUTPUT_COLUMNS (one row per text, in order; empty for a
     text that cannot be labelled) and [(position, why)] of those texts. A worker sends these
     columns back: Arrow buffers, no Python object per text crosses the process boundary."""
-    labels = [labels_of(t) for t in texts]
+    return label_columns([labels_of(t) for t in texts])
+
+
+def label_columns(labels: list[Labels | str]) -> tuple[pa.Table, list[tuple[int, str]]]:
+    """:func:`label_texts` of labels already made (:meth:`Labeler.label_memo_all`)."""
     failed = [(i, lab) for i, lab in enumerate(labels) if isinstance(lab, str)]
     if failed:
         empty = (None,) * len(OUTPUT_COLUMNS)
         labels = [empty if isinstance(lab, str) else lab for lab in labels]
-    columns = [pa.array([lab[j] for lab in labels], kind) for j, kind in enumerate(_OUTPUT_TYPES)]
+    by_column = zip(*labels, strict=True) if labels else [()] * len(_OUTPUT_TYPES)  # the transpose in C, not a list per column
+    columns = [pa.array(values, kind) for values, kind in zip(by_column, _OUTPUT_TYPES, strict=True)]
     return pa.Table.from_arrays(columns, names=list(OUTPUT_COLUMNS)), failed
 
 

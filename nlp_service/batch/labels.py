@@ -36,6 +36,7 @@ class Labels(NamedTuple):
 
 
 OUTPUT_COLUMNS: tuple[str, ...] = Labels._fields
+_new_labels = tuple.__new__
 LabelMemo = BoundedMemo[str, "Labels | str"]  # text → its labels, or why it cannot be labelled
 MEMO_ENTRIES = 300_000
 # A label tuple is ~600-850 B (tracemalloc; its keywords are at most five words), and its key
@@ -64,20 +65,28 @@ class Labeler:
         from nlp_service.moderation.detect import moderate
 
         self.analyzer, self.lexicon, self.classifier = analyzer, lexicon, classifier
+        # load_labeler's analyzer has its memo off (the label memo holds whole results): skip its lookup
+        self._analyze = analyzer.analyze_uncached if not analyzer.settings.analysis_cache_size else analyzer.analyze
         self._moderate = moderate  # imported here, not per text: the models load lazily
 
     def label(self, text: str) -> Labels | str:
         """The labels of ``text``, or the reason it cannot be scored."""
         try:
-            a = self.analyzer.analyze(text)
+            a = self._analyze(text)
         except InvalidTextError as exc:
             return str(exc)
         m = self._moderate(a, self.lexicon, classifier=self.classifier)
-        return Labels(a.sentiment.label, a.sentiment.score, a.intent.label, a.intent.confidence, tuple(a.keywords), m.action, tuple(m.categories))
+        s, i = a.sentiment, a.intent
+        # tuple.__new__ is what Labels(...) calls, without its Python-level __new__ (both fields are tuples already)
+        return _new_labels(Labels, (s.label, s.score, i.label, i.confidence, a.keywords, m.action, m.categories))
 
     def label_memo(self, text: str, memo: LabelMemo) -> Labels | str:
         """:meth:`label`, remembered in ``memo`` (see :func:`new_memo`)."""
         return memo.get_or_compute(text, self.label)
+
+    def label_memo_all(self, texts: list[str], memo: LabelMemo) -> list[Labels | str]:
+        """:meth:`label_memo` of each text, in one call (an archive chunk's distinct texts)."""
+        return memo.get_or_compute_all(texts, self.label)
 
 
 _labeler: Labeler | None = None

@@ -33,7 +33,7 @@ import pyarrow as pa
 from nlp_service.batch.chunks import (
     Chunk,
     join_groups,
-    label_texts,
+    label_columns,
     prepare_chunk,
     split_texts,
     spread_labels,
@@ -97,7 +97,7 @@ def _label_in_worker(texts: list[str], memo_bytes: int) -> tuple[pa.Table, list[
     if _worker_memo is None:
         _worker_memo = new_memo(memo_bytes)
     labeler, memo = load_labeler(), _worker_memo
-    return label_texts(texts, lambda text: labeler.label_memo(text, memo))
+    return label_columns(labeler.label_memo_all(texts, memo))
 
 
 # --- the run ---------------------------------------------------------------------------
@@ -182,7 +182,7 @@ def _label_chunks(todo, labeler: Labeler, workers: int, memo_bytes: int, text_co
         memo = new_memo(memo_bytes)
         for index, first_row, rows, rejects, size in todo:
             chunk = prepare_chunk(index, first_row, rows, rejects, text_col)
-            write(chunk, size, label_texts(chunk.distinct, lambda text: labeler.label_memo(text, memo)))
+            write(chunk, size, label_columns(labeler.label_memo_all(chunk.distinct, memo)))
         return
     gc.freeze()  # the loaded models stay out of the children's garbage collection: no copy-on-write
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))

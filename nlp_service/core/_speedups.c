@@ -1347,10 +1347,209 @@ type_error:
     return NULL;
 }
 
+/* Python's round(x, 4): the same correctly rounded decimal digits (dtoa mode 3, as
+ * float.__round__ uses) read back as a double. */
+static int round4(double x, double *out) {
+    char *s = PyOS_double_to_string(x, 'f', 4, 0, NULL);
+    if (s == NULL) return -1;
+    *out = PyOS_string_to_double(s, NULL, NULL);
+    PyMem_Free(s);
+    return (*out == -1.0 && PyErr_Occurred()) ? -1 : 0;
+}
+
+/* A NamedTuple of two fields built as its __new__ does (tuple.__new__(cls, (a, b))), with
+ * the references to a and b stolen. */
+static PyObject *pair_of(PyObject *cls, PyObject *a, PyObject *b) {
+    if (a == NULL || b == NULL) {
+        Py_XDECREF(a);
+        Py_XDECREF(b);
+        return NULL;
+    }
+    PyObject *items = PyTuple_Pack(2, a, b);
+    Py_DECREF(a);
+    Py_DECREF(b);
+    if (items == NULL) return NULL;
+    PyObject *args = PyTuple_Pack(1, items);
+    Py_DECREF(items);
+    if (args == NULL) return NULL;
+    PyObject *made = PyTuple_Type.tp_new((PyTypeObject *)cls, args, NULL);
+    Py_DECREF(args);
+    return made;
+}
+
+static int prob_at(PyObject *probs, Py_ssize_t i, double *out) {
+    if (i < 0 || i >= PyList_GET_SIZE(probs)) {
+        PyErr_SetString(PyExc_IndexError, "class index out of range");
+        return -1;
+    }
+    *out = PyFloat_AsDouble(PyList_GET_ITEM(probs, i));
+    return (*out == -1.0 && PyErr_Occurred()) ? -1 : 0;
+}
+
+/* decide(subjectivity, polarity, intent, layout) -> (Sentiment, Intent): SentimentModel.decide
+ * and IntentModel.decide (apply_threshold) of the fused scorer's probability lists in one call.
+ * layout = (Sentiment, opinion, positive, threshold, (neutral, positive, negative),
+ *           Intent, classes, threshold, fallback); see analysis.py, which keeps the Python
+ * decisions as the fallback and the reference (tests/core/test_speedups.py). */
+static PyObject *decide(PyObject *mod, PyObject *args) {
+    (void)mod;
+    PyObject *subj, *pol, *intent, *sent_cls, *names, *intent_cls, *classes, *fallback;
+    Py_ssize_t opinion, positive;
+    double sent_threshold, intent_threshold;
+    if (!PyArg_ParseTuple(args, "O!O!O!(OnndO!OO!dO)", &PyList_Type, &subj, &PyList_Type, &pol, &PyList_Type, &intent, &sent_cls, &opinion, &positive,
+                          &sent_threshold, &PyTuple_Type, &names, &intent_cls, &PyTuple_Type, &classes, &intent_threshold, &fallback))
+        return NULL;
+    if (PyTuple_GET_SIZE(names) != 3 || PyTuple_GET_SIZE(classes) != PyList_GET_SIZE(intent) || !PyType_Check(sent_cls) || !PyType_Check(intent_cls) ||
+        !PyType_IsSubtype((PyTypeObject *)sent_cls, &PyTuple_Type) || !PyType_IsSubtype((PyTypeObject *)intent_cls, &PyTuple_Type)) {
+        PyErr_SetString(PyExc_TypeError, "decide: layout does not match the probabilities");
+        return NULL;
+    }
+    double s, p, score;
+    if (prob_at(subj, opinion, &s) < 0 || prob_at(pol, positive, &p) < 0 || round4(s * p + 0.5 * (1.0 - s), &score) < 0) return NULL;
+    /* polar_probability(s, p) < threshold: neutral; else positive when p >= 0.5 */
+    PyObject *label = PyTuple_GET_ITEM(names, s * (p > 1.0 - p ? p : 1.0 - p) < sent_threshold ? 0 : (p >= 0.5 ? 1 : 2));
+    Py_INCREF(label);
+    PyObject *sentiment = pair_of(sent_cls, label, PyFloat_FromDouble(score));
+    if (sentiment == NULL) return NULL;
+    /* argmax: the first of the largest (list.index(max(list))) */
+    Py_ssize_t n = PyList_GET_SIZE(intent), best = 0;
+    double top = 0.0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double v;
+        if (prob_at(intent, i, &v) < 0) {
+            Py_DECREF(sentiment);
+            return NULL;
+        }
+        if (i == 0 || v > top) top = v, best = i;
+    }
+    PyObject *name = n ? PyTuple_GET_ITEM(classes, best) : NULL;
+    if (name == NULL) {
+        Py_DECREF(sentiment);
+        PyErr_SetString(PyExc_ValueError, "decide: no intent classes");
+        return NULL;
+    }
+    int is_fallback = PyObject_RichCompareBool(name, fallback, Py_EQ);
+    double confidence;
+    if (is_fallback < 0) {
+        Py_DECREF(sentiment);
+        return NULL;
+    }
+    if (top < intent_threshold && !is_fallback) name = fallback, top = 1.0 - top;
+    if (round4(top, &confidence) < 0) {
+        Py_DECREF(sentiment);
+        return NULL;
+    }
+    Py_INCREF(name);
+    PyObject *decided = pair_of(intent_cls, name, PyFloat_FromDouble(confidence));
+    if (decided == NULL) {
+        Py_DECREF(sentiment);
+        return NULL;
+    }
+    PyObject *both = PyTuple_Pack(2, sentiment, decided);
+    Py_DECREF(sentiment);
+    Py_DECREF(decided);
+    return both;
+}
+
+/* rank_keywords(tokens, top_k, weights, stopwords, idf, median, limit) -> [str], or None:
+ * keywords.comment_keywords (kept as the reference and the fallback) in one call. Each
+ * token's weight is read from the dict ``weights``; a token not seen before is weighed as
+ * KeywordTables.weight does (idf.get(token, median) for a candidate: two characters or more,
+ * not in ``stopwords``, some alphabetic character; else 0.0) and remembered
+ * there while it holds fewer than ``limit``. The nonzero weights are summed per distinct
+ * token in order of first appearance, and the tokens ranked by their sums, best first, ties
+ * in that order (a stable sort, as sorted(reverse=True)), the first top_k kept (a single one
+ * always). None, for the Python walk, past KEYWORD_SLOTS distinct candidates. */
+static int is_keyword_candidate(PyObject *t, PyObject *stopwords) {
+    if (!PyUnicode_Check(t) || PyUnicode_GET_LENGTH(t) < 2) return 0;
+    int stop = PySequence_Contains(stopwords, t);
+    if (stop != 0) return stop < 0 ? -1 : 0;
+    int kind = PyUnicode_KIND(t);
+    const void *data = PyUnicode_DATA(t);
+    for (Py_ssize_t i = 0, n = PyUnicode_GET_LENGTH(t); i < n; i++)
+        if (Py_UNICODE_ISALPHA(PyUnicode_READ(kind, data, i))) return 1;
+    return 0;
+}
+
+/* The weight of a token not in ``weights`` yet (a new reference), remembered there. */
+static PyObject *weigh_token(PyObject *t, PyObject *weights, PyObject *stopwords, PyObject *idf, PyObject *median, Py_ssize_t limit) {
+    int candidate = is_keyword_candidate(t, stopwords);
+    if (candidate < 0) return NULL;
+    PyObject *w = candidate ? PyObject_CallMethod(idf, "get", "OO", t, median) : PyFloat_FromDouble(0.0);
+    if (w != NULL && PyDict_GET_SIZE(weights) < limit && PyDict_SetItem(weights, t, w) < 0) Py_CLEAR(w);
+    return w;
+}
+
+enum { KEYWORD_SLOTS = 64 };
+
+static PyObject *rank_keywords(PyObject *mod, PyObject *args) {
+    (void)mod;
+    PyObject *tokens, *weights, *stopwords, *idf, *median;
+    Py_ssize_t top_k, limit;
+    if (!PyArg_ParseTuple(args, "OnO!OOOn", &tokens, &top_k, &PyDict_Type, &weights, &stopwords, &idf, &median, &limit)) return NULL;
+    PyObject *seq = PySequence_Fast(tokens, "tokens must be a sequence");
+    if (seq == NULL) return NULL;
+    PyObject *tok[KEYWORD_SLOTS];
+    Py_hash_t hash[KEYWORD_SLOTS];
+    double sum[KEYWORD_SLOTS];
+    Py_ssize_t n = 0, count = PySequence_Fast_GET_SIZE(seq);
+    PyObject **items = PySequence_Fast_ITEMS(seq);
+    PyObject *result = NULL;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *t = items[i];
+        PyObject *w = PyDict_GetItemWithError(weights, t); /* borrowed */
+        PyObject *owned = NULL;
+        if (w == NULL) {
+            if (PyErr_Occurred() || (w = owned = weigh_token(t, weights, stopwords, idf, median, limit)) == NULL) goto done;
+        }
+        int truth = PyObject_IsTrue(w); /* `if w:` (an IDF table answers None for a prefix-only key) */
+        double v = truth > 0 ? PyFloat_AsDouble(w) : 0.0;
+        Py_XDECREF(owned);
+        if (truth < 0 || (v == -1.0 && PyErr_Occurred())) goto done;
+        if (!truth) continue;
+        Py_hash_t h = PyObject_Hash(t); /* cached: the dict lookup computed it */
+        if (h == -1) goto done;
+        Py_ssize_t j = 0;
+        for (; j < n; j++) {
+            if (hash[j] != h) continue;
+            int same = tok[j] == t ? 1 : PyObject_RichCompareBool(tok[j], t, Py_EQ);
+            if (same < 0) goto done;
+            if (same) break;
+        }
+        if (j < n) {
+            sum[j] += v;
+            continue;
+        }
+        if (n == KEYWORD_SLOTS) {
+            result = Py_NewRef(Py_None);
+            goto done;
+        }
+        tok[n] = t, hash[n] = h, sum[n] = 0.0 + v, n++;
+    }
+    if (n > 1) { /* stable insertion sort, largest first */
+        for (Py_ssize_t i = 1; i < n; i++) {
+            PyObject *t = tok[i];
+            double v = sum[i];
+            Py_ssize_t j = i;
+            for (; j > 0 && sum[j - 1] < v; j--) tok[j] = tok[j - 1], sum[j] = sum[j - 1];
+            tok[j] = t, sum[j] = v;
+        }
+        if (top_k < 0) top_k = n + top_k > 0 ? n + top_k : 0; /* a slice's [:top_k] */
+        if (top_k < n) n = top_k;
+    }
+    result = PyList_New(n);
+    for (Py_ssize_t i = 0; result != NULL && i < n; i++) PyList_SET_ITEM(result, i, Py_NewRef(tok[i]));
+done:
+    Py_DECREF(seq);
+    return result;
+}
+
 static PyMethodDef module_methods[] = {
     {"slot_offsets", slot_offsets, METH_VARARGS, "slot_offsets(cls, names): where each named slot of cls lives, for new_slotted"},
     {"new_slotted", (PyCFunction)(void (*)(void))new_slotted, METH_FASTCALL, "new_slotted(cls, offsets, *values): an instance of cls with the values in those slots, no __init__"},
     {"translate_memo", (PyCFunction)(void (*)(void))translate_memo, METH_FASTCALL, "translate_memo(text, table, missing): text.translate(table), missing(cp) filling the table; None unless every value is one character"},
+    {"decide", decide, METH_VARARGS, "decide(subjectivity, polarity, intent, layout): (Sentiment, Intent) of the fused probabilities (see the C comment)"},
+    {"rank_keywords", rank_keywords, METH_VARARGS, "rank_keywords(tokens, top_k, weights, stopwords, idf, median, limit): comment_keywords of tokens, or None past 64 candidates"},
     {"pack_commands", pack_commands, METH_VARARGS, "pack_commands(commands): the RESP bytes of a list of argument tuples (str, bytes, int, float)"},
     {"normalize_plans", normalize_plans, METH_VARARGS, "normalize_plans(text, plans, plan): (text, offsets, emojis) of the matching form, or None when empty"},
     {"flagged_logits", flagged_logits, METH_VARARGS, "flagged_logits(matrix, rows, biases, thresholds): [(k, z)] at or over threshold"},

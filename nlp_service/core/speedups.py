@@ -24,4 +24,6 @@ pack_commands = getattr(_speedups, "pack_commands", None)
 translate_memo = getattr(_speedups, "translate_memo", None)
 slot_offsets = getattr(_speedups, "slot_offsets", None)
 new_slotted = getattr(_speedups, "new_slotted", None)
+decide = getattr(_speedups, "decide", None)
+rank_keywords = getattr(_speedups, "rank_keywords", None)
 AVAILABLE = _speedups is not None

@@ -165,6 +165,8 @@ class ModerationClassifier:
         """The categories whose score reaches its threshold: {category: score}."""
         if flagged_logits is not None:  # one C call; a clean comment makes no float at all
             found = flagged_logits(self.matrix, self.rows_of(text, hits), self._bias_t, self._logit_t)
+            if not found:  # the usual comment
+                return {}
             return {self.categories[k]: 1.0 / (1.0 + math.exp(-v)) for k, v in found}
         return self.flags_py(text, hits)
 

@@ -91,7 +91,7 @@ def moderate(
     weak_only: set[str] = set()
     strong: set[str] = set()
     patterns, found = find_patterns(norm.original), lexicon.find(norm.text)
-    for h in _word_hits(analysis, lexicon, found, has_pattern=bool(patterns)):
+    for h in _word_hits(analysis, lexicon, found, has_pattern=bool(patterns)) if found else ():
         if h.how in (HOMOPHONE, PINYIN, MIXED):
             weak_only.add(h.category)
         else:

@@ -252,3 +252,38 @@ def test_the_scorer_never_imports_pandas_and_writes_what_it_writes_with_pandas_l
     for ext in (".csv", ".jsonl"):
         score_file(src, tmp_path / f"out{ext}", ScoreOptions(workers=2, chunk_rows=100))
         assert len(read(tmp_path / f"out{ext}")) == 300
+
+
+def test_a_label_equals_the_analysis_and_moderation_it_is_made_of(analyzer, settings) -> None:
+    """Labeler.label (the analyzer's memo skipped when it is off, the tuple made by
+    tuple.__new__) gives the Labels of analyze + moderate, field for field and of the same
+    types, on every labelled comment, with the full word lists and the classifier."""
+    from nlp_service.batch.labels import Labeler, Labels, load_labeler
+    from nlp_service.classify import datasets
+    from nlp_service.moderation.detect import moderate
+
+    shared = load_labeler()
+    for labeler in (shared, Labeler(analyzer, shared.lexicon, shared.classifier)):
+        for text, _, _ in datasets.danmaku(settings.labelled_dir):
+            a = analyzer.analyze(text)
+            m = moderate(a, shared.lexicon, classifier=shared.classifier)
+            expected = Labels(a.sentiment.label, a.sentiment.score, a.intent.label, a.intent.confidence, tuple(a.keywords), m.action, tuple(m.categories))
+            got = labeler.label(text)
+            assert type(got) is Labels and got == expected
+            assert [type(v) for v in got] == [type(v) for v in expected]
+    assert shared.label("   ") == Labeler(analyzer, shared.lexicon).label("   ") and isinstance(shared.label("   "), str)
+
+
+def test_labels_of_a_batch_equal_the_labels_one_by_one(analyzer) -> None:
+    """label_memo_all then label_columns (score's path) gives label_texts's table and
+    failures, with repeats, failed texts and the empty batch."""
+    from nlp_service.batch.chunks import label_columns, label_texts
+    from nlp_service.batch.labels import Labeler, new_memo
+    from nlp_service.moderation.lexicon import Lexicon
+
+    labeler = Labeler(analyzer, Lexicon({"abuse": ["蠢货"]}))
+    texts = [r["text"] for r in archive(40)] + TEXTS + ["", "蠢货 主播", "   ", TEXTS[0]]
+    for batch in (texts, texts[:1], []):
+        one = label_texts(batch, lambda t: labeler.label_memo(t, new_memo()))
+        whole = label_columns(labeler.label_memo_all(batch, new_memo()))
+        assert whole[0].equals(one[0]) and whole[0].schema == one[0].schema and whole[1] == one[1]

@@ -63,3 +63,14 @@ def test_a_memo_of_fixed_cost_entries_is_bounded_by_their_count() -> None:
         memo.put(k, k.upper())
     assert memo.keys() == ["b", "c", "d"]  # the fourth entry evicted the oldest
     assert memo.bytes == 3 * 48 and memo.max_bytes == 3 * 48
+
+
+@given(st.lists(st.text(alphabet="abcdef", max_size=4), max_size=60), st.integers(0, 6), st.integers(0, 12))
+def test_get_or_compute_all_is_get_or_compute_of_each_key_in_turn(keys, entries, budget) -> None:
+    """The batch form returns the same values, computes the same keys in the same order and
+    leaves the same entries and bytes (evictions within the batch included)."""
+    seen_one, seen_all = [], []
+    one, whole = BoundedMemo(entries, budget, text_cost(2, 1)), BoundedMemo(entries, budget, text_cost(2, 1))
+    expected = [one.get_or_compute(k, lambda k: seen_one.append(k) or k.upper()) for k in keys]
+    assert whole.get_or_compute_all(keys, lambda k: seen_all.append(k) or k.upper()) == expected
+    assert seen_all == seen_one and whole.keys() == one.keys() and whole.bytes == one.bytes

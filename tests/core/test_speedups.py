@@ -232,3 +232,57 @@ def test_str_table_spans_are_every_keyed_substring_reached_through_prefixes(word
         if all(text[i:k] in keys for k in range(i + 1, j + 1)) and keys[text[i:j]] is not None
     ]
     assert StrTable(keys).spans(text) == expected
+
+
+_PROB = st.one_of(st.floats(0.0, 1.0), st.integers(0, 2**12).map(lambda k: k / 2**12))  # k/2^12: exact ties at the 4th decimal
+
+
+@hsettings(max_examples=500, deadline=None)
+@given(_PROB, _PROB, st.data())
+def test_the_c_decisions_equal_the_models_decide(analyzer, s, p, data) -> None:
+    """_speedups.decide (both decisions, round(x, 4) included) gives the models' answers, bit
+    for bit and of the same types, on exact decimal ties as on any probability."""
+    from nlp_service.core.speedups import decide
+
+    sm, im = analyzer.sentiment_model, analyzer.intent_model
+    subjectivity = [1.0 - s, s] if sm._opinion == 1 else [s, 1.0 - s]
+    polarity = [1.0 - p, p] if sm._pos == 1 else [p, 1.0 - p]
+    intent = data.draw(st.lists(_PROB, min_size=len(im.classes), max_size=len(im.classes)))
+    sentiment, decided = decide(subjectivity, polarity, intent, analyzer._decide_layout)
+    expected = sm.decide(subjectivity, polarity), im.decide(intent)
+    assert (sentiment, decided) == expected
+    assert (type(sentiment), type(decided)) == (type(expected[0]), type(expected[1]))
+    assert repr((sentiment.score, decided.confidence)) == repr((expected[0].score, expected[1].confidence))  # -0.0 and 0.0 apart
+
+
+def test_the_analyzer_decides_in_c_as_the_models_do(analyzer, settings) -> None:
+    """Every labelled comment: the analysis (C decisions) carries the models' own decisions."""
+    for text, _, _ in datasets.danmaku(settings.labelled_dir):
+        a = analyzer.analyze_uncached(text)
+        probs = analyzer.scorer.comment_probs(a.normalized.text, list(a.tokens), a.normalized.emojis)
+        assert a.sentiment == analyzer.sentiment_model.decide(probs["subjectivity"], probs["polarity"])
+        assert a.intent == analyzer.intent_model.decide(probs["intent"])
+
+
+_KEYWORD_TOKENS = st.lists(st.sampled_from(["好看", "质量", "的", "了", "我们", "12", "!!", "a", "链接", "ab", "主播", "衣服", "好看吗", "xyz"])
+                           | st.text(alphabet="好质量链接衣服ab1", min_size=1, max_size=3), max_size=90)  # fmt: skip
+
+
+@hsettings(max_examples=400, deadline=None)
+@given(_KEYWORD_TOKENS, st.integers(-2, 7), st.booleans())
+def test_keyword_ranking_in_c_equals_the_python_walk(analyzer, tokens, top_k, small) -> None:
+    """comment_keywords (C) equals comment_keywords_py: repeats, ties (several unknown words
+    share the median weight), stop words, more than the C walk's 64 candidates, any top_k,
+    jieba's IDF table (compiled) or a dict; and both fill the seen-token weights alike."""
+    from dataclasses import replace
+
+    from nlp_service.text.keywords import KeywordTables, comment_keywords, comment_keywords_py
+
+    base = KeywordTables({"好看": 3.0, "质量": 3.0, "链接": 1.5}, 3.0, frozenset({"我们", "的"})) if small else analyzer.keyword_tables
+    fast, slow = replace(base, weights={}), replace(base, weights={})
+    assert comment_keywords(tokens, top_k, fast) == comment_keywords_py(tokens, top_k, slow)
+    assert fast.weights == slow.weights
+    assert comment_keywords(tokens, top_k, fast) == comment_keywords_py(tokens, top_k, slow)  # the weights now seen
+    many = [f"词{i}" for i in range(70)] + tokens
+    assert comment_keywords(many, top_k, fast) == comment_keywords_py(many, top_k, slow)
+    assert comment_keywords(iter(many), top_k, fast) == comment_keywords_py(many, top_k, slow)
