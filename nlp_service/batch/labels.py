@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from nlp_service.core.errors import InvalidTextError
 from nlp_service.core.memo import BoundedMemo, text_cost
+from nlp_service.core.slots import tuple_builder
 
 if TYPE_CHECKING:  # the models load lazily, in the process that labels
     from nlp_service.analysis import Analyzer
@@ -36,7 +37,7 @@ class Labels(NamedTuple):
 
 
 OUTPUT_COLUMNS: tuple[str, ...] = Labels._fields
-_new_labels = tuple.__new__
+_new_labels = tuple_builder(Labels)  # Labels(...) without its Python-level __new__ (core/slots.py)
 LabelMemo = BoundedMemo[str, "Labels | str"]  # text → its labels, or why it cannot be labelled
 MEMO_ENTRIES = 300_000
 # A label tuple is ~600-850 B (tracemalloc; its keywords are at most five words), and its key
@@ -77,8 +78,7 @@ class Labeler:
             return str(exc)
         m = self._moderate(a, self.lexicon, classifier=self.classifier)
         s, i = a.sentiment, a.intent
-        # tuple.__new__ is what Labels(...) calls, without its Python-level __new__ (both fields are tuples already)
-        return _new_labels(Labels, (s.label, s.score, i.label, i.confidence, a.keywords, m.action, m.categories))
+        return _new_labels((s.label, s.score, i.label, i.confidence, a.keywords, m.action, m.categories))  # keywords, categories: tuples already
 
     def label_memo(self, text: str, memo: LabelMemo) -> Labels | str:
         """:meth:`label`, remembered in ``memo`` (see :func:`new_memo`)."""

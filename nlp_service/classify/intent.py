@@ -9,12 +9,12 @@ The threshold is chosen at training time by cross-validation on the training spl
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import partial
 from typing import NamedTuple
 
 from nlp_service.classify import artifacts
 from nlp_service.classify.linear import argmax
 from nlp_service.core.config import Settings, get_settings
+from nlp_service.core.slots import tuple_builder
 
 NAME = "intent"
 FALLBACK = "other"
@@ -28,7 +28,7 @@ class Intent(NamedTuple):
         return {"label": self.label, "confidence": self.confidence}
 
 
-_new_intent = partial(tuple.__new__, Intent)  # Intent(label, confidence) without its Python-level __new__ (see sentiment.py)
+_new_intent = tuple_builder(Intent)  # Intent(label, confidence) without its Python-level __new__ (core/slots.py)
 
 
 def apply_threshold(classes: Sequence[str], probs: Sequence[float], threshold: float) -> Intent:

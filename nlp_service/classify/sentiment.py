@@ -24,12 +24,12 @@ one counts as a coin toss, so neutral comments sit near 0.5, and forced to two c
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import partial
 from typing import NamedTuple
 
 from nlp_service.classify import artifacts
 from nlp_service.classify.linear import FastLinear
 from nlp_service.core.config import Settings, get_settings
+from nlp_service.core.slots import tuple_builder
 
 NAME = "sentiment"  # the stage; its two artifacts are named below
 SUBJECTIVITY = "sentiment_subjectivity"  # classes: neutral, opinion
@@ -46,9 +46,7 @@ class Sentiment(NamedTuple):
         return {"label": self.label, "score": self.score}
 
 
-# Sentiment(label, score) without the NamedTuple's Python-level __new__ (~1.4K instructions
-# of a new comment's ~200K, callgrind): the same tuple subclass, built by tuple.__new__.
-_new_sentiment = partial(tuple.__new__, Sentiment)
+_new_sentiment = tuple_builder(Sentiment)  # Sentiment(label, score) without its Python-level __new__ (core/slots.py)
 
 
 class SentimentModel:

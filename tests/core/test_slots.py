@@ -73,3 +73,12 @@ def test_the_label_tuples_built_by_tuple_new_equal_their_constructors(label, sco
 
     for built, made in ((_new_sentiment((label, score)), Sentiment(label, score)), (_new_intent((label, score)), Intent(label, score))):
         assert type(built) is type(made) and built == made and built._asdict() == made._asdict()
+
+
+def test_the_tuple_builder_takes_namedtuples_only() -> None:
+    from nlp_service.core.slots import tuple_builder
+
+    with pytest.raises(TypeError):
+        tuple_builder(_Pair)  # a dataclass, not a NamedTuple
+    with pytest.raises(TypeError):
+        tuple_builder(tuple)  # no fields
