@@ -1006,6 +1006,15 @@ static int push_compressed(CharBuf *out, Py_UCS4 c, Py_ssize_t origin) {
     return charbuf_push(out, c, 0, origin);
 }
 
+/* table[key] as a new reference, or fn(key) when the dict has no such key (the callee stores
+   it, as a __missing__ does); NULL with an exception set on error. */
+static PyObject *get_or_call(PyObject *table, PyObject *key, PyObject *fn) {
+    PyObject *value = PyDict_GetItemWithError(table, key); /* borrowed */
+    if (value != NULL) return Py_NewRef(value);
+    if (PyErr_Occurred()) return NULL;
+    return PyObject_CallOneArg(fn, key);
+}
+
 static int plan_chars(PyObject *text, PyObject *plans, PyObject *plan_fn, CharBuf *buf, PyObject *emojis) {
     Py_ssize_t len = PyUnicode_GET_LENGTH(text);
     int kind = PyUnicode_KIND(text);
@@ -1013,12 +1022,7 @@ static int plan_chars(PyObject *text, PyObject *plans, PyObject *plan_fn, CharBu
     for (Py_ssize_t i = 0; i < len; i++) {
         PyObject *ch = PyUnicode_FromOrdinal(PyUnicode_READ(kind, data, i));
         if (ch == NULL) return -1;
-        PyObject *plan = PyDict_GetItemWithError(plans, ch);  /* borrowed */
-        if (plan != NULL) {
-            Py_INCREF(plan);
-        } else if (!PyErr_Occurred()) {
-            plan = PyObject_CallOneArg(plan_fn, ch);
-        }
+        PyObject *plan = get_or_call(plans, ch, plan_fn);
         Py_DECREF(ch);
         if (plan == NULL) return -1;
         if (!PyTuple_Check(plan)) {
@@ -1157,12 +1161,7 @@ static PyObject *translate_memo(PyObject *mod, PyObject *const *args, Py_ssize_t
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *key = code_point_key(PyUnicode_READ(kind, data, i));
         if (key == NULL) goto done;
-        PyObject *value = PyDict_GetItemWithError(table, key); /* borrowed */
-        if (value != NULL) {
-            Py_INCREF(value);
-        } else if (!PyErr_Occurred()) {
-            value = PyObject_CallOneArg(missing, key);
-        }
+        PyObject *value = get_or_call(table, key, missing);
         Py_DECREF(key);
         if (value == NULL) goto done;
         int one = PyUnicode_Check(value) && PyUnicode_GET_LENGTH(value) == 1;
