@@ -109,7 +109,8 @@ def redis_cpu_seconds(url: str) -> float:
     that server counts, so a Redis of its own gives the reply path's figure alone)."""
     import redis
 
-    info = redis.Redis.from_url(url).info("cpu")
+    with redis.Redis.from_url(url) as client:  # closed: a connection per wrk run would pile up otherwise
+        info = client.info("cpu")
     return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
