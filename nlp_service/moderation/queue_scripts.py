@@ -17,8 +17,11 @@
 """
 
 OBSERVE_LUA = """
-local now, keep, flood_ms, flood_max, dedupe_s, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local recent_ms, room_keep_ms, group_ms, group_max = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
+-- durations go to redis.call as the strings they came as: a Lua number would be formatted
+-- (%.17g) on every call, a cost the server paid per comment
+local keep, flood_max, n = tonumber(ARGV[2]), tonumber(ARGV[4]), tonumber(ARGV[6])
+local flood_ms, dedupe_s, recent_ms, room_keep_ms, group_ms = ARGV[3], ARGV[5], ARGV[7], ARGV[8], ARGV[9]
+local grouping, group_max, keep_last = tonumber(group_ms) > 0, tonumber(ARGV[10]), tostring(keep - 1)
 local stream, members = KEYS[1], KEYS[2]
 local out = {}
 local function user_of(record)
@@ -47,11 +50,11 @@ local function join(sid, record, k_group, action, at)
 end
 for i = 0, n - 1 do
   local k_recent, k_flood, k_seen, k_group = KEYS[3 + i*4], KEYS[4 + i*4], KEYS[5 + i*4], KEYS[6 + i*4]
-  local record, payload, observe, at = ARGV[11 + i*4], ARGV[12 + i*4], ARGV[13 + i*4], tonumber(ARGV[14 + i*4])
+  local record, payload, observe = ARGV[11 + i*4], ARGV[12 + i*4], ARGV[13 + i*4]
   local count = 0
   if observe == '1' then
-    redis.call('LPUSH', k_recent, record)
-    redis.call('LTRIM', k_recent, 0, keep - 1)
+    -- trimmed only when it grew past keep: LTRIM on a shorter list changes nothing
+    if redis.call('LPUSH', k_recent, record) > keep then redis.call('LTRIM', k_recent, '0', keep_last) end
     redis.call('PEXPIRE', k_recent, recent_ms)
     count = redis.call('INCR', k_flood)
     if count == 1 then redis.call('PEXPIRE', k_flood, flood_ms) end
@@ -67,9 +70,10 @@ for i = 0, n - 1 do
     end
     if redis.call('SET', k_seen, '1', 'NX', 'EX', dedupe_s) then
       local joined = false
-      if group_ms > 0 then
+      local at = tonumber(ARGV[14 + i*4])
+      if grouping then
         local open = redis.call('HMGET', k_group, mod.action, mod.action .. ':at')
-        if open[1] and open[2] and at - tonumber(open[2]) <= group_ms then
+        if open[1] and open[2] and at - tonumber(open[2]) <= tonumber(group_ms) then
           -- a comment stamped before the last one (out of order) keeps the later time
           joined = join(open[1], record, k_group, mod.action, math.max(at, tonumber(open[2])))
         end
@@ -77,9 +81,9 @@ for i = 0, n - 1 do
       if not joined then
         pcall(redis.call, 'XGROUP', 'CREATE', stream, 'moderators', '0', 'MKSTREAM')
         local sid = redis.call('XADD', stream, '*', 'record', record, 'moderation', cjson.encode(mod))
-        if group_ms > 0 then redis.call('HSET', k_group, mod.action, sid, mod.action .. ':at', at) end
+        if grouping then redis.call('HSET', k_group, mod.action, sid, mod.action .. ':at', at) end
       end
-      if group_ms > 0 then redis.call('PEXPIRE', k_group, group_ms) end
+      if grouping then redis.call('PEXPIRE', k_group, group_ms) end
       redis.call('PEXPIRE', stream, room_keep_ms)  -- a room's queue goes room_keep after its last item
       queued = 1
     end

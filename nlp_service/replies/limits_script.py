@@ -13,22 +13,30 @@ LIMITS_LUA = """
 local now = tonumber(ARGV[1])
 local budget_ms = tonumber(ARGV[2])
 local max_mentions = tonumber(ARGV[3])
-local idem_ms = tonumber(ARGV[4])
 local n = tonumber(ARGV[5])
 local flood_max = tonumber(ARGV[6])
-local log_max = tonumber(ARGV[7])
-local actions_max = tonumber(ARGV[8])
-local room_keep_ms = tonumber(ARGV[9])
+-- what redis.call only passes on goes as the string it came as: a Lua number is formatted
+-- (%.17g) on every call
+local now_s, idem_ms, log_max, actions_max, room_keep_ms = ARGV[1], ARGV[4], ARGV[7], ARGV[8], ARGV[9]
 local K_BUDGET, K_BANNED, K_COUNTERS, K_WAIT, K_LOG, K_ACTIONS, K_BODIES = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local SEP = string.char(31)
 -- outcomes a response already carries are only counted; the stream gets the deferred ones
--- (a waiting asker named by a burst, or dropped when its burst fell due), which no response could tell
-local function count(status) redis.call('HINCRBY', K_COUNTERS, 'final:' .. status, 1) end
+-- (a waiting asker named by a burst, or dropped when its burst fell due), which no response could tell.
+-- Counts are summed here and written once per field at the end (in the order the fields were
+-- first counted, so a new field is created where one HINCRBY per count created it): nothing
+-- in the script reads the counters, and the script is atomic
+local tally, tallied = {}, {}
+local function add(field)
+  local v = tally[field]
+  if not v then tallied[#tallied + 1] = field; v = 0 end
+  tally[field] = v + 1
+end
+local function count(status) add('final:' .. status) end
 local function log(id, status, rule, by)
   if by then
-    redis.call('XADD', K_LOG, 'MAXLEN', '~', log_max, '*', 'id', id, 'status', status, 'rule', rule, 'by', by, 'ts', now)
+    redis.call('XADD', K_LOG, 'MAXLEN', '~', log_max, '*', 'id', id, 'status', status, 'rule', rule, 'by', by, 'ts', now_s)
   else
-    redis.call('XADD', K_LOG, 'MAXLEN', '~', log_max, '*', 'id', id, 'status', status, 'rule', rule, 'ts', now)
+    redis.call('XADD', K_LOG, 'MAXLEN', '~', log_max, '*', 'id', id, 'status', status, 'rule', rule, 'ts', now_s)
   end
   count(status)
 end
@@ -71,14 +79,14 @@ local function burst(rule, group)  -- group: {member, id, nick} in order
   local text = lead.body
   if #prefix > 0 then text = table.concat(prefix, ' ') .. ' ' .. text end
   local payload = cjson.encode({text = text, reply_to = ids, mentions = names, nickname = names[1], rule_id = rule, source = 'burst'})
-  local aid = redis.call('XADD', K_ACTIONS, 'MAXLEN', '~', actions_max, '*', 'kind', 'post_text', 'at', tostring(now), 'payload', payload)
+  local aid = redis.call('XADD', K_ACTIONS, 'MAXLEN', '~', actions_max, '*', 'kind', 'post_text', 'at', now_s, 'payload', payload)
   for _, e in ipairs(group) do log(e[2], 'named', rule, aid); redis.call('HDEL', K_BODIES, e[2]) end
   count('burst')
   bursts = bursts + 1
 end
-local due = redis.call('ZRANGEBYSCORE', K_WAIT, '-inf', now)
+local due = redis.call('ZRANGEBYSCORE', K_WAIT, '-inf', now_s)
 if #due > 0 then
-  redis.call('ZREMRANGEBYSCORE', K_WAIT, '-inf', now)
+  redis.call('ZREMRANGEBYSCORE', K_WAIT, '-inf', now_s)
   local groups, order = {}, {}
   for _, m in ipairs(due) do
     local rule, id, nick = split(m)
@@ -160,7 +168,7 @@ for i = 0, n - 1 do
         variant = rnd % n_variants
       else
         variant = (redis.call('INCR', k_rot) - 1) % n_variants
-        redis.call('PEXPIRE', k_rot, 86400000)
+        redis.call('PEXPIRE', k_rot, '86400000')
       end
       if user_cd > 0 then close_at(k_user, user_cd) end
       d = {status = 'reply', rule_id = rule_id, variant = variant, mentions = mentions, named = named, by = cid}
@@ -168,7 +176,7 @@ for i = 0, n - 1 do
     end
     decisions[i+1] = d
     fresh[i+1] = k_idem
-    redis.call('HINCRBY', K_COUNTERS, d.status, 1)
+    add(d.status)
   end
 end
 local out = {}
@@ -177,6 +185,7 @@ for i = 1, n do
   if fresh[i] then redis.call('SET', fresh[i], enc, 'PX', idem_ms) end
   out[i] = enc
 end
+for _, field in ipairs(tallied) do redis.call('HINCRBY', K_COUNTERS, field, tostring(tally[field])) end
 out[n + 1] = bursts
 out[n + 2] = dropped
 local nxt = redis.call('ZRANGE', K_WAIT, 0, 0, 'WITHSCORES')  -- when the room's next burst is due
