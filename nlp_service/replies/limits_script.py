@@ -45,10 +45,10 @@ local function split(m)
   local b = string.find(m, SEP, a + 1, true)
   return string.sub(m, 1, a - 1), string.sub(m, a + 1, b - 1), string.sub(m, b + 1)
 end
-local function open(key)  -- the key holds its end time (caller's clock)
-  local v = redis.call('GET', key)
+local function ends_later(v)  -- a window key's value: its end time (caller's clock)
   return v and tonumber(v) > now
 end
+local function open(key) return ends_later(redis.call('GET', key)) end
 local function close_at(key, ms)
   redis.call('SET', key, tostring(now + ms), 'PX', ms + 60000)
 end
@@ -115,7 +115,10 @@ for i = 0, n - 1 do
   local user, nick, rule_id = ARGV[ab+1], ARGV[ab+2], ARGV[ab+3]
   local user_cd, window_ms, n_variants, rnd = tonumber(ARGV[ab+4]), tonumber(ARGV[ab+5]), tonumber(ARGV[ab+6]), tonumber(ARGV[ab+7])
   local cid, body, names_self = ARGV[ab+8], ARGV[ab+9], ARGV[ab+10] == '1'
-  local prev = redis.call('GET', k_idem)
+  -- the request's string keys in one read (nothing writes them before they are looked at:
+  -- an iteration only writes once it has decided, and the idempotency keys after the loop)
+  local got = redis.call('MGET', k_idem, k_flood, k_user, k_rule, K_BUDGET)
+  local prev, rule_end = got[1], got[4]
   if prev then
     decisions[i+1] = cjson.decode(prev)
     decisions[i+1].retry = true
@@ -124,11 +127,11 @@ for i = 0, n - 1 do
     local ban = redis.call('HGET', K_BANNED, user)
     if ban and tonumber(ban) > now then
       d = {status = 'banned'}
-    elseif tonumber(redis.call('GET', k_flood) or '0') > flood_max then
+    elseif tonumber(got[2] or '0') > flood_max then
       d = {status = 'flood'}
-    elseif open(k_user) then
+    elseif ends_later(got[3]) then
       d = {status = 'user_cooldown'}
-    elseif open(k_rule) then
+    elseif ends_later(rule_end) then
       local r = replied[rule_id]
       local w = waiting_of(rule_id)
       if r then  -- this batch's reply of the rule names it
@@ -142,8 +145,8 @@ for i = 0, n - 1 do
         end
       elseif #w < max_mentions then  -- it joins the burst posted when the window closes
         local m = rule_id .. SEP .. cid .. SEP .. nick
-        local close = tonumber(redis.call('GET', k_rule))
-        redis.call('ZADD', K_WAIT, close, m)
+        local close = tonumber(rule_end)
+        redis.call('ZADD', K_WAIT, rule_end, m)
         redis.call('PEXPIRE', K_WAIT, window_ms + 3600000)
         redis.call('HSET', K_BODIES, cid, cjson.encode({body = body, self = names_self, latest = close + math.floor(window_ms / 2)}))
         redis.call('PEXPIRE', K_BODIES, window_ms + 3600000)
@@ -154,7 +157,7 @@ for i = 0, n - 1 do
         d = {status = 'mention_cap'}
       end
       if user_cd > 0 then close_at(k_user, user_cd) end
-    elseif open(K_BUDGET) then
+    elseif ends_later(got[5]) then
       count('dropped_budget')
       d = {status = 'budget'}
     else
