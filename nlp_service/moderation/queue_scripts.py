@@ -56,8 +56,10 @@ for i = 0, n - 1 do
     -- trimmed only when it grew past keep: LTRIM on a shorter list changes nothing
     if redis.call('LPUSH', k_recent, record) > keep then redis.call('LTRIM', k_recent, '0', keep_last) end
     redis.call('PEXPIRE', k_recent, recent_ms)
-    -- a new counter is created with its expiry in one call (a text is mostly new to its user)
-    if redis.call('SET', k_flood, '1', 'NX', 'PX', flood_ms) then count = 1 else count = redis.call('INCR', k_flood) end
+    -- INCR, then PEXPIRE when new: one SET NX PX for a new counter measured dearer for the
+    -- server (bench/bench_redis_ir.py: 161k instructions per comment against 157k)
+    count = redis.call('INCR', k_flood)
+    if count == 1 then redis.call('PEXPIRE', k_flood, flood_ms) end
   end
   local flood = count > flood_max
   local queued = 0
