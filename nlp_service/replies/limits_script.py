@@ -3,9 +3,11 @@
 Arguments: ARGV[1..9] are the room's settings (now, budget, max mentions, idempotency, request
 count, flood max, log and action caps, room keep); then ten per request (user, nickname, rule,
 user cooldown, window, variants, random pick, comment id, burst body, body names the asker).
-Keys: seven for the room (budget, banned, counters, waiting, reply log, actions, burst bodies),
-then five per request (idempotency, user cooldown, rule cooldown, rotation, flood), all in the
-room's hash slot. The answer: one JSON decision per request, then bursts posted, askers
+Times and durations are integer milliseconds: what the script computes from them it writes
+with ``%d`` (a Lua number goes through a float format otherwise, on every call). Keys: seven
+for the room (budget, banned, counters, waiting, reply log, actions, burst bodies), then five
+per request (idempotency, user cooldown, rule cooldown, rotation, flood), all in the room's
+hash slot. The answer: one JSON decision per request, then bursts posted, askers
 dropped and the next burst's due time (``limits.decode_all``).
 """
 
@@ -49,8 +51,8 @@ local function ends_later(v)  -- a window key's value: its end time (caller's cl
   return v and tonumber(v) > now
 end
 local function open(key) return ends_later(redis.call('GET', key)) end
-local function close_at(key, ms)
-  redis.call('SET', key, tostring(now + ms), 'PX', ms + 60000)
+local function close_at(key, ms)  -- %d: tostring and redis.call would format a float (%.14g, %.17g)
+  redis.call('SET', key, string.format('%d', now + ms), 'PX', string.format('%d', ms + 60000))
 end
 -- 1. bursts: the askers of every window that has closed are posted as one reply each
 local bursts, dropped = 0, 0
@@ -113,7 +115,7 @@ for i = 0, n - 1 do
   local kb, ab = 7 + i * 5, 9 + i * 10
   local k_idem, k_user, k_rule, k_rot, k_flood = KEYS[kb+1], KEYS[kb+2], KEYS[kb+3], KEYS[kb+4], KEYS[kb+5]
   local user, nick, rule_id = ARGV[ab+1], ARGV[ab+2], ARGV[ab+3]
-  local user_cd, window_ms, n_variants, rnd = tonumber(ARGV[ab+4]), tonumber(ARGV[ab+5]), tonumber(ARGV[ab+6]), tonumber(ARGV[ab+7])
+  local user_cd, window_ms = tonumber(ARGV[ab+4]), tonumber(ARGV[ab+5])
   local cid, body, names_self = ARGV[ab+8], ARGV[ab+9], ARGV[ab+10] == '1'
   -- the request's string keys in one read (nothing writes them before they are looked at:
   -- an iteration only writes once it has decided, and the idempotency keys after the loop)
@@ -145,11 +147,11 @@ for i = 0, n - 1 do
         end
       elseif #w < max_mentions then  -- it joins the burst posted when the window closes
         local m = rule_id .. SEP .. cid .. SEP .. nick
-        local close = tonumber(rule_end)
+        local close, keep_ms = tonumber(rule_end), string.format('%d', window_ms + 3600000)
         redis.call('ZADD', K_WAIT, rule_end, m)
-        redis.call('PEXPIRE', K_WAIT, window_ms + 3600000)
+        redis.call('PEXPIRE', K_WAIT, keep_ms)
         redis.call('HSET', K_BODIES, cid, cjson.encode({body = body, self = names_self, latest = close + math.floor(window_ms / 2)}))
-        redis.call('PEXPIRE', K_BODIES, window_ms + 3600000)
+        redis.call('PEXPIRE', K_BODIES, keep_ms)
         table.insert(w, {m, cid, nick})
         d = {status = 'aggregated'}
       else
@@ -167,6 +169,7 @@ for i = 0, n - 1 do
       table.insert(mentions, nick); table.insert(named, cid)
       count('reply')
       local variant = 0
+      local n_variants, rnd = tonumber(ARGV[ab+6]), tonumber(ARGV[ab+7])  -- read by a reply only
       if rnd >= 0 then
         variant = rnd % n_variants
       else
