@@ -35,6 +35,22 @@ ROOT = Path(__file__).resolve().parents[1]
 MIXES = (("40 % new", 400), ("all new", 1000))
 
 
+def own_redis(binary: str, port: int, workdir: Path, wrapper: tuple[str, ...] = ()) -> tuple[subprocess.Popen, redis.Redis]:
+    """A redis-server of this bench's own on loopback (nothing on disk; ``wrapper``: a command
+    that runs it, such as valgrind), and a client once it answers."""
+    server = subprocess.Popen([*wrapper, binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(workdir)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    client = redis.Redis(port=port, decode_responses=True)
+    for _ in range(300):  # under valgrind it takes seconds
+        try:
+            client.ping()
+            return server, client
+        except redis.ConnectionError:
+            time.sleep(0.1)
+    server.terminate()
+    raise RuntimeError(f"{binary} did not answer on port {port}")
+
+
 def commandstats(client: redis.Redis) -> dict[str, tuple[int, float]]:
     """command → (calls, µs) since the last ``CONFIG RESETSTAT``."""
     return {name.removeprefix("cmdstat_"): (int(v["calls"]), float(v["usec"])) for name, v in client.info("commandstats").items()}
@@ -105,19 +121,11 @@ def main() -> None:
     texts_file.write_text("\n".join(json.dumps(t, ensure_ascii=False) for t in texts) + "\n", encoding="utf-8")
     url = f"redis://127.0.0.1:{args.redis_port}/0"
     env = {**os.environ, "NLP_SERVICE_ADMIN_KEY": ADMIN, "BENCH_TEXTS_FILE": str(texts_file), "BENCH_TOKEN": ADMIN, "BENCH_SALT": SALT, "REDIS_URL": url}
-    server = subprocess.Popen([args.redis_server, "--port", str(args.redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp)],
-                              stdout=subprocess.DEVNULL)
+    server, client = own_redis(args.redis_server, args.redis_port, tmp)
     trees = {"before": args.against.resolve(), "after": ROOT}
     runs: list[tuple[str, int, dict]] = []
     version = "?"
     try:
-        client = redis.Redis.from_url(url, decode_responses=True)
-        for _ in range(50):
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.1)
         version = client.info("server")["redis_version"]
         for rnd in range(args.rounds):
             for label, tree in trees.items():

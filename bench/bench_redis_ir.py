@@ -23,7 +23,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import redis
@@ -98,6 +97,9 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         child(sys.argv[2], sys.argv[3], int(sys.argv[4]))
         return
+    # imported here: the child runs with the other checkout first on its path
+    from bench.bench_redis_cpu import own_redis
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--against", type=Path, required=True, help="the other checkout (its _speedups built in place)")
     parser.add_argument("--redis-port", type=int, default=37579)
@@ -106,21 +108,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     out_dir = Path(tempfile.mkdtemp(prefix="bench-ir-cg-"))
-    server = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_dir}/cg.%p", args.redis_server, "--port", str(args.redis_port),
-                               "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(out_dir)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    server, client = own_redis(args.redis_server, args.redis_port, out_dir, ("valgrind", "--tool=callgrind", f"--callgrind-out-file={out_dir}/cg.%p"))
     url = f"redis://127.0.0.1:{args.redis_port}/0"
     trees = {"before": args.against.resolve(), "after": ROOT}
     runs: dict[str, list[dict]] = {label: [] for label in trees}
     version = "?"
     try:
-        client = redis.Redis.from_url(url, decode_responses=True)
-        for _ in range(300):
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.1)
         version = client.info("server")["redis_version"]
         pid = int(client.info("server")["process_id"])  # valgrind runs the server in its own process
         for rnd in range(args.rounds):
