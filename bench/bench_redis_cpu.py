@@ -6,9 +6,10 @@ Starts its own redis-server (``--redis-port``, nothing on disk), so only this be
 counts, and serves the reply endpoint of this checkout and of ``DIR`` (a worktree of another
 commit, its C extension built in place) in turn, each as ``nlp-service serve --workers 1``
 against that server, driven by the same wrk traffic as ``bench/bench_http.py`` (its
-``wrk_comments.lua`` and environment) at 40 % and 100 % new texts. Rounds alternate the two
-checkouts (before, after, before, after) so drift on a shared machine hits both. Per run it
-prints requests/s, the server's CPU µs per request (Python: all its threads), the Redis
+``wrk_comments.lua`` and environment) at 40 % and 100 % new texts. Each round runs both
+checkouts, which goes first alternating (before, after, after, before, …), so drift on a
+shared machine hits both. Per run it prints requests/s, the server's CPU µs per request
+(Python: all its threads), the Redis
 server's CPU µs per request (``INFO cpu`` delta ÷ requests), and from ``INFO commandstats``
 (reset before the run) the calls and µs per request of EVALSHA and of every command, script
 calls included. Then the mean of each figure per checkout and mix.
@@ -133,7 +134,7 @@ def main() -> None:
     try:
         version = client.info("server")["redis_version"]
         for rnd in range(args.rounds):
-            for label, tree in trees.items():
+            for label, tree in list(trees.items())[:: 1 if rnd % 2 == 0 else -1]:  # ABBA: drift hits both sides alike
                 res = run_tree(tree, args.port, env, client, args.duration, tmp / "servers.log")
                 runs.append((label, rnd, res))
                 for mix, r in res.items():

@@ -114,7 +114,7 @@ def main() -> None:
         version = client.info("server")["redis_version"]
         pid = int(client.info("server")["process_id"])  # valgrind runs the server in its own process
         for rnd in range(args.rounds):
-            for label, tree in trees.items():
+            for label, tree in list(trees.items())[:: 1 if rnd % 2 == 0 else -1]:  # ABBA: drift hits both sides alike
                 client.flushall()
                 res = run(tree, url, f"room-{rnd}", args.batch, client, pid, out_dir)
                 runs[label].append(res)
