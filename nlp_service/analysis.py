@@ -11,9 +11,17 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
+from nlp_service.classify.artifacts import weights_path
+from nlp_service.classify.intent import NAME as INTENT
 from nlp_service.classify.intent import Intent, IntentModel, load_intent
 from nlp_service.classify.linear import FusedLinear
-from nlp_service.classify.sentiment import Sentiment, SentimentModel, load_sentiment
+from nlp_service.classify.sentiment import (
+    POLARITY,
+    SUBJECTIVITY,
+    Sentiment,
+    SentimentModel,
+    load_sentiment,
+)
 from nlp_service.core.config import Settings, get_settings
 from nlp_service.core.errors import InvalidTextError
 from nlp_service.core.memo import BoundedMemo, text_cost
@@ -87,7 +95,9 @@ class Analyzer:
         """Load everything once (models, jieba dictionary, IDF table); raises if a model is missing."""
         settings = settings or get_settings()
         sentiment, intent = load_sentiment(settings), load_intent(settings)
-        scorer = FusedLinear({"subjectivity": sentiment.subjectivity, "polarity": sentiment.polarity, "intent": intent.fast})
+        models = {"subjectivity": sentiment.subjectivity, "polarity": sentiment.polarity, "intent": intent.fast}
+        sources = [weights_path(settings.models_dir, name) for name in (SUBJECTIVITY, POLARITY, INTENT)]  # what the models were loaded from
+        scorer = FusedLinear(models, settings.cache_dir, sources)
         return cls(settings, sentiment, intent, get_tables(settings), scorer, get_segmenter(settings))
 
     def analyze(self, text: object) -> Analysis:
