@@ -59,6 +59,7 @@ class Analysis:
         }
 
 
+_DECIDED = ("subjectivity", "polarity", "intent")  # the fused models, in the order decide() takes them
 _new_analysis = builder(Analysis)  # Analysis(...) without the frozen __init__'s cost (core/slots.py)
 
 
@@ -87,7 +88,7 @@ class Analyzer:
         # long comments cannot grow a worker past the budget
         s = self.settings
         object.__setattr__(self, "_cache", BoundedMemo(s.analysis_cache_size, s.analysis_cache_bytes, text_cost(per_char=110, base=1200)))  # frozen dataclass
-        if decide is not None:  # both decisions in one C call (tested equal to the models' decide)
+        if decide is not None and self.scorer.names == _DECIDED:  # both decisions in one C call (tested equal to the models' decide)
             object.__setattr__(self, "_decide_layout", (*self.sentiment_model.decide_layout, *self.intent_model.decide_layout))
 
     @classmethod
@@ -115,10 +116,11 @@ class Analyzer:
         settings = self.settings
         norm = normalize(check_text(text, settings.max_text_length))
         tokens = self.segmenter.words(norm.text)
-        probs = self.scorer.comment_probs(norm.text, tokens, norm.emojis)
-        if self._decide_layout is not None:
-            sentiment, intent = decide(probs["subjectivity"], probs["polarity"], probs["intent"], self._decide_layout)
+        if self._decide_layout is not None:  # the scorer's lists in _DECIDED's order (checked at load)
+            subjectivity, polarity, intent_probs = self.scorer.comment_prob_lists(norm.text, tokens, norm.emojis)
+            sentiment, intent = decide(subjectivity, polarity, intent_probs, self._decide_layout)
         else:
+            probs = self.scorer.comment_probs(norm.text, tokens, norm.emojis)
             sentiment, intent = self.sentiment_model.decide(probs["subjectivity"], probs["polarity"]), self.intent_model.decide(probs["intent"])
         return _new_analysis(
             norm,

@@ -13,7 +13,6 @@ import pyarrow.parquet as pq
 
 from nlp_service.batch.io import Writer
 
-
 # A part is read back once, by :func:`assemble`, and deleted: it is written plainly (no
 # compression, no dictionary pages, no statistics), which the final file still has. Encoding a
 # chunk twice (part, then output) was ~6 k instructions a row of the main process; the table

@@ -178,12 +178,18 @@ class FusedLinear:
     def comment_probs(self, text: str, tokens: Sequence[str], emojis: Iterable[str] = ()) -> dict[str, list[float]]:
         """``predict_counts(count_comment(text, tokens, emojis))``; in one C call when the
         extension is built (the counts never become a dict; tested equal)."""
+        return dict(zip(self.names, self.comment_prob_lists(text, tokens, emojis), strict=True))
+
+    def comment_prob_lists(self, text: str, tokens: Sequence[str], emojis: Iterable[str] = ()) -> list[list[float]]:
+        """:meth:`comment_probs`' lists in the order of ``names``, without the dict (the
+        analyser reads them by position: ~2 k instructions a comment less)."""
         if self._table is not None and fused_probs is not None:
-            probs = self._table.comment_probs(
-                text, tokens, tuple(emojis), contrast_split(tokens), self.matrix, self._sublinear_tf, self._c_layout, text_negated_positions(text, tokens)
-            )
-            return dict(zip(self.names, probs, strict=True))
-        return self.predict_counts(self.count_comment(text, tokens, emojis))
+            return self._table.comment_probs(
+                text, tokens, emojis if type(emojis) is tuple else tuple(emojis), contrast_split(tokens), self.matrix, self._sublinear_tf, self._c_layout,
+                text_negated_positions(text, tokens),
+            )  # fmt: skip
+        probs = self.predict_counts(self.count_comment(text, tokens, emojis))
+        return [probs[name] for name in self.names]
 
     def count_comment_py(self, text: str, tokens: Sequence[str], emojis: Iterable[str] = ()) -> dict[int, int]:
         """:meth:`count_comment` in Python (the fallback, and the reference for the C walk).

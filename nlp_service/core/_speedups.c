@@ -909,7 +909,16 @@ static PyObject *score_rows(PyObject *matrix, const RowList *hits, int sublinear
         PyObject *probs;
         if (binary) {
             double p = 1.0 / (1.0 + exp(-z[0]));
-            probs = Py_BuildValue("[dd]", 1.0 - p, p);
+            /* [1 - p, p] without Py_BuildValue's format walk (~1.3 k instructions a model) */
+            PyObject *q = PyFloat_FromDouble(1.0 - p), *pp = q != NULL ? PyFloat_FromDouble(p) : NULL;
+            probs = pp != NULL ? PyList_New(2) : NULL;
+            if (probs == NULL) {
+                Py_XDECREF(q);
+                Py_XDECREF(pp);
+            } else {
+                PyList_SET_ITEM(probs, 0, q);
+                PyList_SET_ITEM(probs, 1, pp);
+            }
         } else {
             double top = z[0], total = 0.0;
             for (Py_ssize_t k = 1; k < width; k++)
@@ -1127,10 +1136,15 @@ static int collapse(const CharBuf *in, CharBuf *out) {
     return 0;
 }
 
-static PyObject *normalize_plans(PyObject *mod, PyObject *args) {
+static PyObject *normalize_plans(PyObject *mod, PyObject *const *args, Py_ssize_t nargs) {
     (void)mod;
-    PyObject *text, *plans, *plan_fn;
-    if (!PyArg_ParseTuple(args, "UO!O", &text, &PyDict_Type, &plans, &plan_fn)) return NULL;
+    /* "UO!O" checked by hand (METH_FASTCALL: the format walk was ~1.2 k instructions a comment) */
+    if (want_args("normalize_plans", nargs, 3, 3) < 0 || want_str("normalize_plans", args[0]) < 0) return NULL;
+    PyObject *text = args[0], *plans = args[1], *plan_fn = args[2];
+    if (!PyDict_Check(plans)) {
+        PyErr_Format(PyExc_TypeError, "normalize_plans: plans must be dict, not %.50s", Py_TYPE(plans)->tp_name);
+        return NULL;
+    }
     CharBuf buf = {0}, out = {0};
     PyObject *result = NULL, *emojis = PyList_New(0);
     if (emojis == NULL || plan_chars(text, plans, plan_fn, &buf, emojis) < 0) goto done;
@@ -1606,7 +1620,7 @@ static PyMethodDef module_methods[] = {
     {"decide", (PyCFunction)(void (*)(void))decide, METH_FASTCALL, "decide(subjectivity, polarity, intent, layout): (Sentiment, Intent) of the fused probabilities (see the C comment)"},
     {"rank_keywords", rank_keywords, METH_VARARGS, "rank_keywords(tokens, top_k, weights, stopwords, idf, median, limit): comment_keywords of tokens, or None past 64 candidates"},
     {"pack_commands", pack_commands, METH_VARARGS, "pack_commands(commands): the RESP bytes of a list of argument tuples (str, bytes, int, float)"},
-    {"normalize_plans", normalize_plans, METH_VARARGS, "normalize_plans(text, plans, plan): (text, offsets, emojis) of the matching form, or None when empty"},
+    {"normalize_plans", (PyCFunction)(void (*)(void))normalize_plans, METH_FASTCALL, "normalize_plans(text, plans, plan): (text, offsets, emojis) of the matching form, or None when empty"},
     {"flagged_logits", flagged_logits, METH_VARARGS, "flagged_logits(matrix, rows, biases, thresholds): [(k, z)] at or over threshold"},
     {"fused_probs", fused_probs, METH_VARARGS, "fused_probs(matrix, counts, sublinear, layout): probabilities per model"},
     {"row_sums", row_sums, METH_VARARGS, "row_sums(matrix, rows, tfs=None): Σ rows (or (Σ tf·row, Σ tf²·row))"},
