@@ -11,9 +11,17 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
+from nlp_service.classify.artifacts import weights_path
+from nlp_service.classify.intent import NAME as INTENT
 from nlp_service.classify.intent import Intent, IntentModel, load_intent
 from nlp_service.classify.linear import FusedLinear
-from nlp_service.classify.sentiment import Sentiment, SentimentModel, load_sentiment
+from nlp_service.classify.sentiment import (
+    POLARITY,
+    SUBJECTIVITY,
+    Sentiment,
+    SentimentModel,
+    load_sentiment,
+)
 from nlp_service.core.config import Settings, get_settings
 from nlp_service.core.errors import InvalidTextError
 from nlp_service.core.memo import BoundedMemo, text_cost
@@ -51,6 +59,7 @@ class Analysis:
         }
 
 
+_DECIDED = ("subjectivity", "polarity", "intent")  # the fused models, in the order decide() takes them
 _new_analysis = builder(Analysis)  # Analysis(...) without the frozen __init__'s cost (core/slots.py)
 
 
@@ -79,7 +88,7 @@ class Analyzer:
         # long comments cannot grow a worker past the budget
         s = self.settings
         object.__setattr__(self, "_cache", BoundedMemo(s.analysis_cache_size, s.analysis_cache_bytes, text_cost(per_char=110, base=1200)))  # frozen dataclass
-        if decide is not None:  # both decisions in one C call (tested equal to the models' decide)
+        if decide is not None and self.scorer.names == _DECIDED:  # both decisions in one C call (tested equal to the models' decide)
             object.__setattr__(self, "_decide_layout", (*self.sentiment_model.decide_layout, *self.intent_model.decide_layout))
 
     @classmethod
@@ -87,7 +96,9 @@ class Analyzer:
         """Load everything once (models, jieba dictionary, IDF table); raises if a model is missing."""
         settings = settings or get_settings()
         sentiment, intent = load_sentiment(settings), load_intent(settings)
-        scorer = FusedLinear({"subjectivity": sentiment.subjectivity, "polarity": sentiment.polarity, "intent": intent.fast})
+        models = {"subjectivity": sentiment.subjectivity, "polarity": sentiment.polarity, "intent": intent.fast}
+        sources = [weights_path(settings.models_dir, name) for name in (SUBJECTIVITY, POLARITY, INTENT)]  # what the models were loaded from
+        scorer = FusedLinear(models, settings.cache_dir, sources)
         return cls(settings, sentiment, intent, get_tables(settings), scorer, get_segmenter(settings))
 
     def analyze(self, text: object) -> Analysis:
@@ -105,10 +116,11 @@ class Analyzer:
         settings = self.settings
         norm = normalize(check_text(text, settings.max_text_length))
         tokens = self.segmenter.words(norm.text)
-        probs = self.scorer.comment_probs(norm.text, tokens, norm.emojis)
-        if self._decide_layout is not None:
-            sentiment, intent = decide(probs["subjectivity"], probs["polarity"], probs["intent"], self._decide_layout)
+        if self._decide_layout is not None:  # the scorer's lists in _DECIDED's order (checked at load)
+            subjectivity, polarity, intent_probs = self.scorer.comment_prob_lists(norm.text, tokens, norm.emojis)
+            sentiment, intent = decide(subjectivity, polarity, intent_probs, self._decide_layout)
         else:
+            probs = self.scorer.comment_probs(norm.text, tokens, norm.emojis)
             sentiment, intent = self.sentiment_model.decide(probs["subjectivity"], probs["polarity"]), self.intent_model.decide(probs["intent"])
         return _new_analysis(
             norm,

@@ -13,12 +13,14 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from nlp_service.classify.features import contrast_split, text_negated_positions
 from nlp_service.core.speedups import StrTable, fused_probs  # compiled, or None (the Python below)
+from nlp_service.core.tablecache import mapped
 
 if TYPE_CHECKING:  # the service never imports scikit-learn: it loads plain arrays
     from sklearn.pipeline import Pipeline
@@ -84,6 +86,12 @@ class FastLinear:
         return scores
 
 
+def _mapped_fused(blobs: list[memoryview], shape: tuple[int, int]) -> tuple[object, np.ndarray]:
+    """FusedLinear's (C table, matrix) read in place from the start-up cache's blocks (the
+    matrix read-only, its pages shared by every process that maps the file)."""
+    return StrTable.frombuffer(blobs[0]), np.frombuffer(blobs[1], dtype=np.float64).reshape(shape)
+
+
 class FusedLinear:
     """Several :class:`FastLinear` models over one feature lookup and one row gather.
 
@@ -92,27 +100,18 @@ class FusedLinear:
     and intent together costs one dict pass, one gather and one matrix product.
     """
 
-    def __init__(self, models: dict[str, FastLinear]) -> None:
+    def __init__(self, models: dict[str, FastLinear], cache_dir: Path | None = None, sources: Sequence[Path] = ()) -> None:
+        """``cache_dir``: keep the union's C table and the matrix in the start-up cache, keyed
+        on ``sources`` (the models' files), and map them from there on the next start."""
         self.names = tuple(models)
-        # the union of the vocabularies, each feature numbered in order of first appearance
-        # (dict.fromkeys keeps that order; one C call instead of a setdefault per feature)
-        union = dict.fromkeys(itertools.chain.from_iterable(m.vocabulary for m in models.values()))
-        vocab: dict[str, int] = dict(zip(union, range(len(union)), strict=True))
+        self._models = models
         # (name, idf² column, first idf·W column, width, intercept, binary)
         self._layout: list[tuple[str, int, int, int, list[float], bool]] = []
-        # one matrix filled in place (blocks joined by hstack cost a second 13 MB of fresh pages at start-up)
-        matrix = np.zeros((len(vocab), sum(1 + m.weights.shape[1] for m in models.values())))
         col = 0
         for name, m in models.items():
             width = m.weights.shape[1]
-            rows = np.fromiter(map(vocab.__getitem__, m.vocabulary), dtype=np.int64, count=len(m.vocabulary))
-            cols = np.fromiter(m.vocabulary.values(), dtype=np.int64, count=len(m.vocabulary))
-            matrix[rows, col] = m.idf[cols] ** 2
-            matrix[rows, col + 1 : col + 1 + width] = m.idf[cols, None] * m.weights[cols]
             self._layout.append((name, col, col + 1, width, m.intercept.tolist(), m.binary))
             col += 1 + width
-        self.vocabulary = vocab
-        self.matrix = matrix
         sublinear = {m.sublinear_tf for m in models.values()}
         if len(sublinear) != 1:
             raise ValueError("fused models must agree on sublinear_tf")
@@ -120,8 +119,41 @@ class FusedLinear:
         # Compiled (core/_speedups.c): the whole vocabulary as one C table, looked up as
         # prefix + text without building the keys, and the scoring in one call (the table
         # reads the int column numbers as floats: exact below 2**53).
-        self._table = StrTable(vocab) if StrTable is not None else None
+        if cache_dir is not None and StrTable is not None:
+            # mapped: the union, the table and the matrix cost ~0.1 s of CPU to build, every
+            # start of every process (an archive run pays it before the workers fork)
+            self._table, self.matrix = mapped(cache_dir, "fused-model", sources, "fused", _mapped_fused, self._build_for_cache)
+        else:
+            self.matrix = self._fill_matrix()
+            self._table = StrTable(self.vocabulary) if StrTable is not None else None
         self._c_layout = tuple((sq, first, width, tuple(b), binary) for _n, sq, first, width, b, binary in self._layout)
+
+    @cached_property
+    def vocabulary(self) -> dict[str, int]:
+        """The union of the models' vocabularies, each feature numbered in order of first
+        appearance: the matrix's rows (dict.fromkeys keeps that order; one C call instead of
+        a setdefault per feature). Built on first use when the table came from the cache."""
+        union = dict.fromkeys(itertools.chain.from_iterable(m.vocabulary for m in self._models.values()))
+        return dict(zip(union, range(len(union)), strict=True))
+
+    def _fill_matrix(self) -> np.ndarray:
+        """Each model's ``idf²`` column and ``idf·W`` columns at its features' rows, zeros
+        elsewhere: one matrix filled in place (blocks joined by hstack cost a second 13 MB of
+        fresh pages at start-up)."""
+        vocab = self.vocabulary
+        matrix = np.zeros((len(vocab), sum(1 + m.weights.shape[1] for m in self._models.values())))
+        for (_name, col, _first, width, _b, _binary), m in zip(self._layout, self._models.values(), strict=True):
+            rows = np.fromiter(map(vocab.__getitem__, m.vocabulary), dtype=np.int64, count=len(m.vocabulary))
+            cols = np.fromiter(m.vocabulary.values(), dtype=np.int64, count=len(m.vocabulary))
+            matrix[rows, col] = m.idf[cols] ** 2
+            matrix[rows, col + 1 : col + 1 + width] = m.idf[cols, None] * m.weights[cols]
+        return matrix
+
+    def _build_for_cache(self) -> tuple[tuple[object, np.ndarray], list[bytes], tuple[int, int]]:
+        """(table, matrix) built, with the blocks and the shape :func:`_mapped_fused` reads."""
+        matrix = self._fill_matrix()
+        table = StrTable(self.vocabulary)
+        return (table, matrix), [table.dump(), matrix.tobytes()], matrix.shape
 
     @cached_property
     def _by_kind(self) -> dict[str, dict[str, int]]:
@@ -146,12 +178,18 @@ class FusedLinear:
     def comment_probs(self, text: str, tokens: Sequence[str], emojis: Iterable[str] = ()) -> dict[str, list[float]]:
         """``predict_counts(count_comment(text, tokens, emojis))``; in one C call when the
         extension is built (the counts never become a dict; tested equal)."""
+        return dict(zip(self.names, self.comment_prob_lists(text, tokens, emojis), strict=True))
+
+    def comment_prob_lists(self, text: str, tokens: Sequence[str], emojis: Iterable[str] = ()) -> list[list[float]]:
+        """:meth:`comment_probs`' lists in the order of ``names``, without the dict (the
+        analyser reads them by position: ~2 k instructions a comment less)."""
         if self._table is not None and fused_probs is not None:
-            probs = self._table.comment_probs(
-                text, tokens, tuple(emojis), contrast_split(tokens), self.matrix, self._sublinear_tf, self._c_layout, text_negated_positions(text, tokens)
-            )
-            return dict(zip(self.names, probs, strict=True))
-        return self.predict_counts(self.count_comment(text, tokens, emojis))
+            return self._table.comment_probs(
+                text, tokens, emojis if type(emojis) is tuple else tuple(emojis), contrast_split(tokens), self.matrix, self._sublinear_tf, self._c_layout,
+                text_negated_positions(text, tokens),
+            )  # fmt: skip
+        probs = self.predict_counts(self.count_comment(text, tokens, emojis))
+        return [probs[name] for name in self.names]
 
     def count_comment_py(self, text: str, tokens: Sequence[str], emojis: Iterable[str] = ()) -> dict[int, int]:
         """:meth:`count_comment` in Python (the fallback, and the reference for the C walk).

@@ -30,7 +30,7 @@ from nlp_service.core.speedups import StrTable
 
 T = TypeVar("T")
 _FORMAT = 1
-_HEAD = 8  # a mapped table's file: the length of its marshalled (key, extra), then that, then the table
+_HEAD = 8  # a mapped file: the length of its marshalled (key, extra, block sizes), then that, then the blocks
 
 
 def _fingerprint(sources: Sequence[Path]) -> tuple:
@@ -77,27 +77,58 @@ def cached_table(cache_dir: Path, name: str, sources: Sequence[Path], build: Cal
 
 def mapped_table(cache_dir: Path, name: str, sources: Sequence[Path], build: Callable[[], tuple[Mapping[str, float | None], Any]]) -> tuple[Any, Any]:
     """(``StrTable`` of ``build()``'s mapping, its extra value), the table mapped from
-    ``cache_dir/name.strtable`` when the sources are unchanged. ``extra`` is any marshallable
+    ``cache_dir/name.mapped`` when the sources are unchanged. ``extra`` is any marshallable
     value kept beside the table (a median, a log-probability). Without the compiled
     extension: :func:`cached_table` of the same (a dict; both answer ``.get``)."""
     if StrTable is None:
         return cached_table(cache_dir, name, sources, build)
+
+    def build_table() -> tuple[tuple[Any, Any], list[bytes], Any]:
+        mapping, extra = build()
+        table = StrTable(dict(mapping))
+        return (table, extra), [table.dump()], extra
+
+    # ".mapped", not the ".strtable" of the layout before block sizes: a version of the
+    # project from before, sharing the cache folder, keeps its file instead of each
+    # rewriting the other's at every start
+    return mapped(cache_dir, name, sources, "mapped", lambda blobs, extra: (StrTable.frombuffer(blobs[0]), extra), build_table)
+
+
+def mapped(
+    cache_dir: Path, name: str, sources: Sequence[Path], suffix: str,
+    load: Callable[[list[memoryview], Any], T], build: Callable[[], tuple[T, list[bytes], Any]],
+) -> T:  # fmt: skip
+    """A value kept as blocks of bytes mapped from ``cache_dir/name.<suffix>`` (each block
+    aligned to 8 bytes, so a C table or a float64 array reads it in place): ``load(blocks,
+    extra)`` when the sources are unchanged, else ``build()``'s (value, blocks, extra), the
+    blocks and ``extra`` (marshallable) written for the next start. ``load`` raising
+    ``ValueError`` or ``TypeError`` (a damaged or stale file) means: rebuild."""
     key = _fingerprint(sources)
-    path = _cache_file(cache_dir, name, key, "strtable")
+    path = _cache_file(cache_dir, name, key, suffix)
     try:
         with path.open("rb") as fh:
-            mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-        size = int.from_bytes(mapped[:_HEAD], "little")
-        stored_key, extra = marshal.loads(mapped[_HEAD : _HEAD + size])
+            mapped_file = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        size = int.from_bytes(mapped_file[:_HEAD], "little")
+        stored_key, extra, sizes = marshal.loads(mapped_file[_HEAD : _HEAD + size])
         if stored_key == key:
-            return StrTable.frombuffer(memoryview(mapped)[_pad(_HEAD + size) :]), extra
+            view, at, blobs = memoryview(mapped_file), _HEAD + size, []
+            for n in sizes:
+                at = _pad(at)
+                if at + n > len(view):
+                    raise ValueError("truncated")
+                blobs.append(view[at : at + n])
+                at += n
+            return load(blobs, extra)
     except (OSError, EOFError, ValueError, TypeError):
         pass  # missing, stale or damaged: rebuild
-    mapping, extra = build()
-    table = StrTable(dict(mapping))
-    head = marshal.dumps((key, extra))
-    _write_atomically(path, len(head).to_bytes(_HEAD, "little"), head, bytes(_pad(_HEAD + len(head)) - _HEAD - len(head)), table.dump())
-    return table, extra
+    value, blobs, extra = build()
+    head = marshal.dumps((key, extra, [len(b) for b in blobs]))
+    chunks, at = [len(head).to_bytes(_HEAD, "little"), head], _HEAD + len(head)
+    for blob in blobs:
+        chunks += [bytes(_pad(at) - at), blob]
+        at = _pad(at) + len(blob)
+    _write_atomically(path, *chunks)
+    return value
 
 
 def _pad(n: int) -> int:

@@ -167,13 +167,19 @@ class ModerationClassifier:
             found = flagged_logits(self.matrix, self.rows_of(text, hits), self._bias_t, self._logit_t)
             if not found:  # the usual comment
                 return {}
-            return {self.categories[k]: 1.0 / (1.0 + math.exp(-v)) for k, v in found}
+            return _flagged(self.categories, found)
         return self.flags_py(text, hits)
 
     def flags_py(self, text: str, hits: Iterable[Hit] = ()) -> dict[str, float]:
         """:meth:`flags` in Python (the fallback, and the reference for the C call)."""
         z = self._raw(self.rows_of(text, hits))
         return {c: 1.0 / (1.0 + math.exp(-v)) for c, v, t in zip(self.categories, z, self._logit, strict=True) if v >= t}
+
+
+def _flagged(categories: tuple[str, ...], found: list[tuple[int, float]]) -> dict[str, float]:
+    """{category: P} of flagged_logits' (k, z): apart from ``flags`` because a comprehension
+    there made ``self`` a cell at every call, the clean comment's too."""
+    return {categories[k]: 1.0 / (1.0 + math.exp(-v)) for k, v in found}
 
 
 def weights_path(models_dir: Path) -> Path:

@@ -86,11 +86,13 @@ def moderate(
     """Moderate one analysed comment. ``extra_categories`` adds categories found elsewhere
     (flood, tracked in Redis); ``classifier`` adds what the lists miss (see _learned)."""
     norm = analysis.normalized
+    patterns, found = find_patterns(norm.original), lexicon.find(norm.text)
+    if not found and not patterns and not extra_categories and _clean(analysis, lexicon, classifier):
+        return _CLEAN  # the usual comment: none of the bookkeeping below is needed
     terms: list[dict] = []
     scores: dict[str, float] = {}
     weak_only: set[str] = set()
     strong: set[str] = set()
-    patterns, found = find_patterns(norm.original), lexicon.find(norm.text)
     for h in _word_hits(analysis, lexicon, found, has_pattern=bool(patterns)) if found else ():
         if h.how in (HOMOPHONE, PINYIN, MIXED):
             weak_only.add(h.category)
@@ -110,15 +112,7 @@ def moderate(
         learned_only.add("abuse")
     if not scores:
         return _CLEAN
-    def action_of(c: str) -> str:
-        if c in learned_only:
-            return REVIEW
-        if c in weak_only - strong - _SOUND_ALIKE_BLOCKS and DEFAULT_ACTION[c] == BLOCK and scores[c] < 1.0:
-            return REVIEW
-        return DEFAULT_ACTION[c]
-
-    categories = tuple(sorted(scores, key=lambda c: (-_RANK[action_of(c)], -scores[c], c)))
-    action = action_of(categories[0])
+    action, categories = _ranked(scores, learned_only, weak_only, strong)
     suggestion = None
     if replies:
         for c in categories:
@@ -127,6 +121,32 @@ def moderate(
                 suggestion = options[0]
                 break
     return Moderation(action, categories, tuple(terms), round(max(scores.values()), 4), suggestion)
+
+
+def _ranked(scores: dict[str, float], learned_only: set[str], weak_only: set[str], strong: set[str]) -> tuple[str, tuple[str, ...]]:
+    """(the comment's action, its categories strictest action first, then by score, then by
+    name). Apart from :func:`moderate` on purpose: a function whose locals a nested function
+    or comprehension reads makes them cells at every call (~3 k instructions a comment, on
+    the clean path too)."""
+    sound_alike_only = weak_only - strong - _SOUND_ALIKE_BLOCKS
+    actions: dict[str, str] = {}
+    for c, score in scores.items():
+        if c in learned_only or (c in sound_alike_only and DEFAULT_ACTION[c] == BLOCK and score < 1.0):
+            actions[c] = REVIEW
+        else:
+            actions[c] = DEFAULT_ACTION[c]
+    categories = tuple(sorted(scores, key=lambda c: (-_RANK[actions[c]], -scores[c], c)))
+    return actions[categories[0]], categories
+
+
+def _clean(analysis: Analysis, lexicon: Lexicon, classifier: ModerationClassifier | None) -> bool:
+    """For a comment with no list or pattern hit: whether the classifier flags nothing and
+    the group rule finds no attack, which is when :func:`moderate`'s general path ends in
+    ``_CLEAN`` too (without a hit nothing else can add a category); when either finds
+    something, that path runs and asks them again (a few in a hundred comments)."""
+    if classifier is not None and classifier.flags(analysis.normalized.text):
+        return False
+    return not _group_attack(analysis, lexicon, classifier, [], [])
 
 
 def _learned(

@@ -144,7 +144,8 @@ class Lexicon:
                 term, cats, (latin_head, latin_tail) = terms[k]
                 if (latin_head and start > 0 and "a" <= text[start - 1] <= "z") or (latin_tail and end < len(text) and "a" <= text[end] <= "z"):
                     continue  # sb inside usb
-                hits.extend(_new_hit(c, term, start, end, EXACT) for c in cats)
+                for c in cats:  # loops, not generators: a generator over locals makes them cells at every call
+                    hits.append(_new_hit(c, term, start, end, EXACT))
         if self._trie:
             hits.extend(self._homophones(text))
         words = latin_words(text)  # most comments have none: both walks below are skipped
@@ -153,11 +154,12 @@ class Lexicon:
         if words and self._latin:
             for start, end, word in words:
                 for term, cats in self._latin.get(word, ()):
-                    hits.extend(_new_hit(c, term, start, end, PINYIN) for c in cats)
+                    for c in cats:
+                        hits.append(_new_hit(c, term, start, end, PINYIN))
         if hits and self._has_allow:
             allowed = [(end - length + 1, end + 1) for end, length in self._allow.iter(text)]
             if allowed:
-                hits = [h for h in hits if not any(a <= h.start and h.end <= b for a, b in allowed)]
+                hits = _outside(hits, allowed)
         return _dedupe(hits) if hits else hits
 
     def _exact(self, text: str) -> list[tuple[int, int, int]]:
@@ -187,7 +189,8 @@ class Lexicon:
                 # the characters written as the term's (a term and its span read alike: one
                 # sound a character, so the lengths are equal); map, not a generator over zip
                 if written != term and 2 * sum(map(eq, written, term)) >= end - start:
-                    out.extend(_new_hit(c, term, start, end, HOMOPHONE) for c in cats)
+                    for c in cats:  # a loop: see find
+                        out.append(_new_hit(c, term, start, end, HOMOPHONE))
         return out
 
     def _homophones_walk(self, text: str) -> list[Hit]:
@@ -247,6 +250,11 @@ class Lexicon:
 
 
 _UNSEEN = object()
+
+
+def _outside(hits: list[Hit], allowed: list[tuple[int, int]]) -> list[Hit]:
+    """The hits not inside an allowed span (a function of its own: see ``Lexicon.find``)."""
+    return [h for h in hits if not any(a <= h.start and h.end <= b for a, b in allowed)]
 
 
 def _dedupe(hits: list[Hit]) -> list[Hit]:

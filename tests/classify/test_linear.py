@@ -86,3 +86,27 @@ def test_argmax_of_a_list_equals_the_index_walk(values) -> None:
     expected = max(range(len(values)), key=values.__getitem__) if values else 0
     assert argmax(values) == expected
     assert argmax(tuple(values)) == expected  # not a list: the index walk itself
+
+
+def test_fused_scorer_from_the_start_up_cache_equals_a_fresh_build(analyzer, settings, tmp_path) -> None:
+    """FusedLinear with a cache folder: the first build writes the table and the matrix, the
+    next start maps them (read-only, no union built), and both score as a fresh build does;
+    a changed model file builds it again."""
+    import os
+
+    models = {"subjectivity": analyzer.sentiment_model.subjectivity, "polarity": analyzer.sentiment_model.polarity, "intent": analyzer.intent_model.fast}
+    fresh = FusedLinear(models)
+    source = tmp_path / "model.npz"
+    source.write_bytes(b"weights")
+    built = FusedLinear(models, tmp_path / "cache", [source])
+    mapped = FusedLinear(models, tmp_path / "cache", [source])
+    assert built.matrix.flags.writeable and not mapped.matrix.flags.writeable  # the second one read the file
+    assert "vocabulary" not in vars(mapped)  # not built at all on the mapped path
+    for scorer in (built, mapped):
+        assert np.array_equal(scorer.matrix, fresh.matrix) and scorer.matrix.dtype == fresh.matrix.dtype
+        assert list(scorer.vocabulary.items()) == list(fresh.vocabulary.items())
+    for text in _heldout_texts(settings, n=200):
+        tokens = analyzer.segmenter.words(text)
+        assert mapped.comment_probs(text, tokens) == fresh.comment_probs(text, tokens)
+    os.utime(source, ns=(1, 1))
+    assert FusedLinear(models, tmp_path / "cache", [source]).matrix.flags.writeable  # rebuilt

@@ -286,3 +286,47 @@ def test_keyword_ranking_in_c_equals_the_python_walk(analyzer, tokens, top_k, sm
     many = [f"词{i}" for i in range(70)] + tokens
     assert comment_keywords(many, top_k, fast) == comment_keywords_py(many, top_k, slow)
     assert comment_keywords(iter(many), top_k, fast) == comment_keywords_py(many, top_k, slow)
+
+
+def _fused_reference(scorer, counts: dict[int, int]) -> list[list[float]]:
+    """score_rows' arithmetic in plain Python floats, every column's squared sum included
+    (as the C walk summed them before it kept only the idf² columns'), in the same order."""
+    import math
+
+    n_cols = scorer.matrix.shape[1]
+    lin, sq = [0.0] * n_cols, [0.0] * n_cols
+    for r, c in counts.items():
+        tf = 1.0 + math.log(c) if scorer._sublinear_tf else float(c)
+        tf2 = tf * tf
+        for k, v in enumerate(scorer.matrix[r].tolist()):
+            lin[k] += tf * v
+            sq[k] += tf2 * v
+    out = []
+    for sq_col, first, width, biases, binary in scorer._c_layout:
+        norm2 = sq[sq_col]
+        inv = 0.0 if norm2 <= 0.0 else 1.0 / math.sqrt(norm2)
+        z = [b if norm2 <= 0.0 else lin[first + k] * inv + b for k, b in zip(range(width), biases, strict=True)]
+        if binary:
+            p = 1.0 / (1.0 + math.exp(-z[0]))
+            out.append([1.0 - p, p])
+            continue
+        e = [math.exp(v - max(z)) for v in z]
+        total = 0.0
+        for v in e:
+            total += v
+        out.append([v / total for v in e])
+    return out
+
+
+def test_the_c_sums_equal_every_column_summed_in_order(analyzer, settings) -> None:
+    """The C scoring sums tf²·row only at the idf² columns: bit for bit what summing every
+    column gave, on every labelled comment and with repeated features (tf > 1)."""
+    scorer = analyzer.scorer
+    texts = [t for t, _, _ in datasets.danmaku(settings.labelled_dir)]
+    for text in texts + [t * 3 for t in texts[:300]] + [f"{t} {10_000 + i}" for i, t in enumerate(texts[:300])]:
+        norm = normalize(text)
+        tokens = analyzer.segmenter.words(norm.text)
+        counts = scorer.count_comment(norm.text, tokens, norm.emojis)
+        expected = _fused_reference(scorer, counts)
+        assert list(scorer.comment_probs(norm.text, tokens, norm.emojis).values()) == expected
+        assert list(scorer.predict_counts(counts).values()) == expected

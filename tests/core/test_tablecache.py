@@ -92,7 +92,7 @@ def test_mapped_table_is_read_in_place_then_rebuilt_when_a_source_changes_or_the
     os.utime(source, ns=(1, 1))
     changed, _ = mapped_table(tmp_path / "c", "t", [source], build)
     assert len(calls) == 2 and lookups(changed) == [3.0, "missing", None, "missing"]
-    for written in (tmp_path / "c").glob("t-*.strtable"):
+    for written in (tmp_path / "c").glob("t-*.mapped"):
         data = written.read_bytes()
         written.write_bytes(data[:-8])  # cut short: the table's layout no longer adds up
     repaired, _ = mapped_table(tmp_path / "c", "t", [source], build)
@@ -117,7 +117,7 @@ def test_without_the_extension_a_mapped_table_is_the_marshalled_dict(tmp_path, m
     first = tablecache.mapped_table(tmp_path / "c", "t", [source], build)
     again = tablecache.mapped_table(tmp_path / "c", "t", [source], build)
     assert first == again == ({"上链接": 1.5, "上": None}, -9.5) and len(calls) == 1  # the second from the cache
-    assert list((tmp_path / "c").glob("t-*.marshal")) and not list((tmp_path / "c").glob("t-*.strtable"))
+    assert list((tmp_path / "c").glob("t-*.marshal")) and not list((tmp_path / "c").glob("t-*.mapped"))
 
 
 def test_keyword_idf_from_the_mapped_cache_equals_jiebas_table(tmp_settings) -> None:
@@ -133,3 +133,34 @@ def test_keyword_idf_from_the_mapped_cache_equals_jiebas_table(tmp_settings) -> 
     for tables in (fresh, cached):
         assert tables.median_idf == median
         assert [tables.idf.get(w, median) for w in words] == [idf.get(w, median) for w in words]
+
+
+def test_mapped_blocks_are_read_in_place_aligned_and_rebuilt_when_damaged(tmp_path) -> None:
+    """``mapped``: the blocks come back byte for byte, each at an 8-byte boundary, with the
+    extra value; a stale or damaged file (or a ``load`` that refuses it) means a rebuild."""
+    import numpy as np
+
+    from nlp_service.core.tablecache import mapped
+
+    source = tmp_path / "s.txt"
+    source.write_text("x", encoding="utf-8")
+    blocks = [b"abc", np.arange(5, dtype=np.float64).tobytes(), b""]
+    builds = []
+
+    def build():
+        builds.append(1)
+        return "built", blocks, (5,)
+
+    def load(blobs, extra):
+        assert all(np.frombuffer(b, np.uint8).ctypes.data % 8 == 0 for b in blobs if len(b))
+        assert np.frombuffer(blobs[1], np.float64).reshape(extra).tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
+        return [bytes(b) for b in blobs]
+
+    assert mapped(tmp_path / "c", "t", [source], "m", load, build) == "built"
+    assert mapped(tmp_path / "c", "t", [source], "m", load, build) == blocks
+    assert len(builds) == 1
+    (written,) = (tmp_path / "c").glob("t-*.m")
+    written.write_bytes(written.read_bytes()[:-8])  # truncated
+    assert mapped(tmp_path / "c", "t", [source], "m", load, build) == "built"
+    assert mapped(tmp_path / "c", "t", [source], "m", lambda _b, _e: np.zeros(3).reshape(2, 2), build) == "built"  # load refused it
+    assert len(builds) == 3

@@ -116,3 +116,25 @@ def test_moderation_memo_is_bounded_by_bytes_for_long_hostile_comments(analyzer,
         assert memo.bytes == sum(costs[-len(memo):])  # the accounting matches what is held
     finally:
         detect.configure_default_memo()
+
+
+def test_the_clean_shortcut_gives_what_the_general_path_gives(analyzer, lexicon, replies, model, settings) -> None:
+    """moderate() answers a comment with no list or pattern hit from the classifier and the
+    group rule alone (``_clean``); with the shortcut off every comment takes the general
+    path, and the results are the same: every labelled and moderation-eval comment, and the
+    archive bench's rows (a number appended), with and without the classifier."""
+    import csv
+    from unittest import mock
+
+    from nlp_service.moderation import detect
+
+    labelled = [t for t, _, _ in datasets.danmaku(settings.labelled_dir)]
+    with (settings.data_dir / "moderation" / "eval" / "labelled.tsv").open(encoding="utf-8") as fh:
+        evaluated = [r["text"] for r in csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)]
+    analyses = [analyzer.analyze(t) for t in labelled + evaluated + [f"{t} {10_000 + i}" for i, t in enumerate(labelled)]]
+    for classifier in (model, None):
+        fast = [moderate(a, lexicon, replies, classifier=classifier) for a in analyses]
+        with mock.patch.object(detect, "_clean", lambda *_args: False):
+            general = [moderate(a, lexicon, replies, classifier=classifier) for a in analyses]
+        assert [m.to_dict(full=True) for m in fast] == [m.to_dict(full=True) for m in general]
+        assert sum(m.flagged for m in fast) > 50 and sum(not m.flagged for m in fast) > 1000

@@ -155,3 +155,16 @@ def test_no_gate_character_means_no_gate_passes(text) -> None:
 
     if p._ANY_GATE_CHAR.search(text) is None:
         assert len(p._DIGITISH.findall(text)) < 5 and not p._LATIN.search(text) and not p._ADDRESS_WORDS.search(text)
+
+
+@hsettings(max_examples=600, deadline=None)
+@given(st.one_of(st.lists(st.sampled_from(_GATE_ALPHABET + ["八", "①", "\uff13", "٣", "\n", "x"]), max_size=40).map("".join), st.text(max_size=40)))
+def test_the_counting_gates_equal_the_counts(text) -> None:
+    """_FIVE_DIGITISH and _ELEVEN_DIGITS_ANYWHERE (one match each) say what the counts of
+    findall they replaced said: five digit-like characters, eleven digits (any script)."""
+    import re
+
+    from nlp_service.moderation import patterns as p
+
+    assert (p._FIVE_DIGITISH.match(text) is not None) == (len(p._DIGITISH.findall(text)) >= 5)
+    assert (p._ELEVEN_DIGITS_ANYWHERE.match(text) is not None) == (len(re.findall(r"\d", text)) >= 11)
