@@ -18,6 +18,10 @@ refuses or fails on runs uvicorn's cycle with the body already read, into the sa
 fast path hands it to, so every error response comes from one place. Pipelined requests are
 queued in uvicorn's own pipeline and answered in order. ``tests/api/test_direct.py`` compares
 the bytes on the wire with the ASGI path's.
+
+What it saved (2026-12-06, one worker, side by side with the ASGI path): ~40-55K instructions a
+request of ~850-1,000K (``bench/bench_http_callgrind.py``), and ~45 µs of server CPU a request
+in interleaved ``wrk -t2 -c32`` runs on a loaded machine.
 """
 
 from __future__ import annotations
