@@ -20,8 +20,9 @@ queued in uvicorn's own pipeline and answered in order. ``tests/api/test_direct.
 the bytes on the wire with the ASGI path's.
 
 What it saved (2026-12-06, one worker, side by side with the ASGI path): ~40-55K instructions a
-request of ~850-1,000K (``bench/bench_http_callgrind.py``), and ~45 µs of server CPU a request
-in interleaved ``wrk -t2 -c32`` runs on a loaded machine.
+request of ~850-1,000K (``bench/bench_http_callgrind.py``); in process, ~17-22 µs of the
+event loop's ~65-110 µs (``bench/bench_protocol.py``, of which uvicorn's access log is ~40 µs);
+~45 µs of server CPU a request in interleaved ``wrk -t2 -c32`` runs on a loaded machine.
 """
 
 from __future__ import annotations

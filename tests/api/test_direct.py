@@ -104,7 +104,9 @@ def exchange(port: int, writes: list[bytes], responses: int) -> tuple[list[bytes
         for _ in range(responses):
             raw, buf = read_response(sock, buf)
             out.append(re.sub(rb"(?im)^(date|retry-after): [^\r]*", rb"\1: -", raw))
-        sock.settimeout(0.3)  # a kept-alive connection stays open: no EOF within this wait
+        # a connection the server ends gets EOF soon; one kept alive has none within the short wait
+        ending = b"connection: close" in out[-1] or out[-1].startswith(b"HTTP/1.1 500")
+        sock.settimeout(10 if ending else 0.3)
         try:
             closed = sock.recv(1) == b""
         except TimeoutError:
