@@ -45,7 +45,12 @@ def free_port() -> int:
 
 
 def start(cmd: list[str], port: int, env: dict, log: Path, timeout: float = 90) -> subprocess.Popen:
-    """Run ``cmd`` (a server on ``port``) until it answers; its output goes to ``log``."""
+    """Run ``cmd`` (a server on ``port``) until it answers; its output goes to ``log``. Refuses a
+    port something already listens on: a server left by an earlier run would answer instead
+    (and the new one's CPU, which never bound, would read 0)."""
+    with socket.socket() as s:
+        if s.connect_ex(("127.0.0.1", port)) == 0:
+            raise RuntimeError(f"port {port} is taken (a server left running?): {cmd} not started")
     with log.open("ab") as out:
         proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + timeout
@@ -139,7 +144,12 @@ def run_workers(workers: int, args, env: dict) -> tuple[list, dict]:
     ours_cmd, bare_cmd = servers(workers, ours_port, bare_port, args.http)
     log = Path(env["NLP_SERVICE_VAR_DIR"]).parent / "servers.log"
     ours = start(ours_cmd, ours_port, env, log)
-    bare = start(bare_cmd, bare_port, env, log)
+    try:
+        bare = start(bare_cmd, bare_port, env, log)
+    except BaseException:
+        ours.terminate()
+        ours.wait()
+        raise
     try:
         admin = {"Authorization": f"Bearer {ADMIN}"}
         base = f"http://127.0.0.1:{ours_port}"

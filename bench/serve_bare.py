@@ -12,11 +12,16 @@ import os
 import sys
 from pathlib import Path
 
-from nlp_service.api.server import PROTOCOL
 from nlp_service.core.multiproc import enable_multiprocess
 
-# what cli.py's serve passes uvicorn (keep the two the same)
-SERVE_OPTIONS = {"log_level": "info", "http": PROTOCOL}
+
+def serve_options() -> dict:
+    """What cli.py's serve passes uvicorn (keep the two the same). Imported only when called:
+    api/server.py imports the service (and prometheus-client), which a pre-fork master must
+    not do before ``enable_multiprocess``."""
+    from nlp_service.api.server import PROTOCOL
+
+    return {"log_level": "info", "http": PROTOCOL}
 
 
 def create(settings: object, analyzer: object = None) -> object:
@@ -34,10 +39,10 @@ def main() -> None:
         enable_multiprocess(Path(get_settings().var_dir) / "metrics" / f"bare-{os.getpid()}")
         from nlp_service.api.prefork import Prefork
 
-        sys.exit(Prefork(get_settings(), "127.0.0.1", port, workers, uvicorn_options=SERVE_OPTIONS, app_factory="bench.serve_bare:create").run())
+        sys.exit(Prefork(get_settings(), "127.0.0.1", port, workers, uvicorn_options=serve_options(), app_factory="bench.serve_bare:create").run())
     import uvicorn
 
-    uvicorn.run("bench.bare_app:app", host="127.0.0.1", port=port, **SERVE_OPTIONS)
+    uvicorn.run("bench.bare_app:app", host="127.0.0.1", port=port, **serve_options())
 
 
 if __name__ == "__main__":
