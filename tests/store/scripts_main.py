@@ -1,7 +1,9 @@
 """The observe and limits scripts as main had them (commit 7b11dba), before they were made
 cheaper for the server (strings to ``redis.call`` instead of Lua numbers, LTRIM only past
 ``keep``, the counters summed per field): ``test_script_equality.py`` runs these and the
-current scripts side by side and requires the same answers and the same keys."""
+current scripts side by side and requires the same answers and the same keys. A copy on
+purpose (the ``duplicates`` report names it): it is the reference a cheaper script must equal,
+so a change that means to alter what the scripts do changes this file with it."""
 
 OBSERVE_LUA_MAIN = """
 local now, keep, flood_ms, flood_max, dedupe_s, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
