@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo
 import redis
 
 from nlp_service.store import actions
+from nlp_service.store.pipeline import queue
 from nlp_service.store.redis import Keys
 
 MIN_COMMENTS = 20
@@ -63,6 +64,35 @@ class PulseEvent:
 
 def queue_updates(pipe, keys: Keys, room: str, events: Iterable[PulseEvent]) -> None:
     """Add one request's comments of a room to its minute counters (on ``pipe``)."""
+    counts, words, examples = tally(events)
+    # the argument tuples of redis-py's hincrby/expire/zadd/zincrby/lpush/ltrim, queued
+    # through store/pipeline.queue (same commands and bytes, without the per-method layers)
+    for minute, c in counts.items():
+        key = keys.pulse(room, minute)
+        for field, value in c.items():
+            if value:
+                queue(pipe, "HINCRBY", key, field, value)
+        queue(pipe, "EXPIRE", key, KEEP_SECONDS)
+        queue(pipe, "ZADD", keys.active_rooms(), b"GT", minute, room)
+    if counts:
+        touched = [x for m in counts for x in (m, str(m))]  # ZADD's score, member pairs
+        for key in (keys.pulse_minutes(room), keys.pulse_unjudged(room)):
+            queue(pipe, "ZADD", key, *touched)
+            queue(pipe, "EXPIRE", key, KEEP_SECONDS)
+    for minute, w in words.items():
+        key = keys.pulse_negative_words(room, minute)
+        for word, value in w.items():
+            queue(pipe, "ZINCRBY", key, value, word)
+        queue(pipe, "EXPIRE", key, KEEP_SECONDS)
+    if examples:
+        key = keys.pulse_examples(room)
+        queue(pipe, "LPUSH", key, *examples)
+        queue(pipe, "LTRIM", key, 0, 49)
+        queue(pipe, "EXPIRE", key, KEEP_SECONDS)
+
+
+def tally(events: Iterable[PulseEvent]) -> tuple[dict[int, Counter], dict[int, Counter], list[str]]:
+    """Per minute: the counters' increments and the negative words' counts; the examples' JSON."""
     counts: dict[int, Counter] = {}
     words: dict[int, Counter] = {}
     examples = []
@@ -76,27 +106,7 @@ def queue_updates(pipe, keys: Keys, room: str, events: Iterable[PulseEvent]) -> 
             words.setdefault(e.minute, Counter()).update(e.negative_keywords)
         if e.example is not None:
             examples.append(json.dumps(e.example, ensure_ascii=False))
-    for minute, c in counts.items():
-        key = keys.pulse(room, minute)
-        for field, value in c.items():
-            if value:
-                pipe.hincrby(key, field, value)
-        pipe.expire(key, KEEP_SECONDS)
-        pipe.zadd(keys.active_rooms(), {room: minute}, gt=True)
-    if counts:
-        touched = {str(m): m for m in counts}
-        for key in (keys.pulse_minutes(room), keys.pulse_unjudged(room)):
-            pipe.zadd(key, touched)
-            pipe.expire(key, KEEP_SECONDS)
-    for minute, w in words.items():
-        key = keys.pulse_negative_words(room, minute)
-        for word, value in w.items():
-            pipe.zincrby(key, value, word)
-        pipe.expire(key, KEEP_SECONDS)
-    if examples:
-        pipe.lpush(keys.pulse_examples(room), *examples)
-        pipe.ltrim(keys.pulse_examples(room), 0, 49)
-        pipe.expire(keys.pulse_examples(room), KEEP_SECONDS)
+    return counts, words, examples
 
 
 def minutes(client: redis.Redis, keys: Keys, room: str, last_minute: int, count: int) -> list[tuple[int, dict[str, int]]]:

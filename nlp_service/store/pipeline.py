@@ -39,6 +39,19 @@ def run_script(target: redis.Redis | Pipeline, script: Script, keys: Sequence[ob
     return script(keys=keys, args=args, client=target)
 
 
+def queue(pipe: Pipeline | ClusterPipeline, *command: object) -> None:
+    """``pipe.execute_command(*command)``: the command queued, its reply parsed as redis-py's
+    own method would queue it (callers pass the argument tuple that method builds: the same
+    bytes go out, tested in tests/store/test_pipeline_queue.py). On a plain pipeline the tuple
+    goes straight onto the command stack, as ``Pipeline.pipeline_execute_command`` puts it:
+    redis-py's per-command method, its argument wrappers and ``execute_command`` cost ~2 µs a
+    command, ~16 commands a batch on the reply path's bookkeeping."""
+    if type(pipe) is Pipeline and not pipe.watching and command[0] != "WATCH":
+        pipe.command_stack.append((command, {}))
+    else:  # WATCH mode runs commands at once; a cluster pipeline queues its own objects
+        pipe.execute_command(*command)
+
+
 def after(pipe: Pipeline, *command: object) -> None:
     """Send ``command`` at the end of ``pipe``'s round trip (in :func:`execute`), its answer
     left out of the results: bookkeeping outside the caller's slot (the ``{_global}`` room
@@ -62,7 +75,7 @@ def execute(pipe: Pipeline | ClusterPipeline, raise_on_error: bool = True) -> li
     raises either way."""
     extra = list(pipe.__dict__.pop("_nlp_after", {}))
     for command in extra:
-        pipe.execute_command(*command)
+        queue(pipe, *command)
     stack = _stack(pipe)
     results = wire.send(pipe)  # the plain case packed and sent without redis-py's per-command layers
     if results is None:

@@ -26,8 +26,10 @@ from dataclasses import dataclass
 
 import redis
 from pydantic_core import PydanticSerializationError, to_json
+from redis.exceptions import DataError
 
 from nlp_service.store.actions import read_after
+from nlp_service.store.pipeline import queue
 from nlp_service.store.redis import Keys
 
 
@@ -44,9 +46,13 @@ def append_on(pipe, keys: Keys, room: str, records: list[dict], cfg: FeedConfig,
     """Queue one entry of the room's records on ``pipe`` (its results are not read), and
     (``expire``) renew the stream's TTL."""
     stream = keys.room_feed(room)
-    pipe.xadd(stream, {"c": records_json(records)}, maxlen=cfg.entries, approximate=True)
+    # pipe.xadd(stream, {"c": ...}, maxlen=cfg.entries, approximate=True)'s arguments, queued
+    # without redis-py's per-method layers (store/pipeline.queue)
+    if not isinstance(cfg.entries, int) or cfg.entries < 0:
+        raise DataError("XADD maxlen must be non-negative integer")
+    queue(pipe, "XADD", stream, b"MAXLEN", b"~", str(cfg.entries), "*", "c", records_json(records))
     if expire:
-        pipe.expire(stream, cfg.ttl_seconds)
+        queue(pipe, "EXPIRE", stream, cfg.ttl_seconds)
 
 
 def records_json(records: list[dict]) -> str:

@@ -113,10 +113,10 @@ def _replies(pipe: Pipeline, conn: redis.Connection, stack: list[tuple[tuple, di
             if isinstance(response, ResponseError):
                 results.append(options[EMPTY_RESPONSE] if EMPTY_RESPONSE in options else response)
                 continue
-            name = args[0]
-            if name in callbacks:
+            callback = _callback(callbacks, args[0])
+            if callback is not None:
                 options = {k: v for k, v in options.items() if k != EMPTY_RESPONSE and k != "keys"}
-                response = callbacks[name](response, **options)
+                response = callback(response, **options)
             results.append(response)
     except OSError as exc:  # socket.timeout included: what the connection's read_response raises
         conn.disconnect()
@@ -129,6 +129,17 @@ def _replies(pipe: Pipeline, conn: redis.Connection, stack: list[tuple[tuple, di
     if conn.health_check_interval:
         conn.next_health_check = time.monotonic() + conn.health_check_interval
     return results
+
+
+def _callback(callbacks: dict, name: object) -> object | None:
+    """``callbacks[name] if name in callbacks else None``. redis-py's CaseInsensitiveDict
+    stores its keys upper-case but upper-cases every name it is asked for in Python (~0.4 µs
+    a reply); the names we send are upper-case already, so the plain dict lookup answers, and
+    only another name (lower-case, bytes) asks the dict's own methods."""
+    callback = dict.get(callbacks, name)
+    if callback is None and not (type(name) is str and name.isupper()):
+        return callbacks[name] if name in callbacks else None
+    return callback
 
 
 def _parse_one(pipe: Pipeline, conn: redis.Connection, args: tuple, options: dict) -> object:

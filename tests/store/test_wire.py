@@ -181,3 +181,13 @@ def test_compiled_pack_equals_redis_py_on_random_arguments(commands: list) -> No
             pack_commands(flat)
         return
     assert pack_commands(flat) == expected
+
+
+def test_callback_lookup_is_the_case_insensitive_dict_s(rclient: redis.Redis) -> None:
+    callbacks = rclient.pipeline(transaction=False).response_callbacks
+    assert type(callbacks) is redis.client.CaseInsensitiveDict
+    names = [*callbacks, *(n.lower() for n in callbacks), *(n.title() for n in callbacks), "EVALSHA", "evalsha", "NOPE", "", "1", b"EXPIRE", b"expire"]
+    for name in names:
+        expected = callbacks[name] if name in callbacks else None
+        assert wire._callback(callbacks, name) is expected, name
+    assert wire._callback(callbacks, "expire") is not None  # a hit through the slow path
