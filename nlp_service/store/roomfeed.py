@@ -38,6 +38,12 @@ class FeedConfig:
     entries: int  # MAXLEN (approximate); 0: no feed
     ttl_seconds: int  # the stream expires this long after its last append
 
+    def __post_init__(self) -> None:
+        # what redis-py's xadd checks of maxlen at every call, checked once here (append_on
+        # queues XADD's arguments itself)
+        if not isinstance(self.entries, int) or self.entries < 0:
+            raise DataError("XADD maxlen must be non-negative integer")
+
 
 EXPIRE_EVERY_SECONDS = 60.0  # one EXPIRE per room this often: it cost as much as the XADD
 
@@ -47,9 +53,7 @@ def append_on(pipe, keys: Keys, room: str, records: list[dict], cfg: FeedConfig,
     (``expire``) renew the stream's TTL."""
     stream = keys.room_feed(room)
     # pipe.xadd(stream, {"c": ...}, maxlen=cfg.entries, approximate=True)'s arguments, queued
-    # without redis-py's per-method layers (store/pipeline.queue)
-    if not isinstance(cfg.entries, int) or cfg.entries < 0:
-        raise DataError("XADD maxlen must be non-negative integer")
+    # without redis-py's per-method layers (store/pipeline.queue); cfg.entries checked by FeedConfig
     queue(pipe, "XADD", stream, b"MAXLEN", b"~", str(cfg.entries), "*", "c", records_json(records))
     if expire:
         queue(pipe, "EXPIRE", stream, cfg.ttl_seconds)
