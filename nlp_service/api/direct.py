@@ -40,6 +40,7 @@ from uvicorn.protocols.http.httptools_impl import (
 )
 from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 
+from nlp_service.api.accesslog import AccessLines, for_logger
 from nlp_service.api.fastpath import MODELS, REFUSED, ReplyFastPath, replay, server_error
 from nlp_service.api.routes.reply import answer
 
@@ -85,6 +86,11 @@ class DirectReplyProtocol(HttpToolsProtocol):
         steering = any(name.lower() in _STEERING for name, _ in self.config.encoded_headers)
         plain = self.direct_replies and self.limit_concurrency is None and not self.root_path and not steering
         self.fast_path = fast_path_of(self.app) if plain else None
+        # uvicorn's access lines of the replies answered here, buffered per loop turn where
+        # logging is configured as uvicorn leaves it (api/accesslog.py), else None: logger.info
+        self.access_lines: AccessLines | None = None
+        if self.fast_path is not None and self.access_log:
+            self.access_lines = for_logger(self.access_logger, self.loop)
         self.direct: DirectReply | None = None  # the current request, while its body arrives
         self._head: tuple[list, bytes] = ([], b"")  # the default headers, and the response head they start
 
@@ -170,7 +176,9 @@ class DirectReplyProtocol(HttpToolsProtocol):
     def _respond(self, direct: DirectReply, payload: bytes) -> None:
         """What uvicorn's ``RequestResponseCycle.send`` writes and logs for the fast path's
         200, and what it does once the response is complete."""
-        if self.access_log:
+        if self.access_lines is not None:  # the path is the route's own: no query, no root path
+            self.access_lines.ok(get_client_addr(direct.scope), direct.path, direct.scope["http_version"])
+        elif self.access_log:
             scope = direct.scope
             self.access_logger.info('%s - "%s %s HTTP/%s" %d', get_client_addr(scope), "POST", get_path_with_query_string(scope), scope["http_version"], 200)
         head = self._head_of(direct.default_headers) + b"content-length: %d\r\n" % len(payload)

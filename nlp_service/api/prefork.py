@@ -142,7 +142,12 @@ class Prefork:
         if os.getppid() != master:  # the master died between fork and prctl
             return 0
         config = uvicorn.Config(self._factory(self.settings, analyzer=analyzer), host=self.host, port=self.port, **self.uvicorn_options)
-        uvicorn.Server(config).run(sockets=[sock])
+        try:
+            uvicorn.Server(config).run(sockets=[sock])
+        finally:
+            from nlp_service.api.accesslog import flush_all
+
+            flush_all()  # access lines of the last loop turn: os._exit runs no atexit hook
         return 0
 
     def _supervise(self, sock: socket.socket, analyzer: Analyzer) -> int:

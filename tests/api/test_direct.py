@@ -8,6 +8,7 @@ over several writes are among them."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 import re
@@ -17,8 +18,10 @@ import time
 
 import pytest
 from pydantic import SecretStr
+from uvicorn.config import LOGGING_CONFIG
+from uvicorn.logging import AccessFormatter
 
-from nlp_service.api import direct
+from nlp_service.api import accesslog, direct
 from nlp_service.api.app import create_app
 from nlp_service.api.server import HeadLimitedHttpTools
 from nlp_service.core import metrics
@@ -137,7 +140,9 @@ def run(rclient, svc_settings):
     settings = svc_settings.model_copy(update={"admin_key": SecretStr(ADMIN), "max_body_bytes": 2048, "max_batch": 5})
     started: list[Services] = []
 
-    def run_(protocol: type, cases: list, patch=None) -> tuple[list, list, list]:
+    def run_(protocol: type, cases: list, patch=None, access: logging.Handler | None = None) -> tuple[list, list, list]:
+        """``access``: the access logger's one handler, configured as uvicorn configures it
+        (then the log is what that handler wrote); by default a handler that keeps the records."""
         rclient.flushdb()
         services = Services.start(settings, rclient, poll=False)
         started.append(services)
@@ -146,14 +151,17 @@ def run(rclient, svc_settings):
         counters = [metrics.HTTP_REQUESTS.labels("POST", path, status) for path in ("/v1/reply", "/v1/reply/batch") for status in ("200", "403", "422", "500")]
         before = [c._value.get() for c in counters]
         records = _Records()
-        access = logging.getLogger("uvicorn.access")
-        access.addHandler(records)
+        logger = logging.getLogger("uvicorn.access")
+        saved = logger.handlers, logger.propagate, logger.level
+        logger.handlers, logger.level = [access or records], logging.INFO
+        logger.propagate = saved[1] and access is None  # uvicorn's config: not propagated
         try:
             with serve(services, protocol) as port:
                 responses = [exchange(port, writes, n) for _, writes, n in cases]
         finally:
-            access.removeHandler(records)
-        return responses, records.lines, [c._value.get() - b for c, b in zip(counters, before, strict=True)]
+            logger.handlers, logger.propagate, logger.level = saved
+        lines = records.lines if access is None else re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:port", access.stream.getvalue()).splitlines()
+        return responses, lines, [c._value.get() - b for c, b in zip(counters, before, strict=True)]
 
     yield run_
     for services in started:
@@ -174,6 +182,33 @@ def test_every_case_gets_the_bytes_log_and_metrics_of_the_asgi_path(run) -> None
     assert b"connection: close\r\n" in responses["http/1.0"][0][0]
     assert len(direct_out[1]) == sum(n for *_, n in CASES) - 1  # every response logged but the interim 100
     assert direct_out[2][0] > 0  # and counted
+
+
+def uvicorn_access_handler(colors: bool) -> logging.StreamHandler:
+    """The access handler uvicorn's default log config builds (``LOGGING_CONFIG``), on a string stream."""
+    handler = logging.StreamHandler(io.StringIO())
+    handler.setFormatter(AccessFormatter(LOGGING_CONFIG["formatters"]["access"]["fmt"], use_colors=colors))
+    return handler
+
+
+@pytest.mark.parametrize("colors", [False, True])
+def test_uvicorns_own_access_log_gets_the_same_lines_written_a_loop_turn_at_a_time(run, monkeypatch, colors) -> None:
+    buffered = []
+    real = accesslog.AccessLines.ok
+
+    def spy(self, client, path, version):
+        buffered.append(path)
+        real(self, client, path, version)
+
+    monkeypatch.setattr(accesslog.AccessLines, "ok", spy)
+    direct_out = run(HeadLimitedHttpTools, CASES, access=uvicorn_access_handler(colors))
+    asgi_out = run(AsgiOnly, CASES, access=uvicorn_access_handler(colors))
+    assert direct_out[0] == asgi_out[0] and direct_out[2] == asgi_out[2]
+    # the same lines; a buffered one may follow a line the ASGI path logged in the same loop turn
+    assert sorted(direct_out[1]) == sorted(asgi_out[1])
+    assert len(direct_out[1]) == sum(n for *_, n in CASES) - 1
+    assert len(buffered) == 15  # every reply the protocol answered went through the buffer
+    assert ("\x1b[" in direct_out[1][0]) == colors
 
 
 def test_the_direct_path_answers_the_well_formed_requests(run, monkeypatch) -> None:
