@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import functools
 import logging
 import re
 import weakref
@@ -99,13 +100,19 @@ def for_logger(logger: logging.Logger, loop: asyncio.AbstractEventLoop) -> Acces
     if type(handler) is not logging.StreamHandler or handler.filters or handler.level > logging.INFO or type(formatter) is not AccessFormatter:
         return None
     style = formatter._style
-    if type(style) is not logging.PercentStyle or not set(_FIELD.findall(style._fmt)) <= _REQUEST_FIELDS:
+    if type(style) is not logging.PercentStyle or not _request_fields_only(style._fmt):
         return None
     lines = getattr(handler, "_nlp_access_lines", None)  # one per handler and loop: the same order for all its lines
     if lines is None or lines.loop is not loop or lines.logger is not logger:
         lines = AccessLines(logger, handler, loop)
         handler._nlp_access_lines = lines  # type: ignore[attr-defined]
     return lines
+
+
+@functools.lru_cache(maxsize=16)
+def _request_fields_only(fmt: str) -> bool:
+    """Whether a %-style format uses request fields only (once per format, not per connection)."""
+    return set(_FIELD.findall(fmt)) <= _REQUEST_FIELDS
 
 
 def flush_all() -> None:

@@ -9,6 +9,14 @@ tables and the numpy arrays stay shared because reading them writes nothing;
 ``gc.freeze()`` before the fork keeps the collector from writing into the headers of the
 Python objects (reference counts still dirty the pages of objects a worker touches).
 
+Each worker listens on a socket of its own, all bound to the same port with ``SO_REUSEPORT``,
+so the kernel spreads new connections over the workers by their addresses. With one shared
+socket, whichever worker woke first accepted everything pending: 29 of wrk's 32 connections
+went to one worker of two, which then carried the load alone while the other idled. A dead
+worker's socket stays open in the master, and its replacement takes it over (connections that
+arrive meanwhile wait in its backlog). Where the platform has no ``SO_REUSEPORT``, or for a
+Unix socket or an inherited descriptor, the workers share uvicorn's one socket as before.
+
 The master serves nothing itself. SIGTERM or SIGINT to it: SIGTERM to every worker
 (uvicorn's graceful shutdown: in-flight requests finish), a wait of ``grace_seconds``,
 SIGKILL for what is left, every worker reaped; then it returns. A worker that dies on its
@@ -25,9 +33,11 @@ import logging
 import os
 import signal
 import socket
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from nlp_service.analysis import Analyzer
 from nlp_service.core.config import Settings
@@ -35,6 +45,9 @@ from nlp_service.core.metrics import multiprocess_values
 from nlp_service.moderation.classifier import load as load_classifier
 from nlp_service.moderation.detect import moderate
 from nlp_service.moderation.lists import load_base_lexicon, load_replies
+
+if TYPE_CHECKING:
+    import uvicorn
 
 log = logging.getLogger("uvicorn.error")  # the server's own log, formatted like uvicorn's lines
 
@@ -72,9 +85,11 @@ class Prefork:
     max_restarts: int = 5  # per minute
     poll_seconds: float = 0.2
     children: dict[int, float] = field(default_factory=dict)  # pid → start (monotonic)
+    listening: dict[int, socket.socket] = field(default_factory=dict)  # pid → the socket it accepts on
     stopping: bool = False
     _restarts: list[float] = field(default_factory=list)
     _factory: Callable[..., object] | None = None  # the imported app_factory (run)
+    _sockets: list[socket.socket] = field(default_factory=list)  # one per worker, or one shared (run)
 
     def run(self) -> int:
         """Serve until SIGTERM/SIGINT; returns the exit status (0, or 1 after a crash loop)."""
@@ -86,21 +101,22 @@ class Prefork:
 
         self._factory = import_from_string(self.app_factory)  # imported once here, shared by the workers
         analyzer = preload(self.settings)
-        sock = uvicorn.Config(self.app_factory, host=self.host, port=self.port, **self.uvicorn_options).bind_socket()
+        self._sockets = listening_sockets(uvicorn.Config(self.app_factory, host=self.host, port=self.port, **self.uvicorn_options), self.workers)
         gc.collect()
         gc.freeze()  # everything loaded so far lives as long as the processes
         previous = {s: signal.signal(s, self._on_signal) for s in _STOP_SIGNALS}
         status = 0
         try:
-            for _ in range(self.workers):
-                self._fork(sock, analyzer)
+            for i in range(self.workers):
+                self._fork(self._sockets[i % len(self._sockets)], analyzer)
             log.info("nlp-service: master %d forked %d workers after loading", os.getpid(), self.workers)
-            status = self._supervise(sock, analyzer)
+            status = self._supervise(analyzer)
         finally:
             self._stop_all()
             for s, handler in previous.items():
                 signal.signal(s, handler)
-            sock.close()
+            for sock in self._sockets:
+                sock.close()
         return status
 
     def _on_signal(self, signum: int, _frame: object) -> None:
@@ -121,7 +137,10 @@ class Prefork:
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
         pid = os.fork()
         if pid == 0:  # the worker: never returns into the master's code (os._exit)
-            self.children = {}
+            self.children, self.listening = {}, {}
+            for other in self._sockets:  # the other workers' sockets are theirs to accept on
+                if other is not sock:
+                    other.close()
             for s in _STOP_SIGNALS:
                 signal.signal(s, signal.SIG_DFL)  # uvicorn installs its own while serving
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # one sent meanwhile ends it now
@@ -133,6 +152,7 @@ class Prefork:
             finally:
                 os._exit(status)  # not sys.exit: the master's atexit hooks (embedded Redis) are not ours
         self.children[pid] = time.monotonic()
+        self.listening[pid] = sock
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
     def _worker(self, sock: socket.socket, analyzer: Analyzer, master: int) -> int:
@@ -150,13 +170,14 @@ class Prefork:
             flush_all()  # access lines of the last loop turn: os._exit runs no atexit hook
         return 0
 
-    def _supervise(self, sock: socket.socket, analyzer: Analyzer) -> int:
+    def _supervise(self, analyzer: Analyzer) -> int:
         while not self.stopping:
             for pid in list(self.children):
                 done, status = os.waitpid(pid, os.WNOHANG)
                 if not done:
                     continue
                 del self.children[pid]
+                sock = self.listening.pop(pid)  # the replacement takes over the dead worker's socket
                 if self.stopping:
                     break
                 now = time.monotonic()
@@ -187,6 +208,36 @@ class Prefork:
                 self._signal_all(signal.SIGKILL)
                 deadline = float("inf")  # SIGKILL cannot be ignored: the next rounds reap them
             time.sleep(0.05)
+
+
+def listening_sockets(config: uvicorn.Config, workers: int) -> list[socket.socket]:
+    """One socket per worker, bound to the same address with ``SO_REUSEPORT`` (the kernel
+    balances new connections over them); uvicorn's one socket where that cannot be (one
+    worker, no ``SO_REUSEPORT``, a Unix socket or a descriptor). Logs uvicorn's line."""
+    if workers == 1 or not hasattr(socket, "SO_REUSEPORT") or config.uds is not None or config.fd is not None:
+        return [config.bind_socket()]
+    ipv6 = ":" in config.host
+    sockets: list[socket.socket] = []
+    port = config.port
+    try:
+        for _ in range(workers):
+            sock = socket.socket(socket.AF_INET6 if ipv6 else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind((config.host, port))
+            port = sock.getsockname()[1]  # port 0: the others join the port the first one got
+            sock.set_inheritable(True)
+    except OSError as exc:  # as uvicorn's bind_socket answers an address in use
+        from uvicorn.main import STARTUP_FAILURE
+
+        for sock in sockets:
+            sock.close()
+        log.error(exc)
+        sys.exit(STARTUP_FAILURE)
+    address = "%s://[%s]:%d" if ipv6 else "%s://%s:%d"
+    log.info(f"Uvicorn running on {address} (Press CTRL+C to quit)", "https" if config.is_ssl else "http", config.host, port)
+    return sockets
 
 
 def _die_with_parent() -> None:

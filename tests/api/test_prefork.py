@@ -7,8 +7,10 @@ dies replaced, and SIGTERM or SIGINT leaving no process behind (workers and Redi
 
 from __future__ import annotations
 
+import os
 import re
 import signal
+import socket
 import subprocess
 
 import httpx
@@ -77,6 +79,31 @@ def test_workers_are_forked_after_loading_and_metrics_sum_them(prefork) -> None:
     _stops_cleanly(proc, workers, redis_pid, signal.SIGTERM)
 
 
+def _port_of(url: str) -> int:
+    return int(url.rsplit(":", 1)[1].split("/")[0])
+
+
+def test_each_worker_accepts_on_a_socket_of_its_own_and_connections_spread(prefork) -> None:
+    proc, master, url, redis_pid, _log = prefork
+    port = _port_of(url)
+    workers = _workers(master)
+    listening = [[os.readlink(f"/proc/{w.pid}/fd/{c.fd}") for c in w.net_connections("tcp") if c.status == psutil.CONN_LISTEN and c.laddr.port == port] for w in workers]
+    assert all(len(inodes) == 1 for inodes in listening) and listening[0] != listening[1]  # each its own socket (SO_REUSEPORT)
+    # 32 connections held open: a shared socket let the first worker awake take nearly all;
+    # spread by the kernel's hash, all 32 on one worker has a chance of 2 ** -31
+    conns = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(32)]
+    try:
+        def held() -> list[int]:
+            return [sum(c.status == psutil.CONN_ESTABLISHED and c.laddr.port == port for c in w.net_connections("tcp")) for w in workers]
+
+        assert poll(lambda: sum(held()) == 32)
+        assert min(held()) > 0
+    finally:
+        for conn in conns:
+            conn.close()
+    _stops_cleanly(proc, workers, redis_pid, signal.SIGTERM)
+
+
 def test_a_dead_worker_is_replaced_and_sigint_stops_everything(prefork) -> None:
     proc, master, url, redis_pid, _log = prefork
     first, second = _workers(master)
@@ -85,4 +112,7 @@ def test_a_dead_worker_is_replaced_and_sigint_stops_everything(prefork) -> None:
     assert httpx.get(url + "/readyz").status_code == 200
     workers = _workers(master)
     assert second.pid in {w.pid for w in workers}
+    # the replacement took over the dead worker's socket: connections hashed to it are served
+    for _ in range(30):  # a new connection each
+        assert httpx.get(url + "/healthz", timeout=30).status_code == 200
     _stops_cleanly(proc, workers, redis_pid, signal.SIGINT)
