@@ -9,13 +9,13 @@ dry run both call :func:`compose`, so the dry run shows exactly what the bot wou
 
 from __future__ import annotations
 
-from nlp_service.replies.rules import render, template_variables
+from nlp_service.replies.rules import render, template_names
 
 
 def burst_body(template: str, values: dict[str, str], asker: str) -> tuple[str, bool]:
     """(body, names_asker): the template filled in for ``asker``, without the mention prefix;
     ``names_asker`` is True when the body itself mentions the asker (a ``{nickname}`` template)."""
-    if "nickname" in template_variables(template):
+    if "nickname" in template_names(template):
         return render(template.replace("@{nickname}", "{nickname}"), {**values, "nickname": "@" + asker}), True
     return render(template, values), False
 
