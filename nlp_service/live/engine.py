@@ -81,8 +81,8 @@ class ReplyEngine:
         now_ms = now_ms if now_ms is not None else _now_ms()
         outcomes = [Outcome(c) for c in comments]
         plan = Plan()
+        metrics.COMMENTS.inc(len(outcomes))  # once a batch: a counter's inc is ~1 µs
         for i, out in enumerate(outcomes):
-            metrics.COMMENTS.inc()
             self._screen(i, out, plan, now_ms)
         for room in set(plan.deferred) | set(plan.events):
             self.recorder.add(room, plan.deferred.get(room, []), plan.events.get(room, []))
