@@ -38,7 +38,7 @@ from zoneinfo import ZoneInfo
 import redis
 
 from nlp_service.store import actions
-from nlp_service.store.pipeline import queue
+from nlp_service.store.pipeline import queue_all
 from nlp_service.store.redis import Keys
 
 MIN_COMMENTS = 20
@@ -50,7 +50,9 @@ KEEP_SECONDS = 12 * 3600  # a show, with room to spare
 URGENT_KEEP_SECONDS = 7 * 86400  # an undecided mood_spike item: as long as the room's queue (Settings.room_keep_seconds default)
 
 
-@dataclass(frozen=True)
+# slots, not frozen: built for every comment on the reply path, and a frozen dataclass's
+# __init__ cost 1.4 µs against ~0.3 µs (timeit); nothing changes an event once built.
+@dataclass(slots=True)
 class PulseEvent:
     """What the pulse needs of one analysed comment."""
 
@@ -66,46 +68,66 @@ def queue_updates(pipe, keys: Keys, room: str, events: Iterable[PulseEvent]) -> 
     """Add one request's comments of a room to its minute counters (on ``pipe``)."""
     counts, words, examples = tally(events)
     # the argument tuples of redis-py's hincrby/expire/zadd/zincrby/lpush/ltrim, queued
-    # through store/pipeline.queue (same commands and bytes, without the per-method layers)
+    # through store/pipeline.queue_all (same commands and bytes, without the per-method layers)
+    commands: list[tuple] = []
+    add = commands.append
     for minute, c in counts.items():
         key = keys.pulse(room, minute)
         for field, value in c.items():
             if value:
-                queue(pipe, "HINCRBY", key, field, value)
-        queue(pipe, "EXPIRE", key, KEEP_SECONDS)
-        queue(pipe, "ZADD", keys.active_rooms(), b"GT", minute, room)
+                add(("HINCRBY", key, field, value))
+        add(("EXPIRE", key, KEEP_SECONDS))
+        add(("ZADD", keys.active_rooms(), b"GT", minute, room))
     if counts:
         touched = [x for m in counts for x in (m, str(m))]  # ZADD's score, member pairs
         for key in (keys.pulse_minutes(room), keys.pulse_unjudged(room)):
-            queue(pipe, "ZADD", key, *touched)
-            queue(pipe, "EXPIRE", key, KEEP_SECONDS)
+            add(("ZADD", key, *touched))
+            add(("EXPIRE", key, KEEP_SECONDS))
     for minute, w in words.items():
         key = keys.pulse_negative_words(room, minute)
         for word, value in w.items():
-            queue(pipe, "ZINCRBY", key, value, word)
-        queue(pipe, "EXPIRE", key, KEEP_SECONDS)
+            add(("ZINCRBY", key, value, word))
+        add(("EXPIRE", key, KEEP_SECONDS))
     if examples:
         key = keys.pulse_examples(room)
-        queue(pipe, "LPUSH", key, *examples)
-        queue(pipe, "LTRIM", key, 0, 49)
-        queue(pipe, "EXPIRE", key, KEEP_SECONDS)
+        add(("LPUSH", key, *examples))
+        add(("LTRIM", key, 0, 49))
+        add(("EXPIRE", key, KEEP_SECONDS))
+    queue_all(pipe, commands)
 
 
-def tally(events: Iterable[PulseEvent]) -> tuple[dict[int, Counter], dict[int, Counter], list[str]]:
-    """Per minute: the counters' increments and the negative words' counts; the examples' JSON."""
-    counts: dict[int, Counter] = {}
-    words: dict[int, Counter] = {}
+_example_json = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(x, ensure_ascii=False) without its wrapper
+
+
+def tally(events: Iterable[PulseEvent]) -> tuple[dict[int, dict[str, int]], dict[int, dict[str, int]], list[str]]:
+    """Per minute: the counters' increments and the negative words' counts; the examples' JSON.
+
+    Plain dicts filled in the order a ``Counter`` per minute was (``n``, the sentiment, the
+    intent, ``controversy``, then each new label as it first comes), so the same commands
+    follow; ``Counter``'s ``__missing__`` and ``update`` are Python calls, and this ran at
+    27 µs for a batch of 8 comments against 12 µs now (timeit; tested equal)."""
+    counts: dict[int, dict[str, int]] = {}
+    words: dict[int, dict[str, int]] = {}
     examples = []
     for e in events:
-        c = counts.setdefault(e.minute, Counter())
-        c["n"] += 1
-        c["sentiment:" + e.sentiment] += 1
-        c["intent:" + e.intent] += 1
-        c["controversy"] += e.controversial
+        minute = e.minute
+        sentiment, intent = "sentiment:" + e.sentiment, "intent:" + e.intent
+        c = counts.get(minute)
+        if c is None:
+            counts[minute] = {"n": 1, sentiment: 1, intent: 1, "controversy": int(e.controversial)}
+        else:
+            c["n"] += 1
+            c[sentiment] = c.get(sentiment, 0) + 1
+            c[intent] = c.get(intent, 0) + 1
+            c["controversy"] += e.controversial
         if e.negative_keywords:
-            words.setdefault(e.minute, Counter()).update(e.negative_keywords)
+            w = words.get(minute)
+            if w is None:
+                w = words[minute] = {}
+            for word in e.negative_keywords:
+                w[word] = w.get(word, 0) + 1
         if e.example is not None:
-            examples.append(json.dumps(e.example, ensure_ascii=False))
+            examples.append(_example_json(e.example))
     return counts, words, examples
 
 

@@ -53,6 +53,16 @@ def queue(pipe: Pipeline | ClusterPipeline, *command: object) -> None:
         pipe.execute_command(*command)
 
 
+def queue_all(pipe: Pipeline | ClusterPipeline, commands: list[tuple]) -> None:
+    """:func:`queue` of each command in turn, for commands none of which is WATCH (the
+    bookkeeping's: a pulse update is ~10–30 commands): the pipeline's kind is looked at once."""
+    if type(pipe) is Pipeline and not pipe.watching:
+        pipe.command_stack.extend([(command, {}) for command in commands])
+    else:
+        for command in commands:
+            pipe.execute_command(*command)
+
+
 def after(pipe: Pipeline, *command: object) -> None:
     """Send ``command`` at the end of ``pipe``'s round trip (in :func:`execute`), its answer
     left out of the results: bookkeeping outside the caller's slot (the ``{_global}`` room

@@ -4,6 +4,9 @@ so the same bytes go out."""
 
 from __future__ import annotations
 
+import json
+from collections import Counter
+
 import pytest
 import redis
 from hypothesis import given
@@ -14,7 +17,7 @@ from redis.client import Pipeline
 from nlp_service.moderation import pulse
 from nlp_service.moderation.pulse import KEEP_SECONDS, PulseEvent
 from nlp_service.store import roomfeed, wire
-from nlp_service.store.pipeline import queue
+from nlp_service.store.pipeline import queue, queue_all
 from nlp_service.store.redis import Keys
 from nlp_service.store.roomfeed import FeedConfig
 
@@ -29,9 +32,27 @@ def _bytes(pipe: Pipeline) -> bytes:
     return b"".join(conn.pack_commands([args for args, _ in pipe.command_stack]))
 
 
+def _tally_as_it_was(events) -> tuple[dict[int, Counter], dict[int, Counter], list[str]]:
+    """pulse.tally as it was, with a Counter per minute."""
+    counts: dict[int, Counter] = {}
+    words: dict[int, Counter] = {}
+    examples = []
+    for e in events:
+        c = counts.setdefault(e.minute, Counter())
+        c["n"] += 1
+        c["sentiment:" + e.sentiment] += 1
+        c["intent:" + e.intent] += 1
+        c["controversy"] += e.controversial
+        if e.negative_keywords:
+            words.setdefault(e.minute, Counter()).update(e.negative_keywords)
+        if e.example is not None:
+            examples.append(json.dumps(e.example, ensure_ascii=False))
+    return counts, words, examples
+
+
 def _pulse_by_methods(pipe, keys: Keys, room: str, events) -> None:
     """pulse.queue_updates as it was, through redis-py's command methods."""
-    counts, words, examples = pulse.tally(events)
+    counts, words, examples = _tally_as_it_was(events)
     for minute, c in counts.items():
         key = keys.pulse(room, minute)
         for field, value in c.items():
@@ -64,10 +85,20 @@ _EVENTS = st.lists(
         intent=st.sampled_from(["question", "complaint", "praise", "中文"]),
         controversial=st.booleans(),
         negative_keywords=st.lists(_WORD, max_size=3).map(tuple),
-        example=st.one_of(st.none(), st.fixed_dictionaries({"id": _WORD, "text": st.text(max_size=20), "ts": st.integers()})),
+        example=st.one_of(st.none(), st.fixed_dictionaries({"id": _WORD, "text": st.text(max_size=20), "ts": st.one_of(st.none(), st.integers())})),
     ),
     max_size=30,
 )
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(events=_EVENTS)
+def test_tally_counts_in_the_order_counters_did(events: list[PulseEvent]) -> None:
+    new, old = pulse.tally(events), _tally_as_it_was(events)
+    for got, expected in zip(new[:2], old[:2], strict=True):  # the same minutes, fields, values and order
+        assert [(m, list(c.items())) for m, c in got.items()] == [(m, list(c.items())) for m, c in expected.items()]
+        assert all(type(v) is int for c in got.values() for v in c.values())
+    assert new[2] == old[2]
 
 
 @hsettings(max_examples=300, deadline=None)
@@ -125,3 +156,17 @@ def test_queue_runs_at_once_while_watching_as_execute_command_does(rclient: redi
     queue(plain, "SADD", "s", "a")
     assert plain.command_stack == [(("SADD", "s", "a"), {})]
     assert plain.execute() == [1]
+
+
+def test_queue_all_is_queue_of_each_command(rclient: redis.Redis) -> None:
+    commands = [("SADD", "s", "a"), ("HINCRBY", "h", "f", 2), ("EXPIRE", "h", 60)]
+    one_by_one, at_once = _pipe(), _pipe()
+    for command in commands:
+        queue(one_by_one, *command)
+    queue_all(at_once, commands)
+    assert at_once.command_stack == one_by_one.command_stack
+    watching = rclient.pipeline(transaction=True)
+    watching.watch("w")
+    queue_all(watching, [("SET", "w", "1"), ("SET", "v", "2")])  # WATCH mode: immediate, as queue runs them
+    assert watching.command_stack == [] and rclient.mget("w", "v") == ["1", "2"]
+    watching.reset()
