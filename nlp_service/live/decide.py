@@ -72,8 +72,25 @@ def usable_variants(rule: Rule, variables: dict[str, str]) -> tuple[list[int], s
     return usable, missing
 
 
-def select(result: MatchResult, sentiment: str, variables: dict[str, str], ts_ms: int) -> Selection:
-    """The first candidate (by priority) whose sentiment, schedule and variables allow it."""
+Usable = dict[str, tuple[tuple[int, ...], tuple[str, ...]]]  # rule id → (usable variants, missing names, sorted)
+
+
+def usable_of(rule: Rule, variables: dict[str, str], known: Usable | None) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    """:func:`usable_variants` as :func:`select` reads it, kept in ``known`` (one dict per
+    ``variables``: a room snapshot's, whose rules have distinct ids) when given: a rule's
+    templates were parsed and set against the variables for every comment it matched."""
+    hit = known.get(rule.id) if known is not None else None
+    if hit is None:
+        variants, missing = usable_variants(rule, variables)
+        hit = (tuple(variants), tuple(sorted(missing)))
+        if known is not None:
+            known[rule.id] = hit
+    return hit
+
+
+def select(result: MatchResult, sentiment: str, variables: dict[str, str], ts_ms: int, usable: Usable | None = None) -> Selection:
+    """The first candidate (by priority) whose sentiment, schedule and variables allow it
+    (``usable``: what :func:`usable_of` keeps for these ``variables``)."""
     skipped: list[Skip] = []
     for cand in result.candidates:
         rule = cand.rule
@@ -83,9 +100,9 @@ def select(result: MatchResult, sentiment: str, variables: dict[str, str], ts_ms
         if rule.schedule is not None and not rule.schedule.active(ts_ms):
             skipped.append(Skip(rule.id, SCHEDULE))
             continue
-        variants, missing = usable_variants(rule, variables)
+        variants, missing = usable_of(rule, variables, usable)
         if not variants:
-            skipped.append(Skip(rule.id, MISSING_VARIABLE, missing=tuple(sorted(missing))))
+            skipped.append(Skip(rule.id, MISSING_VARIABLE, missing=missing))
             continue
-        return Selection(result, cand, tuple(variants), tuple(skipped))
+        return Selection(result, cand, variants, tuple(skipped))
     return Selection(result, None, (), tuple(skipped))

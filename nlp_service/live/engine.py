@@ -187,7 +187,7 @@ class ReplyEngine:
         if result.regex_skipped:
             metrics.REGEX_SKIPPED.inc(result.regex_skipped)
         ts = comment.ts if comment.ts is not None else now_ms
-        return select(result, analysis.sentiment.label, snap.variables, ts)
+        return select(result, analysis.sentiment.label, snap.variables, ts, snap.usable)
 
     def _decide(self, i: int, out: Outcome, snap: RoomSnapshot, digest: str, now_ms: int, budget: RegexBudget) -> Matched | None:
         """The rule this comment asks the limits for, or None (and the reason) when none fits."""

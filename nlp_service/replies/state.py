@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis
 
@@ -45,6 +45,9 @@ class RoomSnapshot:
     settings: RoomSettings
     lexicon: Lexicon
     banned: dict[str, int]  # user → ban expiry, epoch ms
+    # rule id → its usable variants with these variables (live/decide.usable_of), filled as
+    # rules match: a snapshot's rules and variables never change
+    usable: dict = field(default_factory=dict, compare=False, repr=False)
 
     def is_banned(self, user: str, now_ms: int) -> bool:
         until = self.banned.get(user)
