@@ -33,7 +33,7 @@ class FloodMemory:
         now = self._clock()
         with self._lock:  # one lock for both: this runs for every comment
             repeat = (self._seen.get(key) or 0.0) > now
-            self._seen.put(key, now + self.window_seconds)
+            self._seen.put(key, now + self.window_seconds, _ENTRY_BYTES)  # the cost of_entries gives, without its call
             flooder = (self._flooders.get(key) or 0.0) > now
         return repeat, flooder
 
