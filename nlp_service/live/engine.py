@@ -156,9 +156,9 @@ class ReplyEngine:
         mod = moderate_memo(out.analysis, snap.lexicon, self.standard_answers, self.moderation_model)
         out.moderation = mod.to_dict()
         entry = QueueEntry(c.id, c.user, queue_record(c, out.analysis.normalized.text, mod.flagged), mod.to_dict(full=True) if mod.flagged else None)
-        plan.digests[i] = entry.digest
+        plan.digests[i] = digest = entry.digest
         plan.event(c.room, pulse_event(c, out.analysis, mod.categories, now_ms))
-        repeat, flooder = self.flood.check(c.room, c.user, entry.digest)
+        repeat, flooder = self.flood.check(c.room, c.user, digest)
         if flooder:  # known flooder: block now
             out.moderation, out.reason = flood_moderation(mod.categories), MODERATION
             plan.defer(c.room, entry)
@@ -169,7 +169,7 @@ class ReplyEngine:
         elif c.user == (snap.settings.bot_user or c.sender):  # the bot's own message is never a question
             out.reason = OWN_BOT
         else:
-            matched = self._decide(i, out, snap, entry.digest, now_ms, plan.regex_budget(c.room, self.settings.regex_room_batch_seconds))
+            matched = self._decide(i, out, snap, digest, now_ms, plan.regex_budget(c.room, self.settings.regex_room_batch_seconds))
         # flagged (queue it durably), a repeat (count it now) or matched (it goes to Redis anyway)
         if mod.flagged or repeat or matched is not None:
             plan.observe(c.room, i, entry)

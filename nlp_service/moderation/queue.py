@@ -77,10 +77,13 @@ class ModerationQueue(QueuePull, QueueDecide, QueueUpkeep):
         k = self.keys
         keys = [k.mod_stream(room), k.mod_members(room)]  # every key of the script in the room's slot (Redis Cluster)
         args: list[object] = [now_ms, cfg.keep, cfg.flood_ms, cfg.flood_max, cfg.dedupe_s, len(entries), self.recent_ms, self.room_keep_s * 1000, cfg.group_ms, cfg.group_max]
+        recent, flood, seen, group = k.recent, k.flood, k.mod_seen, k.mod_group  # looked up once a batch, not per comment
         for e in entries:
-            keys += [k.recent(room, e.user), k.flood(room, e.user, e.digest), k.mod_seen(room, e.comment_id), k.mod_group(room, e.group)]
+            record = e.record
+            digest = record.get("digest", "")  # e.digest and e.group, without their property calls
+            keys += [recent(room, e.user), flood(room, e.user, digest), seen(room, e.comment_id), group(room, record.get("group") or digest)]
             # bytes: redis-py sends them as they are; the group window runs on the comment's time
-            args += [to_json(e.record), to_json(e.payload) if e.payload else "", "1" if e.observe else "0", _at(e.record, now_ms)]
+            args += [to_json(record), to_json(e.payload) if e.payload else "", "1" if e.observe else "0", _at(record, now_ms)]
         run_script(pipe, self.observe_script, keys, args)
         # the moderators' room list is shared state ({_global} slot): sent with the same round
         # trip, after the script, outside it (a cluster refuses a script that spans slots)

@@ -113,13 +113,14 @@ class Limiter:
         k = self.keys
         keys = [k.room_budget(room), k.banned(room), k.counters(room), k.waiting(room), k.reply_log(room), k.actions(room), k.burst_bodies(room)]
         args: list[object] = [now_ms, cfg.budget_ms, cfg.max_mentions, cfg.idempotency_ms, len(items), cfg.flood_max, LOG_MAXLEN, MAX_ACTIONS, self.room_keep_ms]
+        idempotency, user_cooldown, rule_cooldown, rotation, flood = k.idempotency, k.user_cooldown, k.rule_cooldown, k.rotation, k.flood
         for it in items:
             keys += [
-                k.idempotency(room, it.comment_id),
-                k.user_cooldown(room, it.rule_id, it.user),
-                k.rule_cooldown(room, it.rule_id),
-                k.rotation(room, it.rule_id),
-                k.flood(room, it.user, it.text_digest),
+                idempotency(room, it.comment_id),
+                user_cooldown(room, it.rule_id, it.user),
+                rule_cooldown(room, it.rule_id),
+                rotation(room, it.rule_id),
+                flood(room, it.user, it.text_digest),
             ]
             args += [it.user, it.nickname, it.rule_id, it.user_cooldown_ms, it.window_ms, it.n_variants, it.random_pick, it.comment_id, it.burst_body, int(it.burst_names_asker)]
         return run_script(client, self._script, keys, args)
