@@ -13,7 +13,7 @@ other rooms (each with its own budget) are matched as usual.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 import ahocorasick
@@ -51,6 +51,7 @@ class MatchResult:
 
 
 REGEX_BUDGET = "regex_budget"  # the reason a regex was not run
+_NO_HITS: dict = {}  # a rule's keyword hits when it has none (only read)
 
 
 class RegexBudget:
@@ -111,6 +112,11 @@ class CompiledRules:
         for i, rule in enumerate(self.rules):
             for label in rule.match.intents:
                 self._by_intent.setdefault(label, []).append(i)
+        # what _to_check gives a comment without keyword hits (about half of them), per intent
+        # the rules list, sorted once here instead of a set built and sorted per comment
+        self._without_hits: dict[str | None, list[int]] = {None: sorted(set(self._unkeyed))}
+        for label, rules in self._by_intent.items():
+            self._without_hits[label] = sorted(set(self._unkeyed).union(rules))
 
     def match(self, text: str, intent: str | None = None, confidence: float = 0.0, budget: RegexBudget | None = None) -> MatchResult:
         """Rules whose conditions hold for the matching form ``text`` and the comment's intent;
@@ -121,14 +127,14 @@ class CompiledRules:
                 span = (end - len(term) + 1, end + 1, term)
                 for i, kind in targets:
                     hits.setdefault(i, {}).setdefault(kind, []).append(span)
-        exact = set(self._exact.get(text, ()))
+        exact = self._exact.get(text, ())  # the few rules whose exact text this is (read with `in`)
         candidates: list[Candidate] = []
         rejected: list[Rejected] = []
         timeouts = skipped = 0
         for i in self._to_check(hits, intent, confidence):
             rule = self.rules[i]
             m = rule.match
-            found = hits.get(i, {})
+            found = hits.get(i, _NO_HITS)
             if found or not (m.any or m.all):
                 spans, stopped = self._keyword_path(i, m, found, text, exact, intent, confidence, budget)
             else:  # needs a keyword hit and has none (the common case): skip the call
@@ -154,13 +160,13 @@ class CompiledRules:
         ``intent``, in priority order; every other rule would be skipped by :meth:`match`."""
         if intent is not None and confidence >= UNLISTED_INTENT:  # not a probability: every rule's intent fires
             return range(len(self.rules))
-        todo = set(hits).union(self._unkeyed)
-        if intent is not None:
-            todo.update(self._by_intent.get(intent, ()))
-        return sorted(todo)
+        base = self._without_hits.get(intent)
+        if base is None:  # an intent no rule lists: the unkeyed rules alone
+            base = self._without_hits[None]
+        return sorted(set(hits).union(base)) if hits else base
 
     def _keyword_path(
-        self, i: int, m, found: dict, text: str, exact: set[int], intent: str | None, confidence: float, budget: RegexBudget | None
+        self, i: int, m, found: dict, text: str, exact: Collection[int], intent: str | None, confidence: float, budget: RegexBudget | None
     ) -> tuple[list | None, str | None]:
         """(spans, why the regex was stopped or None): spans when the keyword conditions
         (ANDed, with the optional ``intent``) all hold, None when they fail or the rule has none."""

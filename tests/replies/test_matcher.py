@@ -1,4 +1,7 @@
 import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from nlp_service.replies.matcher import CompiledRules, effective_rules
 from nlp_service.replies.rules import Rule
@@ -152,3 +155,41 @@ def test_skipping_rules_without_a_chance_changes_no_result() -> None:
         norm = normalize(text).text
         for intent, conf in [(None, 0.0), *((i, c) for i in INTENTS for c in (0.2, 0.95)), ("ask_price", 2.5)]:
             assert _summary(fast.match(norm, intent, conf)) == _summary(slow.match(norm, intent, conf)), (text, intent, conf)
+
+
+def _to_check_as_it_was(compiled: CompiledRules, hits, intent, confidence):
+    """_to_check before the rules without keyword hits were listed once per intent."""
+    from nlp_service.replies.matcher import UNLISTED_INTENT
+
+    if intent is not None and confidence >= UNLISTED_INTENT:
+        return list(range(len(compiled.rules)))
+    todo = set(hits).union(compiled._unkeyed)
+    if intent is not None:
+        todo.update(compiled._by_intent.get(intent, ()))
+    return sorted(todo)
+
+
+_INTENT_LABELS = ["ask_price", "ask_link", "complaint"]
+_MATCH = st.fixed_dictionaries(
+    {},
+    optional={
+        "any": st.lists(st.sampled_from(["福袋", "链接", "尺码"]), min_size=1, max_size=2, unique=True),
+        "all": st.lists(st.sampled_from(["偏大", "偏小"]), min_size=1, max_size=2, unique=True),
+        "intents": st.dictionaries(st.sampled_from(_INTENT_LABELS), st.floats(0.01, 1), min_size=1, max_size=2),
+        "exact": st.lists(st.sampled_from(["111", "好"]), min_size=1, max_size=1),
+    },
+).filter(bool)
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(
+    matches=st.lists(_MATCH, min_size=1, max_size=6),
+    hits=st.sets(st.integers(0, 5)),
+    intent=st.one_of(st.none(), st.sampled_from([*_INTENT_LABELS, "unlisted"])),
+    confidence=st.one_of(st.floats(0, 1), st.just(2.5)),
+)
+def test_rules_to_check_as_they_were(matches, hits, intent, confidence) -> None:
+    compiled = CompiledRules([R(f"r{i}", m, priority=i) for i, m in enumerate(matches)])
+    hits = {i: {0: []} for i in hits if i < len(matches)}
+    for _ in range(2):  # the listed rules are never changed by a match
+        assert list(compiled._to_check(hits, intent, confidence)) == _to_check_as_it_was(compiled, hits, intent, confidence)
