@@ -12,6 +12,7 @@ other rooms (each with its own budget) are matched as usual.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 import ahocorasick
 import regex
 
+from nlp_service.core.memo import BoundedMemo
 from nlp_service.replies.rules import Rule
 
 ANY, ALL, NONE = 0, 1, 2
@@ -81,6 +83,15 @@ class BudgetSpent(Exception):
     """The room's regex budget for this batch is spent: the regex was not run."""
 
 
+# A room repeats itself, and without regexes a match depends on the text, its intent and
+# confidence alone (all fixed per text): each result is kept, for any room, by its rules'
+# token, so a repeated comment costs a lookup instead of the automaton walk and the
+# candidates (~6 µs). Bounded for the whole process (results are a few hundred bytes); the
+# results are shared, and nothing changes a MatchResult or a Candidate once built.
+_MATCHES: BoundedMemo[tuple, MatchResult] = BoundedMemo(20_000, 8 << 20, lambda key: 500 + 4 * len(key[1]))
+_tokens = itertools.count()
+
+
 class CompiledRules:
     """A room's effective rules (room rules override global rules with the same id), compiled."""
 
@@ -104,6 +115,8 @@ class CompiledRules:
             for text in rule.match.exact:
                 self._exact.setdefault(text, []).append(i)
         self._regexes = {i: regex.compile(r.match.regex) for i, r in enumerate(self.rules) if r.match.regex}
+        # regexes run within the batch's budget and time out: their results are not kept
+        self._token = None if self._regexes else next(_tokens)
         # Rules a comment without a keyword hit can still satisfy: those without any/all
         # keywords, and those its intent may fire. The rest are skipped (scanning every rule
         # per comment was the engine's largest Python cost after the Redis round trip).
@@ -120,7 +133,17 @@ class CompiledRules:
 
     def match(self, text: str, intent: str | None = None, confidence: float = 0.0, budget: RegexBudget | None = None) -> MatchResult:
         """Rules whose conditions hold for the matching form ``text`` and the comment's intent;
-        regexes within ``budget`` (the room's for the batch; None: only the per-match bound)."""
+        regexes within ``budget`` (the room's for the batch; None: only the per-match bound).
+        Without regexes, the result is remembered (see ``_MATCHES``)."""
+        if self._token is None:
+            return self._match(text, intent, confidence, budget)
+        key = (self._token, text, intent, confidence)
+        result = _MATCHES.get(key)
+        if result is None:
+            result = _MATCHES.put(key, self._match(text, intent, confidence, budget))
+        return result
+
+    def _match(self, text: str, intent: str | None, confidence: float, budget: RegexBudget | None) -> MatchResult:
         hits: dict[int, dict[int, list[tuple[int, int, str]]]] = {}
         if self._has_terms:
             for end, (term, targets) in self._automaton.iter(text):

@@ -193,3 +193,23 @@ def test_rules_to_check_as_they_were(matches, hits, intent, confidence) -> None:
     hits = {i: {0: []} for i in hits if i < len(matches)}
     for _ in range(2):  # the listed rules are never changed by a match
         assert list(compiled._to_check(hits, intent, confidence)) == _to_check_as_it_was(compiled, hits, intent, confidence)
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(
+    matches=st.lists(_MATCH, min_size=1, max_size=6),
+    texts=st.lists(st.lists(st.sampled_from(["福袋", "链接", "尺码", "偏大", "偏小", "111", "好", "的"]), max_size=4).map("".join), min_size=1, max_size=6),
+    intent=st.one_of(st.none(), st.sampled_from([*_INTENT_LABELS, "unlisted"])),
+    confidence=st.one_of(st.floats(0, 1), st.just(2.5)),
+)
+def test_a_kept_match_is_the_match(matches, texts, intent, confidence) -> None:
+    compiled = CompiledRules([R(f"r{i}", m, priority=i) for i, m in enumerate(matches)])
+    for text in texts * 2:  # each text matched, then answered from the memo
+        kept = compiled.match(text, intent, confidence)
+        assert _summary(kept) == _summary(compiled._match(text, intent, confidence, None))
+        assert compiled.match(text, intent, confidence) is kept
+
+
+def test_rules_with_a_regex_are_matched_every_time() -> None:
+    compiled = CompiledRules([R("link", {"regex": "(几|多少)号?链接"})])
+    assert compiled.match("几号链接") is not compiled.match("几号链接")
