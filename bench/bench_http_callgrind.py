@@ -43,8 +43,11 @@ def count(app: str, port: int, permille: int, seconds: int, env: dict, tmp: Path
     cmd = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}.%p", sys.executable, *served]
     proc = start(cmd, port, env, tmp / "servers.log", timeout=900)
     try:
-        httpx.put(f"http://127.0.0.1:{port}/v1/rooms/bench-room/variables", headers={"Authorization": f"Bearer {ADMIN}"},
-                  content=VARIABLES.encode(), timeout=60)
+        # a JSON body needs its content type: without it the PUT got a 422 and the rules that
+        # name a variable were refused as missing_variable (before 2026-12-06 afternoon)
+        if app == "reply":
+            httpx.put(f"http://127.0.0.1:{port}/v1/rooms/bench-room/variables", headers={"Authorization": f"Bearer {ADMIN}", "Content-Type": "application/json"},
+                      content=VARIABLES.encode(), timeout=60).raise_for_status()
         mix = {**env, "BENCH_NEW_PERMILLE": str(permille)}
         url = f"http://127.0.0.1:{port}/v1/reply"
         # the measured run's users, ids and new texts are not the warm-up's (wrk_comments.lua):
