@@ -1063,12 +1063,23 @@ static PyObject *get_or_call(PyObject *table, PyObject *key, PyObject *fn) {
     return PyObject_CallOneArg(fn, key);
 }
 
+/* The one-character str of each BMP code point, made once and kept (as code_point_key's
+ * ints): the plans dict is keyed by characters, and a fresh str per character cost an
+ * allocation, a SipHash of it and a free (~300 instructions); a kept one has its hash cached. */
+static PyObject *bmp_chars[0x10000];
+
+static PyObject *char_key(Py_UCS4 cp) {
+    if (cp >= 0x10000) return PyUnicode_FromOrdinal((int)cp);
+    if (bmp_chars[cp] == NULL && (bmp_chars[cp] = PyUnicode_FromOrdinal((int)cp)) == NULL) return NULL;
+    return Py_NewRef(bmp_chars[cp]);
+}
+
 static int plan_chars(PyObject *text, PyObject *plans, PyObject *plan_fn, CharBuf *buf, PyObject *emojis) {
     Py_ssize_t len = PyUnicode_GET_LENGTH(text);
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     for (Py_ssize_t i = 0; i < len; i++) {
-        PyObject *ch = PyUnicode_FromOrdinal(PyUnicode_READ(kind, data, i));
+        PyObject *ch = char_key(PyUnicode_READ(kind, data, i));
         if (ch == NULL) return -1;
         PyObject *plan = get_or_call(plans, ch, plan_fn);
         Py_DECREF(ch);
