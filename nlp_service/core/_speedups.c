@@ -1633,13 +1633,40 @@ type_error:
 }
 
 /* Python's round(x, 4): the same correctly rounded decimal digits (dtoa mode 3, as
- * float.__round__ uses) read back as a double. */
+ * float.__round__ uses) read back as a double. Away from a tie the digits are those of
+ * rint(x·10⁴) (the product is within 2⁻⁵³·|x·10⁴| of the exact one, far less than its
+ * distance to a tie), and reading d/10⁴ back is one correctly rounded division of two
+ * exact doubles, as strtod of "d/10⁴" is correctly rounded: the same double, without
+ * formatting and parsing a string (~1K instructions, twice a comment). Near a tie, or
+ * for large x, the string path decides (round4_py; tests/core/test_speedups.py). */
+static int round4_py(double x, double *out);
+
 static int round4(double x, double *out) {
+    double y = x * 10000.0;
+    if (fabs(y) < 1e9) {
+        double d = rint(y);
+        if (fabs(fabs(y - d) - 0.5) > 1e-6) {
+            *out = d / 10000.0;
+            return 0;
+        }
+    }
+    return round4_py(x, out);
+}
+
+static int round4_py(double x, double *out) {
     char *s = PyOS_double_to_string(x, 'f', 4, 0, NULL);
     if (s == NULL) return -1;
     *out = PyOS_string_to_double(s, NULL, NULL);
     PyMem_Free(s);
     return (*out == -1.0 && PyErr_Occurred()) ? -1 : 0;
+}
+
+/* round4(x) -> round(x, 4) as decide computes it (for the tests) */
+static PyObject *round4_of(PyObject *mod, PyObject *arg) {
+    (void)mod;
+    double x = PyFloat_AsDouble(arg), r;
+    if ((x == -1.0 && PyErr_Occurred()) || round4(x, &r) < 0) return NULL;
+    return PyFloat_FromDouble(r);
 }
 
 /* A NamedTuple of two fields built as its __new__ does (tuple.__new__(cls, (a, b))), with
@@ -1851,6 +1878,7 @@ static PyMethodDef module_methods[] = {
     {"new_slotted", (PyCFunction)(void (*)(void))new_slotted, METH_FASTCALL, "new_slotted(cls, offsets, *values): an instance of cls with the values in those slots, no __init__"},
     {"clean_comment", (PyCFunction)(void (*)(void))clean_comment, METH_FASTCALL, "clean_comment(original, text, layout): whether moderate surely ends clean (see the C comment)"},
     {"translate_memo", (PyCFunction)(void (*)(void))translate_memo, METH_FASTCALL, "translate_memo(text, table, missing): text.translate(table), missing(cp) filling the table; None unless every value is one character"},
+    {"round4", round4_of, METH_O, "round4(x): round(x, 4), as decide computes it (for the tests)"},
     {"decide", (PyCFunction)(void (*)(void))decide, METH_FASTCALL, "decide(subjectivity, polarity, intent, layout): (Sentiment, Intent) of the fused probabilities (see the C comment)"},
     {"rank_keywords", rank_keywords, METH_VARARGS, "rank_keywords(tokens, top_k, weights, stopwords, idf, median, limit): comment_keywords of tokens, or None past 64 candidates"},
     {"pack_commands", pack_commands, METH_VARARGS, "pack_commands(commands): the RESP bytes of a list of argument tuples (str, bytes, int, float)"},
