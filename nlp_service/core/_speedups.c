@@ -949,6 +949,28 @@ done:
     return result;
 }
 
+/* The moderation classifier's matrix checked (float64, 1 + len(biases) columns, one threshold
+ * per bias) and its column sums zeroed: in ``small`` (64 doubles) when they fit, else
+ * allocated (PyMem_Free it when *sum != small); -1 with an exception set. */
+static int logit_sums(const Py_buffer *view, PyObject *biases, PyObject *thresholds, const char *who, double *small, double **sum) {
+    Py_ssize_t width = PyTuple_GET_SIZE(biases), n_cols = view->ndim == 2 ? view->shape[1] : 0;
+    *sum = small;
+    if (view->ndim != 2 || view->format == NULL || strcmp(view->format, "d") != 0 || n_cols != width + 1 || PyTuple_GET_SIZE(thresholds) != width) {
+        PyErr_Format(PyExc_TypeError, "%s needs a float64 matrix of 1 + len(biases) columns and one threshold per bias", who);
+        return -1;
+    }
+    if (n_cols > 64) {
+        if ((*sum = PyMem_Calloc(n_cols, sizeof(double))) == NULL) {
+            *sum = small;
+            PyErr_NoMemory();
+            return -1;
+        }
+    } else {
+        memset(small, 0, 64 * sizeof(double));
+    }
+    return 0;
+}
+
 /* flagged_logits(matrix, rows, biases, logit_thresholds) -> [(k, z)] for the columns k whose
  * z = Σ row[1 + k] / √(Σ row[0]) + biases[k] (biases[k] alone without rows) reaches its
  * threshold: the moderation classifier's flags() on a clean comment returns an empty list
@@ -964,15 +986,7 @@ static PyObject *flagged_logits(PyObject *mod, PyObject *args) {
     double *sum = small;
     Py_ssize_t n_rows = view.ndim == 2 ? view.shape[0] : 0, n_cols = view.ndim == 2 ? view.shape[1] : 0;
     Py_ssize_t width = PyTuple_GET_SIZE(biases);
-    if (view.ndim != 2 || view.format == NULL || strcmp(view.format, "d") != 0 || n_cols != width + 1 || PyTuple_GET_SIZE(thresholds) != width) {
-        PyErr_SetString(PyExc_TypeError, "flagged_logits needs a float64 matrix of 1 + len(biases) columns and one threshold per bias");
-        goto done;
-    }
-    if (n_cols > 64 && (sum = PyMem_Calloc(n_cols, sizeof(double))) == NULL) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    if (sum == small) memset(small, 0, sizeof small);
+    if (logit_sums(&view, biases, thresholds, "flagged_logits", small, &sum) < 0) goto done;
     const double *data = (const double *)view.buf;
     Py_ssize_t count = PyList_GET_SIZE(rows);
     for (Py_ssize_t q = 0; q < count; q++) {
@@ -1333,15 +1347,7 @@ static int classifier_quiet(const StrTable *vocab, PyObject *matrix, PyObject *b
     Py_ssize_t n_seen = 0, cap = 256;
     Py_ssize_t n_rows = view.ndim == 2 ? view.shape[0] : 0, n_cols = view.ndim == 2 ? view.shape[1] : 0;
     Py_ssize_t width = PyTuple_GET_SIZE(biases);
-    if (view.ndim != 2 || view.format == NULL || strcmp(view.format, "d") != 0 || n_cols != width + 1 || PyTuple_GET_SIZE(thresholds) != width) {
-        PyErr_SetString(PyExc_TypeError, "clean_comment needs a float64 matrix of 1 + len(biases) columns and one threshold per bias");
-        goto done;
-    }
-    if (n_cols > 64 && (sum = PyMem_Calloc(n_cols, sizeof(double))) == NULL) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    if (sum == small) memset(small, 0, sizeof small);
+    if (logit_sums(&view, biases, thresholds, "clean_comment", small, &sum) < 0) goto done;
     const double *data = (const double *)view.buf;
     /* the rows in gram_rows' order (first hit first, each once), summed in that order as
      * flagged_logits sums them: the same floats, so the same verdict at a threshold */
