@@ -1257,12 +1257,11 @@ done:
 }
 
 /* ---- a clean comment's moderation in one call (moderation/clean.py) ---------------------
- * clean_comment(original, text, layout) -> int: 0 when detect.moderate surely ends in its
- * clean answer: no contact pattern can match (find_patterns' gates, on the original text),
- * the lexicon's exact and homophone walks find nothing and there is no Latin word (the
- * matching form ``text``), the classifier flags nothing and no group of people is named.
- * Otherwise the UNSURE_* bits of the questions it cannot answer so: the caller asks those
- * in Python (find_patterns, Lexicon.find), or runs moderate's general path (UNSURE_MODEL).
+ * clean_comment(original, text, layout) -> bool: True when detect.moderate surely ends in
+ * its clean answer: no contact pattern can match (find_patterns' gates, on the original
+ * text), the lexicon's exact and homophone walks find nothing and there is no Latin word
+ * (the matching form ``text``), the classifier flags nothing and no group of people is
+ * named. False means "not sure": the caller runs moderate's general path, which decides.
  * layout: (gate_bits, gate_missing, address_pairs, sound_codes, sound_missing, terms,
  * sounds, groups, vocabulary, matrix, biases, thresholds); the StrTables may be None (no
  * such list), and vocabulary is None without a classifier (matrix: a memoryview). The
@@ -1271,7 +1270,6 @@ done:
  * character): gate_bits holds GATE_* | GATE_KNOWN, worked out from the very regexes
  * find_patterns uses, so both read the same character classes; sound_codes holds
  * readings.sounds' character as a native uint16 (0: not known yet). */
-enum { UNSURE_PATTERNS = 1, UNSURE_LEXICON = 2, UNSURE_MODEL = 4 }; /* clean.py's, the same values */
 enum { GATE_DIGITISH = 1, GATE_LATIN = 2, GATE_ADDRESS = 4, GATE_ANY = 8, GATE_SOME_FOLDED = 16, GATE_DIGIT_FOLDED = 32, GATE_KNOWN = 128 };
 
 /* The value of code point cp in a lazy per-character bytearray (see above), or missing(cp);
@@ -1407,16 +1405,6 @@ static const StrTable *table_or_null(PyObject *o, int *bad) {
     return (const StrTable *)o;
 }
 
-/* the sounds of s[0..n) (readings.sounds) into heard; -1 on error */
-static int sounds_of(PyObject *codes, PyObject *missing, const Py_UCS4 *s, Py_ssize_t n, Py_UCS4 *heard) {
-    for (Py_ssize_t i = 0; i < n; i++) {
-        long code = lazy_value(codes, 2, missing, s[i]);
-        if (code < 0) return -1;
-        heard[i] = (Py_UCS4)code;
-    }
-    return 0;
-}
-
 static PyObject *clean_comment(PyObject *mod, PyObject *const *args, Py_ssize_t nargs) {
     (void)mod;
     if (nargs != 3 || !PyUnicode_Check(args[0]) || !PyUnicode_Check(args[1]) || !PyTuple_Check(args[2]) || PyTuple_GET_SIZE(args[2]) != 12) {
@@ -1434,49 +1422,52 @@ static PyObject *clean_comment(PyObject *mod, PyObject *const *args, Py_ssize_t 
     }
     if (PyUnicode_READY(original) < 0 || PyUnicode_READY(text) < 0) return NULL;
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    Py_UCS4 small[256], heard_small[256];
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c >= 'a' && c <= 'z') Py_RETURN_FALSE; /* a Latin word: the pinyin and mixed walks decide */
+    }
+    int gated = patterns_gated(original, l[0], l[1], l[2]);
+    if (gated <= 0) return gated < 0 ? NULL : Py_NewRef(Py_False);
+    Py_UCS4 small[256];
     Py_UCS4 *s = n <= 256 ? small : PyMem_New(Py_UCS4, n);
-    Py_UCS4 *heard = n <= 256 ? heard_small : PyMem_New(Py_UCS4, n);
-    long unsure = 0;
-    int error = 1;
-    if (s == NULL || heard == NULL) {
-        PyErr_NoMemory();
-        goto done;
-    }
+    if (s == NULL) return PyErr_NoMemory();
+    int clean = 0;
     if (!PyUnicode_AsUCS4(text, s, n, 0)) goto done;
-    /* the model's questions first: unsure there, the general path runs whatever the rest says */
-    if ((groups && any_span(groups, s, n))) {
-        unsure = UNSURE_MODEL;
-        error = 0;
+    if ((terms && any_span(terms, s, n)) || (groups && any_span(groups, s, n))) {
+        clean = 0;
         goto done;
     }
-    if (vocab) {
-        Py_UCS4 *copy = heard; /* classifier_quiet drops the spaces of its buffer in place */
-        memcpy(copy, s, (size_t)n * sizeof(Py_UCS4));
-        int quiet = classifier_quiet(vocab, l[9], l[10], l[11], copy, n);
-        if (quiet < 0) goto done;
-        if (!quiet) {
-            unsure = UNSURE_MODEL;
-            error = 0;
+    if (sounds) { /* readings.sounds(text): one character per reading, through the lazy table */
+        Py_UCS4 heard_small[256];
+        Py_UCS4 *heard = n <= 256 ? heard_small : PyMem_New(Py_UCS4, n);
+        if (heard == NULL) {
+            PyErr_NoMemory();
+            clean = -1;
+            goto done;
+        }
+        int found = 0;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            long code = lazy_value(l[3], 2, l[4], s[i]);
+            if (code < 0) {
+                found = -1;
+                break;
+            }
+            heard[i] = (Py_UCS4)code;
+        }
+        if (found == 0) found = any_span(sounds, heard, n);
+        if (heard != heard_small) PyMem_Free(heard);
+        if (found) {
+            clean = found < 0 ? -1 : 0;
             goto done;
         }
     }
-    int gated = patterns_gated(original, l[0], l[1], l[2]);
-    if (gated < 0) goto done;
-    if (!gated) unsure |= UNSURE_PATTERNS;
-    int latin = 0;
-    for (Py_ssize_t i = 0; i < n && !latin; i++) latin = s[i] >= 'a' && s[i] <= 'z'; /* a Latin word: the pinyin and mixed walks decide */
-    if (latin || (terms && any_span(terms, s, n))) {
-        unsure |= UNSURE_LEXICON;
-    } else if (sounds) {
-        if (sounds_of(l[3], l[4], s, n, heard) < 0) goto done;
-        if (any_span(sounds, heard, n)) unsure |= UNSURE_LEXICON;
-    }
-    error = 0;
+    clean = vocab ? classifier_quiet(vocab, l[9], l[10], l[11], s, n) : 1; /* last: it drops the spaces of s */
 done:
     if (s != small) PyMem_Free(s);
-    if (heard != heard_small) PyMem_Free(heard);
-    return error ? NULL : PyLong_FromLong(unsure);
+    if (clean < 0 || PyErr_Occurred()) return NULL;
+    return PyBool_FromLong(clean);
 }
 
 /* ---- building frozen slotted dataclasses (core/slots.py) --------------------------------
@@ -1891,7 +1882,7 @@ done:
 static PyMethodDef module_methods[] = {
     {"slot_offsets", slot_offsets, METH_VARARGS, "slot_offsets(cls, names): where each named slot of cls lives, for new_slotted"},
     {"new_slotted", (PyCFunction)(void (*)(void))new_slotted, METH_FASTCALL, "new_slotted(cls, offsets, *values): an instance of cls with the values in those slots, no __init__"},
-    {"clean_comment", (PyCFunction)(void (*)(void))clean_comment, METH_FASTCALL, "clean_comment(original, text, layout): 0 when moderate surely ends clean, else the UNSURE_* bits (see the C comment)"},
+    {"clean_comment", (PyCFunction)(void (*)(void))clean_comment, METH_FASTCALL, "clean_comment(original, text, layout): whether moderate surely ends clean (see the C comment)"},
     {"translate_memo", (PyCFunction)(void (*)(void))translate_memo, METH_FASTCALL, "translate_memo(text, table, missing): text.translate(table), missing(cp) filling the table; None unless every value is one character"},
     {"round4", round4_of, METH_O, "round4(x): round(x, 4), as decide computes it (for the tests)"},
     {"decide", (PyCFunction)(void (*)(void))decide, METH_FASTCALL, "decide(subjectivity, polarity, intent, layout): (Sentiment, Intent) of the fused probabilities (see the C comment)"},

@@ -5,13 +5,13 @@ proved it with find_patterns' gates (up to six regex searches and a translation)
 lexicon's exact and homophone walks (a translation through the readings, two table walks,
 a regex for Latin words), the classifier's n-gram walk and sum, and the group-name walk,
 with Python between them: ~57K instructions a comment of the demo archive with every text
-distinct, ~42K as is. The C call asks the same questions in one pass each (~5K) and says
-which it could not settle: a detector that may run, or a Latin word, listed term or
-homophone, are then asked of ``find_patterns`` or ``Lexicon.find`` alone; a flag or a
-group named sends the comment to ``moderate``'s general path, which decides. So a result
-can only differ if the check said clean where the general path would not:
-tests/moderation/test_clean.py checks that it never does (hypothesis, and every text of
-the demo archive), and that each question gets the Python pieces' own answer.
+distinct, ~42K as is. The C call asks the same questions in one pass each (~5K), and says True
+only when every one of them has the clean answer; False means "not sure" (a Latin word, a
+listed term, a homophone, a detector that may run, a flag, a group named), and ``moderate``
+then runs its general path, which decides. So a result can only differ if the C call said
+clean where the general path would not: tests/moderation/test_clean.py checks that it
+never does (hypothesis, and every text of the demo archive), and that each gate it reads
+is the Python gate's own answer.
 
 Measured on the demo archive (20,232 rows, ``valgrind --tool=callgrind python -m
 nlp_service.cli score FILE -o o.parquet --quiet --workers 1``, less a run on a 10-row file):
@@ -23,7 +23,7 @@ from __future__ import annotations
 from nlp_service.core.speedups import clean_comment
 from nlp_service.moderation.classifier import ModerationClassifier
 from nlp_service.moderation.lexicon import Lexicon
-from nlp_service.moderation.patterns import ADDRESS_PAIRS, find_patterns, gate_lookup
+from nlp_service.moderation.patterns import ADDRESS_PAIRS, gate_lookup
 from nlp_service.moderation.readings import sound_lookup
 from nlp_service.text.normalize import Normalized
 
@@ -44,10 +44,6 @@ def clean_layout(lexicon: Lexicon, classifier: ModerationClassifier | None) -> t
     return (*gate_lookup(), ADDRESS_PAIRS, *sound_lookup(), lexicon.term_table, lexicon.sound_table, groups, vocabulary, matrix, biases, thresholds)
 
 
-# clean_comment's answer: 0 (surely clean), or the questions it could not settle (as in _speedups.c)
-UNSURE_PATTERNS, UNSURE_LEXICON, UNSURE_MODEL = 1, 2, 4
-
-
 def surely_clean(norm: Normalized, lexicon: Lexicon, classifier: ModerationClassifier | None) -> bool:
     """True when :func:`detect.moderate` (with no extra categories) surely answers clean;
     False when its general path must decide."""
@@ -55,13 +51,4 @@ def surely_clean(norm: Normalized, lexicon: Lexicon, classifier: ModerationClass
     if cached is None or cached[0] is not classifier:  # made once per lexicon and classifier
         cached = lexicon.clean_layout = (classifier, clean_layout(lexicon, classifier))
     layout = cached[1]
-    if layout is None:
-        return False
-    unsure = clean_comment(norm.original, norm.text, layout)
-    if not unsure:
-        return True
-    if unsure & UNSURE_MODEL:
-        return False
-    # a gate that lets the text through, a Latin word, a listed term or sound: the Python
-    # asks that question alone (the classifier and the group names said clean already)
-    return not (unsure & UNSURE_PATTERNS and find_patterns(norm.original)) and not (unsure & UNSURE_LEXICON and lexicon.find(norm.text))
+    return layout is not None and clean_comment(norm.original, norm.text, layout)
