@@ -23,6 +23,8 @@
  *   row_sums(matrix, rows[, tfs])    Σ tf·row and Σ tf²·row over rows of a C-contiguous
  *                            float64 matrix.
  *   normalize_plans(text, plans, plan)  the full normaliser's two passes (normalize.py).
+ *   clean_comment(original, text, layout)  whether moderate surely answers clean
+ *                            (moderation/clean.py): its gates, walks and classifier at once.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
