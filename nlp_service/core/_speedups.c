@@ -23,6 +23,8 @@
  *   row_sums(matrix, rows[, tfs])    Σ tf·row and Σ tf²·row over rows of a C-contiguous
  *                            float64 matrix.
  *   normalize_plans(text, plans, plan)  the full normaliser's two passes (normalize.py).
+ *   clean_comment(original, text, layout)  whether moderate surely answers clean
+ *                            (moderation/clean.py): its gates, walks and classifier at once.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -949,6 +951,28 @@ done:
     return result;
 }
 
+/* The moderation classifier's matrix checked (float64, 1 + len(biases) columns, one threshold
+ * per bias) and its column sums zeroed: in ``small`` (64 doubles) when they fit, else
+ * allocated (PyMem_Free it when *sum != small); -1 with an exception set. */
+static int logit_sums(const Py_buffer *view, PyObject *biases, PyObject *thresholds, const char *who, double *small, double **sum) {
+    Py_ssize_t width = PyTuple_GET_SIZE(biases), n_cols = view->ndim == 2 ? view->shape[1] : 0;
+    *sum = small;
+    if (view->ndim != 2 || view->format == NULL || strcmp(view->format, "d") != 0 || n_cols != width + 1 || PyTuple_GET_SIZE(thresholds) != width) {
+        PyErr_Format(PyExc_TypeError, "%s needs a float64 matrix of 1 + len(biases) columns and one threshold per bias", who);
+        return -1;
+    }
+    if (n_cols > 64) {
+        if ((*sum = PyMem_Calloc(n_cols, sizeof(double))) == NULL) {
+            *sum = small;
+            PyErr_NoMemory();
+            return -1;
+        }
+    } else {
+        memset(small, 0, 64 * sizeof(double));
+    }
+    return 0;
+}
+
 /* flagged_logits(matrix, rows, biases, logit_thresholds) -> [(k, z)] for the columns k whose
  * z = Σ row[1 + k] / √(Σ row[0]) + biases[k] (biases[k] alone without rows) reaches its
  * threshold: the moderation classifier's flags() on a clean comment returns an empty list
@@ -964,15 +988,7 @@ static PyObject *flagged_logits(PyObject *mod, PyObject *args) {
     double *sum = small;
     Py_ssize_t n_rows = view.ndim == 2 ? view.shape[0] : 0, n_cols = view.ndim == 2 ? view.shape[1] : 0;
     Py_ssize_t width = PyTuple_GET_SIZE(biases);
-    if (view.ndim != 2 || view.format == NULL || strcmp(view.format, "d") != 0 || n_cols != width + 1 || PyTuple_GET_SIZE(thresholds) != width) {
-        PyErr_SetString(PyExc_TypeError, "flagged_logits needs a float64 matrix of 1 + len(biases) columns and one threshold per bias");
-        goto done;
-    }
-    if (n_cols > 64 && (sum = PyMem_Calloc(n_cols, sizeof(double))) == NULL) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    if (sum == small) memset(small, 0, sizeof small);
+    if (logit_sums(&view, biases, thresholds, "flagged_logits", small, &sum) < 0) goto done;
     const double *data = (const double *)view.buf;
     Py_ssize_t count = PyList_GET_SIZE(rows);
     for (Py_ssize_t q = 0; q < count; q++) {
@@ -1063,12 +1079,23 @@ static PyObject *get_or_call(PyObject *table, PyObject *key, PyObject *fn) {
     return PyObject_CallOneArg(fn, key);
 }
 
+/* The one-character str of each BMP code point, made once and kept (as code_point_key's
+ * ints): the plans dict is keyed by characters, and a fresh str per character cost an
+ * allocation, a SipHash of it and a free (~300 instructions); a kept one has its hash cached. */
+static PyObject *bmp_chars[0x10000];
+
+static PyObject *char_key(Py_UCS4 cp) {
+    if (cp >= 0x10000) return PyUnicode_FromOrdinal((int)cp);
+    if (bmp_chars[cp] == NULL && (bmp_chars[cp] = PyUnicode_FromOrdinal((int)cp)) == NULL) return NULL;
+    return Py_NewRef(bmp_chars[cp]);
+}
+
 static int plan_chars(PyObject *text, PyObject *plans, PyObject *plan_fn, CharBuf *buf, PyObject *emojis) {
     Py_ssize_t len = PyUnicode_GET_LENGTH(text);
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     for (Py_ssize_t i = 0; i < len; i++) {
-        PyObject *ch = PyUnicode_FromOrdinal(PyUnicode_READ(kind, data, i));
+        PyObject *ch = char_key(PyUnicode_READ(kind, data, i));
         if (ch == NULL) return -1;
         PyObject *plan = get_or_call(plans, ch, plan_fn);
         Py_DECREF(ch);
@@ -1229,6 +1256,220 @@ static PyObject *translate_memo(PyObject *mod, PyObject *const *args, Py_ssize_t
 done:
     if (out != small) PyMem_Free(out);
     return result;
+}
+
+/* ---- a clean comment's moderation in one call (moderation/clean.py) ---------------------
+ * clean_comment(original, text, layout) -> bool: True when detect.moderate surely ends in
+ * its clean answer: no contact pattern can match (find_patterns' gates, on the original
+ * text), the lexicon's exact and homophone walks find nothing and there is no Latin word
+ * (the matching form ``text``), the classifier flags nothing and no group of people is
+ * named. False means "not sure": the caller runs moderate's general path, which decides.
+ * layout: (gate_bits, gate_missing, address_pairs, sound_codes, sound_missing, terms,
+ * sounds, groups, vocabulary, matrix, biases, thresholds); the StrTables may be None (no
+ * such list), and vocabulary is None without a classifier (matrix: a memoryview). The
+ * per-character answers are lazily filled bytearrays indexed by code point, read here
+ * and filled by their missing(cp) in Python (a dict lookup cost ~240 instructions a
+ * character): gate_bits holds GATE_* | GATE_KNOWN, worked out from the very regexes
+ * find_patterns uses, so both read the same character classes; sound_codes holds
+ * readings.sounds' character as a native uint16 (0: not known yet). */
+enum { GATE_DIGITISH = 1, GATE_LATIN = 2, GATE_ADDRESS = 4, GATE_ANY = 8, GATE_SOME_FOLDED = 16, GATE_DIGIT_FOLDED = 32, GATE_KNOWN = 128 };
+
+/* The value of code point cp in a lazy per-character bytearray (see above), or missing(cp);
+ * -1 on error. */
+static long lazy_value(PyObject *codes, int width, PyObject *missing, Py_UCS4 cp) {
+    const unsigned char *at = (const unsigned char *)PyByteArray_AS_STRING(codes) + (size_t)cp * width;
+    if (width == 1 && (at[0] & GATE_KNOWN)) return at[0] & ~GATE_KNOWN;
+    if (width == 2) {
+        uint16_t v;
+        memcpy(&v, at, 2);
+        if (v) return v;
+    }
+    PyObject *key = code_point_key(cp);
+    if (key == NULL) return -1;
+    PyObject *value = PyObject_CallOneArg(missing, key);
+    Py_DECREF(key);
+    if (value == NULL) return -1;
+    long v = PyLong_AsLong(value);
+    Py_DECREF(value);
+    if (v < 0 && !PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "clean_comment: a negative table value");
+    return v;
+}
+
+/* whether some substring of s is a key with a value (StrTable.spans would be non-empty) */
+static int any_span(const StrTable *t, const Py_UCS4 *s, Py_ssize_t n) {
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint64_t h = FNV_OFFSET;
+        for (Py_ssize_t j = i; j < n && j - i < t->max_len; j++) {
+            h = fnv_step(h, s[j]);
+            const Entry *e = table_find(t, s + i, j - i + 1, h);
+            if (e == NULL) break;
+            if (!isnan(e->value)) return 1;
+        }
+    }
+    return 0;
+}
+
+/* 1 when one of find_patterns' three gates turns the text away (it then returns []),
+ * 0 when a detector may run, -1 on error */
+static int patterns_gated(PyObject *original, PyObject *bits_of, PyObject *missing, PyObject *pairs) {
+    Py_ssize_t n = PyUnicode_GET_LENGTH(original);
+    int kind = PyUnicode_KIND(original);
+    const void *data = PyUnicode_DATA(original);
+    long any = 0, digitish = 0, folded_digits = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        long bits = lazy_value(bits_of, 1, missing, PyUnicode_READ(kind, data, i));
+        if (bits < 0) return -1;
+        any |= bits;
+        digitish += (bits & GATE_DIGITISH) != 0;
+        folded_digits += (bits & GATE_DIGIT_FOLDED) != 0;
+    }
+    if (!(any & GATE_ANY)) return 1; /* _ANY_GATE_CHAR */
+    int address = (any & GATE_ADDRESS) != 0;
+    for (Py_ssize_t p = 0; !address && p < PyTuple_GET_SIZE(pairs); p++) /* 小区, 花园, … */
+        address = PyUnicode_Find(original, PyTuple_GET_ITEM(pairs, p), 0, n, 1) >= 0;
+    if (digitish < 5 && !(any & GATE_LATIN) && !address) return 1; /* _FIVE_DIGITISH, _LATIN, _ADDRESS_WORDS */
+    if (!(any & GATE_SOME_FOLDED) && folded_digits < 11) return 1; /* _may_hold_a_detail */
+    return 0;
+}
+
+/* 1 when the classifier's flagged_logits of the text's n-gram rows is empty */
+static int classifier_quiet(const StrTable *vocab, PyObject *matrix, PyObject *biases, PyObject *thresholds, Py_UCS4 *raw, Py_ssize_t len) {
+    Py_ssize_t n = 0;
+    for (Py_ssize_t i = 0; i < len; i++)
+        if (raw[i] != ' ') raw[n++] = raw[i]; /* as gram_rows: spaces dropped */
+    Py_buffer view;
+    if (PyObject_GetBuffer(matrix, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return -1;
+    int result = -1;
+    double small[64];
+    long seen_small[256];
+    double *sum = small;
+    long *seen = seen_small;
+    Py_ssize_t n_seen = 0, cap = 256;
+    Py_ssize_t n_rows = view.ndim == 2 ? view.shape[0] : 0, n_cols = view.ndim == 2 ? view.shape[1] : 0;
+    Py_ssize_t width = PyTuple_GET_SIZE(biases);
+    if (logit_sums(&view, biases, thresholds, "clean_comment", small, &sum) < 0) goto done;
+    const double *data = (const double *)view.buf;
+    /* the rows in gram_rows' order (first hit first, each once), summed in that order as
+     * flagged_logits sums them: the same floats, so the same verdict at a threshold */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint64_t h = FNV_OFFSET;
+        for (Py_ssize_t k = 0; k < 3 && i + k < n; k++) { /* classifier.MAX_NGRAM */
+            h = fnv_step(h, raw[i + k]);
+            const Entry *e = table_find(vocab, raw + i, k + 1, h);
+            if (e == NULL || isnan(e->value)) continue;
+            long j = (long)e->value;
+            int dup = 0;
+            for (Py_ssize_t q = 0; q < n_seen && !dup; q++) dup = seen[q] == j;
+            if (dup) continue;
+            if (j < 0 || j >= n_rows) {
+                PyErr_SetString(PyExc_IndexError, "row index out of range");
+                goto done;
+            }
+            if (n_seen == cap) {
+                long *bigger = PyMem_Malloc(2 * cap * sizeof(long));
+                if (bigger == NULL) {
+                    PyErr_NoMemory();
+                    goto done;
+                }
+                memcpy(bigger, seen, n_seen * sizeof(long));
+                if (seen != seen_small) PyMem_Free(seen);
+                seen = bigger;
+                cap *= 2;
+            }
+            seen[n_seen++] = j;
+            const double *row = data + j * n_cols;
+            for (Py_ssize_t c = 0; c < n_cols; c++) sum[c] += row[c];
+        }
+    }
+    double inv = n_seen ? 1.0 / sqrt(sum[0]) : 0.0;
+    result = 1;
+    for (Py_ssize_t k = 0; k < width; k++) {
+        double b = PyFloat_AsDouble(PyTuple_GET_ITEM(biases, k)), t = PyFloat_AsDouble(PyTuple_GET_ITEM(thresholds, k));
+        if (PyErr_Occurred()) {
+            result = -1;
+            break;
+        }
+        if ((n_seen ? sum[1 + k] * inv + b : b) >= t) {
+            result = 0;
+            break;
+        }
+    }
+done:
+    if (sum != small) PyMem_Free(sum);
+    if (seen != seen_small) PyMem_Free(seen);
+    PyBuffer_Release(&view);
+    return result;
+}
+
+static const StrTable *table_or_null(PyObject *o, int *bad) {
+    if (o == Py_None) return NULL;
+    if (!PyObject_TypeCheck(o, &StrTableType)) *bad = 1;
+    return (const StrTable *)o;
+}
+
+static PyObject *clean_comment(PyObject *mod, PyObject *const *args, Py_ssize_t nargs) {
+    (void)mod;
+    if (nargs != 3 || !PyUnicode_Check(args[0]) || !PyUnicode_Check(args[1]) || !PyTuple_Check(args[2]) || PyTuple_GET_SIZE(args[2]) != 12) {
+        PyErr_SetString(PyExc_TypeError, "clean_comment(original: str, text: str, layout: 12-tuple)");
+        return NULL;
+    }
+    PyObject *original = args[0], *text = args[1], *const *l = &PyTuple_GET_ITEM(args[2], 0);
+    int bad = 0;
+    const StrTable *terms = table_or_null(l[5], &bad), *sounds = table_or_null(l[6], &bad), *groups = table_or_null(l[7], &bad);
+    const StrTable *vocab = table_or_null(l[8], &bad);
+    if (bad || !PyByteArray_Check(l[0]) || PyByteArray_GET_SIZE(l[0]) < 0x110000 || !PyTuple_Check(l[2]) || !PyByteArray_Check(l[3]) ||
+        PyByteArray_GET_SIZE(l[3]) < 2 * 0x110000 || (vocab && (!PyTuple_Check(l[10]) || !PyTuple_Check(l[11])))) {
+        PyErr_SetString(PyExc_TypeError, "clean_comment: a malformed layout (see moderation/clean.py)");
+        return NULL;
+    }
+    if (PyUnicode_READY(original) < 0 || PyUnicode_READY(text) < 0) return NULL;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c >= 'a' && c <= 'z') Py_RETURN_FALSE; /* a Latin word: the pinyin and mixed walks decide */
+    }
+    int gated = patterns_gated(original, l[0], l[1], l[2]);
+    if (gated <= 0) return gated < 0 ? NULL : Py_NewRef(Py_False);
+    Py_UCS4 small[256];
+    Py_UCS4 *s = n <= 256 ? small : PyMem_New(Py_UCS4, n);
+    if (s == NULL) return PyErr_NoMemory();
+    int clean = 0;
+    if (!PyUnicode_AsUCS4(text, s, n, 0)) goto done;
+    if ((terms && any_span(terms, s, n)) || (groups && any_span(groups, s, n))) {
+        clean = 0;
+        goto done;
+    }
+    if (sounds) { /* readings.sounds(text): one character per reading, through the lazy table */
+        Py_UCS4 heard_small[256];
+        Py_UCS4 *heard = n <= 256 ? heard_small : PyMem_New(Py_UCS4, n);
+        if (heard == NULL) {
+            PyErr_NoMemory();
+            clean = -1;
+            goto done;
+        }
+        int found = 0;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            long code = lazy_value(l[3], 2, l[4], s[i]);
+            if (code < 0) {
+                found = -1;
+                break;
+            }
+            heard[i] = (Py_UCS4)code;
+        }
+        if (found == 0) found = any_span(sounds, heard, n);
+        if (heard != heard_small) PyMem_Free(heard);
+        if (found) {
+            clean = found < 0 ? -1 : 0;
+            goto done;
+        }
+    }
+    clean = vocab ? classifier_quiet(vocab, l[9], l[10], l[11], s, n) : 1; /* last: it drops the spaces of s */
+done:
+    if (s != small) PyMem_Free(s);
+    if (clean < 0 || PyErr_Occurred()) return NULL;
+    return PyBool_FromLong(clean);
 }
 
 /* ---- building frozen slotted dataclasses (core/slots.py) --------------------------------
@@ -1400,13 +1641,40 @@ type_error:
 }
 
 /* Python's round(x, 4): the same correctly rounded decimal digits (dtoa mode 3, as
- * float.__round__ uses) read back as a double. */
+ * float.__round__ uses) read back as a double. Away from a tie the digits are those of
+ * rint(x·10⁴) (the product is within 2⁻⁵³·|x·10⁴| of the exact one, far less than its
+ * distance to a tie), and reading d/10⁴ back is one correctly rounded division of two
+ * exact doubles, as strtod of "d/10⁴" is correctly rounded: the same double, without
+ * formatting and parsing a string (~1K instructions, twice a comment). Near a tie, or
+ * for large x, the string path decides (round4_py; tests/core/test_speedups.py). */
+static int round4_py(double x, double *out);
+
 static int round4(double x, double *out) {
+    double y = x * 10000.0;
+    if (fabs(y) < 1e9) {
+        double d = rint(y);
+        if (fabs(fabs(y - d) - 0.5) > 1e-6) {
+            *out = d / 10000.0;
+            return 0;
+        }
+    }
+    return round4_py(x, out);
+}
+
+static int round4_py(double x, double *out) {
     char *s = PyOS_double_to_string(x, 'f', 4, 0, NULL);
     if (s == NULL) return -1;
     *out = PyOS_string_to_double(s, NULL, NULL);
     PyMem_Free(s);
     return (*out == -1.0 && PyErr_Occurred()) ? -1 : 0;
+}
+
+/* round4(x) -> round(x, 4) as decide computes it (for the tests) */
+static PyObject *round4_of(PyObject *mod, PyObject *arg) {
+    (void)mod;
+    double x = PyFloat_AsDouble(arg), r;
+    if ((x == -1.0 && PyErr_Occurred()) || round4(x, &r) < 0) return NULL;
+    return PyFloat_FromDouble(r);
 }
 
 /* A NamedTuple of two fields built as its __new__ does (tuple.__new__(cls, (a, b))), with
@@ -1616,7 +1884,9 @@ done:
 static PyMethodDef module_methods[] = {
     {"slot_offsets", slot_offsets, METH_VARARGS, "slot_offsets(cls, names): where each named slot of cls lives, for new_slotted"},
     {"new_slotted", (PyCFunction)(void (*)(void))new_slotted, METH_FASTCALL, "new_slotted(cls, offsets, *values): an instance of cls with the values in those slots, no __init__"},
+    {"clean_comment", (PyCFunction)(void (*)(void))clean_comment, METH_FASTCALL, "clean_comment(original, text, layout): whether moderate surely ends clean (see the C comment)"},
     {"translate_memo", (PyCFunction)(void (*)(void))translate_memo, METH_FASTCALL, "translate_memo(text, table, missing): text.translate(table), missing(cp) filling the table; None unless every value is one character"},
+    {"round4", round4_of, METH_O, "round4(x): round(x, 4), as decide computes it (for the tests)"},
     {"decide", (PyCFunction)(void (*)(void))decide, METH_FASTCALL, "decide(subjectivity, polarity, intent, layout): (Sentiment, Intent) of the fused probabilities (see the C comment)"},
     {"rank_keywords", rank_keywords, METH_VARARGS, "rank_keywords(tokens, top_k, weights, stopwords, idf, median, limit): comment_keywords of tokens, or None past 64 candidates"},
     {"pack_commands", pack_commands, METH_VARARGS, "pack_commands(commands): the RESP bytes of a list of argument tuples (str, bytes, int, float)"},

@@ -110,6 +110,20 @@ class ModerationClassifier:
         table = StrTable(self.vocabulary) if StrTable is not None else None
         object.__setattr__(self, "_table", table)
 
+    @property
+    def vocabulary_table(self) -> StrTable | None:
+        """The vocabulary as a C table (None without the build)."""
+        return self._table  # type: ignore[attr-defined]
+
+    @property
+    def biases(self) -> tuple[float, ...]:
+        return self._bias_t  # type: ignore[attr-defined]
+
+    @property
+    def logit_thresholds(self) -> tuple[float, ...]:
+        """Each category's review threshold as a raw score (what :meth:`flags` compares)."""
+        return self._logit_t  # type: ignore[attr-defined]
+
     def rows_of(self, text: str, hits: Iterable[Hit] = ()) -> list[int]:
         """The known feature rows of a comment: ``comment_features`` looked up in one pass
         without building the n-gram list first (the hot path; tested equal)."""

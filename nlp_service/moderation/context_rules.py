@@ -49,6 +49,7 @@ class ContextRules:
         # alternation and its gate cost ~10K a comment (callgrind, issue 15); without the
         # build, an Aho-Corasick automaton (~5K). Tested equal to the pattern's search.
         object.__setattr__(self, "_group_names", _group_finder(self.groups) if self.groups else None)
+        object.__setattr__(self, "group_table", _group_table(self.groups) if self.groups else None)  # the finder's C table
 
     def group_mentions(self, text: str) -> Iterator[re.Match[str]]:
         """Names of groups of people in the matching form ``text`` (as written; whether each
@@ -74,18 +75,33 @@ def _group_literals(groups: tuple[str, ...]) -> tuple[list[str], list[str]]:
     return places, [w for w in words if w]
 
 
+def _group_names(groups: tuple[str, ...]) -> set[str]:
+    """Every string :func:`_group_pattern` matches (it is an alternation of literals)."""
+    places, words = _group_literals(groups)
+    return {p + end for p in places for end in _PLACE_PEOPLE.split("|")} | set(words)
+
+
+@lru_cache(maxsize=8)
+def _group_table(groups: tuple[str, ...]) -> StrTable | None:
+    """The names of :func:`_group_names` as a C table: each with a value, each proper prefix
+    as None (walk on); None without the build or without a name."""
+    names = _group_names(groups)
+    if StrTable is None or not names:
+        return None
+    keys: dict[str, float | None] = {name[:n]: None for name in names for n in range(1, len(name))}
+    keys.update((name, 1.0) for name in names)
+    return StrTable(keys)
+
+
 @lru_cache(maxsize=8)
 def _group_finder(groups: tuple[str, ...]) -> Callable[[str], bool] | None:
-    """Whether a text holds any string :func:`_group_pattern` matches (it is an alternation of
-    literals); None when it matches none."""
-    places, words = _group_literals(groups)
-    names = {p + end for p in places for end in _PLACE_PEOPLE.split("|")} | set(words)
+    """Whether a text holds any string :func:`_group_pattern` matches; None when it matches none."""
+    names = _group_names(groups)
     if not names:
         return None
-    if StrTable is not None:  # each name with a value, each proper prefix as None (walk on)
-        keys: dict[str, float | None] = {name[:n]: None for name in names for n in range(1, len(name))}
-        keys.update((name, 1.0) for name in names)
-        spans = StrTable(keys).spans
+    table = _group_table(groups)
+    if table is not None:
+        spans = table.spans
         return lambda text: bool(spans(text))
     return _automaton_finder(names)
 

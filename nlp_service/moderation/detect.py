@@ -23,6 +23,7 @@ from nlp_service.moderation.classifier import (
     comment_features,
     sentiment_feature,
 )
+from nlp_service.moderation.clean import surely_clean
 from nlp_service.moderation.context import TextContext
 from nlp_service.moderation.labels import BLOCK, DEFAULT_ACTION, PASS, REVIEW
 from nlp_service.moderation.lexicon import EXACT, HOMOPHONE, MIXED, PINYIN, Hit, Lexicon
@@ -86,6 +87,8 @@ def moderate(
     """Moderate one analysed comment. ``extra_categories`` adds categories found elsewhere
     (flood, tracked in Redis); ``classifier`` adds what the lists miss (see _learned)."""
     norm = analysis.normalized
+    if not extra_categories and surely_clean(norm, lexicon, classifier):
+        return _CLEAN  # the usual comment, in one C call (clean.py)
     patterns, found = find_patterns(norm.original), lexicon.find(norm.text)
     if not found and not patterns and not extra_categories and _clean(analysis, lexicon, classifier):
         return _CLEAN  # the usual comment: none of the bookkeeping below is needed

@@ -112,14 +112,16 @@ class Lexicon:
         # proper prefix as None); without the build, an Aho-Corasick automaton (``_exact``)
         words_and_prefixes: dict[str, float | None] = {t[:n]: None for t, _, _ in self._terms for n in range(1, len(t))}
         words_and_prefixes.update((t, float(i)) for i, (t, _, _) in enumerate(self._terms))
-        self._term_spans = StrTable(words_and_prefixes).spans if StrTable is not None and self._terms else None
+        self.term_table = StrTable(words_and_prefixes) if StrTable is not None and self._terms else None
+        self._term_spans = self.term_table.spans if self.term_table is not None else None
         self._automaton: ahocorasick.Automaton | None = None
         # the homophone walk in C (``StrTable.spans`` over the comment's sounds): each leaf's
         # sounds with its index in ``_leaves``, each proper prefix as None (walk on)
         self._leaves = [tuple(leaf) for leaf in by_sound.values()]
         keys: dict[str, float | None] = {k[:n]: None for k in by_sound for n in range(1, len(k))}
         keys.update((k, float(i)) for i, k in enumerate(by_sound))
-        self._sound_spans = StrTable(keys).spans if StrTable is not None and keys else None
+        self.sound_table = StrTable(keys) if StrTable is not None and keys else None
+        self._sound_spans = self.sound_table.spans if self.sound_table is not None else None
         self._allow = ahocorasick.Automaton()
         allow_terms = {t for t in (_norm(a) for a in allow) if t}
         for t in allow_terms:
@@ -134,6 +136,8 @@ class Lexicon:
         # character → the syllable trie's node for its reading (None: no term starts with that
         # sound), filled as characters are seen: bounded by the characters a room uses
         self._heads: dict[str, dict | None] = {}
+        # (classifier, layout) of the compiled clean check (``clean.py``), made on first use
+        self.clean_layout: tuple | None = None
 
     def find(self, text: str) -> list[Hit]:
         """Hits in the matching form ``text``, after allow-list suppression."""

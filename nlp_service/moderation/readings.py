@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import re
 import threading
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -150,3 +151,21 @@ _sound_table = _SoundTable()
 def sounds(text: str) -> str:
     """``text`` with each character replaced by its reading's character (same length)."""
     return _sound_table.translate(text)
+
+
+# sounds() per code point as native uint16 (0: not seen yet), for the compiled clean check
+# (``clean.py``), which reads it directly: a dict lookup there cost ~240 instructions a character
+_sound_codes = bytearray(2 * 0x110000)  # 2.2 MB, its pages shared by forked workers until written
+_sound_code_view = memoryview(_sound_codes).cast("H")
+
+
+def sound_code(cp: int) -> int:
+    """The code point :func:`sounds` puts for ``cp`` (remembered in the table)."""
+    code = ord(_sound_table[cp])
+    _sound_code_view[cp] = code
+    return code
+
+
+def sound_lookup() -> tuple[bytearray, Callable[[int], int]]:
+    """(code point → its sound as native uint16 in a bytearray, the filler of a missing one)."""
+    return _sound_codes, sound_code

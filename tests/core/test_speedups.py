@@ -255,6 +255,17 @@ def test_the_c_decisions_equal_the_models_decide(analyzer, s, p, data) -> None:
     assert repr((sentiment.score, decided.confidence)) == repr((expected[0].score, expected[1].confidence))  # -0.0 and 0.0 apart
 
 
+@hsettings(max_examples=2000)
+@given(st.one_of(st.floats(0, 1), st.floats(allow_nan=False), st.integers(-(10**9), 10**9).map(lambda k: (k + 0.5) / 10_000)))
+def test_the_c_rounding_is_pythons_round_to_four_places(x) -> None:
+    """decide's round(x, 4) in C: its quick path (away from a tie) and its string path (ties,
+    large numbers) give Python's double, the sign of a zero included."""
+    from nlp_service.core import _speedups
+
+    got, want = _speedups.round4(x), round(x, 4)
+    assert got == want and math.copysign(1.0, got) == math.copysign(1.0, want)
+
+
 def test_the_analyzer_decides_in_c_as_the_models_do(analyzer, settings) -> None:
     """Every labelled comment: the analysis (C decisions) carries the models' own decisions."""
     for text, _, _ in datasets.danmaku(settings.labelled_dir):
