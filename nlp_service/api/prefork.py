@@ -84,8 +84,7 @@ class Prefork:
     grace_seconds: float = 30.0
     max_restarts: int = 5  # per minute
     poll_seconds: float = 0.2
-    children: dict[int, float] = field(default_factory=dict)  # pid → start (monotonic)
-    listening: dict[int, socket.socket] = field(default_factory=dict)  # pid → the socket it accepts on
+    children: dict[int, socket.socket] = field(default_factory=dict)  # pid → the socket it accepts on
     stopping: bool = False
     _restarts: list[float] = field(default_factory=list)
     _factory: Callable[..., object] | None = None  # the imported app_factory (run)
@@ -137,7 +136,7 @@ class Prefork:
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
         pid = os.fork()
         if pid == 0:  # the worker: never returns into the master's code (os._exit)
-            self.children, self.listening = {}, {}
+            self.children = {}
             for other in self._sockets:  # the other workers' sockets are theirs to accept on
                 if other is not sock:
                     other.close()
@@ -151,8 +150,7 @@ class Prefork:
                 log.exception("nlp-service worker %d failed", os.getpid())
             finally:
                 os._exit(status)  # not sys.exit: the master's atexit hooks (embedded Redis) are not ours
-        self.children[pid] = time.monotonic()
-        self.listening[pid] = sock
+        self.children[pid] = sock
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
     def _worker(self, sock: socket.socket, analyzer: Analyzer, master: int) -> int:
@@ -176,8 +174,7 @@ class Prefork:
                 done, status = os.waitpid(pid, os.WNOHANG)
                 if not done:
                     continue
-                del self.children[pid]
-                sock = self.listening.pop(pid)  # the replacement takes over the dead worker's socket
+                sock = self.children.pop(pid)  # the replacement takes over the dead worker's socket
                 if self.stopping:
                     break
                 now = time.monotonic()
