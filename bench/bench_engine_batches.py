@@ -15,19 +15,17 @@ counted under ``valgrind --tool=callgrind`` (instrumentation on around them only
 from __future__ import annotations
 
 import argparse
-import gc
-import json
 import os
 import re
-import secrets
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from bench_new_text import (  # this script's own directory (run as bench/…py): the same new texts
+from bench_new_text import (  # this script's own directory (run as bench/…py): the same new texts and services
     ROOT,
-    VARIABLES,
+    bench_services,
+    sample_texts,
     spell,
 )
 
@@ -35,13 +33,9 @@ BATCH = 8
 
 
 def measure(n: int, under_callgrind: bool) -> None:
-    from nlp_service.core.config import Settings
-    from nlp_service.live.services import Services
     from nlp_service.live.types import Comment
-    from nlp_service.replies import store
-    from nlp_service.store.redis import connect
 
-    texts = [json.loads(line)["text"] for line in (ROOT / "data/replay/sample_room.jsonl").open(encoding="utf-8")]
+    texts = sample_texts()
 
     def comments(count: int, run: int) -> list:
         out = []
@@ -53,24 +47,15 @@ def measure(n: int, under_callgrind: bool) -> None:
             out.append(Comment(f"b{run}-{k}", "bench-room", f"u{run}-{u}", f"n{u}", text, None))
         return out
 
-    prefix = "eb" + secrets.token_hex(4)
-    settings = Settings(key_prefix=prefix, var_dir=Path(tempfile.mkdtemp(prefix="bench-batches-")), admin_key="bench-engine-batches-admin-key")
-    client = connect(settings)
-    svc = Services.start(settings, client, poll=False)
-    engine = svc.engine
+    with bench_services("eb", "bench-room") as svc:
+        engine = svc.engine
 
-    def replay(items: list) -> None:
-        for i in range(0, len(items), BATCH):
-            engine.handle(items[i : i + BATCH])
-            if i % (3 * BATCH) == 2 * BATCH:
-                engine.recorder.flush()
+        def replay(items: list) -> None:
+            for i in range(0, len(items), BATCH):
+                engine.handle(items[i : i + BATCH])
+                if i % (3 * BATCH) == 2 * BATCH:
+                    engine.recorder.flush()
 
-    try:
-        store.set_variables(client, svc.keys, "bench-room", VARIABLES)
-        svc.state.refresh()
-        gc.collect()
-        gc.freeze()  # as serving does (api/app.py)
-        gc.set_threshold(*settings.gc_thresholds)
         replay(comments(3000, 1))
         pid = str(os.getpid())
         if under_callgrind:
@@ -79,10 +64,6 @@ def measure(n: int, under_callgrind: bool) -> None:
         if under_callgrind:
             subprocess.run(["callgrind_control", "-i", "off", pid], capture_output=True, check=True)
             subprocess.run(["callgrind_control", "-d", "measured", pid], capture_output=True, check=True)
-    finally:
-        svc.close()
-        for key in client.scan_iter(f"{prefix}:*", count=1000):
-            client.delete(key)
 
 
 def run(pythonpath: str, n: int) -> float:

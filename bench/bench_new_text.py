@@ -27,6 +27,7 @@ pin it to a core with ``taskset -c 1``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import os
@@ -53,14 +54,40 @@ def spell(n: int) -> str:
             return "".join(out)
 
 
-def phases(n: int, under_callgrind: bool, warm_only: bool = False) -> dict[str, float]:
+@contextlib.contextmanager
+def bench_services(tag: str, variables_room: str):
+    """Services of their own (a fresh key prefix and var dir), the bench's variables set on
+    ``variables_room`` and the heap frozen as serving does; closed, and their keys deleted, after."""
     from nlp_service.core.config import Settings
     from nlp_service.live.services import Services
-    from nlp_service.live.types import Comment
     from nlp_service.replies import store
     from nlp_service.store.redis import connect
 
-    texts = [json.loads(line)["text"] for line in (ROOT / "data/replay/sample_room.jsonl").open(encoding="utf-8")]
+    prefix = tag + secrets.token_hex(4)
+    settings = Settings(key_prefix=prefix, var_dir=Path(tempfile.mkdtemp(prefix=f"bench-{tag}-")), admin_key=f"bench-{tag}-admin-key-0123456789")
+    client = connect(settings)
+    svc = Services.start(settings, client, poll=False)
+    try:
+        store.set_variables(client, svc.keys, variables_room, VARIABLES)
+        svc.state.refresh()
+        gc.collect()
+        gc.freeze()  # as serving does (api/app.py)
+        gc.set_threshold(*settings.gc_thresholds)
+        yield svc
+    finally:
+        svc.close()
+        for key in client.scan_iter(f"{prefix}:*", count=1000):
+            client.delete(key)
+
+
+def sample_texts() -> list[str]:
+    return [json.loads(line)["text"] for line in (ROOT / "data/replay/sample_room.jsonl").open(encoding="utf-8")]
+
+
+def phases(n: int, under_callgrind: bool, warm_only: bool = False) -> dict[str, float]:
+    from nlp_service.live.types import Comment
+
+    texts = sample_texts()
 
     def comments(count: int, run: int, new: bool, user_base: int = 0, start: int = 0) -> list:
         out = []
@@ -70,11 +97,6 @@ def phases(n: int, under_callgrind: bool, warm_only: bool = False) -> dict[str, 
             out.append(Comment(f"b{run}-{user_base}-{k}", "bench-room", f"u{u}", f"n{u}", text, None))
         return out
 
-    prefix = "bn" + secrets.token_hex(4)
-    settings = Settings(key_prefix=prefix, var_dir=Path(tempfile.mkdtemp(prefix="bench-new-")), admin_key="bench-new-text-admin-key-0123")
-    client = connect(settings)
-    svc = Services.start(settings, client, poll=False)
-    engine = svc.engine
     out: dict[str, float] = {}
 
     def phase(name: str, items: list, work) -> None:
@@ -91,12 +113,8 @@ def phases(n: int, under_callgrind: bool, warm_only: bool = False) -> dict[str, 
             subprocess.run(["callgrind_control", "-i", "off", pid], capture_output=True, check=True)
             subprocess.run(["callgrind_control", "-d", name.replace(" ", "_"), pid], capture_output=True, check=True)
 
-    try:
-        store.set_variables(client, svc.keys, "global", VARIABLES)
-        svc.state.refresh()
-        gc.collect()
-        gc.freeze()  # as serving does (api/app.py)
-        gc.set_threshold(*settings.gc_thresholds)
+    with bench_services("bn", "global") as svc:
+        engine = svc.engine
         handle = lambda c: engine.handle([c])  # noqa: E731
         if warm_only:
             for c in comments(len(texts), 9, new=False):
@@ -110,10 +128,6 @@ def phases(n: int, under_callgrind: bool, warm_only: bool = False) -> dict[str, 
         phase("warm new", comments(n, 2, new=True, user_base=1000), engine.warm)
         phase("handle new", comments(n, 3, new=True, user_base=1000), handle)
         phase("handle again", comments(n, 3, new=True, user_base=2000), handle)
-    finally:
-        svc.close()
-        for key in client.scan_iter(f"{prefix}:*", count=1000):
-            client.delete(key)
     return out
 
 
