@@ -8,7 +8,10 @@ then a single pipelined round trip for the whole batch), the loop goes on parsin
 requests, which queue up for the next batch. Under light load a batch is one comment
 (same latency as before plus a thread hand-off); under heavy load batches grow and the
 per-comment Redis and scheduling cost shrinks. The contract is unchanged: each comment
-still takes part in exactly one round trip.
+still takes part in exactly one round trip. A request comes as an awaited future
+(:meth:`ReplyCoalescer.submit`) or, from the HTTP protocol, with a receiver called back on
+its loop (:meth:`ReplyCoalescer.submit_to`); those wake the worker at the end of the loop's
+turn, so that the requests read in one turn share a batch.
 
 Fair between rooms: a batch is filled round-robin over the rooms that are waiting (a
 request's room is its first comment's), up to ``max_batch`` comments and ``max_chars``
@@ -36,11 +39,22 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from nlp_service.core import metrics
 from nlp_service.live.types import Comment, Outcome
 
-_Waiter = tuple[asyncio.AbstractEventLoop, "asyncio.Future | _Head", Sequence[Comment]]  # one request (or slice)
+
+class Receiver(Protocol):
+    """Where a request's outcomes go: an ``asyncio.Future``, or what stands in for one
+    (:meth:`ReplyCoalescer.submit_to`); called on its event loop."""
+
+    def done(self) -> bool: ...
+    def set_result(self, value: list[Outcome]) -> None: ...
+    def set_exception(self, exc: BaseException) -> None: ...
+
+
+_Waiter = tuple[asyncio.AbstractEventLoop, "Receiver | _Head", Sequence[Comment]]  # one request (or slice)
 OVER_SHARE_PAUSE = 0.002  # seconds the engine thread rests after a batch of rooms over their share
 # A room over its share runs in pieces of this part of a slice (at least one comment): the
 # engine only runs them when nobody within their share waits, and a question that arrives
@@ -84,6 +98,7 @@ class ReplyCoalescer:
         self._wake = threading.Lock()
         self._wake.acquire()
         self._sleeping = False  # the worker waits on _wake (set and cleared under _lock)
+        self._wake_due = False  # a loop will wake the worker at the end of its turn (submit_to)
         self._thread: threading.Thread | None = None
         self._stopping = False
 
@@ -102,6 +117,29 @@ class ReplyCoalescer:
             return await futs[0]
         done = await asyncio.gather(*futs)
         return [outcome for part in done for outcome in part]
+
+    def submit_to(self, comments: Sequence[Comment], loop: asyncio.AbstractEventLoop, receiver: Receiver) -> bool:
+        """Queue ``comments`` as one request whose outcomes go to ``receiver`` (called on
+        ``loop``), without a future to await: the HTTP protocol answers from that call
+        (api/direct.py). False, and nothing queued, for a request cut into slices."""
+        if _chars(comments) > self._slice_chars:
+            return False
+        with self._lock:
+            if self._thread is None:
+                self._start()
+            self._waiters.append((loop, receiver, comments))
+            # the worker wakes once the loop has read what this turn brought (as a request's
+            # task would only submit in the next turn): woken at once, it took the first
+            # request of the turn alone, and batches were smaller
+            if self._sleeping and not self._wake_due:
+                self._wake_due = True
+                loop.call_soon(self._wake_turn)
+        return True
+
+    def _wake_turn(self) -> None:
+        with self._lock:
+            self._wake_due = False
+            self._wake_worker()
 
     def _wake_worker(self) -> None:
         """Under ``_lock``: let the sleeping worker go (released once per sleep)."""
@@ -168,7 +206,7 @@ class ReplyCoalescer:
         while (batch := self._take()) is not None:
             comments, waiters = batch
             metrics.REPLY_BATCH.observe(len(comments))
-            by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future, object]]] = {}
+            by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Receiver, object]]] = {}
             for loop, fut, value in self._outcomes(comments, waiters):
                 if isinstance(fut, _Head):
                     self._carry(fut.fut, value)
@@ -220,7 +258,7 @@ def _joined(before: list | BaseException, value: object) -> list | BaseException
     return [*before, *value]  # type: ignore[misc]
 
 
-def _resolve(items: list[tuple[asyncio.Future, object]]) -> None:
+def _resolve(items: list[tuple[Receiver, object]]) -> None:
     for fut, value in items:
         if fut.done():  # cancelled (the client went away)
             continue

@@ -6,6 +6,7 @@ build it the same way, so two instances in one test are two ``Services``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ import redis
 from nlp_service.analysis import Analyzer
 from nlp_service.core.config import Settings
 from nlp_service.core.ratelimit import KeyRateLimiter
-from nlp_service.live.coalesce import ReplyCoalescer
+from nlp_service.live.coalesce import Receiver, ReplyCoalescer
 from nlp_service.live.engine import ReplyEngine
 from nlp_service.live.prescreen import Prescreen
 from nlp_service.live.types import Comment, Outcome
@@ -142,6 +143,15 @@ class Services:
         then the shared batches (``live/coalesce.py``)."""
         await self.prescreen.ready(comments)
         return await self.coalescer.submit(comments)
+
+    def reply_to(self, comments: list[Comment], loop: asyncio.AbstractEventLoop, receiver: Receiver) -> bool:
+        """:meth:`reply` without a coroutine to await: the outcomes go to ``receiver`` in a
+        callback on ``loop``, where the HTTP protocol writes the response (``api/direct.py``).
+        False, with nothing queued, for a request that must take :meth:`reply`: one with long
+        comments (the prescreen lane first) or one cut into slices."""
+        if self.prescreen.long(comments):
+            return False
+        return self.coalescer.submit_to(comments, loop, receiver)
 
     def close(self) -> None:
         self.prescreen.close()

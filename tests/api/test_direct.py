@@ -225,13 +225,25 @@ def test_the_direct_path_answers_the_well_formed_requests(run, monkeypatch) -> N
     assert len(taken) == 15 and taken.count("/v1/reply/batch") == 3
 
 
+@pytest.mark.parametrize("lane", ["engine", "reply"])
 @pytest.mark.parametrize("error", [RuntimeError("engine failed"), StoreUnavailableError("redis down"), RateLimitedError("slow down", 1.5)])
-def test_errors_after_the_checks_get_the_asgi_path_answer(run, error) -> None:
+def test_errors_after_the_checks_get_the_asgi_path_answer(run, error, lane) -> None:
+    """``engine``: the batch fails in the engine thread (the usual request's outcomes come back
+    to the protocol in a loop callback); ``reply``: in ``Services.reply``, the awaited path
+    (long comments and slices take it)."""
+
     def fail(services: Services) -> None:
+        def handle(comments):
+            raise error
+
         async def reply(comments):
             raise error
 
-        services.reply = reply
+        if lane == "engine":
+            services.coalescer._handle = handle
+        else:
+            services.reply = reply
+            services.reply_to = lambda comments, loop, receiver: False
 
     cases = [("single", [post("/v1/reply", comment(1))], 1), ("next", [post("/v1/reply", comment(2))], 1)]
     direct_out = run(HeadLimitedHttpTools, cases, fail)
@@ -242,6 +254,7 @@ def test_errors_after_the_checks_get_the_asgi_path_answer(run, error) -> None:
 
 
 def test_a_client_gone_mid_answer_leaves_the_server_serving(services, admin) -> None:
+    """The awaited path (``Services.reply``): another request is answered while it waits."""
     token = admin["Authorization"].removeprefix("Bearer ")
     release = threading.Event()
     real = services.reply
@@ -252,6 +265,8 @@ def test_a_client_gone_mid_answer_leaves_the_server_serving(services, admin) -> 
         return await real(comments)
 
     services.reply = reply
+    real_to = services.reply_to
+    services.reply_to = lambda comments, loop, receiver: comments[0].id != "gone" and real_to(comments, loop, receiver)
     errors = _Records()
     errors.setLevel(logging.ERROR)
     logging.getLogger("uvicorn.error").addHandler(errors)
@@ -266,3 +281,93 @@ def test_a_client_gone_mid_answer_leaves_the_server_serving(services, admin) -> 
         release.set()
         logging.getLogger("uvicorn.error").removeHandler(errors)
     assert errors.lines == []
+
+
+def test_an_answer_for_a_client_gone_is_dropped_and_the_next_one_served(services, admin) -> None:
+    """The usual path: the engine thread holds the batch until the client has left; its
+    outcomes then find the connection gone, nothing is written or logged as an error, and the
+    next request is answered."""
+    token = admin["Authorization"].removeprefix("Bearer ")
+    held, release = threading.Event(), threading.Event()
+    real = services.coalescer._handle
+
+    def handle(comments):
+        if comments[0].id == "gone":
+            held.set()
+            release.wait(20)
+        return real(comments)
+
+    services.coalescer._handle = handle
+    written = []
+    real_respond = direct.DirectReplyProtocol._respond
+    errors = _Records()
+    errors.setLevel(logging.ERROR)
+    logging.getLogger("uvicorn.error").addHandler(errors)
+    try:
+        direct.DirectReplyProtocol._respond = lambda self, reply, payload: (written.append(payload), real_respond(self, reply, payload))[1]
+        with serve(services, HeadLimitedHttpTools) as port:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                sock.sendall(post("/v1/reply", {**comment(1), "id": "gone"}, token))
+                assert held.wait(20)
+            time.sleep(0.2)  # the server sees the close before the engine lets go (never needed to pass)
+            release.set()
+            responses, _ = exchange(port, [post("/v1/reply", comment(2), token)], 1)
+            assert responses[0].startswith(b"HTTP/1.1 200 OK")
+    finally:
+        release.set()
+        direct.DirectReplyProtocol._respond = real_respond
+        logging.getLogger("uvicorn.error").removeHandler(errors)
+    assert errors.lines == []
+    assert len(written) == 1 and b'"id":"d2"' in written[0]  # the gone client's answer never written
+
+
+def test_a_delivery_that_fails_closes_its_connection_alone(services, admin) -> None:
+    """A response that cannot be written (here: the access log raising) is logged and its
+    connection closed; the other requests of the same engine batch are answered. (The engine
+    thread is held on a first request while the two queue, so they share the next batch.)"""
+    token = admin["Authorization"].removeprefix("Bearer ")
+    real_respond = direct.DirectReplyProtocol._respond
+    held, release = threading.Event(), threading.Event()
+    real_handle = services.coalescer._handle
+    batches = []
+
+    def handle(comments):
+        batches.append([c.id for c in comments])
+        if comments[0].id == "hold":
+            held.set()
+            release.wait(20)
+        return real_handle(comments)
+
+    services.coalescer._handle = handle
+
+    def respond(self, reply, payload):
+        if b'"id":"bad"' in payload:
+            raise OSError("log disk full")
+        real_respond(self, reply, payload)
+
+    errors = _Records()
+    errors.setLevel(logging.ERROR)
+    logging.getLogger("uvicorn.error").addHandler(errors)
+    try:
+        direct.DirectReplyProtocol._respond = respond
+        with serve(services, HeadLimitedHttpTools) as port:
+            with (socket.create_connection(("127.0.0.1", port), timeout=10) as first, socket.create_connection(("127.0.0.1", port), timeout=10) as bad,
+                  socket.create_connection(("127.0.0.1", port), timeout=10) as good):
+                first.sendall(post("/v1/reply", {**comment(3), "id": "hold"}, token))
+                assert held.wait(20)
+                bad.sendall(post("/v1/reply", {**comment(1), "id": "bad"}, token))
+                time.sleep(0.1)  # bad queued first (never needed to pass)
+                good.sendall(post("/v1/reply", comment(2), token))
+                deadline = time.monotonic() + 20
+                while len(services.coalescer._waiters) < 2 and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                release.set()
+                assert bad.recv(100) == b""  # closed, no response
+                raw, _ = read_response(good, b"")
+                assert raw.startswith(b"HTTP/1.1 200 OK") and b'"id":"d2"' in raw
+    finally:
+        release.set()
+        direct.DirectReplyProtocol._respond = real_respond
+        logging.getLogger("uvicorn.error").removeHandler(errors)
+    assert batches[1] == ["bad", "d2"]  # one batch: the failing delivery did not stop the other
+    assert [msg for msg, _ in errors.lines] == ["Exception in ASGI application\n"]

@@ -1,5 +1,9 @@
 """Requests that share an engine batch: one failing request fails alone."""
 
+import asyncio
+import threading
+import time
+
 from nlp_service.live.coalesce import ReplyCoalescer
 from nlp_service.live.types import Comment
 
@@ -178,3 +182,88 @@ def test_a_failing_piece_fails_its_request_once_the_rest_is_done() -> None:
     finally:
         co.close()
     assert co._carried == {}
+
+
+class _Receiver:
+    """Stands in for the HTTP protocol's delivery (api/direct.py): what it got, on which thread."""
+
+    def __init__(self, done: "asyncio.Event") -> None:
+        self.value, self.error, self.thread, self._done = None, None, None, done
+
+    def done(self) -> bool:
+        return False
+
+    def set_result(self, value) -> None:
+        self.value, self.thread = value, threading.get_ident()
+        self._done.set()
+
+    def set_exception(self, exc: BaseException) -> None:
+        self.error, self.thread = exc, threading.get_ident()
+        self._done.set()
+
+
+def test_requests_queued_in_one_loop_turn_share_one_batch_and_come_back_on_the_loop() -> None:
+    batches: list[list[str]] = []
+
+    def handle(comments: list[Comment]) -> list[str]:
+        batches.append([c.id for c in comments])
+        if any(c.text == "poison" for c in comments):
+            raise RuntimeError("boom")
+        return [c.id for c in comments]
+
+    co = ReplyCoalescer(handle)  # type: ignore[arg-type]
+
+    async def asleep() -> None:  # the worker waits for requests (readiness, not timing)
+        for _ in range(20_000):
+            if co._sleeping:
+                return
+            await asyncio.sleep(0.001)
+        raise AssertionError("the worker never went to sleep")
+
+    async def main() -> list[_Receiver]:
+        loop = asyncio.get_running_loop()
+        warm = asyncio.Event()
+        co.submit_to([_c(0, "warm")], loop, _Receiver(warm))  # the worker started, then asleep
+        await asyncio.wait_for(warm.wait(), 20)
+        await asleep()
+        events = [asyncio.Event() for _ in range(3)]
+        receivers = [_Receiver(e) for e in events]
+        # one loop turn: the worker is woken once it ends, so it finds all three waiting, though
+        # the GIL is let go between two requests' callbacks (uvloop reads each connection with
+        # the GIL released; here a sleep): woken at the first, it would have taken it alone
+        for request, receiver in zip([[_c(1, "a")], [_c(2, "b"), _c(3, "c")], [_c(4, "d")]], receivers, strict=True):
+            assert co.submit_to(request, loop, receiver)
+            time.sleep(0.02)
+        await asyncio.wait_for(asyncio.gather(*(e.wait() for e in events)), 20)
+        # a failing batch: each request again on its own, the error to its receiver alone
+        await asleep()
+        more = [asyncio.Event() for _ in range(2)]
+        failing = [_Receiver(e) for e in more]
+        co.submit_to([_c(5, "poison")], loop, failing[0])
+        co.submit_to([_c(6, "ok")], loop, failing[1])
+        await asyncio.wait_for(asyncio.gather(*(e.wait() for e in more)), 20)
+        return receivers + failing
+
+    try:
+        loop_thread = threading.get_ident()
+        got = asyncio.run(main())
+    finally:
+        co.close()
+    assert batches[:2] == [["m0"], ["m1", "m2", "m3", "m4"]]
+    assert [r.value for r in got[:3]] == [["m1"], ["m2", "m3"], ["m4"]]
+    assert {r.thread for r in got} == {loop_thread}  # delivered in a callback on the loop
+    assert batches[2:] == [["m5", "m6"], ["m5"], ["m6"]]
+    assert isinstance(got[3].error, RuntimeError) and got[4].value == ["m6"]
+
+
+def test_a_request_longer_than_a_slice_is_not_queued_by_submit_to() -> None:
+    co = ReplyCoalescer(lambda comments: [c.id for c in comments], slice_chars=10)  # type: ignore[arg-type, return-value]
+    try:
+        loop = asyncio.new_event_loop()
+        try:
+            assert not co.submit_to([_c(1, "长" * 6), _c(2, "长" * 6)], loop, _Receiver(asyncio.Event()))
+        finally:
+            loop.close()
+        assert co._waiters == [] and co._thread is None  # nothing queued, no worker started
+    finally:
+        co.close()
