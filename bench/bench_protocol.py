@@ -5,8 +5,8 @@
 
 The same well-formed ``POST /v1/reply`` is fed to the protocol ``nlp-service serve`` runs
 (api/server.py), over a transport that only counts writes, and awaited until its response is
-complete, ``--requests`` times per round; the engine is stubbed (``services.reply`` returns one
-fixed outcome), so what is timed is the HTTP layer, ``answer``'s checks and rendering, the
+complete, ``--requests`` times per round; the engine is stubbed (``services.reply`` and
+``services.reply_to`` give one fixed outcome), so what is timed is the HTTP layer, ``answer``'s checks and rendering, the
 access log (uvicorn's own logging config, written to this script's stdout: send it to
 /dev/null) and the metrics; no socket, no Redis round trip, no engine thread. The two paths
 run in turn, which goes first alternating; medians of ``--rounds``. The key, the settings and
@@ -95,7 +95,11 @@ async def run(args, services: Services) -> dict[str, list[float]]:
     async def reply(comments):  # the engine stubbed: the same outcome, no thread, no Redis
         return fixed
 
-    services.reply = reply
+    def reply_to(comments, loop, receiver) -> bool:  # the direct path's: the outcome in a loop callback, as the coalescer hands it
+        loop.call_soon(receiver.set_result, fixed)
+        return True
+
+    services.reply, services.reply_to = reply, reply_to
     app = create_app(services.settings, services)
     config = uvicorn.Config(app, http=HeadLimitedHttpTools, log_level="info", lifespan="off", access_log=not args.no_access_log)
     config.load()
