@@ -11,16 +11,19 @@ hash slot. The answer: one JSON decision per request, then bursts posted, askers
 dropped and the next burst's due time (``limits.decode_all``).
 """
 
-LIMITS_LUA = """
-local now = tonumber(ARGV[1])
-local budget_ms = tonumber(ARGV[2])
-local max_mentions = tonumber(ARGV[3])
-local n = tonumber(ARGV[5])
-local flood_max = tonumber(ARGV[6])
+# The script's body as a function of where its keys and arguments start (``kb``, ``ab``: offsets
+# into KEYS and ARGV), so the room script (``replies/room_script.py``) runs it after the observe part.
+LIMITS_FN = """
+local function limits(kb, ab)
+local now = tonumber(ARGV[ab+1])
+local budget_ms = tonumber(ARGV[ab+2])
+local max_mentions = tonumber(ARGV[ab+3])
+local n = tonumber(ARGV[ab+5])
+local flood_max = tonumber(ARGV[ab+6])
 -- what redis.call only passes on goes as the string it came as: a Lua number is formatted
 -- (%.17g) on every call
-local now_s, idem_ms, log_max, actions_max, room_keep_ms = ARGV[1], ARGV[4], ARGV[7], ARGV[8], ARGV[9]
-local K_BUDGET, K_BANNED, K_COUNTERS, K_WAIT, K_LOG, K_ACTIONS, K_BODIES = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local now_s, idem_ms, log_max, actions_max, room_keep_ms = ARGV[ab+1], ARGV[ab+4], ARGV[ab+7], ARGV[ab+8], ARGV[ab+9]
+local K_BUDGET, K_BANNED, K_COUNTERS, K_WAIT, K_LOG, K_ACTIONS, K_BODIES = KEYS[kb+1], KEYS[kb+2], KEYS[kb+3], KEYS[kb+4], KEYS[kb+5], KEYS[kb+6], KEYS[kb+7]
 local SEP = string.char(31)
 -- outcomes a response already carries are only counted; the stream gets the deferred ones
 -- (a waiting asker named by a burst, or dropped when its burst fell due), which no response could tell.
@@ -112,11 +115,11 @@ local function waiting_of(rule)
 end
 local decisions, fresh, replied = {}, {}, {}
 for i = 0, n - 1 do
-  local kb, ab = 7 + i * 5, 9 + i * 10
-  local k_idem, k_user, k_rule, k_rot, k_flood = KEYS[kb+1], KEYS[kb+2], KEYS[kb+3], KEYS[kb+4], KEYS[kb+5]
-  local user, nick, rule_id = ARGV[ab+1], ARGV[ab+2], ARGV[ab+3]
-  local user_cd, window_ms = tonumber(ARGV[ab+4]), tonumber(ARGV[ab+5])
-  local cid, body, names_self = ARGV[ab+8], ARGV[ab+9], ARGV[ab+10] == '1'
+  local ki, ai = kb + 7 + i * 5, ab + 9 + i * 10
+  local k_idem, k_user, k_rule, k_rot, k_flood = KEYS[ki+1], KEYS[ki+2], KEYS[ki+3], KEYS[ki+4], KEYS[ki+5]
+  local user, nick, rule_id = ARGV[ai+1], ARGV[ai+2], ARGV[ai+3]
+  local user_cd, window_ms = tonumber(ARGV[ai+4]), tonumber(ARGV[ai+5])
+  local cid, body, names_self = ARGV[ai+8], ARGV[ai+9], ARGV[ai+10] == '1'
   -- the request's string keys in one read (nothing writes them before they are looked at:
   -- an iteration only writes once it has decided, and the idempotency keys after the loop)
   local got = redis.call('MGET', k_idem, k_flood, k_user, k_rule, K_BUDGET)
@@ -169,7 +172,7 @@ for i = 0, n - 1 do
       table.insert(mentions, nick); table.insert(named, cid)
       count('reply')
       local variant = 0
-      local n_variants, rnd = tonumber(ARGV[ab+6]), tonumber(ARGV[ab+7])  -- read by a reply only
+      local n_variants, rnd = tonumber(ARGV[ai+6]), tonumber(ARGV[ai+7])  -- read by a reply only
       if rnd >= 0 then
         variant = rnd % n_variants
       else
@@ -199,4 +202,7 @@ out[n + 3] = nxt[2] or '-1'
 -- the room's counters, reply log and action feed go room_keep after the room's last reply
 for _, k in ipairs({K_COUNTERS, K_LOG, K_ACTIONS}) do redis.call('PEXPIRE', k, room_keep_ms) end
 return out
+end
 """
+
+LIMITS_LUA = LIMITS_FN + "return limits(0, 0)\n"
