@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from nlp_service.core.config import Settings
 from nlp_service.live.types import Comment, Matched, Observed
 from nlp_service.moderation.queue import ModerationQueue, ObserveConfig
+from nlp_service.moderation.queue import observed as observed_pairs
 from nlp_service.moderation.recorder import Recorder
 from nlp_service.replies.limits import (
     Decision,
@@ -119,8 +120,8 @@ def round_trip(
             continue
         seen, limited = _parts(res, observed=bool(deferred) or room in observed, limited=room in requests)
         if seen is not None:
-            recorder.results([(room, deferred)], [seen[: len(deferred)]])
-            for o, (count, _queued) in zip(observed.get(room, ()), seen[len(deferred) :], strict=True):
+            recorder.results([(room, deferred)], [seen[: 2 * len(deferred)]])  # two values an entry (queue.observed)
+            for o, (count, _queued) in zip(observed.get(room, ()), observed_pairs(seen[2 * len(deferred) :]), strict=True):
                 floods[o.index] = int(count)
         if limited is not None:
             decisions[room], settled[room] = decode_all(limited)

@@ -47,8 +47,13 @@ from nlp_service.store.redis import Keys
 
 __all__ = [
     "DECIDE_LUA", "DECISIONS", "GROUP", "OBSERVE_LUA", "URGENT", "ModerationQueue", "ObserveConfig",
-    "QueueEntry", "QueueItem", "item_id", "parse_item_id", "room_actions",
+    "QueueEntry", "QueueItem", "item_id", "observed", "parse_item_id", "room_actions",
 ]  # fmt: skip
+
+
+def observed(answer: list) -> list[tuple[int, int]]:
+    """The OBSERVE script's answer as one (flood count, queued) pair per entry."""
+    return list(zip(answer[0::2], answer[1::2], strict=True))
 
 
 def _at(record: dict, now_ms: int) -> int:
@@ -72,8 +77,8 @@ class ModerationQueue(QueuePull, QueueDecide, QueueUpkeep):
         self._decide = register_script(client, DECIDE_LUA)
 
     def observe_call(self, pipe, room: str, entries: Sequence[QueueEntry], cfg: ObserveConfig, now_ms: int) -> None:
-        """Queue the OBSERVE script on ``pipe`` for one room's comments. Its answer is one
-        ``[flood count, queued]`` pair per entry, in order."""
+        """Queue the OBSERVE script on ``pipe`` for one room's comments. Its answer is the
+        flood count and queued (1 or 0) of each entry, in order, flat (:func:`observed`)."""
         keys, args = self.observe_parts(room, entries, cfg, now_ms)
         run_script(pipe, self.observe_script, keys, args)
         self.listed(pipe, room)

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from nlp_service.moderation.queue import ModerationQueue, ObserveConfig, QueueEntry
+from nlp_service.moderation.queue import ModerationQueue, ObserveConfig, QueueEntry, observed
 from nlp_service.replies.limits import Limiter, LimitRequest, RoomLimits
 from nlp_service.store.pipeline import execute, register_script
 from nlp_service.store.redis import Keys
@@ -70,6 +70,11 @@ def assert_same(client: redis.Redis, prefixes: tuple[str, str], named: str, answ
         assert abs(ours_ttl[key] - ttl) < 2000, key
 
 
+def _pairs(flat: list) -> list[list[int]]:
+    """The observe answer (flat: count, queued per entry) as main's script gave it."""
+    return [list(p) for p in observed(flat)]
+
+
 def _pair() -> tuple[str, str]:
     n = next(_prefixes)
     return f"eqmain{n}", f"eqours{n}"
@@ -108,10 +113,11 @@ def test_observe_same_as_main(rclient: redis.Redis, calls: list, cfg: ObserveCon
     now = NOW
     for step, specs in calls:
         now += step
-        for q, out in zip(queues, answers, strict=True):
+        for side, (q, out) in enumerate(zip(queues, answers, strict=True)):
             pipe = rclient.pipeline(transaction=False)
             q.observe_call(pipe, ROOM, [_entry(s, now) for s in specs], cfg, now)
-            out.append(execute(pipe))
+            (res,) = execute(pipe)
+            out.append(_pairs(res) if side else res)  # main's: a [count, queued] list per entry; ours: flat
     assert_same(rclient, prefixes, ":modq", answers)
 
 
@@ -205,11 +211,11 @@ def test_room_script_same_as_main_observe_then_limits(rclient: redis.Redis, call
         if entries:
             queues[0].observe_call(main, ROOM, entries, ocfg, now)
         limiters[0].call(ROOM, items, lcfg, now, main)
-        answers[0].append(execute(main) if entries else [[], *execute(main)])
+        answers[0].append(execute(main) if entries else [[], *execute(main)])  # [observe, limits]
         ours = rclient.pipeline(transaction=False)
         limiters[1].call(ROOM, items, lcfg, now, ours, observe=queues[1].observe_parts(ROOM, entries, ocfg, now) if entries else None)
         if entries:
             queues[1].listed(ours, ROOM)  # as live/roundtrip.py does beside the room script
         got = execute(ours)
-        answers[1].append(got[0] if entries else [[], *got])
+        answers[1].append([_pairs(got[0][0]), got[0][1]] if entries else [[], *got])
     assert_same(rclient, prefixes, ":actions", answers)
