@@ -220,6 +220,35 @@ def test_one_round_trip_per_batch_and_scripts_reload_after_a_flush(svc_settings,
             own.close()
 
 
+def test_a_room_takes_its_deferred_comments_and_its_batch_in_one_script_call(svc_settings, tmp_path) -> None:
+    """The recorder's deferred comments of a room ride the room's script call in the next
+    batch that needs Redis (replies/room_script.py): one EVALSHA for the room, and the
+    deferred comment is recorded as its own call would have recorded it. (A server of its
+    own: another suite's SCRIPT FLUSH would add a reload and a resend to the count.)"""
+    import redis
+
+    from nlp_service.store.pipeline import _scripts
+    from tests.processes import own_redis_server
+
+    with own_redis_server(tmp_path) as (port, _):
+        own = redis.Redis(port=port, decode_responses=True)
+        counted, trips = counting_client(own)
+        svc = Services.start(svc_settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{port}/0"}), counted, poll=False)
+        try:
+            setup_room(svc, lottery_rule())
+            for lua in _scripts.values():  # loaded before counting: no NOSCRIPT resend
+                own.script_load(lua)
+            svc.engine.handle([C(1, "今天天气不错")], NOW)  # no rule, not flagged: deferred (no background flush)
+            trips.reset()
+            out = svc.engine.handle([C(2)], NOW)
+            assert out[0].reply is not None and trips.count == 1
+            assert trips.sent.count(b"EVALSHA") == 1
+            assert own.lrange(svc.keys.recent("room1", "u1"), 0, -1)  # the deferred comment, recorded
+        finally:
+            svc.close()
+            own.close()
+
+
 @pytest.mark.parametrize("template", ["福袋{lottery_time}开", "@{nickname} 福袋{lottery_time}开", "{nickname}，福袋{lottery_time}开"])
 def test_dry_run_shows_the_text_the_bot_posts(services, template) -> None:
     svc = services()
