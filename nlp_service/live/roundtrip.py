@@ -1,8 +1,10 @@
 """Round trip: a batch's one pipeline to Redis, and what came back.
 
 In order: the recorder's deferred bookkeeping of earlier comments (first, so that counts stay
-in order), then per room the moderation/observe script (``moderation/queue.py``) and the
-limits script (``replies/limits.py``). One ``execute``, scripts included.
+in order), then per room one script call: the room's deferred comments and this batch's
+through the moderation/observe part (``moderation/queue.py``), then the limits
+(``replies/limits.py``), as ``replies/room_script.py`` joins them. One ``execute``, scripts
+included.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 from nlp_service.core.config import Settings
 from nlp_service.live.types import Comment, Matched, Observed
 from nlp_service.moderation.queue import ModerationQueue, ObserveConfig
+from nlp_service.moderation.queue import observed as observed_pairs
 from nlp_service.moderation.recorder import Recorder
 from nlp_service.replies.limits import (
     Decision,
@@ -87,29 +90,47 @@ def round_trip(
     script fails (an error reply) is in ``Answer.failed``, and the other rooms' answers stand."""
     pipe = limiter.client.pipeline(transaction=False)
     d_entries, d_events, d_feed = recorder.take()
+    rooms = list(dict.fromkeys([*observed, *requests]))
+    # a room of the batch takes the recorder's deferred comments of the room into its own
+    # script call, before its batch's (the order their calls had): one call per room
+    riding = {room: d_entries.pop(room) for room in rooms if room in d_entries}
     d_order = recorder.queue_on(pipe, d_entries, d_events, now_ms, d_feed)
     skip = len(pipe.command_stack)
-    order: list[tuple[str, str]] = []
-    for room in dict.fromkeys([*observed, *requests]):
-        if room in observed:
-            queue.observe_call(pipe, room, [o.entry for o in observed[room]], cfg, now_ms)
-            order.append(("observe", room))
-        if room in requests:
-            limiter.call(room, requests[room], limits[room], now_ms, pipe)
-            order.append(("limits", room))
+    for room in rooms:
+        entries = [*riding.get(room, ()), *(o.entry for o in observed.get(room, ()))]
+        if room not in requests:
+            queue.observe_call(pipe, room, entries, cfg, now_ms)
+            continue
+        parts = queue.observe_parts(room, entries, cfg, now_ms) if entries else None
+        limiter.call(room, requests[room], limits[room], now_ms, pipe, observe=parts)  # the room script (replies/room_script.py)
+        if entries:
+            queue.listed(pipe, room)
     everything = execute(pipe, raise_on_error=False)  # one round trip, scripts included
     recorder.results(d_order, everything[: len(d_order)])
-    results = everything[skip:]
     decisions: dict[str, list[Decision]] = {}
     settled: dict[str, Settled] = {}
     floods: dict[int, int] = {}
     failed: dict[tuple[str, str], Exception] = {}
-    for (kind, room), res in zip(order, results, strict=True):
+    for room, res in zip(rooms, everything[skip:], strict=True):
+        deferred = riding.get(room, [])
         if isinstance(res, Exception):
-            failed[kind, room] = res
-        elif kind == "limits":
-            decisions[room], settled[room] = decode_all(res)
-        else:
-            for o, (count, _queued) in zip(observed[room], res, strict=True):
+            failed.update({(kind, room): res for kind, part in (("observe", observed), ("limits", requests)) if room in part})
+            if deferred:
+                recorder.results([(room, deferred)], [res])  # logged: that room's deferred counts are lost
+            continue
+        seen, limited = _parts(res, observed=bool(deferred) or room in observed, limited=room in requests)
+        if seen is not None:
+            recorder.results([(room, deferred)], [seen[: 2 * len(deferred)]])  # two values an entry (queue.observed)
+            for o, (count, _queued) in zip(observed.get(room, ()), observed_pairs(seen[2 * len(deferred) :]), strict=True):
                 floods[o.index] = int(count)
+        if limited is not None:
+            decisions[room], settled[room] = decode_all(limited)
     return Answer(decisions, floods, settled, failed)
+
+
+def _parts(res: list, observed: bool, limited: bool) -> tuple[list | None, list | None]:
+    """A room's answer as (observe answer, limits answer), None for a part its call did not
+    have: the room script answers both, a lone observe or limits script its own."""
+    if observed and limited:
+        return res[0], res[1]
+    return (res, None) if observed else (None, res)

@@ -47,8 +47,13 @@ from nlp_service.store.redis import Keys
 
 __all__ = [
     "DECIDE_LUA", "DECISIONS", "GROUP", "OBSERVE_LUA", "URGENT", "ModerationQueue", "ObserveConfig",
-    "QueueEntry", "QueueItem", "item_id", "parse_item_id", "room_actions",
+    "QueueEntry", "QueueItem", "item_id", "observed", "parse_item_id", "room_actions",
 ]  # fmt: skip
+
+
+def observed(answer: list) -> list[tuple[int, int]]:
+    """The OBSERVE script's answer as one (flood count, queued) pair per entry."""
+    return list(zip(answer[0::2], answer[1::2], strict=True))
 
 
 def _at(record: dict, now_ms: int) -> int:
@@ -72,8 +77,21 @@ class ModerationQueue(QueuePull, QueueDecide, QueueUpkeep):
         self._decide = register_script(client, DECIDE_LUA)
 
     def observe_call(self, pipe, room: str, entries: Sequence[QueueEntry], cfg: ObserveConfig, now_ms: int) -> None:
-        """Queue the OBSERVE script on ``pipe`` for one room's comments. Its answer is one
-        ``[flood count, queued]`` pair per entry, in order."""
+        """Queue the OBSERVE script on ``pipe`` for one room's comments. Its answer is the
+        flood count and queued (1 or 0) of each entry, in order, flat (:func:`observed`)."""
+        keys, args = self.observe_parts(room, entries, cfg, now_ms)
+        run_script(pipe, self.observe_script, keys, args)
+        self.listed(pipe, room)
+
+    def listed(self, pipe, room: str) -> None:
+        """The room into the moderators' room list, on ``pipe``'s round trip."""
+        # shared state ({_global} slot): sent with the same round trip, after the scripts,
+        # outside them (a cluster refuses a script that spans slots)
+        after(pipe, "SADD", self.keys.mod_rooms(), room)
+
+    def observe_parts(self, room: str, entries: Sequence[QueueEntry], cfg: ObserveConfig, now_ms: int) -> tuple[list[str], list[object]]:
+        """The OBSERVE script's keys and arguments for one room's comments (run by
+        :meth:`observe_call`, or in the room's script with the reply limits: ``replies/room_script.py``)."""
         k = self.keys
         keys = [k.mod_stream(room), k.mod_members(room)]  # every key of the script in the room's slot (Redis Cluster)
         args: list[object] = [now_ms, cfg.keep, cfg.flood_ms, cfg.flood_max, cfg.dedupe_s, len(entries), self.recent_ms, self.room_keep_s * 1000, cfg.group_ms, cfg.group_max]
@@ -84,10 +102,7 @@ class ModerationQueue(QueuePull, QueueDecide, QueueUpkeep):
             keys += [recent(room, e.user), flood(room, e.user, digest), seen(room, e.comment_id), group(room, record.get("group") or digest)]
             # bytes: redis-py sends them as they are; the group window runs on the comment's time
             args += [to_json(record), to_json(e.payload) if e.payload else "", "1" if e.observe else "0", _at(record, now_ms)]
-        run_script(pipe, self.observe_script, keys, args)
-        # the moderators' room list is shared state ({_global} slot): sent with the same round
-        # trip, after the script, outside it (a cluster refuses a script that spans slots)
-        after(pipe, "SADD", k.mod_rooms(), room)
+        return keys, args
 
     def rooms(self) -> list[str]:
         return sorted(self.client.smembers(self.keys.mod_rooms()))

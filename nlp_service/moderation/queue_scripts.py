@@ -16,13 +16,19 @@
   item's comments, nothing is applied and the caller reads again.
 """
 
-OBSERVE_LUA = """
+# The observe script's body as a function of where its keys and arguments start (``kb``, ``ab``:
+# offsets into KEYS and ARGV), so the room script (``replies/room_script.py``) runs it in the
+# same call as the reply limits.
+OBSERVE_FN = """
+local function observe(kb, ab)
+-- (x + 0) reads a numeric string as a number: tonumber(x) parses it twice (lua_isnumber, then
+-- lua_tonumber), a strtod each, several times per comment
 -- durations go to redis.call as the strings they came as: a Lua number would be formatted
 -- (%.17g) on every call, a cost the server paid per comment
-local keep, flood_max, n = tonumber(ARGV[2]), tonumber(ARGV[4]), tonumber(ARGV[6])
-local flood_ms, dedupe_s, recent_ms, room_keep_ms, group_ms = ARGV[3], ARGV[5], ARGV[7], ARGV[8], ARGV[9]
-local grouping, group_max, keep_last = tonumber(group_ms) > 0, tonumber(ARGV[10]), tostring(keep - 1)
-local stream, members = KEYS[1], KEYS[2]
+local keep, flood_max, n = (ARGV[ab+2] + 0), (ARGV[ab+4] + 0), (ARGV[ab+6] + 0)
+local flood_ms, dedupe_s, recent_ms, room_keep_ms, group_ms = ARGV[ab+3], ARGV[ab+5], ARGV[ab+7], ARGV[ab+8], ARGV[ab+9]
+local grouping, group_max, keep_last = (group_ms + 0) > 0, (ARGV[ab+10] + 0), tostring(keep - 1)
+local stream, members = KEYS[kb+1], KEYS[kb+2]
 local out = {}
 local function user_of(record)
   local user = cjson.decode(record).user
@@ -33,7 +39,7 @@ end
 -- mod_members): the item's count and users grow, the comment's record is kept under it
 local function join(sid, record, k_group, action, at)
   local base = sid .. ':'
-  local held = tonumber(redis.call('HGET', members, base .. 'n') or '1')
+  local held = (redis.call('HGET', members, base .. 'n') or '1') + 0
   if held >= group_max then return false end
   if held == 1 then  -- the first join: the item's own comment counts its user
     local first = redis.call('XRANGE', stream, sid, sid)[1]
@@ -49,8 +55,8 @@ local function join(sid, record, k_group, action, at)
   return true
 end
 for i = 0, n - 1 do
-  local k_recent, k_flood, k_seen, k_group = KEYS[3 + i*4], KEYS[4 + i*4], KEYS[5 + i*4], KEYS[6 + i*4]
-  local record, payload, observe = ARGV[11 + i*4], ARGV[12 + i*4], ARGV[13 + i*4]
+  local k_recent, k_flood, k_seen, k_group = KEYS[kb+3 + i*4], KEYS[kb+4 + i*4], KEYS[kb+5 + i*4], KEYS[kb+6 + i*4]
+  local record, payload, observe = ARGV[ab+11 + i*4], ARGV[ab+12 + i*4], ARGV[ab+13 + i*4]
   local count = 0
   if observe == '1' then
     -- trimmed only when it grew past keep: LTRIM on a shorter list changes nothing
@@ -72,12 +78,12 @@ for i = 0, n - 1 do
     end
     if redis.call('SET', k_seen, '1', 'NX', 'EX', dedupe_s) then
       local joined = false
-      local at = tonumber(ARGV[14 + i*4])
+      local at = (ARGV[ab+14 + i*4] + 0)
       if grouping then
         local open = redis.call('HMGET', k_group, mod.action, mod.action .. ':at')
-        if open[1] and open[2] and at - tonumber(open[2]) <= tonumber(group_ms) then
+        if open[1] and open[2] and at - (open[2] + 0) <= (group_ms + 0) then
           -- a comment stamped before the last one (out of order) keeps the later time
-          joined = join(open[1], record, k_group, mod.action, math.max(at, tonumber(open[2])))
+          joined = join(open[1], record, k_group, mod.action, math.max(at, (open[2] + 0)))
         end
       end
       if not joined then
@@ -90,10 +96,13 @@ for i = 0, n - 1 do
       queued = 1
     end
   end
-  out[i + 1] = {count, queued}
+  out[2 * i + 1], out[2 * i + 2] = count, queued  -- flat: a table per comment cost the server its allocation and its reply
 end
 return out
+end
 """
+
+OBSERVE_LUA = OBSERVE_FN + "return observe(0, 0)\n"
 
 DECIDE_LUA = """
 local stream, k_decided, k_audit, k_stats, k_banned = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]

@@ -24,7 +24,7 @@ import redis
 from nlp_service.core.periodic import PeriodicThread
 from nlp_service.moderation import pulse
 from nlp_service.moderation.pulse import PulseEvent
-from nlp_service.moderation.queue import ModerationQueue, ObserveConfig, QueueEntry
+from nlp_service.moderation.queue import ModerationQueue, ObserveConfig, QueueEntry, observed
 from nlp_service.store import roomfeed
 from nlp_service.store.pipeline import execute
 
@@ -92,7 +92,7 @@ class Recorder:
             if isinstance(res, Exception):  # that room's counts only (see store/pipeline.execute)
                 log.warning("deferred bookkeeping of room %s dropped: %s", room, res)
                 continue
-            for entry, (count, _queued) in zip(items, res, strict=True):
+            for entry, (count, _queued) in zip(items, observed(res), strict=True):
                 if int(count) > self.cfg.flood_max:
                     self.on_flood(room, entry.user, entry.digest)
 

@@ -14,7 +14,7 @@ import threading
 from collections import defaultdict
 from pathlib import Path
 
-from nlp_service.moderation.queue import ModerationQueue, ObserveConfig, QueueEntry
+from nlp_service.moderation.queue import ModerationQueue, ObserveConfig, QueueEntry, observed
 from nlp_service.store.pipeline import execute
 
 
@@ -61,4 +61,4 @@ class Spool:
             queue.observe_call(pipe, room, entries, cfg, now_ms)
         results = execute(pipe) if by_room else []  # a RedisError leaves the spool for the next try
         self.replaying.unlink(missing_ok=True)
-        return sum(queued for res in results for _count, queued in res)
+        return sum(queued for res in results for _count, queued in observed(res))

@@ -49,6 +49,7 @@ import redis
 from pydantic_core import from_json
 
 from nlp_service.replies.limits_script import LIMITS_LUA
+from nlp_service.replies.room_script import ROOM_LUA
 from nlp_service.store.actions import MAX_ACTIONS
 from nlp_service.store.pipeline import register_script, run_script
 from nlp_service.store.redis import Keys
@@ -107,9 +108,20 @@ class Limiter:
         self.keys = keys
         self.room_keep_ms = room_keep_seconds * 1000  # Settings.room_keep_seconds
         self._script = register_script(client, LIMITS_LUA)
+        self._room = register_script(client, ROOM_LUA)
 
-    def call(self, room: str, items: Sequence[LimitRequest], cfg: RoomLimits, now_ms: int, client) -> object:
-        """Run (or, on a pipeline, queue) the script for one room's requests."""
+    def call(self, room: str, items: Sequence[LimitRequest], cfg: RoomLimits, now_ms: int, client, observe: tuple[list, list] | None = None) -> object:
+        """Run (or, on a pipeline, queue) the script for one room's requests. With ``observe``
+        (the observe script's keys and arguments for the room's comments:
+        ``ModerationQueue.observe_parts``) both run in one call, the observe part first
+        (``room_script.py``), and the answer is ``[observe answer, limits answer]``."""
+        keys, args = self._parts(room, items, cfg, now_ms)
+        if observe is None:
+            return run_script(client, self._script, keys, args)
+        o_keys, o_args = observe
+        return run_script(client, self._room, o_keys + keys, [(len(o_keys) - 2) // 4, *o_args, *args])
+
+    def _parts(self, room: str, items: Sequence[LimitRequest], cfg: RoomLimits, now_ms: int) -> tuple[list[str], list[object]]:
         k = self.keys
         keys = [k.room_budget(room), k.banned(room), k.counters(room), k.waiting(room), k.reply_log(room), k.actions(room), k.burst_bodies(room)]
         args: list[object] = [now_ms, cfg.budget_ms, cfg.max_mentions, cfg.idempotency_ms, len(items), cfg.flood_max, LOG_MAXLEN, MAX_ACTIONS, self.room_keep_ms]
@@ -123,7 +135,7 @@ class Limiter:
                 flood(room, it.user, it.text_digest),
             ]
             args += [it.user, it.nickname, it.rule_id, it.user_cooldown_ms, it.window_ms, it.n_variants, it.random_pick, it.comment_id, it.burst_body, int(it.burst_names_asker)]
-        return run_script(client, self._script, keys, args)
+        return keys, args
 
 
 @dataclass(frozen=True)

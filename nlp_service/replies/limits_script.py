@@ -11,16 +11,21 @@ hash slot. The answer: one JSON decision per request, then bursts posted, askers
 dropped and the next burst's due time (``limits.decode_all``).
 """
 
-LIMITS_LUA = """
-local now = tonumber(ARGV[1])
-local budget_ms = tonumber(ARGV[2])
-local max_mentions = tonumber(ARGV[3])
-local n = tonumber(ARGV[5])
-local flood_max = tonumber(ARGV[6])
+# The script's body as a function of where its keys and arguments start (``kb``, ``ab``: offsets
+# into KEYS and ARGV), so the room script (``replies/room_script.py``) runs it after the observe part.
+LIMITS_FN = """
+local function limits(kb, ab)
+-- (x + 0) reads a numeric string as a number: tonumber(x) parses it twice (lua_isnumber, then
+-- lua_tonumber), a strtod each, several times per comment
+local now = (ARGV[ab+1] + 0)
+local budget_ms = (ARGV[ab+2] + 0)
+local max_mentions = (ARGV[ab+3] + 0)
+local n = (ARGV[ab+5] + 0)
+local flood_max = (ARGV[ab+6] + 0)
 -- what redis.call only passes on goes as the string it came as: a Lua number is formatted
 -- (%.17g) on every call
-local now_s, idem_ms, log_max, actions_max, room_keep_ms = ARGV[1], ARGV[4], ARGV[7], ARGV[8], ARGV[9]
-local K_BUDGET, K_BANNED, K_COUNTERS, K_WAIT, K_LOG, K_ACTIONS, K_BODIES = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local now_s, idem_ms, log_max, actions_max, room_keep_ms = ARGV[ab+1], ARGV[ab+4], ARGV[ab+7], ARGV[ab+8], ARGV[ab+9]
+local K_BUDGET, K_BANNED, K_COUNTERS, K_WAIT, K_LOG, K_ACTIONS, K_BODIES = KEYS[kb+1], KEYS[kb+2], KEYS[kb+3], KEYS[kb+4], KEYS[kb+5], KEYS[kb+6], KEYS[kb+7]
 local SEP = string.char(31)
 -- outcomes a response already carries are only counted; the stream gets the deferred ones
 -- (a waiting asker named by a burst, or dropped when its burst fell due), which no response could tell.
@@ -48,7 +53,7 @@ local function split(m)
   return string.sub(m, 1, a - 1), string.sub(m, a + 1, b - 1), string.sub(m, b + 1)
 end
 local function ends_later(v)  -- a window key's value: its end time (caller's clock)
-  return v and tonumber(v) > now
+  return v and (v + 0) > now
 end
 local function open(key) return ends_later(redis.call('GET', key)) end
 local function close_at(key, ms)  -- %d: tostring and redis.call would format a float (%.14g, %.17g)
@@ -59,7 +64,7 @@ local bursts, dropped = 0, 0
 local function burst(rule, group)  -- group: {member, id, nick} in order
   local lead = cjson.decode(redis.call('HGET', K_BODIES, group[1][2]) or '{"body":"","self":false,"latest":0}')
   if open(K_BUDGET) then
-    local free_at = tonumber(redis.call('GET', K_BUDGET))
+    local free_at = (redis.call('GET', K_BUDGET) + 0)
     if free_at <= (lead.latest or 0) then  -- wait for the budget, up to half a window late
       for _, e in ipairs(group) do redis.call('ZADD', K_WAIT, free_at, e[1]) end
       return
@@ -112,11 +117,11 @@ local function waiting_of(rule)
 end
 local decisions, fresh, replied = {}, {}, {}
 for i = 0, n - 1 do
-  local kb, ab = 7 + i * 5, 9 + i * 10
-  local k_idem, k_user, k_rule, k_rot, k_flood = KEYS[kb+1], KEYS[kb+2], KEYS[kb+3], KEYS[kb+4], KEYS[kb+5]
-  local user, nick, rule_id = ARGV[ab+1], ARGV[ab+2], ARGV[ab+3]
-  local user_cd, window_ms = tonumber(ARGV[ab+4]), tonumber(ARGV[ab+5])
-  local cid, body, names_self = ARGV[ab+8], ARGV[ab+9], ARGV[ab+10] == '1'
+  local ki, ai = kb + 7 + i * 5, ab + 9 + i * 10
+  local k_idem, k_user, k_rule, k_rot, k_flood = KEYS[ki+1], KEYS[ki+2], KEYS[ki+3], KEYS[ki+4], KEYS[ki+5]
+  local user, nick, rule_id = ARGV[ai+1], ARGV[ai+2], ARGV[ai+3]
+  local user_cd, window_ms = (ARGV[ai+4] + 0), (ARGV[ai+5] + 0)
+  local cid, body, names_self = ARGV[ai+8], ARGV[ai+9], ARGV[ai+10] == '1'
   -- the request's string keys in one read (nothing writes them before they are looked at:
   -- an iteration only writes once it has decided, and the idempotency keys after the loop)
   local got = redis.call('MGET', k_idem, k_flood, k_user, k_rule, K_BUDGET)
@@ -127,9 +132,9 @@ for i = 0, n - 1 do
   else
     local d
     local ban = redis.call('HGET', K_BANNED, user)
-    if ban and tonumber(ban) > now then
+    if ban and (ban + 0) > now then
       d = {status = 'banned'}
-    elseif tonumber(got[2] or '0') > flood_max then
+    elseif (got[2] or '0') + 0 > flood_max then
       d = {status = 'flood'}
     elseif ends_later(got[3]) then
       d = {status = 'user_cooldown'}
@@ -147,7 +152,7 @@ for i = 0, n - 1 do
         end
       elseif #w < max_mentions then  -- it joins the burst posted when the window closes
         local m = rule_id .. SEP .. cid .. SEP .. nick
-        local close, keep_ms = tonumber(rule_end), string.format('%d', window_ms + 3600000)
+        local close, keep_ms = (rule_end + 0), string.format('%d', window_ms + 3600000)
         redis.call('ZADD', K_WAIT, rule_end, m)
         redis.call('PEXPIRE', K_WAIT, keep_ms)
         redis.call('HSET', K_BODIES, cid, cjson.encode({body = body, self = names_self, latest = close + math.floor(window_ms / 2)}))
@@ -169,7 +174,7 @@ for i = 0, n - 1 do
       table.insert(mentions, nick); table.insert(named, cid)
       count('reply')
       local variant = 0
-      local n_variants, rnd = tonumber(ARGV[ab+6]), tonumber(ARGV[ab+7])  -- read by a reply only
+      local n_variants, rnd = (ARGV[ai+6] + 0), (ARGV[ai+7] + 0)  -- read by a reply only
       if rnd >= 0 then
         variant = rnd % n_variants
       else
@@ -199,4 +204,7 @@ out[n + 3] = nxt[2] or '-1'
 -- the room's counters, reply log and action feed go room_keep after the room's last reply
 for _, k in ipairs({K_COUNTERS, K_LOG, K_ACTIONS}) do redis.call('PEXPIRE', k, room_keep_ms) end
 return out
+end
 """
+
+LIMITS_LUA = LIMITS_FN + "return limits(0, 0)\n"

@@ -1,5 +1,7 @@
 """The reply path against a real Redis: limits across instances, aggregation, idempotency."""
 
+from contextlib import contextmanager
+
 import pytest
 
 from nlp_service.live.services import Services
@@ -188,10 +190,11 @@ def test_seed_rules_load_once(rclient, svc_settings, settings) -> None:
     assert "coupon" not in {r.id for r in store.list_rules(rclient, first.keys)}
 
 
-def test_one_round_trip_per_batch_and_scripts_reload_after_a_flush(svc_settings, tmp_path) -> None:
-    # A redis-server of its own: scripts are server-wide, so another suite on a shared server
-    # could load them again between the flush and the batch. What the engine sent is read from
-    # its own client, not from the server's command stats.
+@contextmanager
+def own_server_services(svc_settings, tmp_path):
+    """Services on a redis-server of their own, through a client that counts what it sends:
+    (services, a plain client of that server, the round-trip counter). Scripts are
+    server-wide: another suite on a shared server could flush or load them in between."""
     import redis
 
     from tests.processes import own_redis_server
@@ -202,22 +205,45 @@ def test_one_round_trip_per_batch_and_scripts_reload_after_a_flush(svc_settings,
         svc = Services.start(svc_settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{port}/0"}), counted, poll=False)
         try:
             setup_room(svc, lottery_rule())
-            own.script_flush()  # as after a Redis restart: the server has forgotten every script
-            trips.reset()
-            out = svc.engine.handle([Comment("f1", "room1", "u1", "n1", "福袋几点开", NOW), Comment("f2", "room1", "u2", "n2", "主播是个傻逼", NOW)], NOW)
-            assert out[0].reply["text"] == "@n1 福袋8点开"  # NOSCRIPT: scripts loaded, failed commands resent
-            assert out[1].moderation["action"] == "block"
-            assert trips.sent_command("SCRIPT", "LOAD") and not trips.sent_command("SCRIPT", "EXISTS")  # redis-py's per-execute check is gone
-            assert trips.count > 2  # the room's first load, the batch, the script loads, the resend
-            trips.reset()
-            out = svc.engine.handle([Comment("f3", "room1", "u3", "n3", "福袋什么时候开", NOW + 60_000), Comment("f4", "room1", "u4", "n4", "主播是个傻逼", NOW + 60_000)], NOW + 60_000)
-            assert out[0].reply["text"] == "@n3 福袋8点开" and out[1].moderation["action"] == "block"
-            assert trips.count == 1  # a reply and a flagged comment: one pipeline, one round trip
-            assert not trips.sent_command("SCRIPT", "EXISTS") and not trips.sent_command("SCRIPT", "LOAD")  # loaded once
-            assert trips.sent_command("EVALSHA")
+            yield svc, own, trips
         finally:
             svc.close()
             own.close()
+
+
+def test_one_round_trip_per_batch_and_scripts_reload_after_a_flush(svc_settings, tmp_path) -> None:
+    # What the engine sent is read from its own client, not from the server's command stats.
+    with own_server_services(svc_settings, tmp_path) as (svc, own, trips):
+        own.script_flush()  # as after a Redis restart: the server has forgotten every script
+        trips.reset()
+        out = svc.engine.handle([Comment("f1", "room1", "u1", "n1", "福袋几点开", NOW), Comment("f2", "room1", "u2", "n2", "主播是个傻逼", NOW)], NOW)
+        assert out[0].reply["text"] == "@n1 福袋8点开"  # NOSCRIPT: scripts loaded, failed commands resent
+        assert out[1].moderation["action"] == "block"
+        assert trips.sent_command("SCRIPT", "LOAD") and not trips.sent_command("SCRIPT", "EXISTS")  # redis-py's per-execute check is gone
+        assert trips.count > 2  # the room's first load, the batch, the script loads, the resend
+        trips.reset()
+        out = svc.engine.handle([Comment("f3", "room1", "u3", "n3", "福袋什么时候开", NOW + 60_000), Comment("f4", "room1", "u4", "n4", "主播是个傻逼", NOW + 60_000)], NOW + 60_000)
+        assert out[0].reply["text"] == "@n3 福袋8点开" and out[1].moderation["action"] == "block"
+        assert trips.count == 1  # a reply and a flagged comment: one pipeline, one round trip
+        assert not trips.sent_command("SCRIPT", "EXISTS") and not trips.sent_command("SCRIPT", "LOAD")  # loaded once
+        assert trips.sent_command("EVALSHA")
+
+
+def test_a_room_takes_its_deferred_comments_and_its_batch_in_one_script_call(svc_settings, tmp_path) -> None:
+    """The recorder's deferred comments of a room ride the room's script call in the next
+    batch that needs Redis (replies/room_script.py): one EVALSHA for the room, and the
+    deferred comment is recorded as its own call would have recorded it."""
+    from nlp_service.store.pipeline import _scripts
+
+    with own_server_services(svc_settings, tmp_path) as (svc, own, trips):
+        for lua in _scripts.values():  # loaded before counting: no NOSCRIPT resend
+            own.script_load(lua)
+        svc.engine.handle([C(1, "今天天气不错")], NOW)  # no rule, not flagged: deferred (no background flush)
+        trips.reset()
+        out = svc.engine.handle([C(2)], NOW)
+        assert out[0].reply is not None and trips.count == 1
+        assert trips.sent.count(b"EVALSHA") == 1
+        assert own.lrange(svc.keys.recent("room1", "u1"), 0, -1)  # the deferred comment, recorded
 
 
 @pytest.mark.parametrize("template", ["福袋{lottery_time}开", "@{nickname} 福袋{lottery_time}开", "{nickname}，福袋{lottery_time}开"])

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from nlp_service.moderation.queue import ModerationQueue, ObserveConfig, QueueEntry
+from nlp_service.moderation.queue import ModerationQueue, ObserveConfig, QueueEntry, observed
 from nlp_service.replies.limits import Limiter, LimitRequest, RoomLimits
 from nlp_service.store.pipeline import execute, register_script
 from nlp_service.store.redis import Keys
@@ -70,6 +70,11 @@ def assert_same(client: redis.Redis, prefixes: tuple[str, str], named: str, answ
         assert abs(ours_ttl[key] - ttl) < 2000, key
 
 
+def _pairs(flat: list) -> list[list[int]]:
+    """The observe answer (flat: count, queued per entry) as main's script gave it."""
+    return [list(p) for p in observed(flat)]
+
+
 def _pair() -> tuple[str, str]:
     n = next(_prefixes)
     return f"eqmain{n}", f"eqours{n}"
@@ -108,10 +113,11 @@ def test_observe_same_as_main(rclient: redis.Redis, calls: list, cfg: ObserveCon
     now = NOW
     for step, specs in calls:
         now += step
-        for q, out in zip(queues, answers, strict=True):
+        for side, (q, out) in enumerate(zip(queues, answers, strict=True)):
             pipe = rclient.pipeline(transaction=False)
             q.observe_call(pipe, ROOM, [_entry(s, now) for s in specs], cfg, now)
-            out.append(execute(pipe))
+            (res,) = execute(pipe)
+            out.append(_pairs(res) if side else res)  # main's: a [count, queued] list per entry; ours: flat
     assert_same(rclient, prefixes, ":modq", answers)
 
 
@@ -165,3 +171,51 @@ def test_observe_trims_the_recent_list_to_keep(rclient: redis.Redis, keep: int) 
         q.observe_call(pipe, ROOM, [_entry((f"c{i}", "u0", f"d{i}", "", None, True, 0), NOW)], cfg, NOW)
         execute(pipe)
     assert [r.split('"id":"')[1][:2] for r in rclient.lrange(q.keys.recent(ROOM, "u0"), 0, -1)] == [f"c{i}" for i in range(4, 4 - keep, -1)]
+
+
+# --- the room script: observe and limits in one call ------------------------------------------
+
+room_calls_st = st.lists(
+    st.tuples(st.sampled_from([0, 150, 800, 1100, 3100]), st.lists(entry_st, max_size=5), st.lists(request_st, max_size=5)), min_size=1, max_size=6
+)  # fmt: skip
+
+
+def _flooding_entry(spec: tuple, now_ms: int) -> QueueEntry:
+    """An observed comment whose flood counter is the one a request of its user reads
+    (``_request``'s digest), so the limits see the counts the observe part just made."""
+    e = _entry(spec, now_ms)
+    e.record["digest"] = "d-" + e.user
+    return e
+
+
+@EXAMPLES
+@given(calls=room_calls_st, ocfg=observe_cfg_st.filter(lambda c: c.group_ms == 0), lcfg=room_limits_st)
+def test_room_script_same_as_main_observe_then_limits(rclient: redis.Redis, calls: list, ocfg: ObserveConfig, lcfg: RoomLimits) -> None:
+    """``ROOM_LUA`` (one call) against main's observe script then main's limits script (two
+    calls in the pipeline, as the round trip sent them): the same answers and keys. Without
+    grouping: a group names a queue stream id, a reply log entry an action id, and two
+    streams' ids from one millisecond may be equal, so ``dump`` names one stream's ids only
+    (grouping is the observe part's alone, tested above on the same function text)."""
+    prefixes = _pair()
+    queues = [ModerationQueue(rclient, Keys(p)) for p in prefixes]
+    limiters = [Limiter(rclient, Keys(p), room_keep_seconds=3600) for p in prefixes]
+    queues[0].observe_script = register_script(rclient, OBSERVE_LUA_MAIN)
+    limiters[0]._script = register_script(rclient, LIMITS_LUA_MAIN)
+    answers: tuple[list, list] = ([], [])
+    now = NOW
+    for step, specs, requests in calls:
+        now += step
+        entries = [_flooding_entry(s, now) for s in specs]
+        items = [_request(s) for s in requests]
+        main = rclient.pipeline(transaction=False)
+        if entries:
+            queues[0].observe_call(main, ROOM, entries, ocfg, now)
+        limiters[0].call(ROOM, items, lcfg, now, main)
+        answers[0].append(execute(main) if entries else [[], *execute(main)])  # [observe, limits]
+        ours = rclient.pipeline(transaction=False)
+        limiters[1].call(ROOM, items, lcfg, now, ours, observe=queues[1].observe_parts(ROOM, entries, ocfg, now) if entries else None)
+        if entries:
+            queues[1].listed(ours, ROOM)  # as live/roundtrip.py does beside the room script
+        got = execute(ours)
+        answers[1].append([_pairs(got[0][0]), got[0][1]] if entries else [[], *got])
+    assert_same(rclient, prefixes, ":actions", answers)
