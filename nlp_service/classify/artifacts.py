@@ -40,13 +40,23 @@ T = TypeVar("T")
 def load_npz(path: Path, build: Callable[[Any], T]) -> T:
     """``build(arrays)`` of the ``.npz`` file at ``path`` (no pickles), cached per path and
     reloaded when the file changes. Raises ``FileNotFoundError`` when there is none."""
+
+    def read(p: Path) -> T:
+        with np.load(p, allow_pickle=False) as z:
+            return build(z)
+
+    return load_cached(path, read)
+
+
+def load_cached(path: Path, read: Callable[[Path], T]) -> T:
+    """``read(path)``, cached per path and read again when the file changes (``read`` must
+    not come back here: the lock is held). Raises ``FileNotFoundError`` when there is none."""
     mtime = path.stat().st_mtime
     with _lock:
         hit = _cache.get(path)
         if hit and hit[0] == mtime:
             return hit[1]
-        with np.load(path, allow_pickle=False) as z:
-            value = build(z)
+        value = read(path)
         _cache[path] = (mtime, value)
         return value
 
