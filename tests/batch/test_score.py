@@ -128,6 +128,30 @@ def test_resume_after_a_killed_run_gives_the_same_file(tmp_path) -> None:
     summary = json.loads(out.stdout)
     assert summary["chunks_resumed"] == 3
     assert pq.read_table(dst).equals(pq.read_table(clean))
+    assert dst.read_bytes() == clean.read_bytes()  # the resumed parts appended first, then the rest: the same file
+    assert not list(tmp_path.glob("*.tmp"))  # the killed run's unfinished output was written over, then put in place
+
+
+def test_an_interrupted_run_leaves_its_parts_and_no_output(tmp_path) -> None:
+    src = write(tmp_path / "in.csv", archive(900))
+    dst = tmp_path / "out.parquet"
+    for workers in (1, 2):
+        chunks_done: list[int] = []
+
+        def interrupt_after_two(n: int, done: list[int] = chunks_done) -> None:
+            done.append(n)
+            if len(done) == 2:
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            score_file(src, dst, ScoreOptions(workers=workers, chunk_rows=200), progress=interrupt_after_two)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.parquet.parts"]  # no output, no .tmp
+        assert len(list((tmp_path / "out.parquet.parts").glob("*.parquet"))) == 2
+    summary = score_file(src, dst, ScoreOptions(workers=2, chunk_rows=200, resume=True))
+    assert summary.chunks_resumed == 2 and summary.rows == 900
+    clean = tmp_path / "clean.parquet"
+    score_file(src, clean, ScoreOptions(workers=2, chunk_rows=200))
+    assert dst.read_bytes() == clean.read_bytes()
 
 
 PEAK_RSS = """
