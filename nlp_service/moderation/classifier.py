@@ -133,11 +133,11 @@ class ModerationClassifier:
         without building the n-gram list first (the hot path; tested equal)."""
         if self._table is not None:
             rows = self._table.gram_rows(text, MAX_NGRAM)
-            get = self.vocabulary.get
+            get = self._table.get  # the table, not the dict: a mapped model never builds the dict (model_cache.py)
             for h in hits:
                 j = get(f"hit:{h.category}:{h.how}")
-                if j is not None and j not in rows:
-                    rows.append(j)
+                if j is not None and int(j) not in rows:  # the table keeps the rows as floats (exact)
+                    rows.append(int(j))
             return rows
         return self.rows_of_py(text, hits)
 
@@ -174,8 +174,12 @@ class ModerationClassifier:
 
     def scores_of(self, features: Iterable[str]) -> dict[str, float]:
         """P(category) from precomputed features (each counted once)."""
-        vocab = self.vocabulary
-        idx = list({j for j in (vocab.get(f) for f in features) if j is not None})
+        if self._table is not None:  # as in rows_of: the same rows in the same order, so the same set
+            get = self._table.get
+            idx = list({int(j) for j in map(get, features) if j is not None})
+        else:
+            vocab = self.vocabulary
+            idx = list({j for j in (vocab.get(f) for f in features) if j is not None})
         z = self._raw(idx)
         return {c: 1.0 / (1.0 + math.exp(-v)) for c, v in zip(self.categories, z, strict=True)}
 

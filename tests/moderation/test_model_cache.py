@@ -10,7 +10,13 @@ import pytest
 from nlp_service.classify import artifacts
 from nlp_service.moderation import classifier as classifier_mod
 from nlp_service.moderation import model_cache
-from nlp_service.moderation.classifier import ModerationClassifier
+from nlp_service.moderation.classifier import (
+    ModerationClassifier,
+    comment_features,
+    sentiment_feature,
+)
+from nlp_service.moderation.lists import load_base_lexicon
+from nlp_service.text.normalize import normalize
 
 
 def _same(a: ModerationClassifier, b: ModerationClassifier) -> None:
@@ -41,18 +47,27 @@ def models(tmp_path, settings):
     return folder, model
 
 
-def test_the_cached_classifier_equals_the_file_and_scores_the_same(models, tmp_path) -> None:
+def test_the_cached_classifier_equals_the_file_and_scores_the_same(models, tmp_path, settings) -> None:
     folder, model = models
     built = _fresh(folder, tmp_path / "cache")  # builds the cache file
     assert list((tmp_path / "cache").glob("moderation-model-*.moderation"))
     mapped = _fresh(folder, tmp_path / "cache")  # read from it
+    lexicon = load_base_lexicon(settings.data_dir)
+    for text in ("加薇信领福利", "你这个蠢货", "主播晚上好 几号链接", "看我主页 某宝搜店名", "东北人都是骗子", "加威信 vx123456 傻逼"):
+        norm = normalize(text).text
+        hits = lexicon.find(norm)
+        assert mapped.rows_of(norm, hits) == model.rows_of(norm, hits)
+        assert mapped.scores(norm, hits) == model.scores(norm, hits)
+        assert mapped.flags(norm, hits) == model.flags(norm, hits)
+        if model.group is not None:
+            features = [*comment_features(norm, hits), sentiment_feature(0.2)]
+            assert mapped.group.scores_of(features) == model.group.scores_of(features)
+    # scoring looked features up in the C tables: the dict of terms was never made
+    assert "vocabulary" not in vars(mapped) and (mapped.group is None or "vocabulary" not in vars(mapped.group))
     for loaded in (built, mapped):
         _same(loaded, model)
-    for text in ("加薇信领福利", "你这个蠢货", "主播晚上好 几号链接", "看我主页 某宝搜店名", "东北人都是骗子"):
-        assert mapped.scores(text) == model.scores(text)
-        assert mapped.flags(text) == model.flags(text)
-        if model.group is not None:
-            assert mapped.group.scores(text) == model.group.scores(text)
+    changed = {"thresholds": {c: 0.3 for c in model.categories}}
+    _same(dataclasses.replace(mapped, **changed), dataclasses.replace(model, **changed))
 
 
 def test_a_retrained_model_invalidates_the_cache(models, tmp_path) -> None:
