@@ -86,3 +86,25 @@ def test_engine_is_a_choice_named_in_help_and_checked_before_any_work(tmp_path) 
     assert result.exit_code == 2 and "spark" in result.output and "local" in result.output
     assert not out.exists()
     assert "[local|dask]" in CliRunner().invoke(app, ["score", "-h"]).output
+
+
+def test_score_freezes_the_collector_only_at_exit_and_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wind-down cut (cli/archive.py): ``gc.freeze`` is left to atexit, registered once
+    however many runs, and an in-process caller keeps a working collector meanwhile."""
+    pytest.importorskip("pyarrow")  # the [batch] extra
+    import atexit
+    import gc
+
+    from nlp_service.batch import score as score_mod
+
+    registered: list[object] = []
+    monkeypatch.setattr(atexit, "register", registered.append)
+    monkeypatch.setattr(atexit, "unregister", lambda f: registered.remove(f) if f in registered else None)
+    monkeypatch.setattr(score_mod, "score_file", lambda *a, **k: score_mod.ScoreSummary())
+    src = tmp_path / "in.csv"
+    src.write_text("text\n几号链接\n", encoding="utf-8")
+    for _ in range(2):
+        result = CliRunner().invoke(app, ["score", str(src), "-o", str(tmp_path / "out.csv"), "--quiet"])
+        assert result.exit_code == 0, result.output
+    assert registered == [gc.freeze]
+    assert gc.get_freeze_count() == 0 and gc.isenabled()

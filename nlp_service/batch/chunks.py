@@ -132,7 +132,7 @@ def join_groups(positions: list[np.ndarray], results: list[tuple[pa.Table, list[
     inverse = np.empty(size, np.int64)
     inverse[order] = np.arange(size)
     failed = sorted((int(pos[i]), why) for pos, (_, fails) in zip(positions, results, strict=True) for i, why in fails)
-    return table.take(pa.array(inverse)), failed
+    return table.take(int64_array(inverse)), failed
 
 
 def spread_labels(chunk: Chunk, per_text: pa.Table, failed: list[tuple[int, str]]) -> tuple[pa.Table, list[dict]]:
@@ -148,11 +148,19 @@ def spread_labels(chunk: Chunk, per_text: pa.Table, failed: list[tuple[int, str]
             rejects.append(reject(int(numbers[pos]), why[int(codes[pos])], text))
         keep = ~bad
         table, codes = table.filter(pa.array(keep)), codes[keep]
-    take = pa.array(codes, pa.int64())
+    take = int64_array(codes)
     for name in OUTPUT_COLUMNS:
         table = table.append_column(name, per_text.column(name).take(take))
     rejects.sort(key=lambda r: (r["row"] is None, r["row"] or 0))
     return table, rejects
+
+
+def int64_array(values: np.ndarray) -> pa.Array:
+    """``pa.array(values, pa.int64())`` for a numpy array of integers, over the same memory.
+    ``pa.array`` on a numpy array imports ``numpy.ma`` first (to rule out a masked array):
+    ~10 ms of every scoring run's start-up, for a check these index arrays never need."""
+    values = np.ascontiguousarray(values, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
 
 
 def label_chunk(chunk: Chunk, labels_of: Callable[[str], Labels | str], text_col: str) -> tuple[pa.Table, list[dict]]:

@@ -98,12 +98,13 @@ def load_labeler() -> Labeler:
     if _labeler is None:
         from nlp_service.analysis import Analyzer
         from nlp_service.core.config import get_settings
-        from nlp_service.moderation.classifier import load as load_classifier
         from nlp_service.moderation.lists import load_base_lexicon
+        from nlp_service.moderation.model_cache import load as load_classifier
 
         # the labeler memoises whole label tuples itself: the analyzer's text cache would double it
-        analyzer = Analyzer.load(get_settings().model_copy(update={"analysis_cache_size": 0}))
-        _labeler = Labeler(analyzer, load_base_lexicon(analyzer.settings.data_dir), load_classifier(analyzer.settings.models_dir))
+        settings = get_settings().model_copy(update={"analysis_cache_size": 0})
+        analyzer = Analyzer.load(settings)
+        _labeler = Labeler(analyzer, load_base_lexicon(settings.data_dir), load_classifier(settings.models_dir, settings.cache_dir))
     return _labeler
 
 

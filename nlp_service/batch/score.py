@@ -4,8 +4,8 @@ The input is read in chunks. Per chunk, Arrow finds the distinct texts; worker p
 (forked once the models are loaded) label them, each the texts that hash to it, and send
 the labels back as Arrow columns; Arrow spreads them back to the rows. Each chunk is
 written as a Parquet part file next to the output, so memory stays flat, all cores work,
-and order is kept by part number. The final file is assembled from the parts at the end;
-``resume`` skips the parts already written, so an interrupted run finishes with the same
+and order is kept by part number. The final file is written from the parts, in order, as
+they are finished (while the workers label the next chunks); ``resume`` skips the parts already written, so an interrupted run finishes with the same
 file an uninterrupted one would have produced.
 Flood is not judged here (it needs the live stream's timing in Redis).
 
@@ -49,7 +49,7 @@ from nlp_service.batch.labels import (
     score_rows,
 )
 from nlp_service.batch.nopandas import without_pandas
-from nlp_service.batch.parts import assemble, write_part
+from nlp_service.batch.parts import Assembly, write_part
 from nlp_service.core.config import get_settings
 from nlp_service.core.errors import DataFileError
 
@@ -141,15 +141,21 @@ def score_file(src: Path, dst: Path, options: ScoreOptions, progress: Callable[[
     chunks = read_chunks(src, fmt_in, options.chunk_rows, text_cols, bytes_column=options.text_col)
     todo = _pending_chunks(chunks, done, summary, progress)
     with without_pandas():  # ~0.25 s of CPU per process that the scorer has no use for
-        _run(todo, options, parts, progress)
-        summary.scored, summary.rejected, rejects_path = assemble(parts, dst, fmt_out)
+        assembly = Assembly(parts, dst, fmt_out)
+        try:
+            assembly.add_ready()  # the parts a resumed run finished before
+            _run(todo, options, parts, progress, assembly.add_ready)
+            summary.scored, summary.rejected, rejects_path = assembly.finish()
+        except BaseException:
+            assembly.abandon()
+            raise
     summary.rows = summary.scored + summary.rejected
     summary.rejects_file = str(rejects_path)
     summary.seconds = time.perf_counter() - started
     return summary
 
 
-def _run(todo, options: ScoreOptions, parts: Path, progress: Callable[[int], None] | None) -> None:
+def _run(todo, options: ScoreOptions, parts: Path, progress: Callable[[int], None] | None, on_part: Callable[[], None]) -> None:
     """Label the chunks in order. The main process reads, dedupes and writes (Arrow does the
     per-row work); the workers, forked after the models are loaded (no start-up cost, shared
     memory), each label the chunk's distinct texts that hash to it (the same worker for a text
@@ -164,17 +170,22 @@ def _run(todo, options: ScoreOptions, parts: Path, progress: Callable[[int], Non
     # full collection walked all of them every ~70,000 allocations (the forked workers inherit this)
     gc.set_threshold(*settings.gc_thresholds)
     try:
-        _label_chunks(todo, labeler, workers, memo_bytes, options.text_col, parts, progress)
+        _label_chunks(todo, labeler, workers, memo_bytes, options.text_col, parts, progress, on_part)
     finally:
         gc.set_threshold(*thresholds)
 
 
-def _label_chunks(todo, labeler: Labeler, workers: int, memo_bytes: int, text_col: str, parts: Path, progress: Callable[[int], None] | None) -> None:
-    """:func:`_run`'s loop over the chunks, in this process (one worker) or in a forked pool."""
+def _label_chunks(
+    todo, labeler: Labeler, workers: int, memo_bytes: int, text_col: str, parts: Path,
+    progress: Callable[[int], None] | None, on_part: Callable[[], None],
+) -> None:  # fmt: skip
+    """:func:`_run`'s loop over the chunks, in this process (one worker) or in a forked pool;
+    ``on_part`` after each part is written (the output appends it while the workers label on)."""
 
     def write(chunk: Chunk, size: int, per_text: tuple[pa.Table, list[tuple[int, str]]]) -> None:
         table, rejects = spread_labels(chunk, *per_text)
         write_part(parts, chunk.index, table, rejects)
+        on_part()
         if progress:
             progress(size)
 
@@ -186,6 +197,9 @@ def _label_chunks(todo, labeler: Labeler, workers: int, memo_bytes: int, text_co
         return
     gc.freeze()  # the loaded models stay out of the children's garbage collection: no copy-on-write
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+    # With fork the pool starts every worker at its first submit: a no-op starts them now, so
+    # they are up while the first chunk is read instead of after (~10 ms of a small run)
+    pool.submit(int)
     queue: deque[tuple[Chunk, int, list[np.ndarray], list[Future]]] = deque()
 
     def finish() -> None:

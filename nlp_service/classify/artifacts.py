@@ -9,14 +9,21 @@ Each model is saved twice, from the same fit:
   no scikit-learn import and no unpickling of estimators, which cuts about 2.5 s from every
   process start (the CLI, ``serve`` workers, archive scoring). ``allow_pickle=False``: a
   weights file can hold data only, never code.
+
+A process that scores through the fused table (``FusedLinear``, mapped from the start-up
+cache) needs only a model's classes, intercept and flags: :func:`load` reads those and
+leaves the vocabulary and weights (~50 ms of decompressing, a str per term and a dict, for
+the three models at every start) to the first use (:class:`_LazyFastLinear`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,13 +40,23 @@ T = TypeVar("T")
 def load_npz(path: Path, build: Callable[[Any], T]) -> T:
     """``build(arrays)`` of the ``.npz`` file at ``path`` (no pickles), cached per path and
     reloaded when the file changes. Raises ``FileNotFoundError`` when there is none."""
+
+    def read(p: Path) -> T:
+        with np.load(p, allow_pickle=False) as z:
+            return build(z)
+
+    return load_cached(path, read)
+
+
+def load_cached(path: Path, read: Callable[[Path], T]) -> T:
+    """``read(path)``, cached per path and read again when the file changes (``read`` must
+    not come back here: the lock is held). Raises ``FileNotFoundError`` when there is none."""
     mtime = path.stat().st_mtime
     with _lock:
         hit = _cache.get(path)
         if hit and hit[0] == mtime:
             return hit[1]
-        with np.load(path, allow_pickle=False) as z:
-            value = build(z)
+        value = read(path)
         _cache[path] = (mtime, value)
         return value
 
@@ -98,12 +115,47 @@ def _missing(name: str, path: Path) -> ModelNotTrainedError:
 
 
 def load(models_dir: Path, name: str) -> dict[str, Any]:
-    """``{"fast": FastLinear, "meta": dict}`` for ``name`` (cached; reloaded when the file changes)."""
+    """``{"fast": FastLinear, "meta": dict}`` for ``name`` (cached; reloaded when the file
+    changes). The model's vocabulary and weights are read on first use."""
     path = weights_path(models_dir, name)
     try:
-        return load_npz(path, _bundle)
+        return load_npz(path, _lazy_bundle)
     except FileNotFoundError:
         raise _missing(name, path) from None
+
+
+class _LazyFastLinear(FastLinear):
+    """A :class:`FastLinear` whose vocabulary, idf and weights are decompressed on first use,
+    from the bytes of the file its classes, intercept and flags came from (held, so a model
+    retrained meanwhile cannot mix with this one). Equal to the model :func:`_bundle` reads
+    (``tests/classify/test_artifacts.py``)."""
+
+    def __init__(self, data: bytes, classes: tuple[str, ...], intercept: np.ndarray, sublinear_tf: bool, binary: bool) -> None:
+        # frozen dataclass: the fields are set as its own __init__ sets them
+        for name, value in (("classes", classes), ("intercept", intercept), ("sublinear_tf", sublinear_tf), ("binary", binary), ("_data", data)):
+            object.__setattr__(self, name, value)
+
+    @cached_property
+    def _full(self) -> FastLinear:
+        with np.load(io.BytesIO(self._data), allow_pickle=False) as z:
+            full = _bundle(z)["fast"]
+        object.__setattr__(self, "_data", b"")  # read once: the compressed copy is not needed again
+        return full
+
+    vocabulary = property(lambda self: self._full.vocabulary)  # type: ignore[assignment]
+    idf = property(lambda self: self._full.idf)  # type: ignore[assignment]
+    weights = property(lambda self: self._full.weights)  # type: ignore[assignment]
+
+
+def _lazy_bundle(z: Any) -> dict[str, Any]:
+    """:func:`_bundle` with the model's big arrays left compressed until first use: the small
+    members are read now, and the whole file's bytes kept (a few MB; read through the handle
+    ``np.load`` opened, so they are the file those members came from)."""
+    z.fid.seek(0)
+    data = z.fid.read()
+    sublinear, binary = (bool(x) for x in z["flags"])
+    fast = _LazyFastLinear(data, tuple(z["classes"].tolist()), z["intercept"], sublinear, binary)
+    return {"fast": fast, "meta": json.loads(str(z["meta"]))}
 
 
 def _bundle(z: Any) -> dict[str, Any]:

@@ -109,7 +109,7 @@ class FusedLinear:
         self._layout: list[tuple[str, int, int, int, list[float], bool]] = []
         col = 0
         for name, m in models.items():
-            width = m.weights.shape[1]
+            width = len(m.intercept)  # the weights' columns, without reading the weights (artifacts._LazyFastLinear)
             self._layout.append((name, col, col + 1, width, m.intercept.tolist(), m.binary))
             col += 1 + width
         sublinear = {m.sublinear_tf for m in models.values()}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -26,6 +25,9 @@ def resource_dir(kind: Literal["data", "models"], root: Path = PROJECT_ROOT) -> 
     the copy a wheel ships as ``nlp_service/_data`` or ``_models`` (setup.py puts it there)."""
     if is_checkout(root):
         return root / kind
+    # imported here: only an installed package needs it (it pulls in tempfile, random, … ~3 ms a start)
+    from importlib import resources
+
     return Path(str(resources.files("nlp_service") / f"_{kind}"))
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -76,6 +76,9 @@ class ModerationClassifier:
     # The model for comments that name a group of people (``group_model.py``); its abuse
     # score and threshold drive ``detect._group_attack``. None: the rule is off.
     group: ModerationClassifier | None = None
+    # the vocabulary's C table when it is already built (``model_cache.py`` maps it from the
+    # start-up cache); None: built here from ``vocabulary``
+    table: InitVar[StrTable | None] = None
 
     @classmethod
     def from_fitted(
@@ -98,7 +101,7 @@ class ModerationClassifier:
             meta=dict(meta or {}),
         )
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, table: StrTable | None = None) -> None:
         # flags() compares raw scores with logit(threshold): no exp on the usual clean comment
         th = [min(max(self.thresholds.get(c, 1.0), 1e-9), 1 - 1e-9) for c in self.categories]
         object.__setattr__(self, "_logit", [math.log(t / (1 - t)) for t in th])
@@ -107,7 +110,8 @@ class ModerationClassifier:
         object.__setattr__(self, "_logit_t", tuple(self._logit))
         # the vocabulary as a C table: one call finds every n-gram's row (no substrings built)
         # (the table reads the int rows as floats itself, exact below 2**53: no float dict to build)
-        table = StrTable(self.vocabulary) if StrTable is not None else None
+        if table is None and StrTable is not None:
+            table = StrTable(self.vocabulary)
         object.__setattr__(self, "_table", table)
 
     @property
@@ -129,11 +133,11 @@ class ModerationClassifier:
         without building the n-gram list first (the hot path; tested equal)."""
         if self._table is not None:
             rows = self._table.gram_rows(text, MAX_NGRAM)
-            get = self.vocabulary.get
+            get = self._table.get  # the table, not the dict: a mapped model never builds the dict (model_cache.py)
             for h in hits:
                 j = get(f"hit:{h.category}:{h.how}")
-                if j is not None and j not in rows:
-                    rows.append(j)
+                if j is not None and int(j) not in rows:  # the table keeps the rows as floats (exact)
+                    rows.append(int(j))
             return rows
         return self.rows_of_py(text, hits)
 
@@ -170,8 +174,12 @@ class ModerationClassifier:
 
     def scores_of(self, features: Iterable[str]) -> dict[str, float]:
         """P(category) from precomputed features (each counted once)."""
-        vocab = self.vocabulary
-        idx = list({j for j in (vocab.get(f) for f in features) if j is not None})
+        if self._table is not None:  # as in rows_of: the same rows in the same order, so the same set
+            get = self._table.get
+            idx = list({int(j) for j in map(get, features) if j is not None})
+        else:
+            vocab = self.vocabulary
+            idx = list({j for j in (vocab.get(f) for f in features) if j is not None})
         z = self._raw(idx)
         return {c: 1.0 / (1.0 + math.exp(-v)) for c, v in zip(self.categories, z, strict=True)}
 
@@ -222,7 +230,7 @@ def load(models_dir: Path) -> ModerationClassifier | None:
     """The trained classifier, or None when ``nlp-service train`` has not made one (the
     word lists then work alone). Cached; reloaded when the file changes."""
     try:
-        return artifacts.load_npz(weights_path(models_dir), _from_arrays)
+        return artifacts.load_npz(weights_path(models_dir), from_arrays)
     except FileNotFoundError:
         return None
 
@@ -242,10 +250,10 @@ def _arrays(model: ModerationClassifier, prefix: str) -> dict[str, np.ndarray]:
     }
 
 
-def _from_arrays(z, prefix: str = "") -> ModerationClassifier:
+def from_arrays(z, prefix: str = "") -> ModerationClassifier:
     vocab = z[f"{prefix}vocabulary"].tolist()
     meta = json.loads(str(z[f"{prefix}meta"]))
-    group = _from_arrays(z, GROUP_PREFIX) if not prefix and f"{GROUP_PREFIX}vocabulary" in z.files else None
+    group = from_arrays(z, GROUP_PREFIX) if not prefix and f"{GROUP_PREFIX}vocabulary" in z.files else None
     return ModerationClassifier(
         vocabulary=dict(zip(vocab, range(len(vocab)), strict=True)),
         matrix=np.ascontiguousarray(z[f"{prefix}matrix"]),

@@ -12,8 +12,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
-
 from nlp_service.core.errors import DataFileError, InvalidWordListError
 from nlp_service.moderation.context_rules import ContextRules
 from nlp_service.moderation.labels import LIST_CATEGORIES
@@ -59,6 +57,8 @@ def load_base_lexicon(data_dir: Path) -> Lexicon:
 @lru_cache(maxsize=4)
 def load_replies(data_dir: Path) -> dict[str, list[str]]:
     """Standard answers (标准话术) per category, from ``data/moderation/replies.yaml``."""
+    import yaml  # here, not at the top: `score` loads the word lists and never the answers (~10 ms to import)
+
     path = data_dir / "moderation" / "replies.yaml"
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}

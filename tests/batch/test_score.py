@@ -128,6 +128,30 @@ def test_resume_after_a_killed_run_gives_the_same_file(tmp_path) -> None:
     summary = json.loads(out.stdout)
     assert summary["chunks_resumed"] == 3
     assert pq.read_table(dst).equals(pq.read_table(clean))
+    assert dst.read_bytes() == clean.read_bytes()  # the resumed parts appended first, then the rest: the same file
+    assert not list(tmp_path.glob("*.tmp"))  # the killed run's unfinished output was written over, then put in place
+
+
+def test_an_interrupted_run_leaves_its_parts_and_no_output(tmp_path) -> None:
+    src = write(tmp_path / "in.csv", archive(900))
+    dst = tmp_path / "out.parquet"
+    for workers in (1, 2):
+        chunks_done: list[int] = []
+
+        def interrupt_after_two(n: int, done: list[int] = chunks_done) -> None:
+            done.append(n)
+            if len(done) == 2:
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            score_file(src, dst, ScoreOptions(workers=workers, chunk_rows=200), progress=interrupt_after_two)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.parquet.parts"]  # no output, no .tmp
+        assert len(list((tmp_path / "out.parquet.parts").glob("*.parquet"))) == 2
+    summary = score_file(src, dst, ScoreOptions(workers=2, chunk_rows=200, resume=True))
+    assert summary.chunks_resumed == 2 and summary.rows == 900
+    clean = tmp_path / "clean.parquet"
+    score_file(src, clean, ScoreOptions(workers=2, chunk_rows=200))
+    assert dst.read_bytes() == clean.read_bytes()
 
 
 PEAK_RSS = """
@@ -218,6 +242,18 @@ def test_labels_from_several_workers_equal_the_chunk_labelled_in_one_process(tmp
     assert split_texts(["几号链接"] * 3, 4)[hash("几号链接") % 4].tolist() == [0, 1, 2]  # a text always has one worker
 
 
+def test_int64_array_equals_pa_array_and_shares_the_memory() -> None:
+    import numpy as np
+
+    from nlp_service.batch.chunks import int64_array
+
+    for values in (np.array([3, 0, 2, 2], dtype=np.int32), np.arange(5, dtype=np.int64)[::-1], np.zeros(0, dtype=np.int64)):
+        got = int64_array(values)
+        assert got.equals(pa.array(values, pa.int64())) and got.type == pa.int64()
+    values = np.arange(4, dtype=np.int64)
+    assert np.shares_memory(np.frombuffer(int64_array(values).buffers()[1], dtype=np.int64), values)
+
+
 def test_split_texts_gives_each_text_the_group_of_its_python_hash() -> None:
     from nlp_service.batch.chunks import split_texts
 
@@ -233,6 +269,7 @@ import sys
 from pathlib import Path
 from nlp_service.batch.score import ScoreOptions, score_file
 score_file(Path(sys.argv[1]), Path(sys.argv[2]), ScoreOptions(workers=2, chunk_rows=100))
+print(*(m in sys.modules for m in ("yaml", "numpy.ma", "pyarrow.dataset")))
 print("redis" in sys.modules, "pandas" in sys.modules)
 """
 
@@ -247,6 +284,9 @@ def test_the_scorer_never_imports_pandas_and_writes_what_it_writes_with_pandas_l
     assert out.returncode == 0, out.stderr
     assert out.stdout.split()[-1] == "False"  # ~0.25 s of CPU per process saved (batch/nopandas.py)
     assert out.stdout.split()[-2] == "False"  # the base word lists load without the Redis client (~0.1 s)
+    # nor what only other commands use: the standard answers' YAML, numpy's masked arrays
+    # (pa.array on a numpy array checks for one: chunks.int64_array), Arrow's datasets (pq.read_table)
+    assert out.stdout.split()[-5:-2] == ["False"] * 3, out.stdout
     score_file(src, tmp_path / "with.parquet", ScoreOptions(workers=1, chunk_rows=100))
     assert pq.read_table(tmp_path / "bare.parquet").equals(pq.read_table(tmp_path / "with.parquet"))
     for ext in (".csv", ".jsonl"):
