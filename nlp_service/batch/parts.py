@@ -13,26 +13,25 @@ import pyarrow.parquet as pq
 
 from nlp_service.batch.io import Writer
 
-# A part is read back once, by :func:`assemble`, and deleted: it is written plainly (no
+# A part is read back once, by :class:`Assembly`, and deleted: it is written plainly (no
 # compression, no dictionary pages, no statistics), which the final file still has. Encoding a
 # chunk twice (part, then output) was ~6 k instructions a row of the main process; the table
 # read back is the same either way, so the output file is byte-identical (tested).
 _PART_OPTIONS = {"compression": "none", "use_dictionary": False, "write_statistics": False}
 
 
+def _part(parts: Path, index: int) -> Path:
+    """Part ``index``'s name without its suffixes (``.parquet``, ``.rejects.jsonl``)."""
+    return parts / f"{index:06d}"
+
+
 def write_part(parts: Path, index: int, table: pa.Table, rejects: list[dict]) -> None:
-    part = parts / f"{index:06d}"
+    part = _part(parts, index)
     pq.write_table(table, part.with_suffix(".parquet.tmp"), **_PART_OPTIONS)
     with part.with_suffix(".rejects.jsonl").open("w", encoding="utf-8") as fh:
         for r in rejects:
             fh.write(json.dumps(r, ensure_ascii=False) + "\n")
     part.with_suffix(".parquet.tmp").replace(part.with_suffix(".parquet"))  # the part is done only now
-
-
-def assemble(parts: Path, dst: Path, fmt_out: str) -> tuple[int, int, Path]:
-    """Concatenate the parts in order into the final file, and the rejects beside it; returns
-    (rows scored, rows rejected, the rejects file)."""
-    return Assembly(parts, dst, fmt_out).finish()
 
 
 class Assembly:
@@ -56,12 +55,12 @@ class Assembly:
 
     def add_ready(self) -> None:
         """Append the finished parts from the next one on, up to the first not yet written."""
-        while (part := self.parts / f"{self._next:06d}.parquet").exists():
+        while (part := _part(self.parts, self._next)).with_suffix(".parquet").exists():
             self._add(part)
             self._next += 1
 
     def _add(self, part: Path) -> None:
-        with pq.ParquetFile(part) as fh:  # read_table would import pyarrow.dataset (~10 ms) for one plain file
+        with pq.ParquetFile(part.with_suffix(".parquet")) as fh:  # read_table would import pyarrow.dataset (~10 ms) for one plain file
             table = fh.read()
         if table.num_rows:
             if self._schema is None:
@@ -70,7 +69,7 @@ class Assembly:
                 table = _conform(table, self._schema)
             self._writer.write(table)
         self.scored += table.num_rows
-        rejects_file = part.with_name(part.name.replace(".parquet", ".rejects.jsonl"))
+        rejects_file = part.with_suffix(".rejects.jsonl")
         if rejects_file.exists():
             for line in rejects_file.read_text(encoding="utf-8").splitlines():
                 self._rejects.write(line + "\n")

@@ -41,6 +41,12 @@ def _pypinyin_folder() -> Path:
     return Path(spec.origin).parent if spec is not None and spec.origin else Path(".")
 
 
+def _pypinyin_files() -> list[Path]:
+    """pypinyin's data files, which both cached forms of the readings are keyed on."""
+    folder = _pypinyin_folder()
+    return [folder / "pinyin_dict.json", folder / "phrases_dict.json"]
+
+
 @lru_cache(maxsize=1)
 def _reading_index() -> tuple[memoryview, tuple[str, ...]]:
     """(code point − U+3400 → the number of its reading, the readings by number; 0 is ''),
@@ -49,8 +55,6 @@ def _reading_index() -> tuple[memoryview, tuple[str, ...]]:
     pypinyin's data files, as the dict was."""
     from nlp_service.core.config import get_settings
     from nlp_service.core.tablecache import mapped
-
-    folder = _pypinyin_folder()
 
     def build() -> tuple[tuple[memoryview, tuple[str, ...]], list[bytes], tuple[str, ...]]:
         table = reading_table()
@@ -65,7 +69,7 @@ def _reading_index() -> tuple[memoryview, tuple[str, ...]]:
             raise ValueError("damaged")  # rebuilt by mapped()
         return index, tuple(names)
 
-    return mapped(get_settings().cache_dir, "readings-index", [folder / "pinyin_dict.json", folder / "phrases_dict.json"], "readings", load, build)
+    return mapped(get_settings().cache_dir, "readings-index", _pypinyin_files(), "readings", load, build)
 
 
 @lru_cache(maxsize=1)
@@ -77,8 +81,7 @@ def reading_table() -> dict[str, str]:
     from nlp_service.core.config import get_settings
     from nlp_service.core.tablecache import cached_table
 
-    folder = _pypinyin_folder()
-    return cached_table(get_settings().cache_dir, "readings", [folder / "pinyin_dict.json", folder / "phrases_dict.json"], _build_table)
+    return cached_table(get_settings().cache_dir, "readings", _pypinyin_files(), _build_table)
 
 
 @lru_cache(maxsize=65536)

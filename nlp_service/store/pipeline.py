@@ -39,6 +39,12 @@ def run_script(target: redis.Redis | Pipeline, script: Script, keys: Sequence[ob
     return script(keys=keys, args=args, client=target)
 
 
+def _plain(pipe: Pipeline | ClusterPipeline) -> bool:
+    """Whether a command can go straight onto ``pipe``'s command stack: a plain pipeline, not
+    in WATCH mode (which runs commands at once)."""
+    return type(pipe) is Pipeline and not pipe.watching
+
+
 def queue(pipe: Pipeline | ClusterPipeline, *command: object) -> None:
     """``pipe.execute_command(*command)``: the command queued, its reply parsed as redis-py's
     own method would queue it (callers pass the argument tuple that method builds: the same
@@ -47,7 +53,7 @@ def queue(pipe: Pipeline | ClusterPipeline, *command: object) -> None:
     redis-py's per-command method, its argument wrappers and ``execute_command`` cost 0.2–0.8 µs
     more a command (hincrby, zadd with options), ~16–35 commands a batch of the reply path's
     bookkeeping (the pulse counters, the feed's XADD)."""
-    if type(pipe) is Pipeline and not pipe.watching and command[0] != "WATCH":
+    if _plain(pipe) and command[0] != "WATCH":
         pipe.command_stack.append((command, {}))
     else:  # WATCH mode runs commands at once; a cluster pipeline queues its own objects
         pipe.execute_command(*command)
@@ -56,7 +62,7 @@ def queue(pipe: Pipeline | ClusterPipeline, *command: object) -> None:
 def queue_all(pipe: Pipeline | ClusterPipeline, commands: list[tuple]) -> None:
     """:func:`queue` of each command in turn, for commands none of which is WATCH (the
     bookkeeping's: a pulse update is ~10–30 commands): the pipeline's kind is looked at once."""
-    if type(pipe) is Pipeline and not pipe.watching:
+    if _plain(pipe):
         pipe.command_stack.extend([(command, {}) for command in commands])
     else:
         for command in commands:

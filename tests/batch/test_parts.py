@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from nlp_service.batch.parts import Assembly, assemble, write_part
+from nlp_service.batch.parts import Assembly, write_part
 
 
 def _chunk(index: int, rows: int) -> pa.Table:
@@ -37,7 +37,7 @@ def test_plain_parts_assemble_to_the_same_file(tmp_path, fmt) -> None:
                 write_part(parts, index, table, rejects)
                 pq.write_table(table, parts / f"{index:06d}.parquet")
         dst = tmp_path / name / f"out.{fmt}"
-        assert assemble(parts, dst, fmt)[:2] == (558, 4)
+        assert Assembly(parts, dst, fmt).finish()[:2] == (558, 4)
         outputs.append((dst.read_bytes(), dst.with_name("out.rejects.jsonl").read_bytes()))
     assert outputs[0] == outputs[1]
     assert len(outputs[0][0]) > 100
@@ -59,7 +59,7 @@ def test_parts_appended_as_they_finish_give_the_file_assembled_at_the_end(tmp_pa
             if assembly is not None:
                 assembly.add_ready()
                 assert not dst.exists() and not dst.with_name("out.rejects.jsonl").exists()  # in place only when finished
-        counts = assembly.finish() if assembly is not None else assemble(parts, dst, fmt)
+        counts = (assembly or Assembly(parts, dst, fmt)).finish()  # streamed, or all at the end
         assert counts[:2] == (598, 5) and not parts.exists()
         outputs.append((dst.read_bytes(), dst.with_name("out.rejects.jsonl").read_bytes()))
     assert outputs[0] == outputs[1]
