@@ -10,6 +10,8 @@ editable install compiles the module once, it does not watch the source.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 try:
     from nlp_service.core import _speedups
 except ImportError:  # pragma: no cover - exercised only where the build was skipped
@@ -28,3 +30,13 @@ new_slotted = getattr(_speedups, "new_slotted", None)
 decide = getattr(_speedups, "decide", None)
 rank_keywords = getattr(_speedups, "rank_keywords", None)
 AVAILABLE = _speedups is not None
+
+
+def walk_table(values: Mapping[str, float]):  # -> StrTable | None (the type exists only with the build)
+    """A ``StrTable`` to walk a text with (``spans``): each key with its value, each proper
+    prefix of a key as None (walk on). None without the build or without a key."""
+    if StrTable is None or not values:
+        return None
+    keys: dict[str, float | None] = {k[:n]: None for k in values for n in range(1, len(k))}
+    keys.update(values)
+    return StrTable(keys)

@@ -11,7 +11,7 @@ from functools import lru_cache
 
 import ahocorasick
 
-from nlp_service.core.speedups import StrTable
+from nlp_service.core.speedups import StrTable, walk_table
 from nlp_service.text.normalize import normalize
 
 
@@ -85,12 +85,7 @@ def _group_names(groups: tuple[str, ...]) -> set[str]:
 def _group_table(groups: tuple[str, ...]) -> StrTable | None:
     """The names of :func:`_group_names` as a C table: each with a value, each proper prefix
     as None (walk on); None without the build or without a name."""
-    names = _group_names(groups)
-    if StrTable is None or not names:
-        return None
-    keys: dict[str, float | None] = {name[:n]: None for name in names for n in range(1, len(name))}
-    keys.update((name, 1.0) for name in names)
-    return StrTable(keys)
+    return walk_table(dict.fromkeys(_group_names(groups), 1.0))
 
 
 @lru_cache(maxsize=8)

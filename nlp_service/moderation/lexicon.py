@@ -38,7 +38,7 @@ from operator import eq
 import ahocorasick
 
 from nlp_service.core.slots import builder
-from nlp_service.core.speedups import StrTable
+from nlp_service.core.speedups import walk_table
 from nlp_service.moderation.context_rules import ContextRules
 from nlp_service.moderation.context_rules import norm_term as _norm
 from nlp_service.moderation.readings import (
@@ -110,17 +110,13 @@ class Lexicon:
                     self._latin.setdefault("".join(s[0] for s in syllables), []).append((term, cats))
         # the exact walk in C (``StrTable.spans``: each term with its index in ``_terms``, each
         # proper prefix as None); without the build, an Aho-Corasick automaton (``_exact``)
-        words_and_prefixes: dict[str, float | None] = {t[:n]: None for t, _, _ in self._terms for n in range(1, len(t))}
-        words_and_prefixes.update((t, float(i)) for i, (t, _, _) in enumerate(self._terms))
-        self.term_table = StrTable(words_and_prefixes) if StrTable is not None and self._terms else None
+        self.term_table = walk_table({t: float(i) for i, (t, _, _) in enumerate(self._terms)})
         self._term_spans = self.term_table.spans if self.term_table is not None else None
         self._automaton: ahocorasick.Automaton | None = None
         # the homophone walk in C (``StrTable.spans`` over the comment's sounds): each leaf's
         # sounds with its index in ``_leaves``, each proper prefix as None (walk on)
         self._leaves = [tuple(leaf) for leaf in by_sound.values()]
-        keys: dict[str, float | None] = {k[:n]: None for k in by_sound for n in range(1, len(k))}
-        keys.update((k, float(i)) for i, k in enumerate(by_sound))
-        self.sound_table = StrTable(keys) if StrTable is not None and keys else None
+        self.sound_table = walk_table({k: float(i) for i, k in enumerate(by_sound)})
         self._sound_spans = self.sound_table.spans if self.sound_table is not None else None
         self._allow = ahocorasick.Automaton()
         allow_terms = {t for t in (_norm(a) for a in allow) if t}
