@@ -107,6 +107,12 @@ class Settings(BaseSettings):
         64 * 1024, ge=4096, le=16 * 2**20, description="largest request line + headers accepted by `serve` (over it: 431, connection closed)"
     )
     max_batch: int = Field(1000, ge=1, le=10000, description="most comments in one reply batch")
+    reply_in_loop: bool = Field(
+        True, description="run the reply path's usual requests on the event loop, their round trips read when Redis answers (live/inloop.py); false: all in the coalescer's thread"
+    )
+    redis_reply_timeout_seconds: float = Field(
+        5.0, gt=0, le=300, allow_inf_nan=False, description="a reply batch's round trip Redis has not answered by then fails: its comments get store_unavailable, flagged ones go to the spool"
+    )
     reply_slice_chars: int = Field(
         4000, ge=100, description="a reply request longer than this (characters) is run in slices, so other rooms are answered between them"
     )

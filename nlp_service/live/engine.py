@@ -1,7 +1,8 @@
 """The live reply path, stage by stage: screen → decide → round trip → apply (→ explain).
 
 ``ReplyEngine.handle(comments)`` answers a batch with one Redis round trip (none when no
-comment matched a rule, was flagged or repeated itself); ``dry_run`` explains a decision
+comment matched a rule, was flagged or repeated itself), in two halves that the coalescer
+can overlap with the next batch (``begin``: screen and send; ``finish``: read and apply); ``dry_run`` explains a decision
 without consuming any limit. The stages live beside this file:
 
 * ``screen.py``: bans, analysis, moderation, the local flood memory (``flood.py``), and
@@ -27,6 +28,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from dataclasses import dataclass
 
 import redis
 
@@ -39,13 +41,7 @@ from nlp_service.live.bursts import BurstSchedule
 from nlp_service.live.decide import Selection, select
 from nlp_service.live.flood import FloodMemory
 from nlp_service.live.reasons import INVALID_TEXT, MODERATION, NO_MATCH, OWN_BOT, STORE_UNAVAILABLE
-from nlp_service.live.roundtrip import (
-    Answer,
-    limit_request,
-    observe_config,
-    room_limits,
-    round_trip,
-)
+from nlp_service.live.roundtrip import Sent, limit_request, observe_config, room_limits, send
 from nlp_service.live.screen import Plan, flood_moderation, pulse_event, queue_record
 from nlp_service.live.types import Comment, Matched, Observed, Outcome
 from nlp_service.moderation.classifier import load as load_classifier
@@ -68,6 +64,17 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+@dataclass(slots=True)
+class Pending:
+    """A batch begun (:meth:`ReplyEngine.begin`): screened, its round trip (if it needs one)
+    sent; :meth:`ReplyEngine.finish` reads the answer into ``outcomes``."""
+
+    comments: list[Comment]
+    outcomes: list[Outcome]
+    plan: Plan
+    sent: Sent | None
+
+
 class ReplyEngine:
     def __init__(self, analyzer: Analyzer, state: StateCache, limiter: Limiter, queue: ModerationQueue, spool: Spool) -> None:
         self.analyzer = analyzer
@@ -88,6 +95,13 @@ class ReplyEngine:
     # --- the live path -----------------------------------------------------------------
     def handle(self, comments: list[Comment], now_ms: int | None = None) -> list[Outcome]:
         """Answer a batch of comments, in order, with one Redis round trip."""
+        return self.finish(self.begin(comments, now_ms))
+
+    def begin(self, comments: list[Comment], now_ms: int | None = None, after: Pending | None = None) -> Pending:
+        """The first half of :meth:`handle`: the batch screened and its round trip written to
+        Redis (behind ``after``'s, on its connection, when ``after`` is a batch begun and not
+        finished: Redis runs this batch's commands after that one's). :meth:`finish` reads
+        the answer; batches are finished in the order they were begun."""
         now_ms = now_ms if now_ms is not None else _now_ms()
         outcomes = [Outcome(c) for c in comments]
         plan = Plan()
@@ -96,11 +110,17 @@ class ReplyEngine:
             self._screen(i, out, plan, now_ms)
         for room in set(plan.deferred) | set(plan.events):
             self.recorder.add(room, plan.deferred.get(room, []), plan.events.get(room, []))
-        if not plan.needs_redis:
+        sent = self._send(comments, plan, now_ms, after.sent if after is not None else None) if plan.needs_redis else None
+        return Pending(comments, outcomes, plan, sent)
+
+    def finish(self, pending: Pending) -> list[Outcome]:
+        """The second half of :meth:`handle`: the round trip's answer into the outcomes."""
+        comments, outcomes, plan = pending.comments, pending.outcomes, pending.plan
+        if pending.sent is None:
             self._feed(outcomes)
             return outcomes
         try:
-            answer = self._round_trip(comments, plan, now_ms)
+            answer = pending.sent.answer()
         except redis.RedisError as exc:
             self._spool(plan.observed, exc)
             for items in plan.matched.values():
@@ -209,13 +229,13 @@ class ReplyEngine:
             return None
         return Matched(i, sel.chosen, sel.variants, snap.variables, digest)
 
-    def _round_trip(self, comments: list[Comment], plan: Plan, now_ms: int) -> Answer:
+    def _send(self, comments: list[Comment], plan: Plan, now_ms: int, after: Sent | None) -> Sent:
         requests, limits = {}, {}
         for room, items in plan.matched.items():
             snap = plan.snaps[room]
             requests[room] = [limit_request(comments[m.index], m, snap.settings, self.settings.user_cooldown_seconds, self._rng) for m in items]
             limits[room] = self.room_limits(snap)
-        return round_trip(self.limiter, self.queue, self.recorder, self.queue_config, plan.observed, requests, limits, now_ms)
+        return send(self.limiter, self.queue, self.recorder, self.queue_config, plan.observed, requests, limits, now_ms, after)
 
     def _spool(self, observed: dict[str, list[Observed]], exc: Exception) -> None:
         """Redis is away: keep every flagged comment in the local spool (replayed later)."""

@@ -4,7 +4,8 @@ In order: the recorder's deferred bookkeeping of earlier comments (first, so tha
 in order), then per room one script call: the room's deferred comments and this batch's
 through the moderation/observe part (``moderation/queue.py``), then the limits
 (``replies/limits.py``), as ``replies/room_script.py`` joins them. One ``execute``, scripts
-included.
+included; :func:`send` and ``Sent.answer`` are its two halves (the engine screens the next
+batch in between: live/coalesce.py).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from nlp_service.replies.limits import (
 )
 from nlp_service.replies.render import burst_body
 from nlp_service.replies.state import RoomSettings, RoomSnapshot
-from nlp_service.store.redis import execute
+from nlp_service.store.pipeline import Round, finish, start
 
 
 @dataclass(slots=True)  # not frozen: built per request (see live/types.Matched)
@@ -88,6 +89,23 @@ def round_trip(
     """One pipeline for the batch. Raises ``redis.RedisError`` when Redis is away (the
     recorder's taken bookkeeping is then lost: it holds nothing flagged); a room whose own
     script fails (an error reply) is in ``Answer.failed``, and the other rooms' answers stand."""
+    return send(limiter, queue, recorder, cfg, observed, requests, limits, now_ms).answer()
+
+
+def send(
+    limiter: Limiter,
+    queue: ModerationQueue,
+    recorder: Recorder,
+    cfg: ObserveConfig,
+    observed: dict[str, list[Observed]],
+    requests: dict[str, list[LimitRequest]],
+    limits: dict[str, RoomLimits],
+    now_ms: int,
+    after: Sent | None = None,
+) -> Sent:
+    """The first half of :func:`round_trip`: the batch's pipeline built and written to Redis
+    (behind ``after``'s, on its connection, when that round is not read yet); ``.answer()``
+    reads what came back."""
     pipe = limiter.client.pipeline(transaction=False)
     d_entries, d_events, d_feed = recorder.take()
     rooms = list(dict.fromkeys([*observed, *requests]))
@@ -105,27 +123,47 @@ def round_trip(
         limiter.call(room, requests[room], limits[room], now_ms, pipe, observe=parts)  # the room script (replies/room_script.py)
         if entries:
             queue.listed(pipe, room)
-    everything = execute(pipe, raise_on_error=False)  # one round trip, scripts included
-    recorder.results(d_order, everything[: len(d_order)])
-    decisions: dict[str, list[Decision]] = {}
-    settled: dict[str, Settled] = {}
-    floods: dict[int, int] = {}
-    failed: dict[tuple[str, str], Exception] = {}
-    for room, res in zip(rooms, everything[skip:], strict=True):
-        deferred = riding.get(room, [])
-        if isinstance(res, Exception):
-            failed.update({(kind, room): res for kind, part in (("observe", observed), ("limits", requests)) if room in part})
-            if deferred:
-                recorder.results([(room, deferred)], [res])  # logged: that room's deferred counts are lost
-            continue
-        seen, limited = _parts(res, observed=bool(deferred) or room in observed, limited=room in requests)
-        if seen is not None:
-            recorder.results([(room, deferred)], [seen[: 2 * len(deferred)]])  # two values an entry (queue.observed)
-            for o, (count, _queued) in zip(observed.get(room, ()), observed_pairs(seen[2 * len(deferred) :]), strict=True):
-                floods[o.index] = int(count)
-        if limited is not None:
-            decisions[room], settled[room] = decode_all(limited)
-    return Answer(decisions, floods, settled, failed)
+    round_ = start(pipe, after.round if after is not None else None)  # one round trip, scripts included
+    return Sent(round_, recorder, observed, requests, rooms, riding, d_order, skip)
+
+
+class Sent:
+    """A batch's round trip written to Redis (:func:`send`), its answer not read yet."""
+
+    __slots__ = ("round", "recorder", "observed", "requests", "rooms", "riding", "d_order", "skip")
+
+    def __init__(
+        self, round_: Round, recorder: Recorder, observed: dict[str, list[Observed]], requests: dict[str, list[LimitRequest]],
+        rooms: list[str], riding: dict[str, list], d_order: list, skip: int,
+    ) -> None:  # fmt: skip
+        self.round, self.recorder, self.observed, self.requests = round_, recorder, observed, requests
+        self.rooms, self.riding, self.d_order, self.skip = rooms, riding, d_order, skip
+
+    def answer(self) -> Answer:
+        """Read the round's replies; raises ``redis.RedisError`` when Redis is away (see
+        :func:`round_trip`)."""
+        recorder, observed, requests = self.recorder, self.observed, self.requests
+        everything = finish(self.round, raise_on_error=False)
+        recorder.results(self.d_order, everything[: len(self.d_order)])
+        decisions: dict[str, list[Decision]] = {}
+        settled: dict[str, Settled] = {}
+        floods: dict[int, int] = {}
+        failed: dict[tuple[str, str], Exception] = {}
+        for room, res in zip(self.rooms, everything[self.skip :], strict=True):
+            deferred = self.riding.get(room, [])
+            if isinstance(res, Exception):
+                failed.update({(kind, room): res for kind, part in (("observe", observed), ("limits", requests)) if room in part})
+                if deferred:
+                    recorder.results([(room, deferred)], [res])  # logged: that room's deferred counts are lost
+                continue
+            seen, limited = _parts(res, observed=bool(deferred) or room in observed, limited=room in requests)
+            if seen is not None:
+                recorder.results([(room, deferred)], [seen[: 2 * len(deferred)]])  # two values an entry (queue.observed)
+                for o, (count, _queued) in zip(observed.get(room, ()), observed_pairs(seen[2 * len(deferred) :]), strict=True):
+                    floods[o.index] = int(count)
+            if limited is not None:
+                decisions[room], settled[room] = decode_all(limited)
+        return Answer(decisions, floods, settled, failed)
 
 
 def _parts(res: list, observed: bool, limited: bool) -> tuple[list | None, list | None]:

@@ -12,12 +12,14 @@ import time
 from dataclasses import dataclass, field
 
 import redis
+from redis.cluster import RedisCluster
 
 from nlp_service.analysis import Analyzer
 from nlp_service.core.config import Settings
 from nlp_service.core.ratelimit import KeyRateLimiter
 from nlp_service.live.coalesce import Receiver, ReplyCoalescer
 from nlp_service.live.engine import ReplyEngine
+from nlp_service.live.inloop import LoopReplies
 from nlp_service.live.prescreen import Prescreen
 from nlp_service.live.types import Comment, Outcome
 from nlp_service.moderation import pulse
@@ -47,6 +49,7 @@ class Services:
     coalescer: ReplyCoalescer = field(init=False)
     prescreen: Prescreen = field(init=False)
     rate_limiter: KeyRateLimiter = field(init=False)
+    _in_loop: LoopReplies | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -151,9 +154,20 @@ class Services:
         comments (the prescreen lane first) or one cut into slices."""
         if self.prescreen.long(comments):
             return False
-        return self.coalescer.submit_to(comments, loop, receiver)
+        s = self.settings
+        # on the event loop (live/inloop.py), but for a cluster client (a round trip per node,
+        # read by redis-py) and a request cut into slices (the coalescer interleaves rooms)
+        if not s.reply_in_loop or isinstance(self.client, RedisCluster) or sum(len(c.text) for c in comments) > s.reply_slice_chars:
+            return self.coalescer.submit_to(comments, loop, receiver)
+        in_loop = self._in_loop
+        if in_loop is None or in_loop.loop is not loop:  # one per event loop (a server has one)
+            in_loop = self._in_loop = LoopReplies(self.engine, loop, s.max_batch, 2 * s.reply_slice_chars, s.redis_reply_timeout_seconds)
+        in_loop.submit(comments, receiver)
+        return True
 
     def close(self) -> None:
+        if self._in_loop is not None:
+            self._in_loop.close()
         self.prescreen.close()
         self.coalescer.close()
         self.state.stop()

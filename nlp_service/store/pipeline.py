@@ -83,6 +83,16 @@ def _stack(pipe: Pipeline | ClusterPipeline) -> list[tuple[tuple, dict]]:
     return list(pipe.command_stack)
 
 
+class Round:
+    """A pipeline on its way: sent (a plain pipeline, :func:`start`), or to be run when its
+    result is asked for (:func:`finish`: any other pipeline, or when the write failed)."""
+
+    __slots__ = ("pipe", "stack", "extra", "sent")
+
+    def __init__(self, pipe: Pipeline | ClusterPipeline, stack: list[tuple[tuple, dict]], extra: list[tuple], sent: wire.Sent | None) -> None:
+        self.pipe, self.stack, self.extra, self.sent = pipe, stack, extra, sent
+
+
 def execute(pipe: Pipeline | ClusterPipeline, raise_on_error: bool = True) -> list:
     """Send the pipeline in one round trip (on a cluster, one per node, in parallel); on
     NOSCRIPT, load the scripts (on every primary of a cluster) and resend only the commands
@@ -90,11 +100,26 @@ def execute(pipe: Pipeline | ClusterPipeline, raise_on_error: bool = True) -> li
     ``raise_on_error=False`` a command's error is its result (the others' stand: one room's
     failing script must not cost the other rooms of the batch theirs). A connection error
     raises either way."""
+    return finish(start(pipe), raise_on_error)
+
+
+def start(pipe: Pipeline | ClusterPipeline, after: Round | None = None) -> Round:
+    """The first half of :func:`execute`: a plain pipeline's commands written to Redis, on
+    ``after``'s connection when ``after`` is a round sent and not finished yet (Redis runs
+    them in the order sent); :func:`finish` reads the replies. Never raises a Redis error:
+    a failed write leaves the round to ``pipe.execute`` in :func:`finish`, which retries."""
     extra = list(pipe.__dict__.pop("_nlp_after", {}))
     for command in extra:
         queue(pipe, *command)
     stack = _stack(pipe)
-    results = wire.send(pipe)  # the plain case packed and sent without redis-py's per-command layers
+    sent = wire.start(pipe, after.sent if after is not None else None)  # None: not the plain case, or the write failed
+    return Round(pipe, stack, extra, sent)
+
+
+def finish(round_: Round, raise_on_error: bool = True) -> list:
+    """The second half of :func:`execute`: the round's results (see there)."""
+    pipe, stack = round_.pipe, round_.stack
+    results = wire.finish(round_.sent) if round_.sent is not None else None  # the plain case, without redis-py's per-command layers
     if results is None:
         results = pipe.execute(raise_on_error=False)
     missing = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
@@ -111,8 +136,8 @@ def execute(pipe: Pipeline | ClusterPipeline, raise_on_error: bool = True) -> li
             retry.execute_command(*args, **options)
         for i, r in zip(missing, retry.execute(raise_on_error=False), strict=True):
             results[i] = r
-    if extra:
-        results = results[: len(results) - len(extra)]
+    if round_.extra:
+        results = results[: len(results) - len(round_.extra)]
     for r in results:
         if raise_on_error and isinstance(r, Exception):
             raise r

@@ -55,9 +55,33 @@ def pack(commands: list[tuple]) -> bytes:
     return b"".join(out)
 
 
+class Sent:
+    """A plain pipeline's commands written to a connection, their replies not read yet
+    (:func:`start`, :func:`finish`). Rounds sent on one connection are read in the order
+    they were sent; the last of them to be read gives the connection back to the pool."""
+
+    __slots__ = ("pipe", "conn", "stack", "release", "got", "error")
+
+    def __init__(self, pipe: Pipeline, conn: redis.Connection, stack: list[tuple[tuple, dict]]) -> None:
+        self.pipe, self.conn, self.stack = pipe, conn, stack
+        self.release = True  # False once a later round was sent on the same connection
+        self.got: list | None = None  # the raw replies taken so far by collect() (read by an event loop)
+        self.error: Exception | None = None  # set by fail(): what finish() raises
+
+
 def send(pipe: Pipeline) -> list | None:
     """``pipe.execute(raise_on_error=False)``: the replies (errors as exception values), the
     pipeline reset; None when this path does not apply (the caller runs ``pipe.execute``)."""
+    sent = start(pipe)
+    return None if sent is None else finish(sent)
+
+
+def start(pipe: Pipeline, after: Sent | None = None) -> Sent | None:
+    """Write ``pipe``'s commands to a connection without reading their replies; with ``after``
+    (a round sent, not yet read, on the same pool), to its connection: Redis runs the two in
+    the order sent, and the caller does other work meanwhile (the reply engine screens its
+    next batch while Redis runs this one: live/coalesce.py). None when this path does not
+    apply or the write failed (the caller then runs ``pipe.execute``, which retries)."""
     if not HIREDIS_AVAILABLE or type(pipe) is not Pipeline or pipe.transaction or pipe.explicit_transaction or pipe.scripts or pipe.watching:
         return None
     stack = pipe.command_stack
@@ -68,15 +92,108 @@ def send(pipe: Pipeline) -> list | None:
     except TypeError:
         return None
     pool = pipe.connection_pool
-    conn = pool.get_connection()
+    chained = after is not None and after.pipe.connection_pool is pool and after.conn._sock is not None
+    try:
+        conn = after.conn if chained else pool.get_connection()  # type: ignore[union-attr]
+    except (redis.ConnectionError, redis.TimeoutError, OSError):
+        return None  # pipe.execute meets the same error, and raises it
     try:
         conn.send_packed_command([packed])
-        results = _replies(pipe, conn, stack)
+    except (redis.ConnectionError, redis.TimeoutError, OSError):
+        conn.disconnect()  # some commands may have run: redis-py's own retry resends them all too
+        if not chained:
+            pool.release(conn)
+        return None
+    if chained:
+        after.release = False  # type: ignore[union-attr]
+    return Sent(pipe, conn, list(stack))
+
+
+def finish(sent: Sent) -> list | None:
+    """The replies of a round from :func:`start`, errors as values, the pipeline reset; None
+    when the connection failed (this round's, or an earlier round's on it, which drops
+    the replies of every round sent after it): the caller runs ``pipe.execute``."""
+    conn, pipe = sent.conn, sent.pipe
+    if sent.got is not None or sent.error is not None:  # read by an event loop (collect, fail)
+        return _collected(sent)
+    try:
+        if conn._sock is None:  # an earlier round on this connection failed and closed it
+            return None
+        results = _replies(pipe, conn, sent.stack)
     except (redis.ConnectionError, redis.TimeoutError, OSError):
         conn.disconnect()  # some commands may have run: redis-py's own retry resends them all too
         return None
     finally:
-        pool.release(conn)
+        if sent.release:
+            pipe.connection_pool.release(conn)
+    pipe.reset()
+    return results
+
+
+def loop_readable(sent: Sent) -> bool:
+    """Whether an event loop can take this round's replies off its connection itself
+    (:func:`feed`, :func:`collect`): hiredis parses them, and none needs redis-py's own
+    parse_response (see :func:`_replies`)."""
+    parser = sent.conn._parser
+    return type(parser) is _HiredisParser and getattr(parser, "_reader", None) is not None and not any(
+        NEVER_DECODE in o or a[0] in _PARSED_ALONE for a, o in sent.stack
+    )
+
+
+def feed(conn: redis.Connection, size: int = 65536) -> None:
+    """What the connection's socket holds (it is readable: this does not wait) into its
+    hiredis reader. Raises ``redis.ConnectionError`` when the server closed it."""
+    try:
+        data = conn._sock.recv(size)
+    except (BlockingIOError, InterruptedError):
+        return
+    except OSError as exc:
+        raise redis.ConnectionError(f"Error while reading from {conn._host_error()} : {exc.args}") from None
+    if not data:
+        raise redis.ConnectionError(f"Connection closed by server ({conn._host_error()})")
+    conn._parser._reader.feed(data)
+
+
+def collect(sent: Sent) -> bool:
+    """Take this round's replies that the connection's reader holds, in order (an earlier
+    round on the connection must have all of its own); True once all of them are in."""
+    parser = sent.conn._parser
+    reader, push = parser._reader, parser._hiredis_PushNotificationType
+    got = sent.got if sent.got is not None else []
+    sent.got = got
+    while len(got) < len(sent.stack):
+        response = reader.gets()
+        if response is NOT_ENOUGH_DATA:
+            return False
+        if push is not None and isinstance(response, push):
+            parser.handle_push_response(response)  # not a reply: the next one is
+            continue
+        got.append(response)
+    return True
+
+
+def fail(sent: Sent, exc: Exception) -> None:
+    """The round's replies will not come (the connection failed or the server did not answer
+    in time): its connection is closed, so no late reply is read as another's, and
+    :func:`finish` raises ``exc``."""
+    sent.error = exc
+    sent.conn.disconnect()
+
+
+def _collected(sent: Sent) -> list:
+    """:func:`finish` of a round read by an event loop: ``_replies``' results of its replies."""
+    conn, pipe = sent.conn, sent.pipe
+    try:
+        if sent.error is not None:
+            raise sent.error
+        callbacks = pipe.response_callbacks
+        results = [_result(callbacks, args, options, response) for (args, options), response in zip(sent.stack, sent.got or [], strict=True)]
+    except BaseException:
+        conn.disconnect()
+        raise
+    finally:
+        if sent.release:
+            pipe.connection_pool.release(conn)
     pipe.reset()
     return results
 
@@ -106,18 +223,7 @@ def _replies(pipe: Pipeline, conn: redis.Connection, stack: list[tuple[tuple, di
                 if push is None or not isinstance(response, push):
                     break
                 parser.handle_push_response(response)  # not this command's reply: the next one is
-            if isinstance(response, redis.ConnectionError):
-                raise response
-            if isinstance(response, list) and response and isinstance(response[0], redis.ConnectionError):
-                raise response[0]
-            if isinstance(response, ResponseError):
-                results.append(options[EMPTY_RESPONSE] if EMPTY_RESPONSE in options else response)
-                continue
-            callback = _callback(callbacks, args[0])
-            if callback is not None:
-                options = {k: v for k, v in options.items() if k != EMPTY_RESPONSE and k != "keys"}
-                response = callback(response, **options)
-            results.append(response)
+            results.append(_result(callbacks, args, options, response))
     except OSError as exc:  # socket.timeout included: what the connection's read_response raises
         conn.disconnect()
         if isinstance(exc, TimeoutError):  # socket.timeout
@@ -129,6 +235,23 @@ def _replies(pipe: Pipeline, conn: redis.Connection, stack: list[tuple[tuple, di
     if conn.health_check_interval:
         conn.next_health_check = time.monotonic() + conn.health_check_interval
     return results
+
+
+def _result(callbacks: dict, args: tuple, options: dict, response: object) -> object:
+    """What ``pipe.parse_response`` makes of one raw hiredis reply: an error reply as its
+    value (or the command's EMPTY_RESPONSE), the command's response callback applied.
+    Raises the connection error hiredis gives for a broken protocol stream."""
+    if isinstance(response, redis.ConnectionError):
+        raise response
+    if isinstance(response, list) and response and isinstance(response[0], redis.ConnectionError):
+        raise response[0]
+    if isinstance(response, ResponseError):
+        return options[EMPTY_RESPONSE] if EMPTY_RESPONSE in options else response
+    callback = _callback(callbacks, args[0])
+    if callback is not None:
+        options = {k: v for k, v in options.items() if k != EMPTY_RESPONSE and k != "keys"}
+        response = callback(response, **options)  # type: ignore[operator]
+    return response
 
 
 def _callback(callbacks: dict, name: object) -> object | None:

@@ -233,14 +233,14 @@ def test_errors_after_the_checks_get_the_asgi_path_answer(run, error, lane) -> N
     (long comments and slices take it)."""
 
     def fail(services: Services) -> None:
-        def handle(comments):
+        def begin(comments, now_ms=None, after=None):
             raise error
 
         async def reply(comments):
             raise error
 
         if lane == "engine":
-            services.coalescer._handle = handle
+            services.engine.begin = begin  # the engine's first half (the coalescer's batches and the one-request retries)
         else:
             services.reply = reply
             services.reply_to = lambda comments, loop, receiver: False
@@ -288,16 +288,17 @@ def test_an_answer_for_a_client_gone_is_dropped_and_the_next_one_served(services
     outcomes then find the connection gone, nothing is written or logged as an error, and the
     next request is answered."""
     token = admin["Authorization"].removeprefix("Bearer ")
+    services.settings = services.settings.model_copy(update={"reply_in_loop": False})  # the coalescer's thread holds it
     held, release = threading.Event(), threading.Event()
-    real = services.coalescer._handle
+    real = services.engine.begin
 
-    def handle(comments):
+    def begin(comments, now_ms=None, after=None):
         if comments[0].id == "gone":
             held.set()
             release.wait(20)
-        return real(comments)
+        return real(comments, now_ms, after)
 
-    services.coalescer._handle = handle
+    services.engine.begin = begin
     written = []
     real_respond = direct.DirectReplyProtocol._respond
     errors = _Records()
@@ -327,18 +328,19 @@ def test_a_delivery_that_fails_closes_its_connection_alone(services, admin) -> N
     thread is held on a first request while the two queue, so they share the next batch.)"""
     token = admin["Authorization"].removeprefix("Bearer ")
     real_respond = direct.DirectReplyProtocol._respond
+    services.settings = services.settings.model_copy(update={"reply_in_loop": False})  # the coalescer's thread holds it
     held, release = threading.Event(), threading.Event()
-    real_handle = services.coalescer._handle
+    real_begin = services.engine.begin
     batches = []
 
-    def handle(comments):
+    def begin(comments, now_ms=None, after=None):
         batches.append([c.id for c in comments])
         if comments[0].id == "hold":
             held.set()
             release.wait(20)
-        return real_handle(comments)
+        return real_begin(comments, now_ms, after)
 
-    services.coalescer._handle = handle
+    services.engine.begin = begin
 
     def respond(self, reply, payload):
         if b'"id":"bad"' in payload:
