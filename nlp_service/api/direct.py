@@ -12,9 +12,10 @@ or ``/v1/reply/batch`` when its message completes: the body is in hand, it runs 
 path's :func:`answer` and writes the same bytes uvicorn would (status line, uvicorn's default
 headers, content-type, content-length, ``connection: close`` when the connection ends) in one
 write, logs the same access line and counts the same metrics. The usual request is not even a
-task: once its key, body and limits are checked it goes to the engine's queue
-(``Services.reply_to``) with a :class:`_Delivery` where a future would be, and the engine's
-outcomes come back in one loop callback per batch that writes each response. A task and its
+task: once its key, body and limits are checked it joins the loop turn's batch
+(``Services.reply_to``, ``live/inloop.py``; the coalescer's thread for a cluster client) with a
+:class:`_Delivery` where a future would be, and the response is written when the batch's
+outcomes are in. A task and its
 future cost ~3 µs of the loop's time a request, and under load every request of a batch was
 resumed one loop turn after its outcomes arrived (~6 % fewer instructions a request at 40 %
 new texts, bench/bench_http_callgrind.py). A request with long comments (the prescreen lane

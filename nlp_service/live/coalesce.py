@@ -1,5 +1,9 @@
 """Concurrent reply requests share one engine call and one Redis round trip.
 
+(The usual HTTP request, one comment or a short batch, is batched on the event loop itself:
+``inloop.py``. This thread takes the rest: long comments, requests cut into slices, the ASGI
+path, a Redis Cluster client.)
+
 A bot-facing instance receives many single-comment requests at once. Handling each on the
 event loop meant a blocking Redis round trip per request, with the loop (and every other
 request) waiting on it. Instead, requests hand their comments to one worker thread and
