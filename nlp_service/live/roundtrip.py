@@ -4,8 +4,8 @@ In order: the recorder's deferred bookkeeping of earlier comments (first, so tha
 in order), then per room one script call: the room's deferred comments and this batch's
 through the moderation/observe part (``moderation/queue.py``), then the limits
 (``replies/limits.py``), as ``replies/room_script.py`` joins them. One ``execute``, scripts
-included; :func:`send` and ``Sent.answer`` are its two halves (the engine screens the next
-batch in between: live/coalesce.py).
+included; :func:`send` writes it and ``Sent.answer`` reads it (between the two the event loop
+screens the next batch: live/inloop.py).
 """
 
 from __future__ import annotations
@@ -76,22 +76,6 @@ def limit_request(c: Comment, m: Matched, rs: RoomSettings, default_cooldown_sec
     )
 
 
-def round_trip(
-    limiter: Limiter,
-    queue: ModerationQueue,
-    recorder: Recorder,
-    cfg: ObserveConfig,
-    observed: dict[str, list[Observed]],
-    requests: dict[str, list[LimitRequest]],
-    limits: dict[str, RoomLimits],
-    now_ms: int,
-) -> Answer:
-    """One pipeline for the batch. Raises ``redis.RedisError`` when Redis is away (the
-    recorder's taken bookkeeping is then lost: it holds nothing flagged); a room whose own
-    script fails (an error reply) is in ``Answer.failed``, and the other rooms' answers stand."""
-    return send(limiter, queue, recorder, cfg, observed, requests, limits, now_ms).answer()
-
-
 def send(
     limiter: Limiter,
     queue: ModerationQueue,
@@ -103,9 +87,11 @@ def send(
     now_ms: int,
     after: Sent | None = None,
 ) -> Sent:
-    """The first half of :func:`round_trip`: the batch's pipeline built and written to Redis
-    (behind ``after``'s, on its connection, when that round is not read yet); ``.answer()``
-    reads what came back."""
+    """The batch's one pipeline, built and written to Redis (behind ``after``'s, on its
+    connection, when that round is not read yet); ``Sent.answer()`` reads what came back: it
+    raises ``redis.RedisError`` when Redis is away (the recorder's taken bookkeeping is then
+    lost: it holds nothing flagged), and a room whose own script fails (an error reply) is in
+    ``Answer.failed`` while the other rooms' answers stand."""
     pipe = limiter.client.pipeline(transaction=False)
     d_entries, d_events, d_feed = recorder.take()
     rooms = list(dict.fromkeys([*observed, *requests]))
@@ -140,8 +126,7 @@ class Sent:
         self.rooms, self.riding, self.d_order, self.skip = rooms, riding, d_order, skip
 
     def answer(self) -> Answer:
-        """Read the round's replies; raises ``redis.RedisError`` when Redis is away (see
-        :func:`round_trip`)."""
+        """Read the round's replies (see :func:`send`)."""
         recorder, observed, requests = self.recorder, self.observed, self.requests
         everything = finish(self.round, raise_on_error=False)
         recorder.results(self.d_order, everything[: len(self.d_order)])
