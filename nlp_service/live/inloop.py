@@ -80,6 +80,12 @@ class LoopReplies:
             self._one_by_one(requests)
             return
         sent = pending.sent.round.sent if pending.sent is not None else None
+        ahead = after.sent.round.sent.conn if after is not None and after.sent is not None and after.sent.round.sent is not None else None
+        if ahead is not None and (ahead._sock is None or (sent is not None and sent.conn is ahead and not wire.loop_readable(sent))):
+            # the write behind the rounds in flight failed (and closed their connection), or
+            # this round's replies need redis-py's own reading, which would take theirs: they
+            # fail now (as Redis away), not when their time is up
+            self._fail(ahead, redis.ConnectionError("the reply batches' Redis connection failed"))
         if sent is None or not wire.loop_readable(sent):  # no round trip, or one redis-py reads
             self._finish(pending, requests)
             return

@@ -8,6 +8,7 @@ import asyncio
 
 import pytest
 import redis
+from redis.connection import AbstractConnection
 
 from nlp_service.live.inloop import LoopReplies
 from nlp_service.live.services import Services
@@ -130,3 +131,23 @@ def test_without_the_setting_every_request_goes_to_the_coalescer(svc) -> None:
         return await future
 
     assert asyncio.run(main())[0].reply is not None and svc._in_loop is None
+
+
+def test_a_write_that_fails_behind_rounds_in_flight_fails_them_at_once(svc, monkeypatch) -> None:
+    """The second batch's write breaks the connection the first round waits on: the first fails
+    now (not when its hour is up), the second is sent again by redis-py on a fresh connection."""
+    held, writes = [True], []
+    feed, send = wire.feed, AbstractConnection.send_packed_command
+    monkeypatch.setattr(wire, "feed", lambda conn, size=65536: None if held[0] else feed(conn, size))
+
+    def flaky(self, command, check_health=True):
+        if any(b"EVALSHA" in part for part in command if isinstance(part, bytes)):  # a batch's round, not a state read
+            writes.append(1)
+            if len(writes) == 2:  # the second batch's first write
+                raise redis.ConnectionError("reset by peer")
+        return send(self, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", flaky)  # TCP and unix-socket connections alike
+    out = run(svc, [[[C(1)]], [[C(2, "福袋呢")]]], timeout=3600, then=lambda: held.clear() or held.append(False))
+    assert out[0][0].reason == "store_unavailable"
+    assert out[1][0].reason == "aggregated"  # its round ran (after the first's, which Redis did run) and was read
