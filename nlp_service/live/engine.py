@@ -1,9 +1,10 @@
 """The live reply path, stage by stage: screen → decide → round trip → apply (→ explain).
 
 ``ReplyEngine.handle(comments)`` answers a batch with one Redis round trip (none when no
-comment matched a rule, was flagged or repeated itself), in two halves that the coalescer
-can overlap with the next batch (``begin``: screen and send; ``finish``: read and apply); ``dry_run`` explains a decision
-without consuming any limit. The stages live beside this file:
+comment matched a rule, was flagged or repeated itself), in two halves (``begin``: screen
+and send; ``finish``: read and apply) that the event loop runs apart, screening the next batch
+in between (``inloop.py``); ``dry_run`` explains a decision without consuming any limit. The
+stages live beside this file:
 
 * ``screen.py``: bans, analysis, moderation, the local flood memory (``flood.py``), and
   where each comment goes in Redis (a :class:`~nlp_service.live.screen.Plan`);
