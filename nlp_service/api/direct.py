@@ -15,11 +15,11 @@ write, logs the same access line and counts the same metrics. The usual request 
 task: once its key, body and limits are checked it joins the loop turn's batch
 (``Services.reply_to``, ``live/inloop.py``; the coalescer's thread for a cluster client) with a
 :class:`_Delivery` where a future would be, and the response is written when the batch's
-outcomes are in. A task and its
-future cost ~3 µs of the loop's time a request, and under load every request of a batch was
-resumed one loop turn after its outcomes arrived (~6 % fewer instructions a request at 40 %
-new texts, bench/bench_http_callgrind.py). A request with long comments (the prescreen lane
-first) or cut into slices still awaits ``Services.reply`` in a task. Everything else goes the ASGI
+outcomes are in. A task and its future cost ~3 µs of the loop's time a request, and under load
+every request of a batch was resumed one loop turn after its outcomes arrived (~6 % fewer
+instructions a request at 40 % new texts, bench/bench_http_callgrind.py). A request with long
+comments (the prescreen lane first) or cut into slices still awaits ``Services.reply`` in a
+task. Everything else goes the ASGI
 way: a request it does not take (another route, ``Expect: 100-continue``, an upgrade, proxy
 headers, a body over the limit) never leaves uvicorn's own code, and a request ``answer``
 refuses or fails on runs uvicorn's cycle with the body already read, into the same app the
@@ -271,8 +271,9 @@ class DirectReplyProtocol(HttpToolsProtocol):
 
 
 class _Delivery:
-    """Stands where the coalescer keeps a request's future (``live/coalesce.Receiver``): the
-    batch's outcomes for ``direct``, handed over in a loop callback, are written at once."""
+    """Stands where a request's future would be (``live/coalesce.Receiver``, for the loop's
+    batches and the coalescer's): the batch's outcomes for ``direct``, handed over on the
+    loop, are written at once."""
 
     __slots__ = ("protocol", "direct")
 

@@ -126,7 +126,7 @@ class ReplyCoalescer:
         """Queue ``comments`` as one request whose outcomes go to ``receiver`` (called on
         ``loop``), without a future to await: the HTTP protocol answers from that call
         (api/direct.py). False, and nothing queued, for a request cut into slices."""
-        if _chars(comments) > self._slice_chars:
+        if text_chars(comments) > self._slice_chars:
             return False
         with self._lock:
             if self._thread is None:
@@ -195,9 +195,9 @@ class ReplyCoalescer:
         if len(head) < len(comments):
             self._waiters[chosen[0]] = (loop, fut, comments[len(head):])
             return list(head), [(loop, _Head(fut), head)]  # type: ignore[arg-type]
-        taken, chars = [chosen[0]], _chars(comments)
+        taken, chars = [chosen[0]], text_chars(comments)
         for i in chosen[1:]:
-            chars += _chars(self._waiters[i][2])
+            chars += text_chars(self._waiters[i][2])
             if chars > self._over_chars:
                 break
             taken.append(i)
@@ -314,7 +314,7 @@ def fair_pick(requests: Sequence[Sequence[Comment]], max_comments: int, max_char
     by_room: dict[str, list[int]] = {}
     for i, comments in enumerate(requests):
         by_room.setdefault(getattr(comments[0], "room", "") if comments else "", []).append(i)
-    sizes = [(len(r), _chars(r)) for r in requests]
+    sizes = [(len(r), text_chars(r)) for r in requests]
     if shares is None:
         return _round_robin(by_room, sizes, max_comments, max_chars, None)
     tokens = shares.available(list(by_room))
@@ -356,14 +356,15 @@ def _round_robin(
     return sorted(picked)
 
 
-def _chars(comments: Sequence[Comment]) -> int:
+def text_chars(comments: Sequence[Comment]) -> int:
+    """The characters of ``comments``' texts (a batch's and a slice's measure)."""
     return sum(len(t) for c in comments if isinstance(t := getattr(c, "text", None), str))
 
 
 def slices(comments: Sequence[Comment], max_chars: int) -> list[Sequence[Comment]]:
     """``comments`` cut, in order, into runs of at most ``max_chars`` characters (a comment
     longer than that is a run of its own); a request under the bound stays whole."""
-    sizes = [_chars([c]) for c in comments]
+    sizes = [text_chars([c]) for c in comments]
     if sum(sizes) <= max_chars:
         return [comments]
     out: list[Sequence[Comment]] = []

@@ -32,7 +32,7 @@ from typing import Any
 import redis
 
 from nlp_service.core import metrics
-from nlp_service.live.coalesce import Receiver
+from nlp_service.live.coalesce import Receiver, text_chars
 from nlp_service.live.engine import Pending, ReplyEngine
 from nlp_service.live.types import Comment, Outcome
 from nlp_service.store import wire
@@ -73,14 +73,14 @@ class LoopReplies:
     def _begin(self, requests: list[_Request]) -> None:
         comments = [c for _, cs in requests for c in cs]
         metrics.REPLY_BATCH.observe(len(comments))
-        after = self._last if self._last is not None and self._last.sent is not None else None
+        after = self._last  # set only for a round the wire wrote (see below)
         try:
             pending = self.engine.begin(comments, None, after)
         except Exception:
             self._one_by_one(requests)
             return
-        sent = pending.sent.round.sent if pending.sent is not None else None
-        ahead = after.sent.round.sent.conn if after is not None and after.sent is not None and after.sent.round.sent is not None else None
+        sent, before = _written(pending), _written(after)
+        ahead = before.conn if before is not None else None
         if ahead is not None and (ahead._sock is None or (sent is not None and sent.conn is ahead and not wire.loop_readable(sent))):
             # the write behind the rounds in flight failed (and closed their connection), or
             # this round's replies need redis-py's own reading, which would take theirs: they
@@ -109,7 +109,7 @@ class LoopReplies:
             return
         while rounds:
             pending, requests = rounds[0]
-            if not wire.collect(pending.sent.round.sent):  # type: ignore[union-attr]
+            if not wire.collect(_written(pending)):  # type: ignore[arg-type]
                 return
             rounds.popleft()
             if not rounds:
@@ -133,7 +133,7 @@ class LoopReplies:
         rounds = self._rounds.get(conn, deque())
         self._forget(conn)
         for pending, _ in rounds:
-            wire.fail(pending.sent.round.sent, exc)  # type: ignore[union-attr]
+            wire.fail(_written(pending), exc)  # type: ignore[arg-type]
         for pending, requests in rounds:
             self._finish(pending, requests)
 
@@ -145,8 +145,8 @@ class LoopReplies:
         timer = self._timers.pop(conn, None)
         if timer is not None:
             timer.cancel()
-        last = self._last
-        if last is not None and last.sent is not None and last.sent.round.sent is not None and last.sent.round.sent.conn is conn:
+        last = _written(self._last)
+        if last is not None and last.conn is conn:
             self._last = None  # the next batch takes a connection of its own
 
     def _finish(self, pending: Pending, requests: list[_Request]) -> None:
@@ -189,6 +189,12 @@ class LoopReplies:
             self._fail(conn, redis.ConnectionError("the service is stopping"))
 
 
+def _written(pending: Pending | None) -> wire.Sent | None:
+    """The batch's round as the wire wrote it (None: no batch, no round trip, or not written
+    by the wire: a cluster pipeline, a failed write)."""
+    return pending.sent.round.sent if pending is not None and pending.sent is not None else None
+
+
 def _give(receiver: Receiver, value: list[Outcome] | BaseException) -> None:
     if receiver.done():  # the client went away
         return
@@ -205,7 +211,7 @@ def _batches(queue: list[_Request], max_comments: int, max_chars: int) -> list[l
     batch: list[_Request] = []
     n = chars = 0
     for request in queue:
-        size, length = len(request[1]), sum(len(c.text) for c in request[1] if isinstance(c.text, str))
+        size, length = len(request[1]), text_chars(request[1])
         if batch and (n + size > max_comments or chars + length > max_chars):
             out.append(batch)
             batch, n, chars = [], 0, 0

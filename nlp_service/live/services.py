@@ -17,7 +17,7 @@ from redis.cluster import RedisCluster
 from nlp_service.analysis import Analyzer
 from nlp_service.core.config import Settings
 from nlp_service.core.ratelimit import KeyRateLimiter
-from nlp_service.live.coalesce import Receiver, ReplyCoalescer
+from nlp_service.live.coalesce import Receiver, ReplyCoalescer, text_chars
 from nlp_service.live.engine import ReplyEngine
 from nlp_service.live.inloop import LoopReplies
 from nlp_service.live.prescreen import Prescreen
@@ -157,7 +157,7 @@ class Services:
         s = self.settings
         # on the event loop (live/inloop.py), but for a cluster client (a round trip per node,
         # read by redis-py) and a request cut into slices (the coalescer interleaves rooms)
-        if not s.reply_in_loop or isinstance(self.client, RedisCluster) or sum(len(c.text) for c in comments) > s.reply_slice_chars:
+        if not s.reply_in_loop or isinstance(self.client, RedisCluster) or text_chars(comments) > s.reply_slice_chars:
             return self.coalescer.submit_to(comments, loop, receiver)
         in_loop = self._in_loop
         if in_loop is None or in_loop.loop is not loop:  # one per event loop (a server has one)

@@ -12,14 +12,22 @@ def _c(i: int, text: str) -> Comment:
     return Comment(f"m{i}", "room1", f"u{i}", "n", text, 1764072600000)
 
 
-def test_a_poisoned_request_fails_alone_and_the_others_are_answered() -> None:
-    calls: list[list[str]] = []
+def _recording(calls: list[list[str]]):
+    """An engine's ``handle`` that notes each batch's ids in ``calls``, fails a batch holding
+    a comment "poison", and answers each comment with its id (standing in for the outcomes)."""
 
     def handle(comments: list[Comment]) -> list[str]:
         calls.append([c.id for c in comments])
         if any(c.text == "poison" for c in comments):
             raise RuntimeError("boom")
-        return [c.id for c in comments]  # stands in for the outcomes
+        return [c.id for c in comments]
+
+    return handle
+
+
+def test_a_poisoned_request_fails_alone_and_the_others_are_answered() -> None:
+    calls: list[list[str]] = []
+    handle = _recording(calls)
 
     co = ReplyCoalescer(handle)  # type: ignore[arg-type]
     requests = [[_c(1, "ok"), _c(2, "ok")], [_c(3, "poison")], [_c(4, "ok")]]
@@ -204,14 +212,7 @@ class _Receiver:
 
 def test_requests_queued_in_one_loop_turn_share_one_batch_and_come_back_on_the_loop() -> None:
     batches: list[list[str]] = []
-
-    def handle(comments: list[Comment]) -> list[str]:
-        batches.append([c.id for c in comments])
-        if any(c.text == "poison" for c in comments):
-            raise RuntimeError("boom")
-        return [c.id for c in comments]
-
-    co = ReplyCoalescer(handle)  # type: ignore[arg-type]
+    co = ReplyCoalescer(_recording(batches))  # type: ignore[arg-type]
 
     async def asleep() -> None:  # the worker waits for requests (readiness, not timing)
         for _ in range(20_000):
